@@ -1,0 +1,1 @@
+"""The application: CLI commands and the Qt main window, wiring widgets/ to engine/."""

@@ -1,0 +1,55 @@
+"""Command-line entry: subcommands for headless work, the GUI when none is given.
+
+Qt is imported only by the commands that open windows, so every headless command starts
+without it (a test enforces this).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from types import ModuleType
+
+from app.commands import gui, render
+
+# Order is the order `--help` lists them in.
+COMMANDS: tuple[ModuleType, ...] = (gui, render)
+
+DEBUG_ENV = "HANDDEPTH_DEBUG"  # set to 1 to see tracebacks instead of one-line errors
+
+
+class UserError(Exception):
+    """A problem with the user's input; printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="HandDepth Studio: pose a hand, get a realistic depth image. "
+                    "Without a command, the desktop app opens.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        args = parser.parse_args(["gui", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (UserError, ValueError, OSError) as e:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        message = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""Kinematic hand: skeleton topology, forward/inverse kinematics, limits, fitting, pose files."""

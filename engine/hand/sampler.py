@@ -1,0 +1,130 @@
+"""Random hand poses within the joint limits, without self-intersection, for training data.
+
+Finger joints are drawn as a per-finger curl level plus independent jitter, because real hands
+couple PIP and DIP flexion (DIP ~ 2/3 PIP, Lin, Wu & Huang 2000) and uniform independent angles
+mostly give implausible claws. Poses whose fingers pass through each other are redrawn.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.hand.limits import LOWER, UPPER, clamp_angles
+from engine.hand.model import HandPose, HandShape, forward_kinematics, matrix_to_rotvec, rotvec_to_matrix
+from engine.hand.skeleton import FINGER_JOINTS, FINGERS
+from engine.sim.volume import FINGER_RADII_MM
+
+# Fraction of the radii sum two bones of different fingers may overlap before it counts as a
+# collision (soft tissue gives; fingers pressed together still touch).
+COLLISION_SLACK = 0.7
+MAX_TRIES = 100
+HAND_CENTRE_JOINT = 9  # middle MCP: the point placed at the sampled distance
+
+
+@dataclass(frozen=True)
+class PoseRanges:
+    """What the sampler varies: distance of the hand centre, rotation spread, shape spread."""
+
+    distance_mm: tuple[float, float] = (300.0, 1000.0)
+    max_rotation_deg: float = 180.0  # 180 = any orientation
+    size: tuple[float, float] = (0.85, 1.15)
+    finger_scale: tuple[float, float] = (0.92, 1.08)
+    thickness: tuple[float, float] = (0.9, 1.1)
+    image_fraction: float = 0.5  # the centre projects within this central fraction of the image
+
+
+def _finger_angles(rng: np.random.Generator) -> np.ndarray:
+    a = np.zeros((5, 4))
+    for i, _ in enumerate(FINGERS):
+        lo, hi = LOWER[4 * i:4 * i + 4], UPPER[4 * i:4 * i + 4]
+        curl = rng.beta(0.8, 0.8)  # favours open and closed fingers, as in everyday hands
+        start = np.maximum(lo, 0.0)  # hyperextension only through the jitter
+        base = start + curl * (hi - start)
+        jitter = rng.normal(0.0, 0.1, 4) * (hi - lo)
+        a[i] = base + jitter
+        a[i, 1] = rng.uniform(lo[1], hi[1])  # abduction is independent of curl
+    return clamp_angles(a.reshape(-1))
+
+
+def _segment_distances(p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.ndarray) -> np.ndarray:
+    """Closest distances between segment pairs (..., 3), clamped parametrisation."""
+    d1, d2, r = p1 - p0, q1 - q0, p0 - q0
+    a = (d1 * d1).sum(-1)
+    e = (d2 * d2).sum(-1)
+    f = (d2 * r).sum(-1)
+    c = (d1 * r).sum(-1)
+    b = (d1 * d2).sum(-1)
+    denom = np.maximum(a * e - b * b, 1e-9)
+    s = np.clip((b * f - c * e) / denom, 0.0, 1.0)
+    t = np.clip((b * s + f) / np.maximum(e, 1e-9), 0.0, 1.0)
+    s = np.clip((b * t - c) / np.maximum(a, 1e-9), 0.0, 1.0)
+    return np.linalg.norm(p0 + d1 * s[..., None] - q0 - d2 * t[..., None], axis=-1)
+
+
+def _bones_and_radii(joints: np.ndarray, scale: float):
+    segs, radii, finger_of = [], [], []
+    for i, f in enumerate(FINGERS):
+        chain = FINGER_JOINTS[f]
+        for b in range(3):
+            segs.append((joints[chain[b]], joints[chain[b + 1]]))
+            radii.append(max(FINGER_RADII_MM[f][b]) * scale)
+            finger_of.append(i)
+    return np.array(segs), np.array(radii), np.array(finger_of)
+
+
+def self_intersects(hand: HandPose) -> bool:
+    """True if bones of two different fingers overlap deeper than the collision slack."""
+    joints = forward_kinematics(hand)
+    segs, radii, finger = _bones_and_radii(joints, hand.shape.size * hand.shape.thickness)
+    i, j = np.triu_indices(len(segs), 1)
+    other = finger[i] != finger[j]
+    i, j = i[other], j[other]
+    dist = _segment_distances(segs[i, 0], segs[i, 1], segs[j, 0], segs[j, 1])
+    return bool(np.any(dist < COLLISION_SLACK * (radii[i] + radii[j])))
+
+
+def _random_rotation(rng: np.random.Generator, max_deg: float) -> np.ndarray:
+    axis = rng.normal(size=3)
+    axis /= np.linalg.norm(axis)
+    angle = np.deg2rad(max_deg) * rng.uniform(0.0, 1.0) ** (1.0 / 3.0) if max_deg < 180 else rng.uniform(0, np.pi)
+    return axis * angle
+
+
+def sample_pose(rng: np.random.Generator, ranges: PoseRanges = PoseRanges(), camera=None,
+                handedness: str | None = None) -> HandPose:
+    """A random plausible hand. With a camera, its centre lands inside the central image area."""
+    for _ in range(MAX_TRIES):
+        shape = HandShape(size=rng.uniform(*ranges.size),
+                          finger_scales=tuple(rng.uniform(*ranges.finger_scale, size=5)),
+                          thickness=rng.uniform(*ranges.thickness))
+        hand = HandPose(angles=_finger_angles(rng), shape=shape,
+                        rotation=_random_rotation(rng, ranges.max_rotation_deg),
+                        translation=np.zeros(3),
+                        handedness=handedness or ("right" if rng.uniform() < 0.5 else "left"))
+        if not self_intersects(hand):
+            break
+    distance = rng.uniform(*ranges.distance_mm)
+    if camera is not None:
+        half = ranges.image_fraction / 2.0
+        u = camera.cx + rng.uniform(-half, half) * camera.width
+        v = camera.cy + rng.uniform(-half, half) * camera.height
+        centre = camera.backproject(u, v, distance)
+    else:
+        centre = np.array([0.0, 0.0, distance])
+    offset = forward_kinematics(hand)[HAND_CENTRE_JOINT]
+    return HandPose(angles=hand.angles, shape=hand.shape, rotation=hand.rotation,
+                    translation=centre - offset, handedness=hand.handedness)
+
+
+def mirror_pose(hand: HandPose) -> HandPose:
+    """The same pose on the other hand, reflected through the camera's y-z plane at the wrist.
+
+    Reflecting x maps R to M R M (M = diag(-1, 1, 1)) and swaps handedness; the angles, being
+    anatomical, stay as they are.
+    """
+    M = np.diag([-1.0, 1.0, 1.0])
+    R = rotvec_to_matrix(hand.rotation)
+    other = "left" if hand.handedness == "right" else "right"
+    return HandPose(angles=hand.angles, shape=hand.shape, rotation=matrix_to_rotvec(M @ R @ M),
+                    translation=hand.translation, handedness=other)

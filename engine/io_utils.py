@@ -1,0 +1,62 @@
+"""Atomic file writes: a reader never sees a half-written file, an interrupted run leaves none.
+
+Each writer encodes fully in memory, writes a temporary file in the target's folder and renames
+it over the target (os.replace is atomic on POSIX and Windows within one filesystem).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+MAX_DEPTH_MM = 65535  # uint16 PNG range
+
+
+def _file_mode() -> int:
+    """Permissions a plain open() would give (mkstemp's are owner-only)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, _FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj: object) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def write_png(path: str | Path, image: np.ndarray) -> None:
+    """Write a uint8/uint16 image as PNG atomically."""
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:
+        raise OSError(f"{path}: could not encode PNG")
+    atomic_write_bytes(path, buf.tobytes())
+
+
+def write_depth_png16(path: str | Path, depth_mm: np.ndarray) -> None:
+    """Metric depth (float mm, 0 = no data) as a uint16 PNG in millimetres, rounded."""
+    d = np.nan_to_num(np.asarray(depth_mm, dtype=np.float64), nan=0.0)
+    write_png(path, np.clip(np.rint(d), 0, MAX_DEPTH_MM).astype(np.uint16))

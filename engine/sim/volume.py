@@ -1,0 +1,137 @@
+"""The volumetric hand: a sphere-mesh built from the 21 joints.
+
+Fingers, thumb and forearm are tapered capsules; the palm is a slab (flat faces offset from a
+triangle fan over the wrist and knuckles, with rounded capsule rims), in the spirit of the
+sphere-meshes of Tkach, Pauly & Tagliasacchi, "Sphere-Meshes for Real-Time Hand Modeling and
+Tracking", SIGGRAPH Asia 2016. Built from joints alone, so any 21-joint label (a dataset's, an
+imported pose) renders without fitting the kinematic model first.
+
+Capsules are sampled as spheres. Spheres of radius r a step s apart leave a ripple of about
+s^2 / (8 r) between them, so the step is chosen per capsule to keep it under RIPPLE_MM.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.hand.skeleton import FINGER_JOINTS, FINGERS, PART_INDEX
+
+NOMINAL_HAND_LENGTH_MM = 187.0
+# Mean wrist-to-MCP distance of the index..little fingers of the nominal hand (engine.hand.model).
+NOMINAL_WRIST_TO_MCP_MM = 80.5
+
+# Capsule radii in mm for a 187 mm hand, per finger bone (base, middle, tip) as
+# (start radius, end radius): finger breadths of 16-20 mm at the proximal phalanx and 13-15 mm
+# at the tip (Garrett, "The adult human hand: some anthropometric and biomechanical
+# considerations", Human Factors 13(2), 1971).
+FINGER_RADII_MM: dict[str, tuple[tuple[float, float], ...]] = {
+    "thumb": ((12.0, 11.0), (11.0, 10.0), (10.0, 8.5)),
+    "index": ((9.8, 8.8), (8.8, 8.0), (8.0, 7.2)),
+    "middle": ((10.0, 9.0), (9.0, 8.2), (8.2, 7.4)),
+    "ring": ((9.4, 8.5), (8.5, 7.8), (7.8, 7.0)),
+    "little": ((8.5, 7.6), (7.6, 7.0), (7.0, 6.2)),
+}
+# Half the palm thickness (about 25 mm at the mid-palm, Garrett 1971).
+PALM_RADIUS_MM = 12.5
+# Palm corners at the wrist, in hand lengths along (radial, distal) from the wrist joint.
+PALM_WRIST_CORNER = (0.12, 0.05)
+# Forearm stub: two side-by-side capsules (wrist breadth ~55 mm, thickness ~35 mm).
+FOREARM_OFFSET = 0.05  # hand lengths either side of the axis
+FOREARM_LENGTH = 0.4  # hand lengths back from the wrist
+FOREARM_RADII = (0.095, 0.105)  # hand lengths at the wrist and at the cut
+
+RIPPLE_MM = 0.4  # largest dip of a capsule's surface between two of its spheres
+
+
+@dataclass(frozen=True)
+class HandVolume:
+    """Render primitives: spheres and flat slab faces (triangles offset by a radius)."""
+
+    centres: np.ndarray  # (N, 3) mm
+    radii: np.ndarray  # (N,) mm
+    labels: np.ndarray  # (N,) uint8 part labels
+    triangles: np.ndarray  # (T, 3, 3) mm, the palm fan before offsetting
+    triangle_radius: float  # mm, the slab's half thickness
+    triangle_label: int
+
+
+def _capsule_spheres(a: np.ndarray, b: np.ndarray, ra: float, rb: float) -> tuple[np.ndarray, np.ndarray]:
+    length = float(np.linalg.norm(b - a))
+    step = np.sqrt(8.0 * min(ra, rb) * RIPPLE_MM)
+    n = max(2, int(np.ceil(length / step)) + 1)
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    return a + t * (b - a), (ra + t[:, 0] * (rb - ra))
+
+
+def hand_axes(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit radial (wrist-to-thumb side) and distal axes of the palm from its joints."""
+    distal = joints[9] - joints[0]
+    distal /= max(np.linalg.norm(distal), 1e-9)
+    radial = joints[5] - joints[17]
+    radial -= (radial @ distal) * distal
+    radial /= max(np.linalg.norm(radial), 1e-9)
+    return radial, distal
+
+
+def hand_scale(joints: np.ndarray) -> float:
+    """Size of a hand relative to the nominal 187 mm hand, from its wrist-to-knuckle lengths."""
+    mcps = joints[[5, 9, 13, 17]]
+    return float(np.mean(np.linalg.norm(mcps - joints[0], axis=1)) / NOMINAL_WRIST_TO_MCP_MM)
+
+
+def build_hand_volume(joints: np.ndarray, thickness: float = 1.0) -> HandVolume:
+    """Sphere-mesh of a hand given its 21 joints (mm). `thickness` scales every radius."""
+    j = np.asarray(joints, dtype=np.float64)
+    scale = hand_scale(j)
+    k = scale * thickness
+    hl = NOMINAL_HAND_LENGTH_MM * scale
+    radial, distal = hand_axes(j)
+
+    centres, radii, labels = [], [], []
+
+    def add_capsule(a, b, ra, rb, label):
+        c, r = _capsule_spheres(a, b, ra, rb)
+        centres.append(c)
+        radii.append(r)
+        labels.append(np.full(len(r), label, np.uint8))
+
+    for finger in FINGERS:
+        chain = FINGER_JOINTS[finger]
+        label = PART_INDEX[finger]
+        for bone, (ra, rb) in enumerate(FINGER_RADII_MM[finger]):
+            a, b = j[chain[bone]], j[chain[bone + 1]]
+            ra, rb = ra * k, rb * k
+            if bone == 2:  # the tip joint is the fingertip's surface: pull the last sphere in
+                d = b - a
+                n = np.linalg.norm(d)
+                if n > rb:
+                    b = b - d / n * rb
+            add_capsule(a, b, ra, rb, label)
+
+    palm = PART_INDEX["palm"]
+    pr = PALM_RADIUS_MM * k
+    wrist_radial = j[0] + hl * (PALM_WRIST_CORNER[0] * radial + PALM_WRIST_CORNER[1] * distal)
+    wrist_ulnar = j[0] + hl * (-PALM_WRIST_CORNER[0] * radial + PALM_WRIST_CORNER[1] * distal)
+    rim = [wrist_radial, j[5], j[9], j[13], j[17], wrist_ulnar]
+    centre = np.mean(rim, axis=0)
+    triangles = []
+    for i in range(len(rim)):
+        a, b = rim[i], rim[(i + 1) % len(rim)]
+        add_capsule(a, b, pr, pr, palm)
+        triangles.append((centre, a, b))
+    # Thenar web between the thumb's metacarpal and the index knuckle.
+    add_capsule(j[1], j[5], 10.0 * k, 9.0 * k, palm)
+
+    forearm = PART_INDEX["forearm"]
+    back = -distal * FOREARM_LENGTH * hl
+    for side in (-1.0, 1.0):
+        start = j[0] + side * FOREARM_OFFSET * hl * radial
+        add_capsule(start, start + back, FOREARM_RADII[0] * hl * thickness,
+                    FOREARM_RADII[1] * hl * thickness, forearm)
+
+    return HandVolume(
+        centres=np.concatenate(centres), radii=np.concatenate(radii),
+        labels=np.concatenate(labels), triangles=np.array(triangles, dtype=np.float64),
+        triangle_radius=pr, triangle_label=palm,
+    )
