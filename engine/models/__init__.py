@@ -1,0 +1,1 @@
+"""Networks (generator, discriminator, pose estimator) and their self-describing checkpoints."""
