@@ -1,0 +1,1 @@
+"""Data: the one crop convention (crop) and the dataset readers (readers)."""

@@ -1,0 +1,413 @@
+"""Depth-sensor models: turn the simulator's clean metric depth into what a real camera reports.
+
+Why: a network trained on clean renders meets shadows, holes, ragged silhouettes, flying pixels
+and depth-dependent noise on real frames. Each model below follows a published noise model and
+cites it next to the constant. All randomness comes from the caller's generator, so a seed gives
+bit-identical frames; all work is vectorised and confined to the bounding box of valid pixels.
+
+Depth images are float32 millimetres with 0 = no data (docs/architecture.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from engine.camera import KINECT_V1, REALSENSE_SR300, Camera
+
+SENSOR_NAMES: tuple[str, ...] = ("none", "kinect_v1", "tof", "realsense")
+
+
+@dataclass(frozen=True)
+class SensorInfo:
+    """What a GUI picker or the CLI shows for one sensor model."""
+
+    name: str
+    title: str
+    description: str
+
+
+SENSORS: dict[str, SensorInfo] = {
+    "none": SensorInfo("none", "Clean", "The renderer's exact depth, no sensor artefacts."),
+    "kinect_v1": SensorInfo(
+        "kinect_v1", "Kinect v1 (structured light)",
+        "PrimeSense: projector shadows, 1/8-pixel disparity steps, depth-squared noise, "
+        "ragged edges with holes; 0.4-4 m."),
+    "tof": SensorInfo(
+        "tof", "Time of flight (Kinect v2)",
+        "Flying pixels trailing behind depth edges, mild noise, dropouts on grazing "
+        "surfaces; 0.5-4.5 m."),
+    "realsense": SensorInfo(
+        "realsense", "RealSense SR305 (coded light)",
+        "Short range: smooth ~1 mm noise in 1/8 mm steps, eroded ragged silhouette, "
+        "grazing dropouts; 0.2-1.5 m."),
+}
+
+# --- Shared geometry --------------------------------------------------------------------------
+# Padding around the valid pixels' bounding box: wider than the flying-pixel band (1 px), and
+# lateral displacements are capped one pixel below it, so nothing is clipped.
+ROI_MARGIN_PX = 4
+# Neighbours farther apart than this fraction of the depth are different surfaces. A surface
+# tilted 80 deg at fx ~ 588 steps z*tan(80)/fx ~ 0.01*z per pixel, so 2 % only cuts real jumps.
+EDGE_JUMP_FRACTION = 0.02
+# Logistic approximation of the standard normal CDF, Phi(x) ~ 1/(1+exp(-1.702x)), max error
+# < 0.01 (Bowling et al., J. Industrial Engineering and Management 2(1), 2009).
+_LOGISTIC_PROBIT = 1.702
+
+# --- Kinect v1 (PrimeSense structured light) --------------------------------------------------
+# IR projector 7.5 cm to the right (+x) of the IR camera; disparity measured in 1/8 pixel
+# (Khoshelham & Oude Elberink, Sensors 12(2):1437, 2012; Smisek et al., ICCV-W 2011).
+KINECT_BASELINE_MM = 75.0
+KINECT_DISPARITY_STEP_PX = 1.0 / 8.0
+# Native focal length (NYU calibration). The disparity step is 1/8 of a *sensor* pixel whatever
+# camera (crop, resize) the image is expressed in, so depth is quantised with it. Check: the NYU
+# frame in shared/data/real_depth_samples steps 1.5-1.8 mm at 730-800 mm, as z^2/(8 f b) gives.
+KINECT_NATIVE_FX = KINECT_V1.fx
+# Microsoft Kinect for Windows (v1) specification: near mode from 0.4 m, default mode to 4 m.
+KINECT_RANGE_MM = (400.0, 4000.0)
+# Axial sigma(z, theta) = 1.2 mm + 1.9 mm/m^2 (z - 0.4 m)^2 + 0.1 mm m^0.5 / sqrt(z) *
+# theta^2 / (pi/2 - theta)^2 (z in m); lateral sigma = 0.8 px + 0.035 px * theta / (pi/2 - theta)
+# (Nguyen, Izadi & Lovell, "Modeling Kinect sensor noise for improved 3D reconstruction and
+# tracking", 3DIMPVT 2012).
+NGUYEN_AXIAL_BASE_MM = 1.2
+NGUYEN_AXIAL_QUAD_MM_PER_M2 = 1.9
+NGUYEN_AXIAL_OFFSET_M = 0.4
+NGUYEN_AXIAL_ANGLE_MM = 0.1
+NGUYEN_LATERAL_BASE_PX = 0.8
+NGUYEN_LATERAL_ANGLE_PX = 0.035
+# Sizes in pixels below (Kinect and SR blocks) are native sensor pixels; for an image with
+# another focal length (a resized crop) they are scaled by camera.fx / native fx.
+# Kinect v1 finds disparity by correlating a window several pixels wide (Khoshelham & Oude
+# Elberink 2012), so edge errors come in blobs; the lateral field is smoothed over this scale.
+KINECT_LATERAL_CORRELATION_PX = 2.0
+# Holes along depth edges: P(drop) = P0 * exp(-distance / decay), in blobs. Tuned by eye so the
+# silhouette looks like the NYU frame's (the NYU release fills its holes, so no figure to fit).
+KINECT_EDGE_DROP_P0 = 0.35
+KINECT_EDGE_DROP_DECAY_PX = 1.5
+KINECT_DROP_CORRELATION_PX = 1.0
+# Dropout ramp on grazing surfaces, where the speckle smears out and Nguyen et al.'s angle term
+# diverges (tuned; their measurements stop around 70 deg).
+KINECT_GRAZING_DEG = (70.0, 85.0)
+
+# --- Time of flight (Kinect v2 class) ---------------------------------------------------------
+# Axial sigma(z, theta) = 1.5 - 0.5 z + 0.3 z^2 + 0.1 z^1.5 theta^2 / (pi/2 - theta)^2 mm (z in m)
+# (Fankhauser et al., "Kinect v2 for mobile robot navigation: evaluation and modeling",
+# ICAR 2015).
+FANKHAUSER_AXIAL_MM = (1.5, -0.5, 0.3)  # constant, linear, quadratic coefficients (z in m)
+FANKHAUSER_AXIAL_ANGLE_MM = 0.1
+TOF_RANGE_MM = (500.0, 4500.0)  # Microsoft Kinect v2 specification, 0.5-4.5 m
+TOF_DEPTH_UNIT_MM = 1.0  # the Kinect v2 SDK reports integer millimetres
+# A pixel straddling an edge integrates both surfaces and reports a depth in between ("mixed"
+# or "flying" pixels; Hansard et al., Time-of-Flight Cameras: Principles, Methods and
+# Applications, Springer 2013; Fankhauser et al. 2015). Where the renderer has no data the
+# light still returns from a room wall; this stands in for it so flying pixels trail behind the
+# hand's outline.
+TOF_OPEN_BACKGROUND_MM = 1800.0
+# Share of edge-straddling pixels that fly (tuned by eye; the Kinect v2 SDK filters some out).
+TOF_FLYING_PROB = 0.5
+# Multipath and weak returns on grazing surfaces: dropout ramp where the angle term of the axial
+# model above blows up (tuned; ToF copes with steeper surfaces than structured light).
+TOF_GRAZING_DEG = (75.0, 88.0)
+# ToF artefacts here are one image pixel wide (a pixel's footprint straddling an edge), so
+# no native-pixel scaling.
+TOF_DROP_CORRELATION_PX = 1.0
+
+# --- RealSense SR305 / SR300 (coded light, short range) ---------------------------------------
+# Plane-fit error of about a millimetre at 0.5 m, growing with the square of distance as for any
+# triangulating sensor (Carfagni et al., "On the performance of the Intel SR300 depth camera:
+# metrological and critical characterization", IEEE Sensors J. 17(14):4508, 2017).
+SR_SIGMA_REF_MM = 1.0
+SR_SIGMA_REF_DEPTH_MM = 500.0
+SR_NATIVE_FX = REALSENSE_SR300.fx
+# The SR305 firmware smooths depth: in shared/data/real_depth_samples/sr305 the rms residual of
+# local plane fits on the hand at ~500 mm is only 0.06 / 0.14 / 0.31 mm for 5x5 / 9x9 / 15x15
+# windows. A 1 mm field correlated over this length gives 0.05 / 0.12 / 0.27 mm on a plane.
+SR_NOISE_CORRELATION_PX = 6.0
+SR_DEPTH_UNIT_MM = 0.125  # SR305 depth unit (sr305/readme.txt)
+SR_RANGE_MM = (200.0, 1500.0)  # Intel SR305 datasheet; sr305/readme.txt "maximum depth 150 cm"
+# Ragged silhouette: every depth edge is eroded by a random 0.5-2 px (varying over the blob
+# scale below), and a few holes sit just inside it. Tuned by eye against the SR305 samples,
+# whose hand outlines are smooth with small notches.
+SR_EROSION_PX = (0.5, 2.0)
+SR_EROSION_CORRELATION_PX = 3.0
+SR_EDGE_DROP_P0 = 0.15
+SR_EDGE_DROP_DECAY_PX = 1.5
+SR_DROP_CORRELATION_PX = 1.0
+SR_GRAZING_DEG = (65.0, 80.0)
+
+
+@dataclass
+class _Patch:
+    """Clean depth inside the region of interest, with the intrinsics the models need."""
+
+    z: np.ndarray  # float32 mm, 0 = no data
+    valid: np.ndarray  # bool
+    xn: np.ndarray  # (1, w) normalised image x, (u - cx) / fx
+    yn: np.ndarray  # (h, 1) normalised image y, (v - cy) / fy
+    fx: float
+    fy: float
+
+
+def apply_sensor(
+    depth: np.ndarray,
+    camera: Camera,
+    sensor: str,
+    rng: np.random.Generator | int | None = None,
+) -> np.ndarray:
+    """Return what `sensor` would measure of the clean float32 mm depth (0 = no data).
+
+    Returns a new float32 array of the same shape; `depth` is never modified. `camera` must
+    describe this image (pass the adjusted intrinsics for a crop). An int seed or a Generator
+    makes the output reproducible bit for bit.
+    """
+    if sensor not in _MODELS and sensor != "none":
+        raise ValueError(f"unknown sensor {sensor!r}; valid names: {', '.join(SENSOR_NAMES)}")
+    clean = np.array(depth, dtype=np.float32, copy=True)
+    if clean.ndim != 2:
+        raise ValueError(f"depth must be a 2-D image, got shape {clean.shape}")
+    if sensor == "none":
+        return clean
+    model, (near, far) = _MODELS[sensor]
+    # Surfaces outside the working range return nothing, so they cannot mix into flying pixels.
+    valid = (clean >= near) & (clean <= far)
+    out = np.zeros_like(clean)
+    rows, cols = _roi(valid, ROI_MARGIN_PX)
+    if rows is None:
+        return out
+    patch = _Patch(
+        z=np.where(valid[rows, cols], clean[rows, cols], 0.0).astype(np.float32),
+        valid=valid[rows, cols],
+        xn=((np.arange(cols.start, cols.stop, dtype=np.float32) - camera.cx) / camera.fx)[None],
+        yn=((np.arange(rows.start, rows.stop, dtype=np.float32) - camera.cy) / camera.fy)[:, None],
+        fx=float(camera.fx),
+        fy=float(camera.fy),
+    )
+    out[rows, cols] = model(patch, np.random.default_rng(rng))
+    return out
+
+
+# --- Models -----------------------------------------------------------------------------------
+
+def _kinect_v1(p: _Patch, rng: np.random.Generator) -> np.ndarray:
+    """Structured light: shadows, lateral jitter, axial noise, disparity steps, edge holes."""
+    z = np.where(_projector_shadow(p.z, p.valid, p.fx * KINECT_BASELINE_MM), 0.0, p.z)
+    z = z.astype(np.float32)
+    theta = _incidence_angle(z, z > 0, p)
+    angle_ratio = _angle_ratio(theta, KINECT_GRAZING_DEG[1])
+    px = p.fx / KINECT_NATIVE_FX
+
+    sigma_lat = px * (NGUYEN_LATERAL_BASE_PX + NGUYEN_LATERAL_ANGLE_PX * angle_ratio)
+    z, theta = _jitter_laterally(z, theta, sigma_lat, px * KINECT_LATERAL_CORRELATION_PX, rng)
+    valid = z > 0
+    angle_ratio = _angle_ratio(theta, KINECT_GRAZING_DEG[1])
+
+    z_m = np.where(valid, z, 1.0) * 1e-3
+    sigma = (NGUYEN_AXIAL_BASE_MM
+             + NGUYEN_AXIAL_QUAD_MM_PER_M2 * (z_m - NGUYEN_AXIAL_OFFSET_M) ** 2
+             + NGUYEN_AXIAL_ANGLE_MM / np.sqrt(z_m) * angle_ratio ** 2)
+    noisy = z + sigma * rng.standard_normal(z.shape, dtype=np.float32)
+
+    shift = KINECT_NATIVE_FX * KINECT_BASELINE_MM
+    disparity = shift / np.maximum(noisy, 1.0)
+    disparity = np.round(disparity / KINECT_DISPARITY_STEP_PX) * KINECT_DISPARITY_STEP_PX
+    noisy = shift / np.maximum(disparity, KINECT_DISPARITY_STEP_PX)
+
+    edge_dist = _edge_distance(z, valid)
+    p_drop = KINECT_EDGE_DROP_P0 * np.exp(-edge_dist / (px * KINECT_EDGE_DROP_DECAY_PX))
+    p_drop = np.maximum(p_drop, _ramp(theta, KINECT_GRAZING_DEG))
+    keep = valid & (_blob_uniform(rng, z.shape, px * KINECT_DROP_CORRELATION_PX) >= p_drop)
+    return _finish(noisy, keep, KINECT_RANGE_MM)
+
+
+def _tof(p: _Patch, rng: np.random.Generator) -> np.ndarray:
+    """Time of flight: flying pixels at depth edges, Gaussian noise, grazing dropouts."""
+    theta = _incidence_angle(p.z, p.valid, p)
+
+    filled = np.where(p.valid, p.z, TOF_OPEN_BACKGROUND_MM).astype(np.float32)
+    kernel = np.ones((3, 3), np.uint8)
+    near = cv2.erode(filled, kernel, borderType=cv2.BORDER_REPLICATE)
+    far = cv2.dilate(filled, kernel, borderType=cv2.BORDER_REPLICATE)
+    straddles = (far - near) > EDGE_JUMP_FRACTION * near
+    flying = straddles & (rng.random(p.z.shape, dtype=np.float32) < TOF_FLYING_PROB)
+    mix = rng.random(p.z.shape, dtype=np.float32)
+    z = np.where(flying, near + mix * (far - near), p.z)
+    valid = z > 0
+    theta = np.where(flying, 0.0, theta)
+
+    z_m = np.where(valid, z, 1.0) * 1e-3
+    angle_ratio = _angle_ratio(theta, TOF_GRAZING_DEG[1])
+    c0, c1, c2 = FANKHAUSER_AXIAL_MM
+    sigma = (c0 + c1 * z_m + c2 * z_m ** 2
+             + FANKHAUSER_AXIAL_ANGLE_MM * z_m ** 1.5 * angle_ratio ** 2)
+    noisy = z + sigma * rng.standard_normal(z.shape, dtype=np.float32)
+    noisy = np.round(noisy / TOF_DEPTH_UNIT_MM) * TOF_DEPTH_UNIT_MM
+
+    p_drop = _ramp(theta, TOF_GRAZING_DEG)
+    keep = valid & (_blob_uniform(rng, z.shape, TOF_DROP_CORRELATION_PX) >= p_drop)
+    return _finish(noisy, keep, TOF_RANGE_MM)
+
+
+def _realsense(p: _Patch, rng: np.random.Generator) -> np.ndarray:
+    """Coded light, short range: smooth noise, fine quantisation, eroded ragged silhouette."""
+    theta = _incidence_angle(p.z, p.valid, p)
+    px = p.fx / SR_NATIVE_FX
+    sigma = SR_SIGMA_REF_MM * (p.z / SR_SIGMA_REF_DEPTH_MM) ** 2
+    noisy = p.z + sigma * _blob_normal(rng, p.z.shape, px * SR_NOISE_CORRELATION_PX)
+    noisy = np.round(noisy / SR_DEPTH_UNIT_MM) * SR_DEPTH_UNIT_MM
+
+    edge_dist = _edge_distance(p.z, p.valid)
+    lo, hi = SR_EROSION_PX
+    erosion = px * (lo + (hi - lo) * _blob_uniform(rng, p.z.shape,
+                                                   px * SR_EROSION_CORRELATION_PX))
+    p_drop = SR_EDGE_DROP_P0 * np.exp(-edge_dist / (px * SR_EDGE_DROP_DECAY_PX))
+    p_drop = np.maximum(p_drop, _ramp(theta, SR_GRAZING_DEG))
+    keep = (p.valid & (edge_dist >= erosion)
+            & (_blob_uniform(rng, p.z.shape, px * SR_DROP_CORRELATION_PX) >= p_drop))
+    return _finish(noisy, keep, SR_RANGE_MM)
+
+
+# Explicit registry: each public name maps to its model and working range (mm).
+_Model = Callable[[_Patch, np.random.Generator], np.ndarray]
+_MODELS: dict[str, tuple[_Model, tuple[float, float]]] = {
+    "kinect_v1": (_kinect_v1, KINECT_RANGE_MM),
+    "tof": (_tof, TOF_RANGE_MM),
+    "realsense": (_realsense, SR_RANGE_MM),
+}
+
+
+# --- Geometry helpers -------------------------------------------------------------------------
+
+def _roi(valid: np.ndarray, margin: int) -> tuple[slice | None, slice | None]:
+    """Bounding box of the valid pixels plus `margin`, clipped to the image."""
+    rows = np.flatnonzero(valid.any(axis=1))
+    if rows.size == 0:
+        return None, None
+    cols = np.flatnonzero(valid.any(axis=0))
+    h, w = valid.shape
+    return (slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
+            slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)))
+
+
+def _projector_shadow(z: np.ndarray, valid: np.ndarray, shift: float) -> np.ndarray:
+    """Pixels the projector (offset +x, so u_p = u - shift / z) cannot light.
+
+    On a projector ray the nearer point has the larger shift, so it sits further right in the
+    image; a pixel is shadowed when some pixel to its right maps to a projector column at or
+    left of its own. Shadows therefore fall on the left of near objects, ~shift*(1/z_near -
+    1/z_far) px wide.
+    """
+    cols = np.arange(z.shape[1], dtype=np.float32)
+    up = np.where(valid, cols - shift / np.where(valid, z, 1.0), np.inf).astype(np.float32)
+    right_min = np.minimum.accumulate(up[:, ::-1], axis=1)[:, ::-1]
+    right_min = np.concatenate([right_min[:, 1:], np.full((z.shape[0], 1), np.inf, np.float32)],
+                               axis=1)
+    return valid & (right_min < up)
+
+
+def _continuous_neighbours(z: np.ndarray, valid: np.ndarray, axis: int
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Differences to the next pixel along `axis` and whether each pair is one surface."""
+    head = (slice(None),) * axis + (slice(None, -1),)
+    tail = (slice(None),) * axis + (slice(1, None),)
+    diff = z[tail] - z[head]
+    near = np.minimum(z[head], z[tail])
+    same = valid[head] & valid[tail] & (np.abs(diff) <= EDGE_JUMP_FRACTION * near)
+    return diff, same
+
+
+def _pad(a: np.ndarray, axis: int, before: bool, value: float | bool) -> np.ndarray:
+    """Grow `a` by one element along `axis` (at the start if `before`) filled with `value`."""
+    widths = [(0, 0), (0, 0)]
+    widths[axis] = (1, 0) if before else (0, 1)
+    return np.pad(a, widths, constant_values=value)
+
+
+def _gradient(z: np.ndarray, valid: np.ndarray, axis: int) -> np.ndarray:
+    """dz per pixel along `axis`, using only neighbours on the same surface (0 if none)."""
+    diff, same = _continuous_neighbours(z, valid, axis)
+    fwd, ok_f = _pad(diff, axis, False, 0.0), _pad(same, axis, False, False)
+    bwd, ok_b = _pad(diff, axis, True, 0.0), _pad(same, axis, True, False)
+    count = ok_f.astype(np.float32) + ok_b
+    return (fwd * ok_f + bwd * ok_b) / np.maximum(count, 1.0)
+
+
+def _incidence_angle(z: np.ndarray, valid: np.ndarray, p: _Patch) -> np.ndarray:
+    """Angle (rad) between each pixel's surface normal and its viewing ray; 0 where no data.
+
+    With P = z (xn, yn, 1), the normal dP/du x dP/dv is parallel to n' = (-gx, -gy, 1 + gx xn +
+    gy yn) with gx = fx z_u / z, and n' . (xn, yn, 1) = 1, so cos = 1 / (|n'| |ray|).
+    """
+    zs = np.where(valid, z, 1.0)
+    gx = _gradient(z, valid, 1) * p.fx / zs
+    gy = _gradient(z, valid, 0) * p.fy / zs
+    nz = 1.0 + gx * p.xn + gy * p.yn
+    cos = 1.0 / np.sqrt((gx * gx + gy * gy + nz * nz) * (p.xn * p.xn + p.yn * p.yn + 1.0))
+    return np.where(valid, np.arccos(np.clip(cos, 0.0, 1.0)), 0.0).astype(np.float32)
+
+
+def _edge_distance(z: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Distance (px) from each pixel to the nearest valid pixel at a depth discontinuity."""
+    edge = np.zeros_like(valid)
+    for axis in (0, 1):
+        _, same = _continuous_neighbours(z, valid, axis)
+        # Beyond the image border the surface is unknown, not missing: it is no edge.
+        edge |= ~(_pad(same, axis, False, True) & _pad(same, axis, True, True))
+    edge &= valid
+    dist = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 3)
+    # With no edge at all OpenCV reports a huge float; cap it at the image diagonal.
+    return np.minimum(dist, np.float32(sum(z.shape)))
+
+
+def _jitter_laterally(z: np.ndarray, theta: np.ndarray, sigma_px: np.ndarray,
+                      correlation_px: float, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Resample depth and angle (nearest) through a smooth random displacement field."""
+    h, w = z.shape
+    cap = ROI_MARGIN_PX - 1
+    dx, dy = (np.clip(sigma_px * _blob_normal(rng, (h, w), correlation_px), -cap, cap)
+              for _ in range(2))
+    map_x = (np.arange(w, dtype=np.float32)[None] + dx).astype(np.float32)
+    map_y = (np.arange(h, dtype=np.float32)[:, None] + dy).astype(np.float32)
+    z_out, theta_out = (cv2.remap(a, map_x, map_y, cv2.INTER_NEAREST,
+                                  borderMode=cv2.BORDER_REPLICATE) for a in (z, theta))
+    return z_out, theta_out
+
+
+# --- Random fields ----------------------------------------------------------------------------
+
+def _blob_normal(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
+    """Unit-variance Gaussian noise correlated over `sigma_px`: sensor errors come in blobs."""
+    white = rng.standard_normal(shape, dtype=np.float32)
+    ksize = 2 * int(np.ceil(3 * sigma_px)) + 1
+    kernel = cv2.getGaussianKernel(ksize, sigma_px)
+    # Blurring white noise with K = k k^T leaves std sqrt(sum K^2) = sum k^2.
+    gain = float((kernel ** 2).sum())
+    return cv2.GaussianBlur(white, (ksize, ksize), sigma_px,
+                            borderType=cv2.BORDER_REFLECT) / np.float32(gain)
+
+
+def _blob_uniform(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
+    """Approximately uniform(0, 1) values correlated over `sigma_px`, for clustered dropouts."""
+    return 1.0 / (1.0 + np.exp(-_LOGISTIC_PROBIT * _blob_normal(rng, shape, sigma_px)))
+
+
+def _angle_ratio(theta: np.ndarray, max_deg: float) -> np.ndarray:
+    """theta / (pi/2 - theta), the incidence term of both noise models, capped at `max_deg`
+    where the pixel is dropped anyway (the term diverges at grazing incidence)."""
+    theta = np.minimum(theta, np.float32(np.radians(max_deg)))
+    return theta / (np.float32(np.pi / 2) - theta)
+
+
+def _ramp(theta: np.ndarray, start_end_deg: tuple[float, float]) -> np.ndarray:
+    """0 below the first angle, 1 beyond the second, linear in between."""
+    lo, hi = (np.float32(np.radians(deg)) for deg in start_end_deg)
+    return np.clip((theta - lo) / (hi - lo), 0.0, 1.0)
+
+
+def _finish(noisy: np.ndarray, keep: np.ndarray, range_mm: tuple[float, float]) -> np.ndarray:
+    """Zero dropped pixels and readings outside the sensor's range; float32 out."""
+    lo, hi = range_mm
+    keep = keep & (noisy >= lo) & (noisy <= hi)
+    return np.where(keep, noisy, 0.0).astype(np.float32)
