@@ -1,0 +1,53 @@
+"""Timing of the engine's stages on this machine (the `bench` command's numbers).
+
+Speed is measured here, never asserted in tests: the figures depend on the machine and its load.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from engine.camera import KINECT_V1
+from engine.data.readers.sim import SimConfig, crop_sample
+from engine.hand.sampler import PoseRanges, sample_pose
+from engine.sim.render import render_hand
+from engine.sim.sensors import SENSOR_NAMES, apply_sensor
+
+# The issue's operating point: a hand 400-600 mm from a 640x480 Kinect-v1 camera.
+BENCH_RANGES = PoseRanges(distance_mm=(400.0, 600.0))
+
+
+def percentiles_ms(seconds: list[float]) -> dict[str, float]:
+    ms = np.asarray(seconds) * 1e3
+    return {"p50": round(float(np.median(ms)), 3), "p95": round(float(np.percentile(ms, 95)), 3)}
+
+
+def time_each(fn: Callable[[int], object], count: int, warmup: int = 3) -> list[float]:
+    """Wall time of fn(i) for i in range(count), after `warmup` untimed calls."""
+    for i in range(warmup):
+        fn(i)
+    times = []
+    for i in range(count):
+        t0 = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def bench_simulator(count: int = 100, seed: int = 0) -> dict:
+    """Latency of the clean full-frame render, each sensor model, and a training crop."""
+    rng = np.random.default_rng(seed)
+    hands = [sample_pose(rng, BENCH_RANGES, camera=KINECT_V1) for _ in range(count)]
+    joints = [h.joints() for h in hands]
+    renders = [render_hand(j, KINECT_V1).depth for j in joints]
+    result = {
+        "render_640x480_ms": percentiles_ms(time_each(lambda i: render_hand(joints[i], KINECT_V1), count)),
+        "sensor_640x480_ms": {
+            name: percentiles_ms(time_each(lambda i: apply_sensor(renders[i], KINECT_V1, name, i), count))
+            for name in SENSOR_NAMES if name != "none"},
+        "training_crop_128_ms": percentiles_ms(time_each(lambda i: crop_sample(SimConfig(seed=seed), i), count)),
+        "hand_pixels_median": int(np.median([(d > 0).sum() for d in renders])),
+    }
+    return result
