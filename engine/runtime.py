@@ -1,0 +1,154 @@
+"""The interactive runtime: pose in, finished depth frames out, latest request wins.
+
+The app calls `submit` on every mouse move. One worker thread renders; a request that arrives
+while another waits replaces it (the stale one is dropped, never rendered), and a result older
+than one already delivered is never delivered. `submit` never blocks, so a drag never waits for
+the network. Callbacks run on the worker thread: a GUI marshals them to its own thread.
+Qt-free by design (napari's layer slicer is the model), so tests drive it directly with
+`wait_until_idle` and `shutdown`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.camera import Camera
+from engine.data.crop import CROP_SIZE, CropTransform, crop_depth, make_transform, normalise_joints, paste_crop
+from engine.sim.render import render_hand
+from engine.sim.sensors import apply_sensor
+
+log = logging.getLogger(__name__)
+
+# Turns one normalised pose y (21, 3) into a normalised depth crop (128, 128) in [-1, 1].
+CropGenerator = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class FrameRequest:
+    """Everything one displayed frame depends on."""
+
+    joints: np.ndarray  # (21, 3) mm, camera frame
+    camera: Camera
+    thickness: float = 1.0
+    sensor: str = "none"
+    seed: int = 0
+    use_generator: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class FrameResult:
+    request_id: int
+    request: FrameRequest
+    depth: np.ndarray  # full frame float32 mm shown to the user (generator's or simulator's)
+    simulator: np.ndarray  # full frame, simulator through the request's sensor
+    clean: np.ndarray  # full frame, clean simulator render (A/B reference)
+    labels: np.ndarray  # part labels of the clean render
+    crop: np.ndarray  # (128, 128) normalised crop of `depth`
+    transform: CropTransform
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def compute_frame(request: FrameRequest, generator: CropGenerator | None = None, request_id: int = 0) -> FrameResult:
+    """One frame, synchronously: simulator (+ sensor), and the generator when asked and loaded."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    clean = render_hand(request.joints, request.camera, request.thickness)
+    t1 = time.perf_counter()
+    timings["render"] = (t1 - t0) * 1e3
+    simulated = apply_sensor(clean.depth, request.camera, request.sensor, request.seed)
+    t2 = time.perf_counter()
+    timings["sensor"] = (t2 - t1) * 1e3
+    transform = make_transform(request.joints, request.camera)
+    if request.use_generator and generator is not None:
+        crop = np.asarray(generator(normalise_joints(request.joints, transform)), np.float32)
+        if crop.shape != (CROP_SIZE, CROP_SIZE):
+            raise ValueError(f"generator returned shape {crop.shape}, expected ({CROP_SIZE}, {CROP_SIZE})")
+        depth = paste_crop(crop, transform)
+        timings["generator"] = (time.perf_counter() - t2) * 1e3
+    else:
+        depth = simulated
+        crop = crop_depth(simulated, transform)
+    timings["total"] = (time.perf_counter() - t0) * 1e3
+    return FrameResult(request_id=request_id, request=request, depth=depth, simulator=simulated,
+                       clean=clean.depth, labels=clean.labels, crop=crop, transform=transform,
+                       timings_ms=timings)
+
+
+class DepthRuntime:
+    """One worker thread behind a latest-wins `submit`."""
+
+    def __init__(self, generator: CropGenerator | None = None) -> None:
+        self.generator = generator
+        self._lock = threading.Condition()
+        self._pending: tuple[int, FrameRequest, Callable[[FrameResult], None]] | None = None
+        self._next_id = 1
+        self._busy = False
+        self._delivered_id = 0
+        self._closed = False
+        self.dropped = 0  # requests replaced before they were rendered
+        self.last_error: str | None = None
+        self._thread = threading.Thread(target=self._work, name="depth-runtime", daemon=True)
+        self._thread.start()
+
+    def submit(self, request: FrameRequest, callback: Callable[[FrameResult], None]) -> int:
+        """Queue a frame, replacing any frame still waiting; returns the request id at once."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the runtime has been shut down")
+            request_id = self._next_id
+            self._next_id += 1
+            if self._pending is not None:
+                self.dropped += 1
+            self._pending = (request_id, request, callback)
+            self._lock.notify_all()
+        return request_id
+
+    def wait_until_idle(self, timeout: float = 10.0) -> bool:
+        """Block until nothing is pending or rendering (for tests and batch use)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._pending is not None or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(left)
+        return True
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop the worker after the frame in flight; pending requests are dropped."""
+        with self._lock:
+            self._closed = True
+            self._pending = None
+            self._lock.notify_all()
+        self._thread.join(timeout)
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while self._pending is None and not self._closed:
+                    self._lock.wait()
+                if self._closed:
+                    return
+                request_id, request, callback = self._pending
+                self._pending = None
+                self._busy = True
+            try:
+                result = compute_frame(request, self.generator, request_id)
+            except Exception as e:  # a bad frame must not kill the worker; the app shows it
+                log.exception("frame %d failed", request_id)
+                self.last_error = f"{e.__class__.__name__}: {e}"
+                result = None
+            with self._lock:
+                fresh = result is not None and request_id > self._delivered_id and not self._closed
+                if fresh:
+                    self._delivered_id = request_id
+            if fresh:
+                callback(result)
+            with self._lock:
+                self._busy = False
+                self._lock.notify_all()
