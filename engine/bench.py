@@ -11,6 +11,8 @@ import numpy as np
 
 from engine.camera import KINECT_V1
 from engine.data.readers.sim import SimConfig, crop_sample
+from engine.hand.fit import fit_pose
+from engine.hand.ik import move_joint
 from engine.hand.sampler import PoseRanges, sample_pose
 from engine.sim.render import render_hand
 from engine.sim.sensors import SENSOR_NAMES, apply_sensor
@@ -51,3 +53,19 @@ def bench_simulator(count: int = 100, seed: int = 0) -> dict:
         "hand_pixels_median": int(np.median([(d > 0).sum() for d in renders])),
     }
     return result
+
+
+def bench_hand_model(count: int = 100, seed: int = 0) -> dict:
+    """Latency of forward kinematics, one IK drag step of a fingertip, and a full joint fit."""
+    rng = np.random.default_rng(seed)
+    hands = [sample_pose(rng, BENCH_RANGES, camera=KINECT_V1) for _ in range(count)]
+    joints = [h.joints() for h in hands]
+    # a drag step: the index fingertip moved 2 mm in a random direction
+    steps = [j[8] + 2.0 * d / np.linalg.norm(d) for j, d in zip(joints, rng.normal(size=(count, 3)))]
+    fits = [fit_pose(j, h.handedness) for j, h in zip(joints[:20], hands[:20])]
+    return {
+        "forward_kinematics_ms": percentiles_ms(time_each(lambda i: hands[i].joints(), count)),
+        "ik_drag_step_ms": percentiles_ms(time_each(lambda i: move_joint(hands[i], 8, steps[i]), count)),
+        "fit_pose_ms": percentiles_ms(time_each(lambda i: fit_pose(joints[i], hands[i].handedness), 20)),
+        "fit_error_mm_mean": float(np.mean([f.mean_error_mm for f in fits])),
+    }

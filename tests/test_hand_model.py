@@ -109,3 +109,22 @@ def test_limits_clamp_and_report():
 def test_bad_handedness_is_rejected():
     with pytest.raises(ValueError, match="handedness"):
         HandPose(handedness="both")
+
+
+def test_pose_owns_its_arrays():
+    angles = np.zeros(20)
+    pose = HandPose(angles=angles)
+    angles[0] = 1.0
+    assert pose.angles[0] == 0.0
+    with pytest.raises(ValueError):
+        pose.angles[0] = 1.0
+
+
+def test_tiny_rotations_survive_the_round_trip():
+    r = np.array([1e-10, -2e-10, 3e-10])
+    np.testing.assert_allclose(matrix_to_rotvec(rotvec_to_matrix(r)), r, rtol=1e-6)
+
+
+def test_fk_rejects_unknown_handedness():
+    with pytest.raises(ValueError, match="handedness"):
+        forward_kinematics_params(pose_to_params(HandPose()), "ambidextrous")

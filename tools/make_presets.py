@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.camera import DEFAULT_CAMERA
+from engine.hand.ik import move_joint
 from engine.hand.limits import ANGLE_NAMES
 from engine.hand.model import HandPose
 from engine.hand.pose_io import PoseRecord, save_pose
@@ -30,9 +31,9 @@ PRESETS: dict[str, dict] = {
     "fist": {"thumb": THUMB_TUCKED, "index": CURLED, "middle": CURLED, "ring": CURLED, "little": CURLED},
     "point": {"thumb": THUMB_TUCKED, "index": STRAIGHT, "middle": CURLED, "ring": CURLED, "little": CURLED},
     "pinch": {"thumb": (30, 35, 15, 15), "index": (45, 5, 45, 25), "middle": (20, 0, 25, 10),
-              "ring": (22, -3, 28, 12), "little": (25, -6, 30, 14)},
+              "ring": (22, -3, 28, 12), "little": (25, -6, 30, 14), "touch": (4, 8)},
     "ok": {"thumb": (30, 35, 15, 15), "index": (45, 5, 45, 25), "middle": (0, 2, 0, 0),
-           "ring": (0, -8, 0, 0), "little": (0, -18, 0, 0)},
+           "ring": (0, -8, 0, 0), "little": (0, -18, 0, 0), "touch": (4, 8)},
     "victory": {"thumb": THUMB_TUCKED, "index": (0, 14, 0, 0), "middle": (0, -8, 0, 0),
                 "ring": CURLED, "little": CURLED},
     "thumbs_up": {"thumb": THUMB_OUT, "index": CURLED, "middle": CURLED, "ring": CURLED,
@@ -56,7 +57,7 @@ PRESETS: dict[str, dict] = {
     "cup": {"thumb": (20, 30, 10, 10), "index": (25, 3, 20, 10), "middle": (25, 0, 20, 10),
             "ring": (25, -3, 20, 10), "little": (28, -6, 20, 10)},
     "tripod": {"thumb": (35, 30, 20, 20), "index": (45, 0, 40, 20), "middle": (40, -8, 45, 20),
-               "ring": CURLED, "little": CURLED},
+               "ring": CURLED, "little": CURLED, "touch": (4, 8)},
     "thumb_in": {"thumb": (50, 0, 50, 40), "index": STRAIGHT, "middle": STRAIGHT,
                  "ring": STRAIGHT, "little": STRAIGHT},
     "flat_side": {**{f: (0, 0, 0, 0) for f in ("index", "middle", "ring", "little")},
@@ -70,13 +71,21 @@ PRESETS: dict[str, dict] = {
 
 # Wrist position that puts the hand's centre about 450 mm in front of the camera.
 WRIST_MM = (0.0, 70.0, 450.0)
+# Fingertip joints sit at the pad's surface end; touching pads leave about this gap between them.
+CONTACT_GAP_MM = 6.0
 
 
 def preset_pose(spec: dict) -> HandPose:
     angles = np.deg2rad([v for f in ("thumb", "index", "middle", "ring", "little") for v in spec[f]])
     assert len(angles) == len(ANGLE_NAMES)
     rot = np.deg2rad(np.array(spec.get("rotation_deg", (0.0, 0.0, 0.0)), dtype=float))
-    return HandPose(angles=angles, rotation=rot, translation=np.array(WRIST_MM))
+    hand = HandPose(angles=angles, rotation=rot, translation=np.array(WRIST_MM))
+    if "touch" in spec:  # close the gap by inverse kinematics, within the joint limits
+        mover, anchor = spec["touch"]
+        j = hand.joints()
+        gap = j[mover] - j[anchor]
+        hand = move_joint(hand, mover, j[anchor] + gap / np.linalg.norm(gap) * CONTACT_GAP_MM)
+    return hand
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import json
 import os
 import platform
 
-from engine.bench import bench_simulator
+from engine.bench import bench_hand_model, bench_simulator
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                           "torch_threads": torch.get_num_threads()},
-              "simulator": bench_simulator(args.count)}
+              "simulator": bench_simulator(args.count), "hand_model": bench_hand_model(args.count)}
     if args.json:
         print(json.dumps(result))
         return 0
@@ -33,4 +33,9 @@ def run(args: argparse.Namespace) -> int:
     for name, t in sim["sensor_640x480_ms"].items():
         print(f"sensor {name:10s} 640x480: p50 {t['p50']:.2f} ms, p95 {t['p95']:.2f} ms")
     print(f"training crop 128x128 (sample + render + crop): p50 {sim['training_crop_128_ms']['p50']:.2f} ms")
+    hand = result["hand_model"]
+    for key, label in (("forward_kinematics_ms", "forward kinematics"), ("ik_drag_step_ms", "IK drag step (fingertip)"),
+                       ("fit_pose_ms", "fit to 21 joints")):
+        print(f"{label}: p50 {hand[key]['p50']:.2f} ms, p95 {hand[key]['p95']:.2f} ms")
+    print(f"fit error on sampled poses (shape unknown): {hand['fit_error_mm_mean']:.2e} mm mean")
     return 0

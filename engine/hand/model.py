@@ -58,6 +58,13 @@ MIRROR_X = np.diag([-1.0, 1.0, 1.0])
 
 NUM_SHAPE = 1 + len(FINGERS)  # overall size + one length scale per finger
 NUM_PARAMS = 3 + 3 + NUM_ANGLES + NUM_SHAPE
+ANGLES_PER_FINGER = 4
+# Layout of the flat parameter vector used by the optimisers (IK, fitting).
+PARAM_ROTATION = slice(0, 3)
+PARAM_TRANSLATION = slice(3, 6)
+PARAM_ANGLES = slice(6, 6 + NUM_ANGLES)
+PARAM_SIZE = 6 + NUM_ANGLES
+PARAM_FINGER_SCALES = slice(PARAM_SIZE + 1, PARAM_SIZE + 1 + len(FINGERS))
 
 
 @dataclass(frozen=True)
@@ -90,9 +97,11 @@ class HandPose:
     def __post_init__(self) -> None:
         if self.handedness not in ("right", "left"):
             raise ValueError(f"handedness must be 'right' or 'left', not {self.handedness!r}")
-        object.__setattr__(self, "angles", np.asarray(self.angles, dtype=np.float64).reshape(NUM_ANGLES))
-        object.__setattr__(self, "rotation", np.asarray(self.rotation, dtype=np.float64).reshape(3))
-        object.__setattr__(self, "translation", np.asarray(self.translation, dtype=np.float64).reshape(3))
+        # Own read-only copies: a frozen pose must not change when the caller's array does.
+        for name, size in (("angles", NUM_ANGLES), ("rotation", 3), ("translation", 3)):
+            value = np.array(getattr(self, name), dtype=np.float64).reshape(size)
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
 
     def with_angles(self, angles: np.ndarray) -> "HandPose":
         return replace(self, angles=clamp_angles(np.asarray(angles, dtype=np.float64)))
@@ -111,10 +120,10 @@ def pose_to_params(pose: HandPose) -> np.ndarray:
 def params_to_pose(params: np.ndarray, template: HandPose) -> HandPose:
     """Inverse of pose_to_params, keeping handedness and thickness from `template`."""
     p = np.asarray(params, dtype=np.float64)
-    shape = HandShape(size=float(p[26]), finger_scales=tuple(float(v) for v in p[27:32]),
+    shape = HandShape(size=float(p[PARAM_SIZE]), finger_scales=tuple(float(v) for v in p[PARAM_FINGER_SCALES]),
                       thickness=template.shape.thickness)
-    return HandPose(angles=p[6:26], shape=shape, rotation=p[0:3], translation=p[3:6],
-                    handedness=template.handedness)
+    return HandPose(angles=p[PARAM_ANGLES], shape=shape, rotation=p[PARAM_ROTATION],
+                    translation=p[PARAM_TRANSLATION], handedness=template.handedness)
 
 
 def rotvec_to_matrix(rotvec: np.ndarray) -> np.ndarray:
@@ -136,10 +145,11 @@ def rotvec_to_matrix(rotvec: np.ndarray) -> np.ndarray:
 def matrix_to_rotvec(R: np.ndarray) -> np.ndarray:
     """Inverse of rotvec_to_matrix for one (3, 3) rotation matrix."""
     R = np.asarray(R, dtype=np.float64)
-    cos = np.clip((np.trace(R) - 1.0) / 2.0, -1.0, 1.0)
-    theta = np.arccos(cos)
-    if theta < 1e-9:
-        return np.zeros(3)
+    w = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]])
+    # atan2 of (2 sin, 2 cos) keeps full precision at both small angles and near 180 deg.
+    theta = np.arctan2(np.linalg.norm(w), np.trace(R) - 1.0)
+    if theta < 1e-12:
+        return w / 2.0
     if np.pi - theta < 1e-6:
         # Near 180 deg the antisymmetric part vanishes; take the axis from R + I.
         M = (R + np.eye(3)) / 2.0
@@ -147,8 +157,7 @@ def matrix_to_rotvec(R: np.ndarray) -> np.ndarray:
         i = int(np.argmax(axis))
         axis = M[:, i] / np.sqrt(M[i, i])
         return axis / np.linalg.norm(axis) * theta
-    w = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]])
-    return w / (2.0 * np.sin(theta)) * theta
+    return w / np.linalg.norm(w) * theta
 
 
 def _rot_x(a: np.ndarray) -> np.ndarray:
@@ -189,12 +198,14 @@ def forward_kinematics_params(params: np.ndarray, handedness: str = "right") -> 
 
     Vectorised over the batch so optimisers can evaluate a finite-difference Jacobian in one call.
     """
+    if handedness not in ("right", "left"):
+        raise ValueError(f"handedness must be 'right' or 'left', not {handedness!r}")
     p = np.asarray(params, dtype=np.float64)
     batch = p.shape[:-1]
-    rot, trans = p[..., 0:3], p[..., 3:6]
-    ang = p[..., 6:26].reshape(*batch, 5, 4)
-    size = p[..., 26][..., None, None]
-    scales = p[..., 27:32][..., :, None]
+    rot, trans = p[..., PARAM_ROTATION], p[..., PARAM_TRANSLATION]
+    ang = p[..., PARAM_ANGLES].reshape(*batch, len(FINGERS), ANGLES_PER_FINGER)
+    size = p[..., PARAM_SIZE][..., None, None]
+    scales = p[..., PARAM_FINGER_SCALES][..., :, None]
 
     flex_base, abd, flex_mid, flex_tip = (ang[..., k] for k in range(4))
     twist = np.zeros_like(flex_base)
