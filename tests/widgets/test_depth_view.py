@@ -1,0 +1,116 @@
+"""DepthView: images shown, cursor readout, no-data never drawn as near, A/B panels, levels."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6 import QtGui
+from PySide6.QtTest import QTest
+
+from widgets import theme
+from widgets.depth_view import DepthView
+
+H, W = 60, 80
+
+
+def make_depth() -> np.ndarray:
+    """A near square (400 mm) on a far plane (700 mm) with a hole of no data."""
+    depth = np.full((H, W), 700.0, dtype=np.float32)
+    depth[20:40, 10:30] = 400.0
+    depth[20:40, 50:70] = 0.0
+    return depth
+
+
+@pytest.fixture
+def view(qtbot):
+    dv = DepthView()
+    qtbot.addWidget(dv)
+    dv.resize(640, 360)
+    dv.show()
+    qtbot.waitExposed(dv)
+    return dv
+
+
+def _hover(qtbot, view: DepthView, panel: int, u: int, v: int) -> None:
+    """Put the mouse over pixel (u, v), once pyqtgraph's mouse-move rate limit (mouseRateLimit,
+    100 Hz) lets the next move through; it silently drops moves closer together."""
+    graphics = view._graphics  # the QGraphicsView whose viewport receives the mouse
+    qtbot.waitUntil(graphics.scene()._moveEventIsAllowed, timeout=1000)
+    pos = graphics.viewport().mapFrom(view, view.image_to_widget(panel, u + 0.5, v + 0.5))
+    QTest.mouseMove(graphics.viewport(), pos)
+
+
+def _at(u: int, v: int):
+    """Accept only the reading for pixel (u, v): the mouse may still report where it was."""
+    return lambda pu, pv, depth: (pu, pv) == (u, v)
+
+
+def _pixel(view: DepthView, panel: int, u: int, v: int) -> QtGui.QColor:
+    image = view.grab().toImage()
+    p = view.image_to_widget(panel, u + 0.5, v + 0.5) * view.devicePixelRatioF()
+    return image.pixelColor(p.x(), p.y())
+
+
+def test_set_depth_shows_the_image_and_reads_depth_under_cursor(view, qtbot):
+    view.set_depth(make_depth())
+    assert view.panel_count == 1
+    with qtbot.waitSignal(view.cursorDepthChanged, check_params_cb=_at(15, 25)) as reading:
+        _hover(qtbot, view, 0, 15, 25)
+    assert reading.args == [15, 25, 400.0]
+    assert "400.0 mm" in view.readout and "u 15" in view.readout and "v 25" in view.readout
+    with qtbot.waitSignal(view.cursorDepthChanged, check_params_cb=_at(60, 30)) as hole:
+        _hover(qtbot, view, 0, 60, 30)
+    assert hole.args == [60, 30, 0.0]
+    assert "no data" in view.readout
+
+
+def test_no_data_is_not_drawn_as_near(view):
+    view.set_colormap("grey")   # grey: near is white
+    view.set_levels(350.0, 750.0)
+    view.set_depth(make_depth())
+    near, hole = _pixel(view, 0, 15, 25), _pixel(view, 0, 60, 30)
+    assert near.lightness() > 200
+    assert hole.name() == QtGui.QColor(theme.BACKGROUND).name()
+
+
+def test_ab_mode_shows_three_titled_panels_with_shared_levels(view, qtbot):
+    depth = make_depth()
+    images = [("simulator", depth), ("generator", depth + 5), ("generator + style", depth + 10)]
+    view.set_images(images)
+    assert view.panel_count == 3
+    assert view.panel_titles() == ["simulator", "generator", "generator + style"]
+    view.set_levels(380.0, 720.0)
+    assert all(p.image.getLevels().tolist() == [380.0, 720.0] for p in view._panels)
+    with qtbot.waitSignal(view.cursorDepthChanged, check_params_cb=_at(15, 25)) as reading:
+        _hover(qtbot, view, 2, 15, 25)
+    assert reading.args == [15, 25, 410.0]
+    assert view.readout.startswith("generator + style")
+    view.set_depth(depth)
+    assert view.panel_count == 1
+
+
+def test_auto_levels_fit_valid_depth_only(view):
+    view.set_auto_levels(True)
+    view.set_depth(make_depth())
+    assert view.levels == pytest.approx((400.0, 700.0))
+    view.set_levels(300.0, 900.0)
+    view.set_depth(make_depth())
+    assert view.levels == pytest.approx((300.0, 900.0))
+
+
+def test_colormap_choice_and_crop_toggle(view, qtbot):
+    view.set_colormap("turbo")
+    assert view.colormap == "turbo"
+    with pytest.raises(ValueError):
+        view.set_colormap("jet")
+    with qtbot.waitSignal(view.cropToggled) as toggled:
+        view._crop_box.click()
+    assert toggled.args == [True]
+    with qtbot.assertNotEmitted(view.cropToggled):
+        view.set_crop_checked(False)
+
+
+def test_rejects_bad_input(view):
+    with pytest.raises(ValueError):
+        view.set_images([])
+    with pytest.raises(ValueError):
+        view.set_depth(np.zeros((4, 4, 3), dtype=np.float32))

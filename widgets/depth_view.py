@@ -1,0 +1,301 @@
+"""Live depth images (float32 mm, 0 = no data) side by side, with one colormap, one set of levels
+and a depth readout under the cursor.
+
+Colormaps here are for looking only: the arrays passed in are never changed and nothing here
+feeds an export.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+import pyqtgraph as pg  # noqa: E402  (after PySide6, so pyqtgraph binds to it)
+
+from . import theme  # noqa: E402
+
+MAX_PANELS = 3
+COLORMAPS: tuple[str, ...] = ("grey", "viridis", "turbo", "plasma")
+DEFAULT_LEVELS_MM = (300.0, 800.0)
+_DEPTH_RANGE_MM = (0.0, 10000.0)
+
+
+def make_colormap(name: str) -> pg.ColorMap:
+    """The named viewing colormap; near is its low end. Grey shows near as white, like a lit
+    object."""
+    if name == "grey":
+        return pg.ColorMap([0.0, 1.0], [(255, 255, 255), (40, 40, 40)])
+    return pg.colormap.get(name)
+
+
+@dataclass
+class _Panel:
+    """One titled image in the row: its view box, image item and the depth it shows."""
+
+    title: pg.LabelItem
+    view: pg.ViewBox
+    image: pg.ImageItem
+    frame: QtWidgets.QGraphicsRectItem  # the sensor's image border, since no-data is see-through
+    depth: np.ndarray | None = None
+    display: np.ndarray | None = None  # no-data as NaN, which ImageItem leaves transparent
+
+
+class DepthView(QtWidgets.QWidget):
+    """Shows one to three depth images ("simulator | generator | generator + style").
+
+    Feed frames with ``set_depth`` (one image) or ``set_images`` (titled images side by side);
+    both are cheap enough per frame: levels and view range stay put unless the image size
+    changes or auto levels are on. Pan and zoom are linked across panels.
+    """
+
+    cursorDepthChanged = QtCore.Signal(int, int, float)  # u, v (pixels), depth in mm, 0 = no data
+    cropToggled = QtCore.Signal(bool)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self._levels = DEFAULT_LEVELS_MM
+        self._auto_levels = False
+        self._colormap = COLORMAPS[0]
+        self._panels = [self._make_panel() for _ in range(MAX_PANELS)]
+        self._shown = 0
+        self._build_ui()
+        self._connect_controls()
+        self.set_colormap(self._colormap)
+        self._apply_levels(self._levels)
+
+    # -- construction -------------------------------------------------------------------------
+    def _make_panel(self) -> _Panel:
+        view = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        image = pg.ImageItem(axisOrder="row-major")
+        view.addItem(image)
+        frame = QtWidgets.QGraphicsRectItem()
+        frame.setPen(pg.mkPen(theme.FRAME, width=1, cosmetic=True))
+        view.addItem(frame, ignoreBounds=True)
+        title = pg.LabelItem("", color=theme.TEXT, size="9pt")
+        return _Panel(title, view, image, frame)
+
+    def _build_ui(self) -> None:
+        self._graphics = pg.GraphicsLayoutWidget()
+        self._graphics.setBackground(theme.BACKGROUND)
+        self._graphics.ci.setContentsMargins(2, 2, 2, 2)
+        first = self._panels[0].view
+        for panel in self._panels[1:]:
+            panel.view.setXLink(first)
+            panel.view.setYLink(first)
+
+        self._histogram = pg.HistogramLUTWidget(image=self._panels[0].image)
+        self._histogram.setBackground(theme.BACKGROUND)
+        self._histogram.setMinimumWidth(96)
+        self._histogram.setMaximumWidth(120)
+
+        self._colormap_box = QtWidgets.QComboBox()
+        self._colormap_box.addItems(COLORMAPS)
+        self._colormap_box.setToolTip("Colormap for viewing (never used for export)")
+        self._auto_box = QtWidgets.QCheckBox("Auto")
+        self._auto_box.setToolTip("Fit the levels to each frame's valid depths")
+        self._near_box = self._depth_spinbox("Near level (mm)")
+        self._far_box = self._depth_spinbox("Far level (mm)")
+        self._crop_box = QtWidgets.QCheckBox("Crop")
+        self._crop_box.setToolTip("Show the hand crop instead of the full frame")
+        self._readout = QtWidgets.QLabel("")
+        self._readout.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._readout.setMinimumWidth(180)
+
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 4)
+        bar.setSpacing(6)
+        bar.addWidget(self._colormap_box)
+        bar.addWidget(self._auto_box)
+        bar.addWidget(self._near_box)
+        bar.addWidget(QtWidgets.QLabel("–"))
+        bar.addWidget(self._far_box)
+        bar.addWidget(self._crop_box)
+        bar.addStretch(1)
+        bar.addWidget(self._readout)
+
+        body = QtWidgets.QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        body.addWidget(self._graphics, 1)
+        body.addWidget(self._histogram)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addLayout(body, 1)
+
+    @staticmethod
+    def _depth_spinbox(tooltip: str) -> QtWidgets.QDoubleSpinBox:
+        box = QtWidgets.QDoubleSpinBox(decimals=0, singleStep=10.0, suffix=" mm")
+        box.setRange(*_DEPTH_RANGE_MM)
+        box.setKeyboardTracking(False)
+        box.setToolTip(tooltip)
+        return box
+
+    def _connect_controls(self) -> None:
+        self._colormap_box.currentTextChanged.connect(self.set_colormap)
+        self._auto_box.toggled.connect(self.set_auto_levels)
+        self._near_box.valueChanged.connect(self._on_level_box_changed)
+        self._far_box.valueChanged.connect(self._on_level_box_changed)
+        self._crop_box.toggled.connect(self.cropToggled)
+        hist = self._histogram.item
+        hist.sigLevelsChanged.connect(self._on_histogram_levels_changed)
+        hist.sigLevelChangeFinished.connect(self._on_histogram_levels_changed)
+        hist.sigLookupTableChanged.connect(self._on_lookup_table_changed)
+        self._graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    # -- public API ---------------------------------------------------------------------------
+    def set_depth(self, depth: np.ndarray, title: str = "") -> None:
+        """Show one depth image (float mm, 0 = no data). Keeps a reference, does not copy."""
+        self.set_images([(title, depth)])
+
+    def set_images(self, images: Sequence[tuple[str, np.ndarray]]) -> None:
+        """Show up to three (title, depth mm) images side by side with shared levels."""
+        if not 1 <= len(images) <= MAX_PANELS:
+            raise ValueError(f"expected 1 to {MAX_PANELS} images, got {len(images)}")
+        relayout = len(images) != self._shown
+        if relayout:
+            self._arrange(len(images))
+        reframe = False
+        for panel, (title, depth) in zip(self._panels, images):
+            depth = np.asarray(depth)
+            if depth.ndim != 2:
+                raise ValueError(f"depth must be HxW, got shape {depth.shape}")
+            if panel.depth is None or panel.depth.shape != depth.shape:
+                panel.frame.setRect(0, 0, depth.shape[1], depth.shape[0])
+                reframe = True
+            if panel.title.text != title:
+                # Only on change: every setText re-lays out the whole row of panels.
+                panel.title.setText(title)
+                relayout = True
+            panel.depth = depth
+            panel.display = _with_holes_as_nan(depth, panel.display)
+            panel.image.setImage(panel.display, autoLevels=False, levels=self._levels)
+        if relayout:
+            self._graphics.ci.layout.activate()  # place the view boxes now, so autoRange fits them
+        if self._auto_levels:
+            self._fit_levels()
+        if reframe:
+            self._panels[0].view.autoRange(padding=0.02)
+
+    def set_colormap(self, name: str) -> None:
+        """Switch every panel to one of COLORMAPS."""
+        if name not in COLORMAPS:
+            raise ValueError(f"unknown colormap {name!r}; choose from {COLORMAPS}")
+        self._colormap = name
+        with QtCore.QSignalBlocker(self._colormap_box):
+            self._colormap_box.setCurrentText(name)
+        # The histogram's gradient drives every image's lookup table (_on_lookup_table_changed).
+        self._histogram.item.gradient.setColorMap(make_colormap(name))
+
+    def set_levels(self, near_mm: float, far_mm: float) -> None:
+        """Fix the levels (mm) that map to the two ends of the colormap; turns auto levels off."""
+        self.set_auto_levels(False)
+        self._apply_levels((float(near_mm), float(far_mm)))
+
+    def set_auto_levels(self, enabled: bool) -> None:
+        """Fit the levels to the valid depths of every frame (True) or keep them fixed."""
+        self._auto_levels = bool(enabled)
+        with QtCore.QSignalBlocker(self._auto_box):
+            self._auto_box.setChecked(self._auto_levels)
+        if self._auto_levels:
+            self._fit_levels()
+
+    def set_crop_checked(self, checked: bool) -> None:
+        """Reflect the app's crop state on the toggle without emitting cropToggled."""
+        with QtCore.QSignalBlocker(self._crop_box):
+            self._crop_box.setChecked(checked)
+
+    @property
+    def levels(self) -> tuple[float, float]:
+        return self._levels
+
+    @property
+    def colormap(self) -> str:
+        return self._colormap
+
+    @property
+    def readout(self) -> str:
+        return self._readout.text()
+
+    @property
+    def panel_count(self) -> int:
+        return self._shown
+
+    def panel_titles(self) -> list[str]:
+        return [p.title.text for p in self._panels[:self._shown]]
+
+    def image_to_widget(self, panel: int, u: float, v: float) -> QtCore.QPoint:
+        """Where image pixel (u, v) of a panel lies in this widget's coordinates."""
+        view = self._panels[panel].view
+        view.updateMatrix()  # pyqtgraph defers range changes to the next paint
+        scene_pos = view.mapViewToScene(QtCore.QPointF(u, v))
+        view_pos = self._graphics.mapFromScene(scene_pos)
+        return self._graphics.mapTo(self, view_pos)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _arrange(self, count: int) -> None:
+        layout = self._graphics.ci
+        layout.clear()
+        for col, panel in enumerate(self._panels[:count]):
+            layout.addItem(panel.title, row=0, col=col)
+            layout.addItem(panel.view, row=1, col=col)
+        for panel in self._panels[count:]:
+            panel.depth = panel.display = None
+            panel.image.clear()
+        self._shown = count
+
+    def _apply_levels(self, levels: tuple[float, float]) -> None:
+        # Setting the histogram region calls back _on_histogram_levels_changed for every panel.
+        self._histogram.item.setLevels(*levels)
+
+    def _fit_levels(self) -> None:
+        valid = [p.depth[p.depth > 0] for p in self._panels[:self._shown] if p.depth is not None]
+        valid = [v for v in valid if v.size]
+        if valid:
+            self._apply_levels((min(float(v.min()) for v in valid),
+                                max(float(v.max()) for v in valid)))
+
+    def _on_level_box_changed(self) -> None:
+        self.set_levels(self._near_box.value(), self._far_box.value())
+
+    def _on_histogram_levels_changed(self) -> None:
+        self._levels = tuple(float(x) for x in self._histogram.item.getLevels())
+        for panel in self._panels[1:]:
+            panel.image.setLevels(self._levels)
+        for box, value in zip((self._near_box, self._far_box), self._levels):
+            with QtCore.QSignalBlocker(box):
+                box.setValue(value)
+
+    def _on_lookup_table_changed(self) -> None:
+        lut = self._histogram.item.getLookupTable
+        for panel in self._panels[1:]:
+            panel.image.setLookupTable(lut)
+
+    def _on_mouse_moved(self, scene_pos: QtCore.QPointF) -> None:
+        for panel in self._panels[:self._shown]:
+            if panel.depth is None or not panel.view.sceneBoundingRect().contains(scene_pos):
+                continue
+            point = panel.view.mapSceneToView(scene_pos)
+            u, v = int(np.floor(point.x())), int(np.floor(point.y()))
+            h, w = panel.depth.shape
+            if 0 <= u < w and 0 <= v < h:
+                depth = float(panel.depth[v, u])
+                value = f"{depth:7.1f} mm" if depth > 0 else "no data"
+                prefix = f"{panel.title.text}  " if panel.title.text else ""
+                self._readout.setText(f"{prefix}u {u}  v {v}   {value}")
+                self.cursorDepthChanged.emit(u, v, depth)
+                return
+        self._readout.setText("")
+
+
+def _with_holes_as_nan(depth: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """float32 copy of depth with no-data (<= 0) as NaN, reusing ``out`` when it fits."""
+    if out is None or out.shape != depth.shape:
+        out = np.empty(depth.shape, dtype=np.float32)
+    np.copyto(out, depth, casting="unsafe")
+    out[~(out > 0)] = np.nan
+    return out

@@ -1,0 +1,433 @@
+"""The 3D hand viewport: a vispy SceneCanvas showing the skeleton, an optional translucent
+surface, the depth camera's frustum and a ground grid, with joint hover and drag.
+
+Scene coordinates are the depth camera's frame in millimetres (x right, y down, z forward), so
+the app passes joints straight from forward kinematics. The widget never changes the pose
+itself: it emits what the user did and waits for the app to call ``set_hand`` again.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+import vispy
+
+vispy.use("pyside6")
+from vispy import scene  # noqa: E402  (the backend must be chosen first)
+from vispy.color import Color  # noqa: E402
+from vispy.util import keys  # noqa: E402
+
+from . import theme  # noqa: E402
+from .viewport_math import drag_target, nearest_point, project_to_canvas  # noqa: E402
+
+SNAP_VIEWS: tuple[str, ...] = ("camera", "side", "top")
+# TurntableCamera angles (azimuth, elevation) with up='-y', i.e. up is the camera frame's -y.
+# azimuth 90 looks along +z with x right and y down, exactly like the depth image.
+_VIEW_ANGLES = {"camera": (90.0, 0.0), "side": (180.0, 0.0), "top": (90.0, 90.0)}
+_START_ANGLES = (130.0, 22.0)        # a three-quarter view that shows depth and the frustum
+_ORBIT_FOV_DEG = 35.0
+_FRAME_MARGIN = 1.8                  # visible height / hand extent in side and top views
+_MIN_HAND_EXTENT_MM = 120.0
+_DEFAULT_HAND_Z_MM = 500.0
+
+PICK_RADIUS_PX = 12.0
+ROTATE_DEG_PER_PX = 0.5              # same feel as TurntableCamera's orbit
+_JOINT_SIZE_PX = 11.0
+_HOVER_SIZE_PX = 22.0
+_BONE_WIDTH_PX = 4.0
+_LIMIT_EDGE_PX = 3.0
+_DEFAULT_JOINT_COLOR = (0.92, 0.92, 0.95, 1.0)
+_SURFACE_COLOR = (0.93, 0.78, 0.66, 0.22)
+
+_GRID_STEP_MM = 50.0
+_GRID_HALF_WIDTH_MM = 400.0
+_GRID_DEPTH_MM = 1000.0
+_GRID_Y_MM = 220.0                   # the ground sits below the optical axis (y points down)
+_AXIS_LENGTH_MM = 40.0
+
+
+@dataclass
+class _Drag:
+    """State of one left-button drag, from press to release."""
+
+    joint: int                       # -1 for a hand rotation
+    anchor: np.ndarray               # the plane facing the viewer passes through here
+    offset: np.ndarray               # joint - first ray hit, so the joint does not jump
+    last_pos: np.ndarray
+    camera_was_interactive: bool
+
+
+class HandViewport(QtWidgets.QWidget):
+    """Shows the hand in 3D and turns mouse gestures into joint and rotation requests.
+
+    Hover over a joint: ``jointHovered(index)`` (-1 when the mouse leaves it). Left-drag a joint:
+    ``jointDragStarted``, then ``jointDragged(index, target_xyz_mm)`` with the point under the
+    mouse on the plane through the joint facing the viewer, then ``jointDragFinished``.
+    Shift + left-drag on the hand: ``handRotateStarted``, ``handRotateDragged(dx_deg, dy_deg)``
+    per mouse move (incremental; to turn the hand like a turntable rotate it by -dx_deg about
+    ``view_axes()[1]`` (down) and by +dy_deg about ``view_axes()[0]`` (right)), then
+    ``handRotateFinished``. Elsewhere the mouse orbits (left), pans (Shift+left) and zooms
+    (right or wheel).
+    """
+
+    jointHovered = QtCore.Signal(int)
+    jointDragStarted = QtCore.Signal(int)
+    jointDragged = QtCore.Signal(int, object)
+    jointDragFinished = QtCore.Signal(int)
+    handRotateStarted = QtCore.Signal()
+    handRotateDragged = QtCore.Signal(float, float)
+    handRotateFinished = QtCore.Signal()
+
+    def __init__(self, joint_names: Sequence[str] = (), parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self._joint_names = list(joint_names)
+        self._joints = np.zeros((0, 3))
+        self._bones = np.zeros((0, 2), dtype=np.int32)
+        self._colors = np.zeros((0, 4))
+        self._limited: frozenset[int] = frozenset()
+        self._hovered = -1
+        self._drag: _Drag | None = None
+        self._camera_fov_deg = _ORBIT_FOV_DEG
+        self._surface_kind: str | None = None
+
+        self.canvas = scene.SceneCanvas(keys=None, bgcolor=theme.BACKGROUND, show=False)
+        self.view = self.canvas.central_widget.add_view()
+        self.view.camera = scene.TurntableCamera(
+            up="-y", fov=_ORBIT_FOV_DEG, azimuth=_START_ANGLES[0], elevation=_START_ANGLES[1],
+            center=(0.0, 0.0, _DEFAULT_HAND_Z_MM))
+        self._set_distance(_DEFAULT_HAND_Z_MM)
+        self._build_visuals()
+        self._build_layout()
+        self._connect_controls()
+
+    # -- construction -------------------------------------------------------------------------
+    def _build_visuals(self) -> None:
+        parent = self.view.scene
+        self._grid = scene.visuals.Line(_ground_grid(), color=theme.GRID, connect="segments",
+                                        method="gl", parent=parent)
+        self._axes = scene.visuals.XYZAxis(width=2, parent=parent)
+        self._axes.transform = scene.transforms.STTransform(scale=(_AXIS_LENGTH_MM,) * 3)
+        self._frustum = scene.visuals.Line(color=theme.FRUSTUM, connect="segments", method="gl",
+                                           parent=parent)
+        self._bones_visual = scene.visuals.Line(width=_BONE_WIDTH_PX, method="gl", parent=parent)
+        self._joint_markers = scene.visuals.Markers(parent=parent)
+        self._hover_marker = scene.visuals.Markers(parent=parent)
+        self._surface_spheres = scene.visuals.Markers(scaling="scene", spherical=True,
+                                                      light_color="white", parent=parent)
+        self._surface_mesh = scene.visuals.Mesh(shading="smooth", parent=parent)
+        # The surface does not write depth so the skeleton shows through it. Joints and the
+        # hover ring are drawn last and over everything, so an occluded joint can still be seen
+        # and grabbed; they turn depth writes back on, because the depth buffer is only cleared
+        # for the next frame while depth writes are enabled.
+        for visual in (self._surface_spheres, self._surface_mesh):
+            visual.set_gl_state("translucent", depth_test=True, depth_mask=False)
+            visual.order = 5
+            visual.visible = False
+        self._label = scene.visuals.Text("", color="white", bold=True, font_size=9, anchor_x="left",
+                                         anchor_y="bottom", parent=self.canvas.scene)
+        for order, visual in ((10, self._joint_markers), (11, self._hover_marker),
+                              (12, self._label)):
+            visual.set_gl_state("translucent", depth_test=False, depth_mask=True)
+            visual.order = order
+        self._hover_marker.visible = False
+        self._label.visible = False
+
+    def _build_layout(self) -> None:
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 4)
+        bar.setSpacing(4)
+        for view in SNAP_VIEWS:
+            button = QtWidgets.QToolButton(text=view.capitalize())
+            button.setToolTip(f"Snap to the {view} view")
+            button.clicked.connect(lambda _=False, v=view: self.snap_view(v))
+            bar.addWidget(button)
+        hint = QtWidgets.QLabel("drag joint: move · Shift+drag: rotate · wheel: zoom")
+        hint.setToolTip("Drag a joint to move it (in the plane facing you) · Shift+drag the hand "
+                        "to rotate it · drag elsewhere to orbit, Shift+drag elsewhere to pan · "
+                        "right-drag or wheel to zoom")
+        hint.setStyleSheet(f"color: {theme.MUTED_TEXT};")
+        # Cut off rather than widen the window when the viewport is narrow.
+        hint.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                           QtWidgets.QSizePolicy.Policy.Preferred)
+        bar.addSpacing(10)
+        bar.addWidget(hint, 1)
+        self._surface_toggle = QtWidgets.QCheckBox("Surface", checked=True)
+        self._surface_toggle.setToolTip("Show the translucent hand surface")
+        bar.addWidget(self._surface_toggle)
+        self._frustum_toggle = QtWidgets.QCheckBox("Frustum", checked=True)
+        self._frustum_toggle.setToolTip("Show the depth camera's field of view")
+        bar.addWidget(self._frustum_toggle)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.canvas.native, 1)
+        self.canvas.native.setMinimumSize(320, 240)
+
+    def _connect_controls(self) -> None:
+        # vispy calls the newest connection first, so these run before the camera sees the event.
+        self.canvas.events.mouse_press.connect(self._on_mouse_press)
+        self.canvas.events.mouse_move.connect(self._on_mouse_move)
+        self.canvas.events.mouse_release.connect(self._on_mouse_release)
+        # After the camera has zoomed, so the hover follows the joint now under the mouse.
+        self.canvas.events.mouse_wheel.connect(self._on_mouse_wheel, position="last")
+        self.canvas.native.installEventFilter(self)
+        self._surface_toggle.toggled.connect(self._on_surface_toggled)
+        self._frustum_toggle.toggled.connect(self._on_frustum_toggled)
+
+    # -- public API ---------------------------------------------------------------------------
+    def set_hand(self, joints: np.ndarray, bones: Iterable[tuple[int, int]],
+                 joint_colors: np.ndarray | None = None,
+                 limited_joints: Iterable[int] = ()) -> None:
+        """Show the skeleton: (N, 3) joints in mm, (parent, child) bones, optional (N, 3|4) RGB(A)
+        colours in 0..1, and the joints that sit at a joint limit (drawn with a red ring).
+
+        Updates the existing visuals in place and leaves the camera and any drag alone.
+        """
+        self._joints = np.asarray(joints, dtype=np.float64).reshape(-1, 3)
+        self._bones = np.asarray(list(bones), dtype=np.int32).reshape(-1, 2)
+        n = len(self._joints)
+        if joint_colors is None:
+            self._colors = np.tile(_DEFAULT_JOINT_COLOR, (n, 1))
+        else:
+            rgba = np.asarray(joint_colors, dtype=np.float64).reshape(n, -1)
+            self._colors = rgba if rgba.shape[1] == 4 else np.hstack([rgba, np.ones((n, 1))])
+        self._limited = frozenset(int(j) for j in limited_joints)
+        self._update_skeleton()
+        self._update_hover()
+
+    def set_joint_names(self, names: Sequence[str]) -> None:
+        """Names shown next to the hovered joint."""
+        self._joint_names = list(names)
+        self._update_hover()
+
+    def set_surface_spheres(self, centres: np.ndarray, radii: np.ndarray) -> None:
+        """Show the hand volume as translucent spheres ((M, 3) centres and (M,) radii in mm)."""
+        centres = np.asarray(centres, dtype=np.float32).reshape(-1, 3)
+        diameters = 2.0 * np.broadcast_to(np.asarray(radii, dtype=np.float32), (len(centres),))
+        self._surface_spheres.set_data(centres, size=diameters, edge_width=0,
+                                       face_color=_SURFACE_COLOR)
+        self._surface_kind = "spheres"
+        self._show_surface()
+
+    def set_surface_mesh(self, vertices: np.ndarray, faces: np.ndarray) -> None:
+        """Show the hand volume as a translucent triangle mesh ((V, 3) mm and (F, 3) indices)."""
+        self._surface_mesh.set_data(vertices=np.asarray(vertices, dtype=np.float32),
+                                    faces=np.asarray(faces, dtype=np.uint32),
+                                    color=_SURFACE_COLOR)
+        self._surface_kind = "mesh"
+        self._show_surface()
+
+    def clear_surface(self) -> None:
+        self._surface_kind = None
+        self._show_surface()
+
+    def set_camera_intrinsics(self, fx: float, fy: float, cx: float, cy: float, width: int,
+                              height: int, near_mm: float = 150.0, far_mm: float = 1000.0) -> None:
+        """Draw the depth camera's frustum between near and far and use its field of view
+        for the camera view."""
+        corners_px = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)
+        rays = np.column_stack([(corners_px[:, 0] - cx) / fx, (corners_px[:, 1] - cy) / fy,
+                                np.ones(4)])
+        near, far = rays * near_mm, rays * far_mm
+        segments = []
+        for i in range(4):
+            j = (i + 1) % 4
+            segments += [near[i], near[j], far[i], far[j], np.zeros(3), far[i]]
+        self._frustum.set_data(np.array(segments, dtype=np.float32))
+        self._camera_fov_deg = math.degrees(2.0 * math.atan(0.5 * height / fy))
+
+    def snap_view(self, view: str) -> None:
+        """Look at the hand from the depth camera ('camera'), from its +x side ('side') or from
+        above ('top')."""
+        azimuth, elevation = _VIEW_ANGLES[view]
+        cam = self.view.camera
+        if view == "camera":
+            z = float(np.mean(self._joints[:, 2])) if len(self._joints) else _DEFAULT_HAND_Z_MM
+            cam.fov = self._camera_fov_deg
+            cam.center = (0.0, 0.0, z)
+            self._set_distance(z)  # the eye sits at the origin, where the depth camera is
+        else:
+            cam.fov = _ORBIT_FOV_DEG
+            cam.center = tuple(self._hand_centre())
+            extent = max(_MIN_HAND_EXTENT_MM, float(np.ptp(self._joints, axis=0).max())
+                         if len(self._joints) else 0.0)
+            self._set_distance(_FRAME_MARGIN * extent / (2.0 * math.tan(math.radians(cam.fov) / 2)))
+        cam.azimuth, cam.elevation, cam.roll = azimuth, elevation, 0.0
+
+    def view_axes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Unit vectors (right, down, forward) of the current view in camera-frame coordinates."""
+        m = self.view.camera.transform.matrix  # camera-local (GL: x right, y up, -z ahead) to scene
+        right, up, back = (m[i, :3] / np.linalg.norm(m[i, :3]) for i in range(3))
+        return right, -up, -back
+
+    def scene_to_canvas(self) -> np.ndarray:
+        """The 4x4 row-vector matrix from scene mm to canvas pixels (see viewport_math)."""
+        return self._joint_markers.get_transform("visual", "canvas").map(np.eye(4))
+
+    def joint_canvas_positions(self) -> np.ndarray:
+        """Where each joint is drawn, in canvas pixels (what picking compares the mouse with)."""
+        return project_to_canvas(self._joints, self.scene_to_canvas())
+
+    @property
+    def hovered_joint(self) -> int:
+        return self._hovered
+
+    @property
+    def is_dragging(self) -> bool:
+        return self._drag is not None
+
+    # -- drawing ------------------------------------------------------------------------------
+    def _update_skeleton(self) -> None:
+        pos = self._joints.astype(np.float32)
+        if len(self._bones):
+            self._bones_visual.set_data(pos=pos, color=_darken(self._colors, 0.8),
+                                        connect=self._bones)
+        self._bones_visual.visible = bool(len(self._bones))
+        limited = np.array([j in self._limited for j in range(len(pos))], dtype=bool)
+        edge = np.where(limited[:, None], Color(theme.WARNING).rgba, (0.05, 0.05, 0.07, 1.0))
+        self._joint_markers.set_data(pos, size=_JOINT_SIZE_PX, face_color=self._colors,
+                                     edge_color=edge,
+                                     edge_width=np.where(limited, _LIMIT_EDGE_PX, 1.0))
+
+    def _update_hover(self) -> None:
+        j = self._hovered
+        if j >= len(self._joints):
+            j = self._hovered = -1
+        self._hover_marker.visible = j >= 0
+        self._label.visible = j >= 0
+        if j < 0:
+            return
+        self._hover_marker.set_data(self._joints[j:j + 1].astype(np.float32), size=_HOVER_SIZE_PX,
+                                    face_color=(0, 0, 0, 0), edge_color=theme.ACCENT,
+                                    edge_width=2.5)
+        name = self._joint_names[j] if j < len(self._joint_names) else f"joint {j}"
+        self._label.text = f"{name}  (at limit)" if j in self._limited else name
+        self._label.pos = self.joint_canvas_positions()[j] + (_HOVER_SIZE_PX / 2, -4.0)
+
+    def _show_surface(self) -> None:
+        shown = self._surface_kind if self._surface_toggle.isChecked() else None
+        self._surface_spheres.visible = shown == "spheres"
+        self._surface_mesh.visible = shown == "mesh"
+
+    def _set_hovered(self, joint: int) -> None:
+        if joint == self._hovered:
+            return
+        self._hovered = joint
+        self._update_hover()
+        self.jointHovered.emit(joint)
+
+    def _set_distance(self, distance: float) -> None:
+        cam = self.view.camera
+        cam.distance = distance
+        # Panning speed follows scale_factor: keep it the height visible at the centre.
+        cam.scale_factor = 2.0 * distance * math.tan(math.radians(cam.fov) / 2.0)
+
+    def _hand_centre(self) -> np.ndarray:
+        if not len(self._joints):
+            return np.array([0.0, 0.0, _DEFAULT_HAND_Z_MM])
+        return 0.5 * (self._joints.min(axis=0) + self._joints.max(axis=0))
+
+    def _pick(self, pos: np.ndarray) -> int:
+        if not len(self._joints):
+            return -1
+        return nearest_point(self.joint_canvas_positions(), pos, PICK_RADIUS_PX)
+
+    def _on_hand(self, pos: np.ndarray) -> bool:
+        """True over the hand's screen-space bounding box (grown by the pick radius)."""
+        if not len(self._joints):
+            return False
+        xy = self.joint_canvas_positions()
+        lo, hi = xy.min(axis=0) - PICK_RADIUS_PX, xy.max(axis=0) + PICK_RADIUS_PX
+        return bool(np.all(pos >= lo) and np.all(pos <= hi))
+
+    # -- mouse --------------------------------------------------------------------------------
+    def _on_mouse_press(self, event) -> None:
+        if event.button != 1 or self._drag is not None:
+            return
+        pos = np.asarray(event.pos[:2], dtype=np.float64)
+        rotate = keys.SHIFT in event.modifiers
+        joint = -1 if rotate else self._pick(pos)
+        if joint < 0 and not (rotate and self._on_hand(pos)):
+            self._set_hovered(-1)  # the camera takes this press: orbit or pan
+            return
+        cam = self.view.camera
+        anchor = self._joints[joint] if joint >= 0 else self._hand_centre()
+        hit = drag_target(pos, self.scene_to_canvas(), anchor)
+        offset = anchor - hit if hit is not None else np.zeros(3)
+        self._drag = _Drag(joint, anchor.copy(), offset, pos, cam.interactive)
+        cam.interactive = False
+        if joint >= 0:
+            self._set_hovered(joint)
+            self.jointDragStarted.emit(joint)
+        else:
+            self.handRotateStarted.emit()
+
+    def _on_mouse_move(self, event) -> None:
+        pos = np.asarray(event.pos[:2], dtype=np.float64)
+        drag = self._drag
+        if drag is None:
+            if not event.buttons:
+                self._set_hovered(self._pick(pos))
+            return
+        if drag.joint < 0:
+            dx, dy = (pos - drag.last_pos) * ROTATE_DEG_PER_PX
+            drag.last_pos = pos
+            self.handRotateDragged.emit(float(dx), float(dy))
+            return
+        hit = drag_target(pos, self.scene_to_canvas(), drag.anchor)
+        if hit is not None:
+            self.jointDragged.emit(drag.joint, hit + drag.offset)
+
+    def _on_mouse_release(self, event) -> None:
+        if event.button != 1 or self._drag is None:
+            return
+        drag, self._drag = self._drag, None
+        self.view.camera.interactive = drag.camera_was_interactive
+        if drag.joint >= 0:
+            self.jointDragFinished.emit(drag.joint)
+        else:
+            self.handRotateFinished.emit()
+
+    def _on_mouse_wheel(self, event) -> None:
+        if self._drag is None:
+            self._set_hovered(self._pick(np.asarray(event.pos[:2], dtype=np.float64)))
+            self._update_hover()
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if watched is self.canvas.native and event.type() == QtCore.QEvent.Type.Leave \
+                and self._drag is None:
+            self._set_hovered(-1)
+        return False
+
+    # -- toolbar ------------------------------------------------------------------------------
+    def _on_surface_toggled(self, checked: bool) -> None:
+        self._show_surface()
+
+    def _on_frustum_toggled(self, checked: bool) -> None:
+        self._frustum.visible = checked
+
+    def closeEvent(self, event) -> None:
+        self.canvas.native.removeEventFilter(self)
+        self.canvas.close()
+        super().closeEvent(event)
+
+
+def _darken(rgba: np.ndarray, factor: float) -> np.ndarray:
+    out = np.array(rgba, dtype=np.float32)
+    out[:, :3] *= factor
+    return out
+
+
+def _ground_grid() -> np.ndarray:
+    """Line segments of a grid on the plane y = _GRID_Y_MM, in front of the camera."""
+    xs = np.arange(-_GRID_HALF_WIDTH_MM, _GRID_HALF_WIDTH_MM + 1, _GRID_STEP_MM)
+    zs = np.arange(0.0, _GRID_DEPTH_MM + 1, _GRID_STEP_MM)
+    segments = [((x, _GRID_Y_MM, zs[0]), (x, _GRID_Y_MM, zs[-1])) for x in xs]
+    segments += [((xs[0], _GRID_Y_MM, z), (xs[-1], _GRID_Y_MM, z)) for z in zs]
+    return np.asarray(segments, dtype=np.float32).reshape(-1, 3)
