@@ -45,3 +45,7 @@ def test_weights_are_never_unpickled():
                 if not any(k.arg == "weights_only" and getattr(k.value, "value", None) is True for k in node.keywords):
                     offenders.append(str(path))
     assert not offenders
+
+
+def test_viewport_math_is_pure_numpy():
+    assert not imported_roots(ROOT / "widgets" / "viewport_math.py") & GUI_LIBS

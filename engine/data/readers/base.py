@@ -137,3 +137,41 @@ def remap_joints(points: np.ndarray, table: Sequence[int | None]) -> tuple[np.nd
             joints[ours] = points[theirs]
             mask[ours] = True
     return joints, mask
+
+
+class LabelFileReader:
+    """Frames listed one per line in a text label file, `image_name v1 v2 ... vN`, with the
+    depth PNGs in an image folder beside it (ICVL, HANDS 2017). A subclass sets the class
+    attributes and, when its labels are not camera-frame xyz, overrides `to_xyz`.
+    """
+
+    source: str
+    camera: Camera
+    default_label_name: str
+    image_subfolder: str
+    num_joints: int
+    table: Sequence[int | None]
+
+    def __init__(self, path: Path | str) -> None:
+        path = Path(path)
+        self.label_path = require_file(path / self.default_label_name if path.is_dir() else path)
+        base = self.label_path.parent
+        sub = base / self.image_subfolder
+        self.image_folder = sub if sub.is_dir() else base
+        n = 3 * self.num_joints
+        self._frames = [parse_label_line(self.label_path, no, line, n, named=True)
+                        for no, line in label_lines(self.label_path)]
+
+    def to_xyz(self, values: np.ndarray) -> np.ndarray:
+        """The label's numbers as (num_joints, 3) camera-frame points in mm."""
+        return values.reshape(self.num_joints, 3)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __iter__(self) -> Iterator[Sample]:
+        for name, values in self._frames:
+            path = self.image_folder / name
+            depth = check_frame_size(path, read_depth_png(path), self.camera)
+            joints, mask = remap_joints(self.to_xyz(values), self.table)
+            yield Sample(depth, joints, mask, self.camera, source=f"{self.source}:{path}")

@@ -21,19 +21,8 @@ pinky):
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 from engine.camera import Camera
-from engine.data.readers.base import (
-    Sample,
-    check_frame_size,
-    label_lines,
-    parse_label_line,
-    read_depth_png,
-    remap_joints,
-    require_file,
-)
+from engine.data.readers.base import LabelFileReader
 
 # Depth intrinsics of the SR300 used for BigHand2.2M, as published with the HANDS 2017 data.
 CAMERA = Camera(fx=475.065948, fy=475.065857, cx=315.944855, cy=245.287079, width=640, height=480)
@@ -52,26 +41,8 @@ HANDS17_TABLE: tuple[int, ...] = (
 SOURCE = "hands17"
 
 
-class Hands17Reader:
+class Hands17Reader(LabelFileReader):
     """Frames listed in a HANDS 2017 annotation file (or a folder holding one)."""
 
-    def __init__(self, path: Path | str) -> None:
-        path = Path(path)
-        self.label_path = require_file(path / DEFAULT_ANNOTATION if path.is_dir() else path)
-        base = self.label_path.parent
-        self.image_folder = base / "images" if (base / "images").is_dir() else base
-        n = 3 * NUM_HANDS17_JOINTS
-        self._frames = [
-            parse_label_line(self.label_path, no, line, n, named=True)
-            for no, line in label_lines(self.label_path)
-        ]
-
-    def __len__(self) -> int:
-        return len(self._frames)
-
-    def __iter__(self) -> Iterator[Sample]:
-        for name, values in self._frames:
-            path = self.image_folder / name
-            depth = check_frame_size(path, read_depth_png(path), CAMERA)
-            joints, mask = remap_joints(values.reshape(NUM_HANDS17_JOINTS, 3), HANDS17_TABLE)
-            yield Sample(depth, joints, mask, CAMERA, source=f"{SOURCE}:{path}")
+    source, camera, default_label_name, image_subfolder = SOURCE, CAMERA, DEFAULT_ANNOTATION, "images"
+    num_joints, table = NUM_HANDS17_JOINTS, HANDS17_TABLE

@@ -21,19 +21,10 @@ ring (10-12), little (13-15).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+import numpy as np
 
 from engine.camera import ICVL_MSRA, Camera
-from engine.data.readers.base import (
-    Sample,
-    check_frame_size,
-    label_lines,
-    parse_label_line,
-    read_depth_png,
-    remap_joints,
-    require_file,
-)
+from engine.data.readers.base import LabelFileReader
 
 CAMERA: Camera = ICVL_MSRA
 NUM_ICVL_JOINTS = 16
@@ -51,28 +42,12 @@ ICVL_TABLE: tuple[int | None, ...] = (
 SOURCE = "icvl"
 
 
-class IcvlReader:
+class IcvlReader(LabelFileReader):
     """Frames listed in an ICVL label file (or a folder holding labels.txt)."""
 
-    def __init__(self, path: Path | str) -> None:
-        path = Path(path)
-        self.label_path = require_file(path / DEFAULT_LABELS if path.is_dir() else path)
-        base = self.label_path.parent
-        self.image_folder = base / "Depth" if (base / "Depth").is_dir() else base
-        n = 3 * NUM_ICVL_JOINTS
-        self._frames = [
-            parse_label_line(self.label_path, no, line, n, named=True)
-            for no, line in label_lines(self.label_path)
-        ]
+    source, camera, default_label_name, image_subfolder = SOURCE, CAMERA, DEFAULT_LABELS, "Depth"
+    num_joints, table = NUM_ICVL_JOINTS, ICVL_TABLE
 
-    def __len__(self) -> int:
-        return len(self._frames)
-
-    def __iter__(self) -> Iterator[Sample]:
-        for name, values in self._frames:
-            path = self.image_folder / name
-            depth = check_frame_size(path, read_depth_png(path), CAMERA)
-            uvd = values.reshape(NUM_ICVL_JOINTS, 3)
-            xyz = CAMERA.backproject(uvd[:, 0], uvd[:, 1], uvd[:, 2])
-            joints, mask = remap_joints(xyz, ICVL_TABLE)
-            yield Sample(depth, joints, mask, CAMERA, source=f"{SOURCE}:{path}")
+    def to_xyz(self, values: np.ndarray) -> np.ndarray:
+        uvd = values.reshape(NUM_ICVL_JOINTS, 3)
+        return CAMERA.backproject(uvd[:, 0], uvd[:, 1], uvd[:, 2])
