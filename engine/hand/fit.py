@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.hand.limits import LOWER, UPPER
+from engine.hand.lm import LMSettings, projected_lm
 from engine.hand.model import (
     ANGLES_PER_FINGER,
     PARAM_ANGLES,
@@ -54,9 +55,6 @@ PRIOR_WEIGHT = 1e-2
 FD_STEP = 1e-6
 FINGER_ITERATIONS = 40
 FINAL_ITERATIONS = 60
-INITIAL_DAMPING = 1e-3
-DAMPING_UP, DAMPING_DOWN = 10.0, 0.3
-MIN_DAMPING, MAX_DAMPING = 1e-12, 1e8
 # Added to the damped diagonal so a degenerate input (all joints at one point) stays solvable.
 DIAGONAL_FLOOR = 1e-9
 STEP_TOLERANCE = 1e-8
@@ -194,9 +192,7 @@ def _levenberg_marquardt(x: np.ndarray, free: np.ndarray, lower: np.ndarray, upp
     """Projected LM over the `free` parameters, with a forward-difference Jacobian.
 
     The rotation (free as a whole or not at all) is updated by composing small camera-frame turns,
-    which stays well conditioned at any orientation (an axis-angle vector near pi is not). Each
-    iteration evaluates the trial point and its Jacobian in one batched FK call; a rejected trial
-    only raises the damping.
+    which stays well conditioned at any orientation (an axis-angle vector near pi is not).
     """
     columns = np.flatnonzero(free)
     n = len(columns)
@@ -204,9 +200,17 @@ def _levenberg_marquardt(x: np.ndarray, free: np.ndarray, lower: np.ndarray, upp
     rotating = bool(free[ROTATION].all())
     rotation_rows = 1 + np.flatnonzero(rotation_columns)  # batch rows that perturb the rotation
     rotation_steps = FD_STEP * np.eye(3)
-    prior = x.copy()
+    prior = x[columns].copy()
+    prior_rows = PRIOR_WEIGHT * np.diag(~rotation_columns * 1.0)
+    lo, hi = lower[columns], upper[columns]
 
-    def evaluate(point: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    def full(values: np.ndarray) -> np.ndarray:
+        point = x.copy()
+        point[columns] = values
+        return point
+
+    def evaluate(values: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        point = full(values)
         batch = np.tile(point, (n + 1, 1))
         batch[np.arange(1, n + 1), columns] += FD_STEP
         if rotating:
@@ -214,41 +218,17 @@ def _levenberg_marquardt(x: np.ndarray, free: np.ndarray, lower: np.ndarray, upp
         joints = forward_kinematics_params(batch, handedness)[:, mask]  # (n + 1, m, 3)
         residual = (joints[0] - target[mask]).ravel()
         jacobian = (joints[1:] - joints[0]).reshape(n, -1).T / FD_STEP
-        prior_residual = PRIOR_WEIGHT * (point[columns] - prior[columns])
+        prior_residual = PRIOR_WEIGHT * (values - prior)
         prior_residual[rotation_columns] = 0.0
         residual = np.concatenate([residual, prior_residual])
-        jacobian = np.vstack([jacobian, PRIOR_WEIGHT * np.diag(~rotation_columns * 1.0)])
-        return float(residual @ residual), residual, jacobian
+        return float(residual @ residual), residual, np.vstack([jacobian, prior_rows])
 
-    cost, residual, jacobian = evaluate(x)
-    damping = INITIAL_DAMPING
-    lo, hi = lower[columns], upper[columns]
-    for _ in range(iterations):
-        values = x[columns]
-        gradient = jacobian.T @ residual
-        # Parameters pinned at a bound and pushed further into it drop out of the step.
-        active = ~(((values <= lo) & (gradient > 0.0)) | ((values >= hi) & (gradient < 0.0)))
-        if not np.any(active):
-            break
-        normal = jacobian[:, active].T @ jacobian[:, active]
-        normal += damping * np.diag(np.diag(normal) + DIAGONAL_FLOOR)
-        step = np.zeros(n)
-        step[active] = np.linalg.solve(normal, -gradient[active])
-        trial = x.copy()
-        trial[columns] = np.clip(values + step, lo, hi)
+    def propose(values: np.ndarray, step: np.ndarray) -> np.ndarray:
+        trial = np.clip(values + step, lo, hi)
         if rotating:
-            trial[ROTATION] = _with_rotation_steps(x, step[rotation_columns])
-        if np.max(np.abs(trial[columns] - values)) < STEP_TOLERANCE:
-            break
-        trial_cost, trial_residual, trial_jacobian = evaluate(trial)
-        if trial_cost < cost:
-            converged = cost - trial_cost < RELATIVE_COST_TOLERANCE * cost
-            x, cost, residual, jacobian = trial, trial_cost, trial_residual, trial_jacobian
-            damping = max(damping * DAMPING_DOWN, MIN_DAMPING)
-            if converged:
-                break
-        else:
-            damping *= DAMPING_UP
-            if damping > MAX_DAMPING:
-                break
-    return x
+            trial[rotation_columns] = _with_rotation_steps(full(values), step[rotation_columns])
+        return trial
+
+    settings = LMSettings(iterations=iterations, step_tolerance=STEP_TOLERANCE,
+                          relative_tolerance=RELATIVE_COST_TOLERANCE, diagonal_floor=DIAGONAL_FLOOR)
+    return full(projected_lm(evaluate, x[columns].copy(), lo, hi, settings, propose))

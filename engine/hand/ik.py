@@ -16,6 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from engine.hand.limits import LOWER, UPPER, angles_at_limit
+from engine.hand.lm import LMSettings, projected_lm
 from engine.hand.model import (
     ANGLES_PER_FINGER,
     PARAM_ANGLES,
@@ -46,12 +47,7 @@ ANGLE_TO_CHAIN_INDEX = (1, 1, 2, 3)
 # leaves a reachable target missed by about 0.01 mm after a 1 rad move (measured).
 REST_WEIGHT_MM_PER_RAD = 0.5
 FD_STEP_RAD = 1e-6
-MAX_ITERATIONS = 30
-INITIAL_DAMPING = 1e-3
-DAMPING_UP, DAMPING_DOWN = 10.0, 0.3
-MIN_DAMPING, MAX_DAMPING = 1e-12, 1e8
-STEP_TOLERANCE_RAD = 1e-6
-COST_TOLERANCE_MM2 = 1e-6
+LM = LMSettings(iterations=30, step_tolerance=1e-6, absolute_tolerance=1e-6)  # rad, mm^2
 # Below this wrist-to-target distance (mm) a base-joint drag has no direction to turn towards.
 MIN_DIRECTION_MM = 1e-9
 # Sine of the angle below which two directions count as parallel (no axis to turn about).
@@ -133,53 +129,25 @@ def _solve_finger(pose: HandPose, finger: int, chain_index: int, joint: int,
                   target: np.ndarray) -> HandPose:
     """Projected Levenberg-Marquardt on the finger angles that precede `joint` in its chain.
 
-    Each iteration evaluates the trial point and its forward-difference Jacobian in one batched
-    FK call; a rejected trial only raises the damping, so every iteration costs one call.
+    The residual is the joint's miss plus a weak pull towards the current angles (rows of
+    REST_WEIGHT * (x - start)), which keeps drags smooth and settles a redundant DOF.
     """
     first = finger * ANGLES_PER_FINGER
     idx = np.arange(first, first + chain_index + 1)  # PIP: 2 angles, DIP: 3, tip: 4
-    lower, upper = LOWER[idx], UPPER[idx]
-    start = np.clip(pose.angles[idx], lower, upper)
+    start = np.clip(pose.angles[idx], LOWER[idx], UPPER[idx])
     batch = np.tile(pose_to_params(pose), (len(idx) + 1, 1))
     columns = ANGLE_OFFSET + idx
-    rest_w2 = REST_WEIGHT_MM_PER_RAD**2
+    rest_rows = REST_WEIGHT_MM_PER_RAD * np.eye(len(idx))
 
     def evaluate(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         batch[:, columns] = x
         batch[np.arange(1, len(idx) + 1), columns] += FD_STEP_RAD
         positions = forward_kinematics_params(batch, pose.handedness)[:, joint]
-        residual = positions[0] - target
-        jacobian = (positions[1:] - positions[0]).T / FD_STEP_RAD  # (3, n)
-        cost = float(residual @ residual + rest_w2 * np.sum((x - start) ** 2))
-        return cost, residual, jacobian
+        residual = np.concatenate([positions[0] - target, REST_WEIGHT_MM_PER_RAD * (x - start)])
+        jacobian = np.vstack([(positions[1:] - positions[0]).T / FD_STEP_RAD, rest_rows])
+        return float(residual @ residual), residual, jacobian
 
-    x = start
-    cost, residual, jacobian = evaluate(x)
-    damping = INITIAL_DAMPING
-    for _ in range(MAX_ITERATIONS):
-        gradient = jacobian.T @ residual + rest_w2 * (x - start)
-        # Angles pinned at a limit and pushed further into it drop out of the step.
-        free = ~(((x <= lower) & (gradient > 0.0)) | ((x >= upper) & (gradient < 0.0)))
-        if not np.any(free):
-            break
-        normal = jacobian[:, free].T @ jacobian[:, free] + rest_w2 * np.eye(int(free.sum()))
-        normal += damping * np.diag(np.diag(normal))
-        step = np.zeros_like(x)
-        step[free] = np.linalg.solve(normal, -gradient[free])
-        trial = np.clip(x + step, lower, upper)
-        if np.max(np.abs(trial - x)) < STEP_TOLERANCE_RAD:
-            break
-        trial_cost, trial_residual, trial_jacobian = evaluate(trial)
-        if trial_cost < cost:
-            converged = cost - trial_cost < COST_TOLERANCE_MM2
-            cost, residual, jacobian, x = trial_cost, trial_residual, trial_jacobian, trial
-            damping = max(damping * DAMPING_DOWN, MIN_DAMPING)
-            if converged:
-                break
-        else:
-            damping *= DAMPING_UP
-            if damping > MAX_DAMPING:
-                break
+    x = projected_lm(evaluate, start, LOWER[idx], UPPER[idx], LM)
     angles = pose.angles.copy()
     angles[idx] = x
     return replace(pose, angles=angles)
