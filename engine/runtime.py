@@ -20,12 +20,13 @@ import numpy as np
 from engine.camera import Camera
 from engine.data.crop import CROP_SIZE, CropTransform, crop_depth, make_transform, normalise_joints, paste_crop
 from engine.sim.render import render_hand
-from engine.sim.sensors import apply_sensor
+from engine.sim.sensors import apply_sensor, blend_with_clean
 
 log = logging.getLogger(__name__)
 
-# Turns one normalised pose y (21, 3) into a normalised depth crop (128, 128) in [-1, 1].
-CropGenerator = Callable[[np.ndarray], np.ndarray]
+# Turns one normalised pose y (21, 3) and its crop's placement in the frame (which fixes the
+# perspective of the crop) into a normalised depth crop (128, 128) in [-1, 1].
+CropGenerator = Callable[[np.ndarray, CropTransform], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class FrameRequest:
     sensor: str = "none"
     seed: int = 0
     use_generator: bool = False
+    strength: float = 1.0  # 0 = clean .. 1 = the full sensor model (sensors.blend_with_clean)
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,32 +53,49 @@ class FrameResult:
     crop: np.ndarray  # (128, 128) normalised crop of `depth`
     transform: CropTransform
     timings_ms: dict[str, float] = field(default_factory=dict)
+    generated: np.ndarray | None = None  # full frame, the generator's output before the sensor
+
+
+def _through_sensor(depth: np.ndarray, request: FrameRequest) -> np.ndarray:
+    """The request's sensor model at the request's strength, seeded by the request."""
+    noisy = apply_sensor(depth, request.camera, request.sensor, request.seed)
+    if request.sensor == "none" or request.strength >= 1.0:
+        return noisy
+    return blend_with_clean(depth, noisy, max(request.strength, 0.0), request.seed)
 
 
 def compute_frame(request: FrameRequest, generator: CropGenerator | None = None, request_id: int = 0) -> FrameResult:
-    """One frame, synchronously: simulator (+ sensor), and the generator when asked and loaded."""
+    """One frame, synchronously: simulator (+ sensor), and the generator when asked and loaded.
+
+    With the generator, `depth` is its output through the same sensor model as the simulator
+    (the stand-in for a learned style) and `generated` the output before it.
+    """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     clean = render_hand(request.joints, request.camera, request.thickness)
     t1 = time.perf_counter()
     timings["render"] = (t1 - t0) * 1e3
-    simulated = apply_sensor(clean.depth, request.camera, request.sensor, request.seed)
+    simulated = _through_sensor(clean.depth, request)
     t2 = time.perf_counter()
     timings["sensor"] = (t2 - t1) * 1e3
     transform = make_transform(request.joints, request.camera)
+    generated = None
     if request.use_generator and generator is not None:
-        crop = np.asarray(generator(normalise_joints(request.joints, transform)), np.float32)
+        crop = np.asarray(generator(normalise_joints(request.joints, transform), transform), np.float32)
         if crop.shape != (CROP_SIZE, CROP_SIZE):
             raise ValueError(f"generator returned shape {crop.shape}, expected ({CROP_SIZE}, {CROP_SIZE})")
-        depth = paste_crop(crop, transform)
+        generated = depth = paste_crop(crop, transform)
         timings["generator"] = (time.perf_counter() - t2) * 1e3
+        if request.sensor != "none":
+            depth = _through_sensor(generated, request)
+            crop = crop_depth(depth, transform)
     else:
         depth = simulated
         crop = crop_depth(simulated, transform)
     timings["total"] = (time.perf_counter() - t0) * 1e3
     return FrameResult(request_id=request_id, request=request, depth=depth, simulator=simulated,
                        clean=clean.depth, labels=clean.labels, crop=crop, transform=transform,
-                       timings_ms=timings)
+                       timings_ms=timings, generated=generated)
 
 
 class DepthRuntime:

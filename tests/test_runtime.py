@@ -15,7 +15,7 @@ JOINTS = HandPose().joints()
 
 def slow_generator(delay: float):
     """A generator that takes `delay` seconds: a hand held half a crop's depth in front."""
-    def generate(y):
+    def generate(y, transform):
         time.sleep(delay)
         return np.where(np.hypot(*np.mgrid[-1:1:CROP_SIZE * 1j, -1:1:CROP_SIZE * 1j]) < 0.5, -0.5, 1.0)
     return generate
@@ -34,7 +34,7 @@ def test_simulator_frame_is_consistent():
 def test_generator_frame_is_pasted_into_the_full_frame():
     gen = slow_generator(0.0)
     r = compute_frame(FrameRequest(JOINTS, KINECT_V1, use_generator=True), gen)
-    np.testing.assert_array_equal(r.depth, paste_crop(gen(None), r.transform))
+    np.testing.assert_array_equal(r.depth, paste_crop(gen(None, None), r.transform))
     assert "generator" in r.timings_ms
 
 
@@ -60,7 +60,7 @@ def test_submit_never_blocks_and_latest_wins():
 
 
 def test_errors_do_not_kill_the_worker():
-    def broken(y):
+    def broken(y, transform):
         raise RuntimeError("boom")
 
     runtime = DepthRuntime(generator=broken)
@@ -80,3 +80,37 @@ def test_shutdown_stops_the_worker():
     runtime.shutdown()
     with pytest.raises(RuntimeError):
         runtime.submit(FrameRequest(JOINTS, KINECT_V1), lambda r: None)
+
+
+def test_strength_blends_the_sensor_and_keeps_it_seeded():
+    def frame(strength, seed=2):
+        return compute_frame(FrameRequest(JOINTS, KINECT_V1, sensor="realsense", seed=seed, strength=strength))
+
+    full, none, half = frame(1.0), frame(0.0), frame(0.5)
+    np.testing.assert_array_equal(none.depth, none.clean)
+    assert not np.array_equal(full.depth, full.clean)
+    hand = (half.clean > 0) & (full.depth > 0)
+    err_half = np.abs(half.depth[hand] - half.clean[hand]).mean()
+    err_full = np.abs(full.depth[hand] - full.clean[hand]).mean()
+    assert 0.3 * err_full < err_half < 0.7 * err_full
+    np.testing.assert_array_equal(half.depth, frame(0.5).depth)  # same seed, same frame
+
+
+def test_generator_output_goes_through_the_requested_sensor():
+    gen = slow_generator(0.0)
+    r = compute_frame(FrameRequest(JOINTS, KINECT_V1, sensor="realsense", seed=3, use_generator=True), gen)
+    np.testing.assert_array_equal(r.generated, paste_crop(gen(None, None), r.transform))
+    assert not np.array_equal(r.depth, r.generated)
+    assert np.abs(r.depth[r.depth > 0] - np.median(r.generated[r.generated > 0])).max() < 200
+
+
+def test_strength_does_not_change_latest_wins():
+    runtime = DepthRuntime()
+    got = []
+    try:
+        ids = [runtime.submit(FrameRequest(JOINTS, KINECT_V1, sensor="tof", strength=s / 10), got.append)
+               for s in range(10)]
+        assert runtime.wait_until_idle(10)
+        assert got[-1].request_id == ids[-1] and got[-1].request.strength == pytest.approx(0.9)
+    finally:
+        runtime.shutdown()

@@ -212,3 +212,46 @@ def test_range_cutoffs(name: str) -> None:
     inside = apply_sensor(plane(0.5 * (lo + hi), box=box), CAM, name, 0)
     assert (inside > 0).sum() > 0.8 * 80 * 80
     assert inside[inside > 0].min() >= lo and inside.max() <= hi
+
+
+# --- blend_with_clean: the strength slider -----------------------------------------------------
+
+def _blend_inputs() -> tuple[np.ndarray, np.ndarray]:
+    clean = sphere(CAM, (0.0, 0.0, 600.0), 80.0)
+    return clean, apply_sensor(clean, CAM, "kinect_v1", 4)
+
+
+def test_blend_ends_are_clean_and_full_sensor():
+    clean, noisy = _blend_inputs()
+    np.testing.assert_array_equal(sensors.blend_with_clean(clean, noisy, 0.0), clean)
+    np.testing.assert_array_equal(sensors.blend_with_clean(clean, noisy, 1.0), noisy)
+
+
+def test_blend_scales_noise_and_keeps_dropouts_with_probability_strength():
+    clean, noisy = _blend_inputs()
+    out = sensors.blend_with_clean(clean, noisy, 0.5, seed=7)
+    assert out.dtype == np.float32
+    both = (clean > 0) & (noisy > 0)
+    np.testing.assert_allclose(out[both], clean[both] + 0.5 * (noisy[both] - clean[both]), rtol=1e-6)
+    dropped = (clean > 0) & (noisy == 0)
+    assert dropped.sum() > 200
+    kept = (out[dropped] == 0).mean()
+    assert 0.4 < kept < 0.6
+    np.testing.assert_array_equal(out[~dropped & ~both & (clean > 0)], clean[~dropped & ~both & (clean > 0)])
+
+
+def test_blend_is_stable_per_seed_and_monotonic_in_strength():
+    clean, noisy = _blend_inputs()
+    a = sensors.blend_with_clean(clean, noisy, 0.4, seed=3)
+    np.testing.assert_array_equal(a, sensors.blend_with_clean(clean, noisy, 0.4, seed=3))  # no flicker
+    more = sensors.blend_with_clean(clean, noisy, 0.8, seed=3)
+    assert np.all((more == 0) | (a > 0) | (clean == 0))  # a hole at 0.4 stays a hole at 0.8
+    assert (more == 0).sum() >= (a == 0).sum()
+
+
+def test_blend_rejects_bad_input():
+    clean, noisy = _blend_inputs()
+    with pytest.raises(ValueError):
+        sensors.blend_with_clean(clean, noisy, 1.5)
+    with pytest.raises(ValueError):
+        sensors.blend_with_clean(clean, noisy[:10], 0.5)

@@ -19,6 +19,9 @@ from . import theme  # noqa: E402
 MAX_PANELS = 3
 COLORMAPS: tuple[str, ...] = ("grey", "viridis", "turbo", "plasma")
 DEFAULT_LEVELS_MM = (300.0, 800.0)
+# The histogram follows live frames at most this often: recomputing and repainting it for every
+# frame doubled the cost of showing one in software OpenGL (Xvfb + llvmpipe), measured.
+HISTOGRAM_REFRESH_MS = 500
 _DEPTH_RANGE_MM = (0.0, 10000.0)
 
 
@@ -145,6 +148,9 @@ class DepthView(QtWidgets.QWidget):
         hist.sigLevelsChanged.connect(self._on_histogram_levels_changed)
         hist.sigLevelChangeFinished.connect(self._on_histogram_levels_changed)
         hist.sigLookupTableChanged.connect(self._on_lookup_table_changed)
+        self._panels[0].image.sigImageChanged.disconnect(hist.imageChanged)
+        self._histogram_timer = QtCore.QTimer(self, singleShot=True, interval=HISTOGRAM_REFRESH_MS)
+        self._histogram_timer.timeout.connect(lambda: hist.imageChanged())
         self._graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     # -- public API ---------------------------------------------------------------------------
@@ -174,6 +180,8 @@ class DepthView(QtWidgets.QWidget):
             panel.depth = depth
             panel.display = _with_holes_as_nan(depth, panel.display)
             panel.image.setImage(panel.display, autoLevels=False, levels=self._levels)
+        if not self._histogram_timer.isActive():
+            self._histogram_timer.start()
         if relayout:
             self._graphics.ci.layout.activate()  # place the view boxes now, so autoRange fits them
         if self._auto_levels:

@@ -1,0 +1,65 @@
+"""`python main.py screenshot`: open the real main window, wait for the first depth frame, save a
+grab of the whole window and exit. For the README, bug reports and checking the app headless."""
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from engine.sim.sensors import SENSOR_NAMES
+
+DEFAULT_SIZE = "1440x900"
+FRAME_TIMEOUT_S = 30.0
+SETTLE_MS = 300  # paint the views after the frame arrives (thumbnails, GL canvas)
+
+
+def _size(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d+)[xX](\d+)", text.strip())
+    if not m or not (320 <= int(m.group(1)) <= 7680 and 240 <= int(m.group(2)) <= 4320):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as {DEFAULT_SIZE}, got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("screenshot", help="save a picture of the app's window",
+                       description="Opens the main window (without touching the autosave), waits "
+                                   "for the first depth frame, saves a PNG of the whole window.")
+    p.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    p.add_argument("--preset", help="hand preset to show (default: the app's start pose)")
+    p.add_argument("--style", choices=SENSOR_NAMES, default="none", help="sensor style (default: none)")
+    p.add_argument("--size", type=_size, default=_size(DEFAULT_SIZE), help=f"window size (default {DEFAULT_SIZE})")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.hand.presets import preset_names
+
+    if args.preset is not None and args.preset not in preset_names():
+        raise ValueError(f"unknown preset {args.preset!r}; choose from: {', '.join(preset_names())}")
+    from PySide6 import QtCore
+
+    from app.main_window import MainWindow, application, dispose
+
+    app = application()
+    window = MainWindow(restore=False, autosave=False)
+    try:
+        if args.preset:
+            window.controller.apply_preset(args.preset)
+        if args.style != "none":
+            window.controller.set_style(args.style)
+        window.resize(*args.size)
+        window.show()
+        window.fill_presets()
+        if not window.controller.wait_for_frame(timeout_s=FRAME_TIMEOUT_S):
+            raise OSError(f"no depth frame within {FRAME_TIMEOUT_S:.0f} s")
+        window.flush_display()
+        deadline = QtCore.QDeadlineTimer(SETTLE_MS)
+        while not deadline.hasExpired():
+            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(args.out), "PNG"):
+            raise OSError(f"{args.out}: could not write the PNG")
+    finally:
+        dispose(window)
+    print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,578 @@
+"""The app's state and its only writer: scene, pose history, depth requests, styles, export.
+
+Widgets report what the user did; the controller changes the scene through engine functions
+(IK, controls, sampler, export), records undo steps, submits a frame to the latest-wins runtime
+and tells the views through signals. Frames come back on the runtime's worker thread; they are
+handed to the GUI thread through a one-slot mailbox and a queued signal, so a slow GUI never
+builds a backlog: it always picks up the newest frame, and a frame older than the one on
+screen is dropped.
+
+At most one frame is in flight: while one renders (and, when a view paces the controller, until
+the view has drawn it: `frame_drawn`), edits only mark the scene stale, and the newest scene is
+submitted the moment that frame is done (and no sooner than MIN_FRAME_INTERVAL_MS after the
+previous submit). The frame on screen is therefore never more than one runtime frame behind the
+pose, and the worker renders no frame that would be thrown away: on a small CPU every frame it
+renders needlessly is time taken from the GUI thread (the GIL) and from the software OpenGL
+that draws the views.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore
+
+from app import scene as scene_io
+from app.scene import PoseHistory, Scene, ViewState, same_pose
+from app.thumbnails import image_thumbnail, pose_thumbnail
+from engine.camera import Camera
+from engine.export import export_pair
+from engine.hand import controls
+from engine.hand.ik import move_joint, rotate_hand
+from engine.hand.model import HandPose, forward_kinematics
+from engine.hand.presets import DEFAULT_PRESET, load_preset
+from engine.hand.sampler import PoseRanges, mirror_pose, sample_pose
+from engine.runtime import (
+    CropGenerator,
+    DepthRuntime,
+    FrameRequest,
+    FrameResult,
+    compute_frame,
+)
+from engine.sim import sensors as sensor_models
+from engine.sim.sensor_match import closest_sensor, read_style_image
+from engine.sim.sensors import SENSOR_NAMES, SENSORS
+
+log = logging.getLogger(__name__)
+
+AUTOSAVE_DELAY_MS = 1500  # after the last change; also on exit
+MIN_FRAME_INTERVAL_MS = 33  # a 30 fps ceiling: more than the depth view shows during a drag
+# A frame that has not come back after this long is lost (the runtime logged why): resubmit.
+LOST_FRAME_MS = 3000
+FPS_WINDOW_S = 1.0
+# Random poses keep the hand where it is and facing the camera roughly (a back-facing random
+# orientation is rarely what someone posing a hand wants from one click).
+RANDOM_MAX_ROTATION_DEG = 50.0
+STYLE_THUMBNAIL_DISTANCE_MM = 600.0  # inside every sensor's working range
+IMAGE_STYLE_PREFIX = "image:"
+# Working range (mm) of each sensor model: outside it the model reports no data at all, which
+# looks like a bug unless the status bar says why.
+SENSOR_RANGES_MM = {"kinect_v1": sensor_models.KINECT_RANGE_MM, "tof": sensor_models.TOF_RANGE_MM,
+                    "realsense": sensor_models.SR_RANGE_MM}
+
+
+@dataclass(frozen=True)
+class StyleEntry:
+    """One entry of the style bank: a sensor model, or a user's image matched to one."""
+
+    name: str  # what the picker reports: a sensor name, or IMAGE_STYLE_PREFIX + path
+    title: str
+    thumbnail: np.ndarray
+    sensor: str  # the sensor model this entry applies
+    image: str | None = None
+
+
+def load_default_generator() -> tuple[CropGenerator | None, str, str]:
+    """(generator or None, device name, status text). Never raises: the app runs without one.
+
+    Imports torch, so call it off the GUI thread.
+    """
+    try:
+        from engine.models import generator as gen_module
+    except Exception as e:  # noqa: BLE001  (a half-landed module must not stop the app)
+        return None, "CPU", f"Generator unavailable ({e.__class__.__name__}): simulator only"
+    path = Path(getattr(gen_module, "DEFAULT_GENERATOR_PATH", ""))
+    if not path.is_file():
+        return None, "CPU", f"No generator at {path.name}: simulator only"
+    try:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        model, _ = gen_module.load_generator(path, device=device)
+        name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
+
+        from engine.models.pose_encoding import crop_view
+
+        def generate(y: np.ndarray, transform) -> np.ndarray:
+            return gen_module.generate_crops(model, np.asarray(y)[None], crop_view(transform)[None])[0]
+
+        return generate, name, f"Generator loaded from {path.name} ({name})"
+    except Exception as e:
+        log.exception("loading the generator failed")
+        return None, "CPU", f"Generator could not be loaded ({str(e).splitlines()[0]}): simulator only"
+
+
+class StudioController(QtCore.QObject):
+    """Owns the scene; every edit goes through here (see the module docstring)."""
+
+    poseChanged = QtCore.Signal(object)  # HandPose
+    frameReady = QtCore.Signal(object)  # FrameResult, on the GUI thread, never older than the last
+    cameraChanged = QtCore.Signal(object)  # Camera
+    styleChanged = QtCore.Signal(str, float)  # style name (picker's), strength
+    stylesChanged = QtCore.Signal()  # the bank gained an entry
+    historyChanged = QtCore.Signal()
+    generatorChanged = QtCore.Signal(bool)
+    statusMessage = QtCore.Signal(str)
+    sceneReplaced = QtCore.Signal()  # a scene was opened or restored: views re-read everything
+    _frameArrived = QtCore.Signal()  # worker thread -> GUI thread
+    _generatorLoaded = QtCore.Signal(str)  # loader thread -> GUI thread
+
+    def __init__(self, scene: Scene | None = None, *, autosave: bool = True,
+                 load_generator: bool = True, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._scene = scene or scene_io.default_scene()
+        self.history = PoseHistory()
+        self.runtime = DepthRuntime()
+        self.generator_available = False
+        self.device = "CPU"
+        self._compare = self._scene.view.compare
+        self._mail_lock = threading.Lock()
+        self._mail: FrameResult | None = None
+        self._shown: FrameResult | None = None
+        self.last_request_id = 0
+        self._in_flight = 0  # id of the request being rendered, 0 when none
+        self._stale = False  # the scene changed since the last submit
+        self._last_submit = -1e9
+        self._frame_times: deque[float] = deque()
+        self._drag_start: HandPose | None = None
+        self._rng = np.random.default_rng()
+        self._styles: dict[str, StyleEntry] = {}
+        self.view_provider: Callable[[], ViewState] | None = None
+        # True when a view calls frame_drawn() after drawing each frame (the main window does).
+        self.paced_by_view = False
+        self._closed = False
+
+        queued = QtCore.Qt.ConnectionType.QueuedConnection
+        self._frameArrived.connect(self._on_frame_arrived, queued)
+        self._generatorLoaded.connect(self._on_generator_loaded, queued)
+        self._submit_timer = QtCore.QTimer(self, singleShot=True)
+        self._submit_timer.timeout.connect(self._submit_if_stale)
+        self._lost_timer = QtCore.QTimer(self, singleShot=True, interval=LOST_FRAME_MS)
+        self._lost_timer.timeout.connect(self._on_frame_lost)
+        self._autosave_timer = QtCore.QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
+        self._autosave_timer.timeout.connect(self.autosave)
+        self._autosave_enabled = autosave
+        self._generator_thread: threading.Thread | None = None
+        if load_generator:
+            self._generator_thread = threading.Thread(target=self._load_generator, daemon=True,
+                                                      name="generator-load")
+            self._generator_thread.start()
+
+    # -- state ----------------------------------------------------------------------------------
+    @property
+    def scene(self) -> Scene:
+        return self._scene
+
+    @property
+    def hand(self) -> HandPose:
+        return self._scene.hand
+
+    @property
+    def joints(self) -> np.ndarray:
+        return forward_kinematics(self._scene.hand)
+
+    @property
+    def shown_frame(self) -> FrameResult | None:
+        return self._shown
+
+    @property
+    def compare(self) -> bool:
+        return self._compare and self.generator_available
+
+    def fps(self) -> float:
+        """Frames delivered to the screen per second over the last FPS_WINDOW_S."""
+        now = time.perf_counter()
+        while self._frame_times and now - self._frame_times[0] > FPS_WINDOW_S:
+            self._frame_times.popleft()
+        return len(self._frame_times) / FPS_WINDOW_S
+
+    # -- pose edits -----------------------------------------------------------------------------
+    def set_pose(self, hand: HandPose, label: str, merge_key: object | None = None) -> None:
+        """Make `hand` the pose: one undo step (merged with the last one of the same key)."""
+        before = self._scene.hand
+        if same_pose(before, hand):
+            return
+        self.history.record(before, hand, label, merge_key)
+        self._apply_pose(hand)
+        self.historyChanged.emit()
+
+    def _apply_pose(self, hand: HandPose) -> None:
+        self._scene = replace(self._scene, hand=hand)
+        self.poseChanged.emit(hand)
+        self.request_frame()
+        self._schedule_autosave()
+
+    def begin_drag(self) -> None:
+        self._drag_start = self._scene.hand
+
+    def drag_joint(self, joint: int, target: np.ndarray) -> None:
+        """One mouse move of a joint drag: IK from the current pose, no undo step yet."""
+        if self._drag_start is None:
+            self.begin_drag()
+        self._apply_pose(move_joint(self._scene.hand, joint, target))
+
+    def rotate_by(self, rotvec: np.ndarray) -> None:
+        """One mouse move of a hand rotation (axis-angle, camera frame), about the hand centre."""
+        if self._drag_start is None:
+            self.begin_drag()
+        self._apply_pose(rotate_hand(self._scene.hand, rotvec))
+
+    def end_drag(self, label: str) -> None:
+        """The drag is over: the whole of it becomes one undo step."""
+        start, self._drag_start = self._drag_start, None
+        if start is not None and not same_pose(start, self._scene.hand):
+            self.history.record(start, self._scene.hand, label)
+            self.historyChanged.emit()
+
+    @property
+    def dragging(self) -> bool:
+        return self._drag_start is not None
+
+    def apply_preset(self, name: str) -> None:
+        """Take a preset's fingers and orientation, keeping the hand where it is."""
+        record = load_preset(name)
+        hand = replace(record.hand, handedness=self.hand.handedness) if record.hand else None
+        if hand is None:
+            return
+        hand = self._keep_centre(hand)
+        self._scene = replace(self._scene, name=name)
+        self.set_pose(hand, f"Preset {name}")
+
+    def random_pose(self) -> None:
+        ranges = PoseRanges(max_rotation_deg=RANDOM_MAX_ROTATION_DEG, size=(1.0, 1.0),
+                            finger_scale=(1.0, 1.0), thickness=(1.0, 1.0))
+        sampled = sample_pose(self._rng, ranges, handedness=self.hand.handedness)
+        hand = replace(sampled, shape=self.hand.shape)
+        self.set_pose(self._keep_centre(hand), "Random pose")
+
+    def mirror(self) -> None:
+        self.set_pose(mirror_pose(self.hand), "Mirror")
+
+    def set_handedness(self, side: str) -> None:
+        if side != self.hand.handedness:
+            self.set_pose(replace(self.hand, handedness=side), f"{side.capitalize()} hand")
+
+    def set_curl(self, finger: str, curl: float) -> None:
+        self.set_pose(controls.set_finger_curl(self.hand, finger, curl), f"Curl {finger}",
+                      merge_key=("curl", finger))
+
+    def set_spread(self, finger: str, spread: float) -> None:
+        self.set_pose(controls.set_finger_spread(self.hand, finger, spread), f"Spread {finger}",
+                      merge_key=("spread", finger))
+
+    def set_rotation(self, x_deg: float, y_deg: float, z_deg: float) -> None:
+        self.set_pose(controls.set_global_rotation_deg(self.hand, (x_deg, y_deg, z_deg)),
+                      "Rotate hand", merge_key="rotation")
+
+    def set_distance(self, distance_mm: float) -> None:
+        self.set_pose(controls.set_hand_distance(self.hand, distance_mm), "Distance",
+                      merge_key="distance")
+        self._check_sensor_range()
+
+    def reset_finger(self, finger: str) -> None:
+        self.set_pose(controls.reset_finger(self.hand, finger), f"Reset {finger}")
+
+    def reset_hand(self) -> None:
+        self.set_pose(controls.reset_hand(self.hand), "Reset hand")
+
+    def undo(self) -> None:
+        hand = self.history.undo()
+        if hand is not None:
+            self._apply_pose(hand)
+            self.historyChanged.emit()
+
+    def redo(self) -> None:
+        hand = self.history.redo()
+        if hand is not None:
+            self._apply_pose(hand)
+            self.historyChanged.emit()
+
+    def _keep_centre(self, hand: HandPose) -> HandPose:
+        """`hand` moved so its centre (middle MCP) sits where the current hand's is."""
+        centre_now = forward_kinematics(self.hand)[9]
+        return replace(hand, translation=hand.translation + centre_now - forward_kinematics(hand)[9])
+
+    # -- camera, style, seed --------------------------------------------------------------------
+    def set_camera(self, camera: Camera, preset: str | None = None) -> None:
+        if camera == self._scene.camera:
+            return
+        self._scene = replace(self._scene, camera=camera,
+                              camera_preset=preset or scene_io.camera_preset_name(camera))
+        self.cameraChanged.emit(camera)
+        self.request_frame()
+        self._schedule_autosave()
+
+    def style_entries(self) -> list[StyleEntry]:
+        """The bank: one entry per sensor model (built once), then the user's images."""
+        if not self._styles:
+            hand = controls.set_hand_distance(load_preset(DEFAULT_PRESET).hand, STYLE_THUMBNAIL_DISTANCE_MM)
+            joints = forward_kinematics(hand)
+            for sensor in SENSOR_NAMES:
+                if sensor == "none":
+                    continue  # the picker's own "None" entry
+                thumb = pose_thumbnail(joints, self._scene.camera, hand.shape.thickness, sensor, seed=1)
+                self._styles[sensor] = StyleEntry(sensor, SENSORS[sensor].title, thumb, sensor)
+        return list(self._styles.values())
+
+    def add_style_image(self, path: str | Path) -> StyleEntry:
+        """Read any depth PNG, match it to the closest sensor model and add it to the bank.
+
+        Raises StyleImageError (one line) when the file has no usable depth.
+        """
+        path = Path(path).resolve()
+        style = read_style_image(path)
+        sensor, _ = closest_sensor(style.depth)
+        name = IMAGE_STYLE_PREFIX + str(path)
+        entry = StyleEntry(name, f"{path.stem} ({style.encoding})", image_thumbnail(style.depth),
+                           sensor, str(path))
+        self.style_entries()
+        self._styles[name] = entry
+        self.stylesChanged.emit()
+        return entry
+
+    def set_style(self, name: str) -> None:
+        """Apply a bank entry (or "" / "none" for no sensor)."""
+        entry = self._styles.get(name)
+        if name in ("", "none"):
+            style = replace(self._scene.style, sensor="none", image=None)
+        elif entry is None:
+            raise KeyError(name)
+        else:
+            style = replace(self._scene.style, sensor=entry.sensor, image=entry.image)
+        self._scene = replace(self._scene, style=style)
+        if entry is not None and entry.image is not None:
+            self.statusMessage.emit("Learned styles not available yet: closest sensor model is "
+                                    f"{SENSORS[entry.sensor].title}")
+        self._check_sensor_range()
+        self.styleChanged.emit(self.style_name, style.strength)
+        self.request_frame()
+        self._schedule_autosave()
+
+    def _check_sensor_range(self) -> None:
+        """Say so when the hand sits outside the sensor model's working range (no data at all)."""
+        near, far = SENSOR_RANGES_MM.get(self._scene.style.sensor, (0.0, np.inf))
+        distance = controls.hand_distance(self.hand)
+        if not near <= distance <= far:
+            self.statusMessage.emit(
+                f"The hand is {distance:.0f} mm away, outside the {SENSORS[self._scene.style.sensor].title}"
+                f" range ({near:.0f}-{far:.0f} mm): it reports no data. Change Camera > Distance.")
+
+    @property
+    def style_name(self) -> str:
+        """The picker's name for the current style ("" for none)."""
+        style = self._scene.style
+        if style.image is not None:
+            return IMAGE_STYLE_PREFIX + style.image
+        return "" if style.sensor == "none" else style.sensor
+
+    def style_title(self) -> str:
+        style = self._scene.style
+        if style.sensor == "none":
+            return "clean"
+        entry = self._styles.get(self.style_name)
+        title = entry.title if entry is not None else SENSORS[style.sensor].title
+        return f"{title} · {style.strength:.2f}" if style.strength < 1.0 else title
+
+    def set_strength(self, strength: float) -> None:
+        strength = float(np.clip(strength, 0.0, 1.0))
+        self._scene = replace(self._scene, style=replace(self._scene.style, strength=strength))
+        self.styleChanged.emit(self.style_name, strength)
+        self.request_frame()
+        self._schedule_autosave()
+
+    def new_seed(self) -> int:
+        """Draw new sensor noise (the seed otherwise holds still so the picture does not shimmer)."""
+        seed = int(self._rng.integers(0, 2 ** 31 - 1))
+        self._scene = replace(self._scene, seed=seed)
+        self.request_frame()
+        self._schedule_autosave()
+        self.statusMessage.emit(f"New noise seed {seed}")
+        return seed
+
+    def set_compare(self, enabled: bool) -> None:
+        """A/B mode: simulator | generator | generator + style (needs the generator)."""
+        self._compare = bool(enabled)
+        self.request_frame()
+
+    # -- frames ---------------------------------------------------------------------------------
+    def frame_request(self) -> FrameRequest:
+        s = self._scene
+        return FrameRequest(joints=forward_kinematics(s.hand), camera=s.camera,
+                            thickness=s.hand.shape.thickness, sensor=s.style.sensor, seed=s.seed,
+                            use_generator=self.compare, strength=s.style.strength)
+
+    def request_frame(self) -> None:
+        """Ask for a frame of the current scene (never blocks; see the module docstring)."""
+        if self._closed:
+            return
+        self._stale = True
+        self._submit_if_stale()
+
+    def _submit_if_stale(self) -> None:
+        if not self._stale or self._in_flight or self._submit_timer.isActive() or self._closed:
+            return
+        wait_ms = MIN_FRAME_INTERVAL_MS - (time.perf_counter() - self._last_submit) * 1e3
+        if wait_ms > 0:
+            self._submit_timer.start(int(np.ceil(wait_ms)))
+            return
+        self._stale = False
+        self._last_submit = time.perf_counter()
+        self.last_request_id = self._in_flight = self.runtime.submit(self.frame_request(),
+                                                                     self._on_frame_from_worker)
+        self._lost_timer.start()
+
+    def _on_frame_lost(self) -> None:
+        if self._in_flight and not self._closed:
+            log.warning("frame %d did not come back: %s", self._in_flight, self.runtime.last_error)
+            self.statusMessage.emit(f"Frame failed: {self.runtime.last_error or 'timed out'}")
+            self._in_flight = 0
+            self._submit_if_stale()
+
+    @property
+    def frame_is_current(self) -> bool:
+        """True when the frame on screen shows the scene as it is now."""
+        return (not self._stale and not self._in_flight and self._shown is not None
+                and self._shown.request_id == self.last_request_id)
+
+    def _on_frame_from_worker(self, result: FrameResult) -> None:
+        """Runtime worker thread: leave the frame in the mailbox, wake the GUI once."""
+        with self._mail_lock:
+            wake = self._mail is None
+            self._mail = result
+        if wake:
+            self._frameArrived.emit()
+
+    @QtCore.Slot()
+    def _on_frame_arrived(self) -> None:
+        with self._mail_lock:
+            result, self._mail = self._mail, None
+        if result is None or self._closed:
+            return
+        if self._shown is not None and result.request_id <= self._shown.request_id:
+            return
+        if not self.paced_by_view:
+            self.frame_drawn(result.request_id)
+        self._shown = result
+        self._frame_times.append(time.perf_counter())
+        self.frameReady.emit(result)
+
+    def frame_drawn(self, request_id: int) -> None:
+        """A view has drawn frame `request_id`: the next scene may go to the runtime."""
+        if request_id >= self._in_flight:
+            self._in_flight = 0
+            self._lost_timer.stop()
+            self._submit_if_stale()
+
+    def wait_for_frame(self, timeout_s: float = 10.0) -> bool:
+        """Process events until the frame on screen shows the current scene (tests, screenshot)."""
+        deadline = time.monotonic() + timeout_s
+        app = QtCore.QCoreApplication.instance()
+        while not self.frame_is_current and time.monotonic() < deadline:
+            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            time.sleep(0.002)
+        return self.frame_is_current
+
+    # -- generator ------------------------------------------------------------------------------
+    def _load_generator(self) -> None:
+        generator, device, message = load_default_generator()
+        if self._closed:
+            return
+        self.runtime.generator = generator
+        self.device = device
+        self.generator_available = generator is not None
+        self._generatorLoaded.emit(message)
+
+    def _on_generator_loaded(self, message: str) -> None:
+        if self._closed:
+            return
+        self.statusMessage.emit(message)
+        self.generatorChanged.emit(self.generator_available)
+        if self.compare:
+            self.request_frame()
+
+    # -- files ----------------------------------------------------------------------------------
+    def _current_scene(self) -> Scene:
+        """The scene with the views' state (colormap, levels, 3D view) folded in."""
+        if self.view_provider is not None:
+            self._scene = replace(self._scene, view=self.view_provider())
+        return replace(self._scene, view=replace(self._scene.view, compare=self._compare))
+
+    def save_scene(self, path: str | Path) -> None:
+        scene_io.save_scene(path, self._current_scene())
+        self.statusMessage.emit(f"Saved scene {Path(path).name}")
+
+    def open_scene(self, path: str | Path) -> None:
+        """Load a scene file (SceneFileError, one line, when it cannot be read)."""
+        self.replace_scene(scene_io.load_scene(path))
+        self.statusMessage.emit(f"Opened scene {Path(path).name}")
+
+    def replace_scene(self, scene: Scene) -> None:
+        """Start over from `scene`: the history is cleared, views re-read everything."""
+        self._scene = scene
+        self._compare = scene.view.compare
+        self.history.clear()
+        image = scene.style.image
+        if image is not None:
+            try:
+                self.add_style_image(image)
+            except ValueError as e:  # the image is gone: keep its sensor model, say so
+                self._scene = replace(scene, style=replace(scene.style, image=None))
+                self.statusMessage.emit(f"Style image unavailable ({e}); using its sensor model")
+        self.sceneReplaced.emit()
+        self.cameraChanged.emit(self._scene.camera)
+        self.styleChanged.emit(self.style_name, self._scene.style.strength)
+        self.poseChanged.emit(self._scene.hand)
+        self.historyChanged.emit()
+        self.request_frame()
+
+    def autosave(self) -> None:
+        if not self._autosave_enabled:
+            return
+        try:
+            scene_io.write_autosave(self._current_scene())
+        except OSError as e:
+            self.statusMessage.emit(f"Autosave failed: {e}")
+
+    def _schedule_autosave(self) -> None:
+        if self._autosave_enabled and not self._closed:
+            self._autosave_timer.start()
+
+    def export_current(self, folder: str | Path) -> dict[str, Path]:
+        """Write the current pair (depth PNG16 mm, pose JSON, labels, preview) into `folder`.
+
+        Uses the frame on screen when it shows the current scene, else renders it now.
+        """
+        request = self.frame_request()
+        frame = self._shown
+        if not self.frame_is_current or self.dragging:
+            frame = compute_frame(request, self.runtime.generator)
+        style = self._scene.style
+        provenance = {"source": "generator" if frame.generated is not None else "simulator",
+                      "sensor": style.sensor, "strength": style.strength, "seed": self._scene.seed,
+                      "style_image": style.image}
+        paths = export_pair(folder, frame.depth, self._scene.pose_record(), labels=frame.labels,
+                            provenance=provenance)
+        self.statusMessage.emit(f"Exported {paths['depth'].name.rsplit('_', 1)[0]} to {Path(folder)}")
+        return paths
+
+    # -- teardown -------------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def shutdown(self) -> None:
+        """Autosave, then stop the runtime (before the QApplication goes away)."""
+        if self._closed:
+            return
+        self._autosave_timer.stop()
+        self.autosave()
+        self._closed = True
+        for timer in (self._submit_timer, self._lost_timer):
+            timer.stop()
+        self.runtime.shutdown()

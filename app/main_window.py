@@ -1,0 +1,640 @@
+"""The main window: wires the widgets to the controller. No engine work happens here.
+
+Layout: the pose panel on the left, the 3D viewport and the depth view side by side in the
+middle, style and camera on the right, a status bar with device, latency and frame rate.
+Widgets report gestures; the controller edits the scene and answers with signals; frames
+arrive from the runtime through the controller on the GUI thread.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from app import scene as scene_io
+from app.controller import StudioController
+from app.scene import Scene, ViewState
+from app.thumbnails import pose_thumbnail
+from engine.camera import CAMERA_PRESETS, Camera
+from engine.export import ExportError
+from engine.hand import controls
+from engine.hand.ik import joints_at_limit
+from engine.hand.model import (
+    HandPose,
+    forward_kinematics,
+    matrix_to_rotvec,
+    rotvec_to_matrix,
+)
+from engine.hand.presets import load_preset, preset_names
+from engine.hand.skeleton import BONES, FINGERS, JOINT_NAMES, finger_of_joint
+from engine.runtime import FrameResult
+from engine.sim.preview import PART_COLOURS_BGR
+from engine.sim.volume import build_hand_volume
+from widgets import theme
+from widgets.camera_panel import CUSTOM, CameraPanel
+from widgets.depth_view import COLORMAPS, DepthView
+from widgets.hand_viewport import HandViewport
+from widgets.pose_panel import PosePanel
+from widgets.shortcut_overlay import ShortcutOverlay
+from widgets.style_picker import NO_STYLE, StylePicker
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "HandDepth Studio"
+DEFAULT_SIZE = (1600, 960)
+# Depth view levels: a fixed window around the hand centre's depth, so the picture does not jump
+# with every frame; an open hand is ~60 mm deep, a fist or fingers towards the camera ~150 mm.
+LEVELS_NEAR_MM, LEVELS_FAR_MM = 110.0, 90.0
+LEVELS_ROUND_MM = 10.0
+STATUS_REFRESH_MS = 500
+SIGNAL_POLL_MS = 200
+# The views are refreshed by a display tick that draws one heavy view (3D canvas or depth image)
+# at a time, at most every DISPLAY_INTERVAL_MS, so one pass of the event loop never paints both:
+# in software OpenGL (Xvfb + llvmpipe) each repaint of the window costs tens of milliseconds,
+# and a drag must never stall the GUI for more than 50 ms. Either view still updates ~20 times
+# a second during a drag, more when only one has news.
+DISPLAY_INTERVAL_MS = 25.0
+THREE_QUARTER_VIEW = (125.0, 20.0)  # azimuth, elevation of the 3D view at start
+STYLE_DOCK_WIDTH = 230  # two thumbnails a row
+# Titles of the camera presets in the camera panel (engine.camera.CAMERA_PRESETS keys).
+CAMERA_TITLES = {"kinect_v1": "Kinect v1 / NYU 640×480", "icvl_msra": "ICVL-MSRA 320×240",
+                 "realsense_sr300": "RealSense SR300 640×480"}
+# Joint colours: each finger in its part-label colour (engine.sim.preview), the wrist in grey.
+_PART_RGB = PART_COLOURS_BGR[:, ::-1].astype(np.float64) / 255.0
+JOINT_COLORS = np.array([_PART_RGB[1] if finger_of_joint(j) is None
+                         else _PART_RGB[2 + FINGERS.index(finger_of_joint(j))]
+                         for j in range(len(JOINT_NAMES))])
+SHORTCUTS: tuple[tuple[str, str], ...] = (
+    ("Drag a joint", "Move it (IK within the joint limits); the wrist moves the hand"),
+    ("Shift + drag", "Rotate the hand"),
+    ("Drag elsewhere", "Orbit the 3D view · right-drag / wheel: zoom"),
+    ("1 · 2 · 3", "Camera / side / top view"),
+    ("Ctrl+Z · Ctrl+Shift+Z", "Undo · redo"),
+    ("Ctrl+E", "Export the current depth + pose pair"),
+    ("Ctrl+S · Ctrl+O", "Save · open a scene"),
+    ("Ctrl+R", "Random pose"),
+    ("Ctrl+M", "Mirror left ↔ right"),
+    ("N", "New sensor noise seed"),
+    ("C", "Crop / full frame"),
+    ("B", "A/B: simulator | generator | generator + style"),
+    ("F1 or ?", "This overlay"),
+)
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """HandDepth Studio's window. `restore` loads the autosave, `autosave` writes it."""
+
+    frameDisplayed = QtCore.Signal(int)  # request id of the frame now in the depth view
+
+    def __init__(self, *, restore: bool = True, autosave: bool = True, load_generator: bool = True,
+                 scene: Scene | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle(APP_NAME)
+        self.resize(*DEFAULT_SIZE)
+        startup_message = None
+        if scene is None and restore:
+            scene, startup_message = scene_io.load_autosave()
+        self.controller = StudioController(scene, autosave=autosave, load_generator=load_generator,
+                                           parent=self)
+        self.scene_path: Path | None = None
+        self.export_folder: Path | None = None
+        self._crop = self.controller.scene.view.crop
+        self._presets_filled = False
+        self._pending_pose: HandPose | None = None
+        self._pending_frame: FrameResult | None = None
+        self._last_drawn = "frame"
+        self._surface_hidden = False
+        self._last_draw_time = 0.0
+        self._display_timer = QtCore.QTimer(self, singleShot=True)
+        self._display_timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+        self._display_timer.timeout.connect(self._on_display_tick)
+
+        self._build_widgets()
+        self._build_actions()
+        self._build_status_bar()
+        self._connect_controls()
+        self._show_scene(first=True)
+        self.statusBar().showMessage(startup_message or "Drag a fingertip to pose the hand · F1 for shortcuts")
+        self.controller.request_frame()
+
+    # -- construction -------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.viewport = HandViewport(JOINT_NAMES)
+        self.depth_view = DepthView()
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        split.addWidget(self.viewport)
+        split.addWidget(self.depth_view)
+        split.setSizes([1000, 1000])
+        split.setChildrenCollapsible(False)
+        self.setCentralWidget(split)
+
+        # Pose and camera share the left column (the camera changes rarely); the style bank gets
+        # a narrow right column, so the 3D view and the depth image keep most of the width.
+        self.pose_panel = PosePanel(FINGERS)
+        pose_dock = self._add_dock("Pose", self.pose_panel, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
+        cam_presets = {CAMERA_TITLES.get(k, k): (c.fx, c.fy, c.cx, c.cy, c.width, c.height)
+                       for k, c in CAMERA_PRESETS.items()}
+        self.camera_panel = CameraPanel(cam_presets, controls.hand_distance(self.controller.hand))
+        camera_dock = self._add_dock("Camera", self.camera_panel, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.tabifyDockWidget(pose_dock, camera_dock)
+        pose_dock.raise_()
+        self.style_picker = StylePicker()
+        style_dock = self._add_dock("Style", self.style_picker, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([style_dock], [STYLE_DOCK_WIDTH], QtCore.Qt.Orientation.Horizontal)
+        self.overlay = ShortcutOverlay(self, SHORTCUTS)
+
+    def _add_dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(f"{title.lower()}Dock")
+        dock.setWidget(widget)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, menu: QtWidgets.QMenu, text: str, slot, shortcut: str | Sequence[str] = (),
+                checkable: bool = False, tip: str = "") -> QtGui.QAction:
+        action = QtGui.QAction(text, self, checkable=checkable)
+        keys = [shortcut] if isinstance(shortcut, str) else list(shortcut)
+        if keys:
+            action.setShortcuts([QtGui.QKeySequence(k) for k in keys])
+            action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)  # shortcuts work wherever the focus is in the window
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self._action(file, "&Open scene…", self._on_open_scene, "Ctrl+O")
+        self._action(file, "&Save scene", self._on_save_scene, "Ctrl+S")
+        self._action(file, "Save scene &as…", self._on_save_scene_as, "Ctrl+Shift+S")
+        file.addSeparator()
+        self.export_action = self._action(file, "&Export pair", self._on_export, "Ctrl+E",
+                                          tip="Depth PNG (uint16 mm) + pose JSON + labels + preview")
+        self._action(file, "Export pair &to…", self._on_export_to, "Ctrl+Shift+E")
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, "Ctrl+Q")
+
+        edit = bar.addMenu("&Edit")
+        self.undo_action = self._action(edit, "&Undo", self.controller.undo, "Ctrl+Z")
+        self.redo_action = self._action(edit, "&Redo", self.controller.redo, ("Ctrl+Shift+Z", "Ctrl+Y"))
+        edit.addSeparator()
+        self._action(edit, "&Random pose", self.controller.random_pose, "Ctrl+R")
+        self._action(edit, "&Mirror left ↔ right", self.controller.mirror, "Ctrl+M")
+        self._action(edit, "Reset &hand", self.controller.reset_hand)
+        self._action(edit, "New noise &seed", self.controller.new_seed, "N",
+                     tip="Draw new sensor noise (it otherwise holds still)")
+
+        view = bar.addMenu("&View")
+        for key, name in (("1", "camera"), ("2", "side"), ("3", "top")):
+            self._action(view, f"{name.capitalize()} view", lambda _=False, n=name: self.viewport.snap_view(n), key)
+        view.addSeparator()
+        self.crop_action = self._action(view, "&Crop", self._on_crop_toggled, "C", checkable=True,
+                                        tip="Show the hand crop instead of the full frame")
+        self.compare_action = self._action(view, "A/B &compare", self._on_compare_toggled, "B",
+                                           checkable=True)
+        self._on_generator_changed(False)
+        view.addSeparator()
+        self._action(view, "Keyboard &shortcuts", self.overlay.toggle, ("F1", "?"))
+        self.view_menu = view
+        for dock in self.findChildren(QtWidgets.QDockWidget):
+            view.addAction(dock.toggleViewAction())
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self._device_label = QtWidgets.QLabel()
+        self._latency_label = QtWidgets.QLabel()
+        self._fps_label = QtWidgets.QLabel()
+        for label, width, tip in ((self._device_label, 150, "Where the depth is computed"),
+                                  (self._latency_label, 120, "Time to compute the last frame"),
+                                  (self._fps_label, 70, "Frames shown per second")):
+            label.setMinimumWidth(width)
+            label.setToolTip(tip)
+            label.setStyleSheet(f"color: {theme.MUTED_TEXT}; padding: 0 6px;")
+            status.addPermanentWidget(label)
+        self._status_timer = QtCore.QTimer(self, interval=STATUS_REFRESH_MS)
+        self._status_timer.timeout.connect(self._refresh_status)
+        self._status_timer.start()
+        self._refresh_status()
+
+    def _connect_controls(self) -> None:
+        c = self.controller
+        c.poseChanged.connect(self._on_pose_changed)
+        c.frameReady.connect(self._on_frame_ready)
+        c.cameraChanged.connect(self._on_camera_changed)
+        c.styleChanged.connect(self._on_style_changed)
+        c.stylesChanged.connect(self._fill_styles)
+        c.historyChanged.connect(self._on_history_changed)
+        c.generatorChanged.connect(self._on_generator_changed)
+        c.statusMessage.connect(self._show_message)
+        c.sceneReplaced.connect(lambda: self._show_scene(first=False))
+        c.view_provider = self.view_state
+        c.paced_by_view = True  # _draw_frame reports each drawn frame
+
+        vp = self.viewport
+        vp.jointDragStarted.connect(self._on_joint_drag_started)
+        vp.jointDragged.connect(c.drag_joint)
+        vp.jointDragFinished.connect(lambda j: self._on_drag_finished(f"Drag {JOINT_NAMES[j]}"))
+        vp.handRotateStarted.connect(lambda: self._on_joint_drag_started(-1))
+        vp.handRotateDragged.connect(self._on_hand_rotate_dragged)
+        vp.handRotateFinished.connect(lambda: self._on_drag_finished("Rotate hand"))
+
+        pp = self.pose_panel
+        pp.presetChosen.connect(self._on_preset_chosen)
+        pp.fingerCurlChanged.connect(c.set_curl)
+        pp.fingerSpreadChanged.connect(c.set_spread)
+        pp.globalRotationChanged.connect(c.set_rotation)
+        pp.randomPoseRequested.connect(c.random_pose)
+        pp.mirrorRequested.connect(c.mirror)
+        pp.handednessChanged.connect(c.set_handedness)
+        pp.fingerResetRequested.connect(c.reset_finger)
+        pp.handResetRequested.connect(c.reset_hand)
+
+        self.style_picker.styleChosen.connect(self._on_style_chosen)
+        self.style_picker.styleImageRequested.connect(self._on_add_style_image)
+        self.style_picker.strengthChanged.connect(c.set_strength)
+        self.camera_panel.cameraChanged.connect(self._on_camera_edited)
+        self.camera_panel.distanceChanged.connect(self._on_distance_edited)
+        self.depth_view.cropToggled.connect(self._on_crop_toggled)
+
+    # -- scene -> views -----------------------------------------------------------------------
+    def _show_scene(self, first: bool) -> None:
+        """Make every view show the controller's scene (at start and after opening a scene)."""
+        scene = self.controller.scene
+        self._fill_styles()
+        self._on_camera_changed(scene.camera)
+        self._on_style_changed(self.controller.style_name, scene.style.strength)
+        self._on_pose_changed(scene.hand)
+        view = scene.view
+        if view.colormap in COLORMAPS:
+            self.depth_view.set_colormap(view.colormap)
+        if view.levels is not None:
+            self.depth_view.set_levels(*view.levels)
+        else:
+            self.relevel()
+        self._crop = view.crop
+        self.depth_view.set_crop_checked(view.crop)
+        self.crop_action.setChecked(view.crop)
+        self.compare_action.setChecked(view.compare)
+        if view.orbit:
+            self._restore_orbit(view.orbit)
+        elif first:
+            self._restore_orbit(None)
+        self._on_history_changed()
+
+    def _restore_orbit(self, orbit: dict | None) -> None:
+        cam = self.viewport.view.camera
+        if orbit is None:  # from the depth camera's place, orbited to a three-quarter view
+            self.viewport.snap_view("camera")
+            cam.set_state({"azimuth": THREE_QUARTER_VIEW[0], "elevation": THREE_QUARTER_VIEW[1]})
+            return
+        try:
+            state = {k: v for k, v in orbit.items() if k in cam._state_props}
+            state["center"] = tuple(float(x) for x in state.get("center", cam.center))
+            cam.set_state(state)
+            if "distance" in orbit and orbit["distance"] is not None:
+                cam.distance = float(orbit["distance"])
+        except (KeyError, TypeError, ValueError) as e:
+            log.warning("ignoring the saved 3D view: %s", e)
+
+    def view_state(self) -> ViewState:
+        cam = self.viewport.view.camera
+        orbit = dict(cam.get_state())
+        orbit["distance"] = cam.distance
+        return ViewState(colormap=self.depth_view.colormap, levels=tuple(self.depth_view.levels),
+                         crop=self._crop, compare=self.compare_action.isChecked(), orbit=orbit)
+
+    def relevel(self) -> None:
+        """Fix the depth view's levels around the hand's distance."""
+        d = controls.hand_distance(self.controller.hand)
+        near = LEVELS_ROUND_MM * round((d - LEVELS_NEAR_MM) / LEVELS_ROUND_MM)
+        far = LEVELS_ROUND_MM * round((d + LEVELS_FAR_MM) / LEVELS_ROUND_MM)
+        self.depth_view.set_levels(max(near, 1.0), far)
+
+    def fill_presets(self) -> None:
+        """Render the preset library's thumbnails (~0.1 s; done once, after the window shows)."""
+        if self._presets_filled:
+            return
+        self._presets_filled = True
+        camera = self.controller.scene.camera
+        presets = []
+        for name in preset_names():
+            record = load_preset(name)
+            thickness = record.hand.shape.thickness if record.hand else 1.0
+            presets.append((name, pose_thumbnail(record.joints, camera, thickness)))
+        self.pose_panel.set_presets(presets)
+
+    def _fill_styles(self) -> None:
+        entries = self.controller.style_entries()
+        self.style_picker.set_styles([(e.name, e.title, e.thumbnail) for e in entries])
+        self._select_style(self.controller.style_name)
+
+    def _select_style(self, name: str) -> None:
+        try:
+            self.style_picker.set_current_style(name or NO_STYLE)
+        except KeyError:
+            self.style_picker.set_current_style(NO_STYLE)
+
+    # -- controller signals -------------------------------------------------------------------
+    @QtCore.Slot(object)
+    def _on_pose_changed(self, hand: HandPose) -> None:
+        self._pending_pose = hand
+        self._schedule_display()
+
+    @QtCore.Slot(object)
+    def _on_frame_ready(self, result: FrameResult) -> None:
+        self._pending_frame = result
+        self._schedule_display()
+
+    def _schedule_display(self) -> None:
+        if not self._display_timer.isActive():  # restarting it on every event would starve it
+            wait = DISPLAY_INTERVAL_MS - (time.perf_counter() - self._last_draw_time) * 1e3
+            self._display_timer.start(max(0, int(wait)))
+
+    def _on_display_tick(self) -> None:
+        """Draw what is pending: one heavy view per tick, alternating so neither starves."""
+        self._display_timer.stop()
+        draw_pose, draw_frame = self._pending_pose is not None, self._pending_frame is not None
+        if draw_pose and draw_frame:
+            draw_pose, draw_frame = self._last_drawn == "frame", self._last_drawn == "pose"
+        if draw_pose:
+            pose, self._pending_pose, self._last_drawn = self._pending_pose, None, "pose"
+            self._draw_pose(pose)
+        if draw_frame:
+            frame, self._pending_frame, self._last_drawn = self._pending_frame, None, "frame"
+            self._draw_frame(frame)
+        self._last_draw_time = time.perf_counter()
+        if self._pending_pose is not None or self._pending_frame is not None:
+            self._schedule_display()
+
+    def flush_display(self) -> None:
+        """Draw whatever is pending now (tests and the screenshot command)."""
+        while self._pending_pose is not None or self._pending_frame is not None:
+            self._on_display_tick()
+
+    def _draw_pose(self, hand: HandPose) -> None:
+        joints = forward_kinematics(hand)
+        self.viewport.set_hand(joints, BONES, JOINT_COLORS, joints_at_limit(hand))
+        if self.controller.dragging:
+            # The translucent surface is the canvas's heaviest layer; a drag shows the skeleton
+            # alone and the surface comes back on release.
+            if not self._surface_hidden:
+                self.viewport.clear_surface()
+                self._surface_hidden = True
+        else:
+            volume = build_hand_volume(joints, hand.shape.thickness)
+            self.viewport.set_surface_spheres(volume.centres, volume.radii)
+            self._surface_hidden = False
+        if self.controller.dragging:
+            return  # the panels catch up on release
+        self.pose_panel.set_state(
+            curls={f: controls.finger_curl(hand, f) for f in FINGERS},
+            spreads={f: controls.finger_spread(hand, f) for f in FINGERS},
+            rotation=controls.global_rotation_deg(hand), handedness=hand.handedness)
+        self.camera_panel.set_distance(controls.hand_distance(hand))
+
+    def _draw_frame(self, result: FrameResult) -> None:
+        self.depth_view.set_images(self._panels(result))
+        self.controller.frame_drawn(result.request_id)
+        self.frameDisplayed.emit(result.request_id)
+
+    def _panels(self, result: FrameResult) -> list[tuple[str, np.ndarray]]:
+        style = self.controller.style_title()
+        if result.generated is not None:
+            images = [(f"simulator · {style}", result.simulator), ("generator", result.generated),
+                      (f"generator · {style}", result.depth)]
+        else:
+            images = [(f"simulator · {style}", result.depth)]
+        if self._crop:
+            t = result.transform
+            images = [(title, _window(d, t.v0, t.u0, t.size_px)) for title, d in images]
+        return images
+
+    @QtCore.Slot(object)
+    def _on_camera_changed(self, camera: Camera) -> None:
+        self.viewport.set_camera_intrinsics(camera.fx, camera.fy, camera.cx, camera.cy,
+                                            camera.width, camera.height)
+        self.camera_panel.set_camera(camera.to_dict())
+
+    @QtCore.Slot(str, float)
+    def _on_style_changed(self, name: str, strength: float) -> None:
+        self._select_style(name)
+        self.style_picker.set_strength(strength)
+
+    def _on_history_changed(self) -> None:
+        h = self.controller.history
+        self.undo_action.setEnabled(h.can_undo)
+        self.redo_action.setEnabled(h.can_redo)
+        self.undo_action.setText(f"&Undo {h.undo_label}".rstrip())
+        self.redo_action.setText(f"&Redo {h.redo_label}".rstrip())
+
+    @QtCore.Slot(bool)
+    def _on_generator_changed(self, available: bool) -> None:
+        self.compare_action.setEnabled(available)
+        self.compare_action.setToolTip(
+            "Simulator | generator | generator + style, side by side" if available
+            else "Needs the generator (resources/models/generator_default.safetensors)")
+
+    def _show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _refresh_status(self) -> None:
+        c = self.controller
+        frame = c.shown_frame
+        device = f"Device: {c.device}"
+        latency = f"{frame.timings_ms.get('total', 0.0):.0f} ms / frame" if frame else "– ms / frame"
+        fps = f"{c.fps():.0f} fps"
+        for label, text in ((self._device_label, device), (self._latency_label, latency),
+                            (self._fps_label, fps)):
+            if label.text() != text:
+                label.setText(text)
+
+    # -- user gestures ------------------------------------------------------------------------
+    def _on_joint_drag_started(self, joint: int) -> None:
+        self.controller.begin_drag()
+        finger = finger_of_joint(joint) if joint >= 0 else None
+        if finger is not None:
+            self.pose_panel.set_selected_finger(finger)
+
+    def _on_drag_finished(self, label: str) -> None:
+        self.controller.end_drag(label)
+        self._on_pose_changed(self.controller.hand)  # brings the surface back
+
+    def _on_hand_rotate_dragged(self, dx_deg: float, dy_deg: float) -> None:
+        right, down, _ = self.viewport.view_axes()
+        turn = (rotvec_to_matrix(math.radians(dy_deg) * right)
+                @ rotvec_to_matrix(-math.radians(dx_deg) * down))
+        self.controller.rotate_by(matrix_to_rotvec(turn))
+
+    def _on_preset_chosen(self, name: str) -> None:
+        self.controller.apply_preset(name)
+        self._show_message(f"Preset {name}")
+
+    def _on_style_chosen(self, name: str) -> None:
+        self.controller.set_style(name)
+
+    def _on_add_style_image(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Add style image", "",
+                                                        "Depth images (*.png);;All files (*)")
+        if path:
+            self.add_style_image(path)
+
+    def add_style_image(self, path: str | Path) -> bool:
+        """Add a depth PNG to the bank and select it; a bad file is one line in the status bar."""
+        try:
+            entry = self.controller.add_style_image(path)
+        except ValueError as e:
+            self._show_message(f"Cannot use {Path(path).name} as a style: {str(e).split(': ', 1)[-1]}")
+            return False
+        self.controller.set_style(entry.name)
+        return True
+
+    def _on_camera_edited(self, values: dict) -> None:
+        camera = Camera.from_dict(values)
+        key = next((k for k, title in CAMERA_TITLES.items() if title == values.get("name")), None)
+        self.controller.set_camera(camera, key if values.get("name") != CUSTOM else scene_io.CUSTOM_CAMERA)
+
+    def _on_distance_edited(self, distance_mm: float) -> None:
+        self.controller.set_distance(distance_mm)
+        self.relevel()
+
+    def _on_crop_toggled(self, checked: bool) -> None:
+        self._crop = bool(checked)
+        self.depth_view.set_crop_checked(self._crop)
+        self.crop_action.setChecked(self._crop)
+        if self.controller.shown_frame is not None:
+            self._on_frame_ready(self.controller.shown_frame)
+
+    def _on_compare_toggled(self, checked: bool) -> None:
+        self.controller.set_compare(checked)
+
+    # -- files --------------------------------------------------------------------------------
+    def _on_open_scene(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open scene", "", "Scenes (*.json)")
+        if path:
+            self.open_scene(path)
+
+    def open_scene(self, path: str | Path) -> bool:
+        try:
+            self.controller.open_scene(path)
+        except scene_io.SceneFileError as e:
+            self._show_message(str(e))
+            return False
+        self.scene_path = Path(path)
+        return True
+
+    def _on_save_scene(self) -> None:
+        if self.scene_path is None:
+            self._on_save_scene_as()
+        else:
+            self.save_scene(self.scene_path)
+
+    def _on_save_scene_as(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save scene", "scene.json", "Scenes (*.json)")
+        if path:
+            self.save_scene(path)
+
+    def save_scene(self, path: str | Path) -> bool:
+        try:
+            self.controller.save_scene(path)
+        except OSError as e:
+            self._show_message(f"Could not save {path}: {e}")
+            return False
+        self.scene_path = Path(path)
+        return True
+
+    def _on_export(self) -> None:
+        if self.export_folder is None:
+            self._on_export_to()
+        else:
+            self.export_pair(self.export_folder)
+
+    def _on_export_to(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Export pairs to")
+        if folder:
+            self.export_pair(folder)
+
+    def export_pair(self, folder: str | Path) -> dict[str, Path] | None:
+        """Export the current pair into `folder` (remembered for the next Ctrl+E)."""
+        try:
+            paths = self.controller.export_current(folder)
+        except (ExportError, OSError) as e:
+            self._show_message(f"Export failed: {e}")
+            return None
+        self.export_folder = Path(folder)
+        return paths
+
+    # -- lifetime -----------------------------------------------------------------------------
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        self.viewport.canvas.native.setFocus()  # keys go to the window's shortcuts, not a text field
+        QtCore.QTimer.singleShot(0, self.fill_presets)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        """Stop the runtime and close the GL canvas before Qt tears the window down."""
+        self._status_timer.stop()
+        self.controller.shutdown()
+        self.viewport.close()  # a child gets no closeEvent of its own: this closes its canvas
+        super().closeEvent(event)
+
+
+def _window(depth: np.ndarray, v0: int, u0: int, size: int) -> np.ndarray:
+    """The size x size window of `depth` at (v0, u0), zero (no data) outside the frame."""
+    out = np.zeros((size, size), depth.dtype)
+    h, w = depth.shape
+    top, left = max(v0, 0), max(u0, 0)
+    bottom, right = min(v0 + size, h), min(u0 + size, w)
+    if bottom > top and right > left:
+        out[top - v0:bottom - v0, left - u0:right - u0] = depth[top:bottom, left:right]
+    return out
+
+
+def application() -> QtWidgets.QApplication:
+    """The QApplication, created once with the app's dark theme."""
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        app = QtWidgets.QApplication(sys.argv[:1])
+        app.setApplicationName(APP_NAME)
+        app.setStyle("Fusion")
+        app.setPalette(theme.dark_palette())
+    return app
+
+
+def dispose(window: MainWindow) -> None:
+    """Close and delete the window now (not at interpreter exit, which can abort; HEADLESS.md)."""
+    if window.isVisible() or not window.controller.closed:
+        window.close()
+    window.deleteLater()
+    app = QtWidgets.QApplication.instance()
+    app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    app.processEvents()
+
+
+def run_app() -> int:
+    """`python main.py`: open the window, run until it closes, tear down in a safe order."""
+    app = application()
+    window = MainWindow()
+    window.show()
+    # Ctrl+C in the terminal or a plain kill closes the window properly (autosave, runtime,
+    # canvas). Python runs signal handlers only between bytecodes, so a timer wakes it up.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.close())
+    wake = QtCore.QTimer(interval=SIGNAL_POLL_MS)
+    wake.timeout.connect(lambda: None)
+    wake.start()
+    code = app.exec()
+    wake.stop()
+    dispose(window)
+    return int(code)

@@ -1,0 +1,357 @@
+"""What the user is working on, Qt-free: the scene, its JSON file, autosave, and the pose history.
+
+A scene file (JSON) holds everything needed to see the same picture again:
+
+    {
+      "format": "handdepth.scene", "version": 1,
+      "pose":   {...},                      # engine.hand.pose_io's schema (the one pose schema)
+      "camera": {"preset": "kinect_v1" | "custom", "fx", "fy", "cx", "cy", "width", "height"},
+      "style":  {"sensor": "none" | SENSOR_NAMES..., "strength": 0..1, "image": path | null},
+      "seed":   0,                          # the sensor noise seed (noise holds still per scene)
+      "view":   {"colormap", "levels": [near, far] | null, "crop", "compare",
+                 "orbit": {...} | null}          # orbit: the 3D view's camera
+    }
+
+The pose's own camera and the camera block must agree. "image" is the style image the user
+added, if any; "sensor" is the model actually applied (for an image, its closest model). Every
+problem is a SceneFileError whose message is one line naming the file.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.camera import CAMERA_PRESETS, DEFAULT_CAMERA, Camera
+from engine.hand.controls import set_hand_distance
+from engine.hand.fit import fit_pose
+from engine.hand.model import HandPose
+from engine.hand.pose_io import PoseRecord, record_from_dict, record_to_dict
+from engine.hand.presets import DEFAULT_PRESET, load_preset
+from engine.io_utils import atomic_write_json
+from engine.sim.sensors import SENSOR_NAMES
+
+log = logging.getLogger(__name__)
+
+FORMAT = "handdepth.scene"
+VERSION = 1
+CUSTOM_CAMERA = "custom"
+HOME_ENV = "HANDDEPTH_HOME"  # overrides where autosave lives (tests point it at a temp folder)
+AUTOSAVE_NAME = "autosave.json"
+CORRUPT_SUFFIX = ".unreadable"  # an autosave that failed to load is moved aside, not lost
+CAMERA_KEYS = ("fx", "fy", "cx", "cy", "width", "height")
+CAMERA_TOLERANCE = 1e-6
+DEFAULT_SEED = 0
+# Where a new scene puts the hand: inside every sensor model's working range (the ToF model
+# starts at 500 mm), at a typical distance of a hand held in front of a depth camera.
+DEFAULT_DISTANCE_MM = 550.0
+
+
+class SceneFileError(ValueError):
+    """A scene file that cannot be read; str() is one line naming the file."""
+
+
+@dataclass(frozen=True)
+class StyleChoice:
+    sensor: str = "none"
+    strength: float = 1.0
+    image: str | None = None  # the style image the sensor was matched to
+
+
+@dataclass(frozen=True)
+class ViewState:
+    colormap: str = "grey"
+    levels: tuple[float, float] | None = None  # None: around the hand's distance
+    crop: bool = True  # the hand's crop, big on screen; full frame when off
+    compare: bool = False  # A/B: simulator | generator | generator + style
+    orbit: dict | None = None  # the 3D view's camera state (vispy TurntableCamera.get_state())
+
+
+@dataclass(frozen=True)
+class Scene:
+    hand: HandPose
+    camera: Camera = DEFAULT_CAMERA
+    camera_preset: str = "kinect_v1"
+    style: StyleChoice = field(default_factory=StyleChoice)
+    seed: int = DEFAULT_SEED
+    view: ViewState = field(default_factory=ViewState)
+    name: str | None = None  # the preset the pose started from, kept as provenance
+
+    def pose_record(self) -> PoseRecord:
+        return PoseRecord.from_hand(self.hand, self.camera, name=self.name)
+
+
+def default_scene() -> Scene:
+    record = load_preset(DEFAULT_PRESET)
+    hand = set_hand_distance(record.hand, DEFAULT_DISTANCE_MM)
+    return Scene(hand=hand, camera=DEFAULT_CAMERA, name=record.name)
+
+
+def camera_preset_name(camera: Camera) -> str:
+    """The CAMERA_PRESETS key whose intrinsics these are, or CUSTOM_CAMERA."""
+    for name, preset in CAMERA_PRESETS.items():
+        if all(math.isclose(getattr(camera, k), getattr(preset, k), abs_tol=1e-3) for k in CAMERA_KEYS):
+            return name
+    return CUSTOM_CAMERA
+
+
+# -- JSON -------------------------------------------------------------------------------------
+
+def scene_to_dict(scene: Scene) -> dict:
+    view = scene.view
+    return {
+        "format": FORMAT, "version": VERSION,
+        "pose": record_to_dict(scene.pose_record()),
+        "camera": {"preset": scene.camera_preset, **scene.camera.to_dict()},
+        "style": {"sensor": scene.style.sensor, "strength": scene.style.strength,
+                  "image": scene.style.image},
+        "seed": scene.seed,
+        "view": {"colormap": view.colormap,
+                 "levels": list(view.levels) if view.levels is not None else None,
+                 "crop": view.crop, "compare": view.compare, "orbit": _jsonable(view.orbit)},
+    }
+
+
+def _jsonable(value):
+    """Tuples and numpy scalars (vispy camera state) as plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _object(d, key: str) -> dict:
+    value = d.get(key, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"'{key}' must be an object")
+    return value
+
+
+def _bool(d: dict, key: str, default: bool) -> bool:
+    value = d.get(key, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"'view.{key}' must be true or false")
+    return value
+
+
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"'{what}' must be a finite number")
+    return float(value)
+
+
+def scene_from_dict(d: object) -> Scene:
+    """Validate a decoded scene; ValueError with a one-line reason."""
+    if not isinstance(d, dict):
+        raise ValueError("the top level must be a JSON object")
+    if d.get("format") != FORMAT:
+        raise ValueError(f"not a scene file ('format' must be {FORMAT!r})")
+    if d.get("version") != VERSION:
+        raise ValueError(f"unsupported scene version {d.get('version')!r} (this app reads {VERSION})")
+    if "pose" not in d:
+        raise ValueError("missing key 'pose'")
+    try:
+        record = record_from_dict(d["pose"])
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"pose: {e}") from None
+    hand = record.hand
+    if hand is None:  # joints only (e.g. from a dataset): recover the model's parameters
+        hand = fit_pose(record.joints, record.handedness).pose
+
+    cam = _object(d, "camera")
+    camera = record.camera
+    if cam:
+        for k in CAMERA_KEYS:
+            if k in cam and not math.isclose(_number(cam[k], f"camera.{k}"), getattr(camera, k),
+                                             abs_tol=CAMERA_TOLERANCE):
+                raise ValueError(f"'camera.{k}' disagrees with the pose's camera")
+    preset = cam.get("preset", camera_preset_name(camera))
+    if preset not in (*CAMERA_PRESETS, CUSTOM_CAMERA):
+        raise ValueError(f"unknown camera preset {preset!r}")
+
+    st = _object(d, "style")
+    sensor = st.get("sensor", "none")
+    if sensor not in SENSOR_NAMES:
+        raise ValueError(f"unknown sensor {sensor!r}; valid: {', '.join(SENSOR_NAMES)}")
+    strength = _number(st.get("strength", 1.0), "style.strength")
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError("'style.strength' must be between 0 and 1")
+    image = st.get("image")
+    if image is not None and not isinstance(image, str):
+        raise ValueError("'style.image' must be a path or null")
+
+    seed = d.get("seed", DEFAULT_SEED)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError("'seed' must be a non-negative integer")
+
+    v = _object(d, "view")
+    colormap = v.get("colormap", ViewState.colormap)
+    if not isinstance(colormap, str):
+        raise ValueError("'view.colormap' must be a name")
+    levels = v.get("levels")
+    if levels is not None:
+        if not isinstance(levels, list) or len(levels) != 2:
+            raise ValueError("'view.levels' must be [near, far] or null")
+        levels = (_number(levels[0], "view.levels"), _number(levels[1], "view.levels"))
+    orbit = v.get("orbit")
+    if orbit is not None and not isinstance(orbit, dict):
+        raise ValueError("'view.orbit' must be an object or null")
+    view = ViewState(colormap=colormap, levels=levels, crop=_bool(v, "crop", True),
+                     compare=_bool(v, "compare", False), orbit=orbit)
+    return Scene(hand=hand, camera=camera, camera_preset=preset,
+                 style=StyleChoice(sensor=sensor, strength=strength, image=image),
+                 seed=seed, view=view, name=record.name)
+
+
+def save_scene(path: str | Path, scene: Scene) -> None:
+    """Write a scene file atomically."""
+    atomic_write_json(path, scene_to_dict(scene))
+
+
+def load_scene(path: str | Path) -> Scene:
+    """Read and validate a scene file; any problem is a one-line SceneFileError naming it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SceneFileError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SceneFileError(f"{path}: cannot read ({e.__class__.__name__})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SceneFileError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
+    try:
+        return scene_from_dict(data)
+    except (ValueError, TypeError, KeyError) as e:
+        raise SceneFileError(f"{path}: {e}") from None
+
+
+# -- autosave ---------------------------------------------------------------------------------
+
+def data_home() -> Path:
+    """Per-user folder for the app's own files: $HANDDEPTH_HOME, else XDG's data home."""
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV])
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "handdepth"
+
+
+def autosave_path() -> Path:
+    return data_home() / AUTOSAVE_NAME
+
+
+def load_autosave() -> tuple[Scene | None, str | None]:
+    """The autosaved scene, or (None, why not) — never an exception: a bad autosave must not
+    stop the app. An unreadable one is renamed aside so the next autosave does not destroy it."""
+    path = autosave_path()
+    if not path.exists():
+        return None, None
+    try:
+        return load_scene(path), None
+    except SceneFileError as e:
+        aside = path.with_name(path.name + CORRUPT_SUFFIX)
+        try:
+            os.replace(path, aside)
+            where = f"; moved to {aside.name}"
+        except OSError:
+            where = ""
+        log.warning("ignoring autosave: %s", e)
+        return None, f"Autosave ignored ({str(e).split(': ', 1)[-1]}){where}"
+
+
+def write_autosave(scene: Scene) -> Path:
+    path = autosave_path()
+    save_scene(path, scene)
+    return path
+
+
+# -- undo -------------------------------------------------------------------------------------
+
+@dataclass
+class _Edit:
+    before: HandPose
+    after: HandPose
+    label: str
+    merge_key: object | None
+    time: float
+
+
+MERGE_WINDOW_S = 1.0  # slider moves of one control closer together than this are one edit
+HISTORY_LIMIT = 500
+
+
+def same_pose(a: HandPose, b: HandPose) -> bool:
+    return (a.handedness == b.handedness and a.shape == b.shape
+            and np.array_equal(a.angles, b.angles) and np.array_equal(a.rotation, b.rotation)
+            and np.array_equal(a.translation, b.translation))
+
+
+class PoseHistory:
+    """Undo/redo of pose edits. A whole drag is one edit; repeated moves of one slider (same
+    merge key, within MERGE_WINDOW_S) merge into one, as QUndoCommand.mergeWith does."""
+
+    def __init__(self, limit: int = HISTORY_LIMIT) -> None:
+        self._done: list[_Edit] = []
+        self._undone: list[_Edit] = []
+        self._limit = limit
+
+    def record(self, before: HandPose, after: HandPose, label: str, merge_key: object | None = None,
+               now: float | None = None) -> None:
+        if same_pose(before, after):
+            return
+        now = time.monotonic() if now is None else now
+        top = self._done[-1] if self._done else None
+        if (merge_key is not None and top is not None and not self._undone
+                and top.merge_key == merge_key and now - top.time < MERGE_WINDOW_S):
+            top.after, top.time = after, now
+            return
+        self._done.append(_Edit(before, after, label, merge_key, now))
+        self._undone.clear()
+        del self._done[:-self._limit]
+
+    def undo(self) -> HandPose | None:
+        """The pose to go back to, or None when there is nothing to undo."""
+        if not self._done:
+            return None
+        edit = self._done.pop()
+        self._undone.append(edit)
+        return edit.before
+
+    def redo(self) -> HandPose | None:
+        if not self._undone:
+            return None
+        edit = self._undone.pop()
+        edit.time = -math.inf  # a redone edit never merges with the next one
+        self._done.append(edit)
+        return edit.after
+
+    def clear(self) -> None:
+        self._done.clear()
+        self._undone.clear()
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._done)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._undone)
+
+    @property
+    def undo_label(self) -> str:
+        return self._done[-1].label if self._done else ""
+
+    @property
+    def redo_label(self) -> str:
+        return self._undone[-1].label if self._undone else ""
+

@@ -1,0 +1,35 @@
+"""Helpers for driving the real window with synthesized mouse events (imported by the tests)."""
+from __future__ import annotations
+
+from timeit import default_timer
+
+import numpy as np
+from PySide6 import QtCore
+from PySide6.QtTest import QTest
+
+# Small enough for the virtual screen, the narrowest the docks allow.
+WINDOW_SIZE = (1500, 760)
+LEFT = QtCore.Qt.MouseButton.LeftButton
+NO_MOD = QtCore.Qt.KeyboardModifier.NoModifier
+
+
+def point(xy) -> QtCore.QPoint:
+    return QtCore.QPoint(round(float(xy[0])), round(float(xy[1])))
+
+
+def move_mouse(qtbot, viewport, xy) -> None:
+    """Move over the canvas, first letting vispy's 100 Hz mouse-move throttle reopen (a move
+    within 10 ms of the previous one would be dropped)."""
+    backend = viewport.canvas._backend
+    qtbot.waitUntil(lambda: default_timer() - backend._last_time >= 0.011, timeout=1000)
+    QTest.mouseMove(viewport.canvas.native, point(xy))
+
+
+def drag(qtbot, viewport, joint: int, offsets, modifier=NO_MOD) -> None:
+    """Press on a joint, move through `offsets` (canvas pixels from it), release."""
+    start = viewport.joint_canvas_positions()[joint]
+    QTest.mousePress(viewport.canvas.native, LEFT, modifier, point(start))
+    for offset in offsets:
+        move_mouse(qtbot, viewport, start + np.asarray(offset, dtype=float))
+    QTest.mouseRelease(viewport.canvas.native, LEFT, modifier,
+                       point(start + np.asarray(offsets[-1], dtype=float)))

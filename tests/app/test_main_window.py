@@ -1,0 +1,317 @@
+"""The real main window, driven like a user: drag, undo, style, export, scenes, start and quit."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from gui_helpers import LEFT, drag
+from PySide6 import QtCore, QtWidgets
+from PySide6.QtTest import QTest
+
+from app import scene as scene_io
+from engine.hand.controls import finger_curl
+from engine.hand.ik import joints_at_limit
+from engine.hand.limits import within_limits
+from engine.hand.skeleton import FINGER_JOINTS
+from engine.sim.sensors import apply_sensor
+
+ROOT = Path(__file__).resolve().parents[2]
+INDEX_TIP = FINGER_JOINTS["index"][3]
+CTRL = QtCore.Qt.KeyboardModifier.ControlModifier
+CTRL_SHIFT = CTRL | QtCore.Qt.KeyboardModifier.ShiftModifier
+
+
+def settle(window) -> None:
+    assert window.controller.wait_for_frame(20.0)
+    window.flush_display()
+
+
+def click_style(window, qtbot, name: str) -> None:
+    """Click the style's thumbnail in the picker, as a user would."""
+    lst = window.style_picker.findChild(QtWidgets.QListWidget)
+    for row in range(lst.count()):
+        item = lst.item(row)
+        if item.data(QtCore.Qt.ItemDataRole.UserRole) == name:
+            lst.scrollToItem(item)
+            QTest.mouseClick(lst.viewport(), LEFT, QtCore.Qt.KeyboardModifier.NoModifier,
+                             lst.visualItemRect(item).center())
+            return
+    raise AssertionError(f"no style {name!r} in the picker")
+
+
+def test_app_starts_with_a_frame_and_closes_cleanly(window):
+    c = window.controller
+    frame = c.shown_frame
+    assert frame is not None and (frame.depth > 0).sum() > 1000
+    assert window.depth_view.panel_count == 1
+    assert "Device: CPU" in window._device_label.text()
+    window.close()
+    assert c.closed and not c.runtime._thread.is_alive()
+
+
+def test_dragging_a_fingertip_moves_it_within_limits_and_undo_restores(window, qtbot):
+    c, vp = window.controller, window.viewport
+    vp.snap_view("camera")
+    before = c.hand
+    tip_before = c.joints[INDEX_TIP].copy()
+    drag(qtbot, vp, INDEX_TIP, [(10, 0), (25, 10), (40, 25)])  # right and down on screen
+    after = c.hand
+    tip = c.joints[INDEX_TIP]
+    assert tip[0] - tip_before[0] > 5.0 and tip[1] - tip_before[1] > 5.0  # x right, y down
+    assert within_limits(after.angles)
+    changed = np.flatnonzero(after.angles != before.angles)
+    assert set(changed) <= {4, 5, 6, 7}  # only the index finger's angles
+    np.testing.assert_array_equal(after.translation, before.translation)
+    assert finger_curl(after, "index") > finger_curl(before, "index")
+    assert c.history.undo_label == "Drag index_tip"  # the whole drag is one step
+    settle(window)
+    assert c.shown_frame.request.joints[INDEX_TIP] == pytest.approx(tip)
+
+    QTest.keyClick(window, QtCore.Qt.Key.Key_Z, CTRL)
+    assert scene_io.same_pose(c.hand, before)
+    assert not c.history.can_undo
+    QTest.keyClick(window, QtCore.Qt.Key.Key_Z, CTRL_SHIFT)
+    assert scene_io.same_pose(c.hand, after)
+    settle(window)
+    assert c.shown_frame.request.joints[INDEX_TIP] == pytest.approx(tip)
+
+
+def test_a_far_drag_stops_at_the_joint_limits_and_flags_them(window, qtbot):
+    c, vp = window.controller, window.viewport
+    vp.snap_view("camera")
+    drag(qtbot, vp, INDEX_TIP, [(0, 60), (0, 160), (0, 260)])  # far down: curl into the palm
+    assert within_limits(c.hand.angles)
+    assert joints_at_limit(c.hand) & set(FINGER_JOINTS["index"])
+
+
+def test_wrist_drag_moves_the_hand_and_shift_drag_rotates_it(window, qtbot):
+    c, vp = window.controller, window.viewport
+    vp.snap_view("camera")
+    before = c.hand
+    drag(qtbot, vp, 0, [(20, 0), (40, 0)])
+    assert c.hand.translation[0] - before.translation[0] > 10.0
+    np.testing.assert_array_equal(c.hand.angles, before.angles)
+    moved = c.hand
+    drag(qtbot, vp, 9, [(15, 0), (30, 0)], modifier=QtCore.Qt.KeyboardModifier.ShiftModifier)
+    assert not np.allclose(c.hand.rotation, moved.rotation)
+    np.testing.assert_array_equal(c.hand.angles, moved.angles)
+    assert c.history.undo_label == "Rotate hand"
+
+
+def test_sliders_presets_mirror_edit_the_pose_without_echo(window, qtbot):
+    c, panel = window.controller, window.pose_panel
+    slider = next(s for s in panel.findChildren(QtWidgets.QSlider) if "ring curl" in s.toolTip())
+    slider.setValue(80)
+    assert finger_curl(c.hand, "ring") == pytest.approx(0.8)
+    slider.setValue(90)
+    assert c.history.undo_label == "Curl ring"
+    c.undo()
+    assert finger_curl(c.hand, "ring") < 0.5  # both slider moves were one step
+    window.flush_display()
+    assert panel.curl("ring") == pytest.approx(finger_curl(c.hand, "ring"), abs=0.01)
+
+    panel.presetChosen.emit("fist")
+    assert finger_curl(c.hand, "middle") > 0.7
+    c.mirror()
+    assert c.hand.handedness == "left"
+    window.flush_display()
+    assert panel.handedness() == "left"
+    assert len(panel.visible_presets()) >= 20  # thumbnails rendered after the window showed
+
+
+def test_style_change_changes_the_depth_view_and_holds_still(window, qtbot):
+    c = window.controller
+    clean = c.shown_frame.depth.copy()
+    before = window.depth_view.grab().toImage()
+    click_style(window, qtbot, "kinect_v1")
+    assert c.scene.style.sensor == "kinect_v1"
+    settle(window)
+    styled = c.shown_frame.depth
+    assert not np.array_equal(styled, clean)
+    np.testing.assert_array_equal(styled, apply_sensor(c.shown_frame.clean, c.scene.camera, "kinect_v1", c.scene.seed))
+    assert window.depth_view.grab().toImage() != before
+    assert "Kinect" in window.depth_view.panel_titles()[0]
+
+    c.request_frame()  # same scene, same seed: the same noise, no shimmer
+    settle(window)
+    np.testing.assert_array_equal(c.shown_frame.depth, styled)
+
+    window.style_picker.strengthChanged.emit(0.0)
+    settle(window)
+    np.testing.assert_array_equal(c.shown_frame.depth, c.shown_frame.clean)
+
+
+def test_ctrl_e_exports_depth_png16_and_pose(window, qtbot, tmp_path):
+    c = window.controller
+    c.set_style("tof")
+    settle(window)
+    window.export_folder = tmp_path / "out"
+    QTest.keyClick(window, QtCore.Qt.Key.Key_E, CTRL)
+    QTest.keyClick(window, QtCore.Qt.Key.Key_E, CTRL)
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == ["pair_0001_depth.png", "pair_0001_labels.png", "pair_0001_pose.json",
+                     "pair_0001_preview.png", "pair_0002_depth.png", "pair_0002_labels.png",
+                     "pair_0002_pose.json", "pair_0002_preview.png"]
+    depth = cv2.imread(str(tmp_path / "out/pair_0001_depth.png"), cv2.IMREAD_UNCHANGED)
+    assert depth.dtype == np.uint16
+    np.testing.assert_array_equal(depth, np.rint(c.shown_frame.depth).astype(np.uint16))
+    pose = json.loads((tmp_path / "out/pair_0001_pose.json").read_text())
+    assert pose["sensor"] == "tof" and pose["seed"] == c.scene.seed and pose["source"] == "simulator"
+    np.testing.assert_allclose(pose["joints"], c.joints, atol=1e-3)
+
+
+def test_add_style_image_matches_a_sensor_and_says_so(window, tmp_path):
+    c = window.controller
+    frame = c.shown_frame
+    realsense = apply_sensor(frame.clean, c.scene.camera, "realsense", 5)
+    path = tmp_path / "my_style.png"
+    cv2.imwrite(str(path), np.rint(realsense).astype(np.uint16))
+    assert window.add_style_image(path)
+    assert c.scene.style.sensor == "realsense" and c.scene.style.image == str(path.resolve())
+    assert "closest sensor model is" in window.statusBar().currentMessage()
+    assert any(n.startswith("image:") for n in window.style_picker.style_names())
+    (tmp_path / "junk.png").write_bytes(b"not a png")
+    assert not window.add_style_image(tmp_path / "junk.png")
+    message = window.statusBar().currentMessage()
+    assert "junk.png" in message and "\n" not in message
+
+
+def test_scene_save_and_open_restore_pose_camera_style_and_view(window, tmp_path):
+    c = window.controller
+    c.set_curl("little", 0.9)
+    c.set_style("realsense")
+    c.set_strength(0.5)
+    window.depth_view.set_colormap("turbo")
+    window.depth_view.set_levels(333.0, 666.0)
+    window.viewport.snap_view("top")
+    assert window.save_scene(tmp_path / "s.json")
+    saved_hand = c.hand
+    c.reset_hand()
+    c.set_style("none")
+    window.depth_view.set_colormap("grey")
+    assert window.open_scene(tmp_path / "s.json")
+    assert np.allclose(c.hand.angles, saved_hand.angles, atol=1e-6)
+    assert c.scene.style.sensor == "realsense" and c.scene.style.strength == 0.5
+    assert window.style_picker.current_style == "realsense"
+    assert window.depth_view.colormap == "turbo" and window.depth_view.levels == (333.0, 666.0)
+    assert window.viewport.view.camera.elevation == pytest.approx(90.0)
+    assert not c.history.can_undo
+    (tmp_path / "bad.json").write_text("{}")
+    assert not window.open_scene(tmp_path / "bad.json")
+    assert "bad.json" in window.statusBar().currentMessage()
+
+
+def test_autosave_on_exit_and_restore_on_start(open_window, home):
+    first = open_window(autosave=True)
+    first.controller.set_curl("thumb", 1.0)
+    first.controller.set_style("tof")
+    hand = first.controller.hand
+    first.close()
+    assert (home / "autosave.json").is_file()
+    second = open_window(restore=True)
+    assert np.allclose(second.controller.hand.angles, hand.angles, atol=1e-6)
+    assert second.controller.scene.style.sensor == "tof"
+
+
+def test_corrupt_autosave_does_not_stop_the_app(open_window, home):
+    home.mkdir(parents=True)
+    (home / "autosave.json").write_text("{ this is not json")
+    window = open_window(restore=True)
+    assert "Autosave ignored" in window.statusBar().currentMessage()
+    assert window.controller.shown_frame is not None
+    assert (home / "autosave.json.unreadable").exists()
+
+
+def test_missing_generator_is_reported_and_a_b_is_disabled(open_window, qtbot):
+    window = open_window(load_generator=True)
+    messages = []
+    window.controller.statusMessage.connect(messages.append)
+    qtbot.waitUntil(lambda: window.controller._generator_thread is not None
+                    and not window.controller._generator_thread.is_alive(), timeout=60000)
+    qtbot.wait(50)
+    if window.controller.generator_available:  # the shipped generator has landed
+        assert window.compare_action.isEnabled()
+    else:
+        assert not window.compare_action.isEnabled()
+        assert any("simulator only" in m for m in messages) or \
+            "simulator only" in window.statusBar().currentMessage()
+
+
+def test_overlay_toggles_on_f1(window, qtbot):
+    assert not window.overlay.isVisible()
+    QTest.keyClick(window, QtCore.Qt.Key.Key_F1)
+    assert window.overlay.isVisible()
+    QTest.keyClick(window.overlay, QtCore.Qt.Key.Key_Escape)
+    assert not window.overlay.isVisible()
+
+
+def test_screenshot_command_exits_cleanly(tmp_path, home):
+    out = tmp_path / "shot.png"
+    r = subprocess.run([sys.executable, "main.py", "screenshot", "--out", str(out), "--preset", "fist",
+                        "--style", "kinect_v1", "--size", "1520x800"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "Fatal Python error" not in r.stderr and "Traceback" not in r.stderr
+    image = cv2.imread(str(out))
+    assert image is not None and image.shape[0] == 800 and image.shape[1] >= 1500
+    assert image.std() > 10  # a real picture, not a blank grab
+    assert not (home / "autosave.json").exists()  # the screenshot never touches the autosave
+
+
+def test_a_b_mode_shows_simulator_generator_and_styled_generator(window, qtbot):
+    from engine.data.crop import CROP_SIZE
+
+    c = window.controller
+    assert not window.compare_action.isEnabled()  # no generator in this test's window
+    disk = np.hypot(*np.mgrid[-1:1:CROP_SIZE * 1j, -1:1:CROP_SIZE * 1j]) < 0.5
+    c.runtime.generator = lambda y, transform: np.where(disk, -0.2, 1.0).astype(np.float32)
+    c.generator_available = True
+    c.generatorChanged.emit(True)
+    c.set_style("realsense")
+    window.compare_action.trigger()
+    settle(window)
+    assert window.depth_view.panel_count == 3
+    titles = window.depth_view.panel_titles()
+    assert titles[0].startswith("simulator") and titles[1] == "generator" and titles[2].startswith("generator ·")
+    frame = c.shown_frame
+    assert frame.generated is not None and not np.array_equal(frame.depth, frame.generated)
+    window.compare_action.trigger()
+    settle(window)
+    assert window.depth_view.panel_count == 1
+
+
+def test_a_sensor_out_of_range_is_explained(window):
+    c = window.controller
+    c.set_style("tof")
+    c.set_distance(400.0)
+    message = window.statusBar().currentMessage()
+    assert "outside the" in message and "500-4500 mm" in message
+
+
+def test_python_main_py_quits_cleanly_on_sigterm_with_a_corrupt_autosave(home):
+    import signal
+    import time
+
+    home.mkdir(parents=True)
+    (home / "autosave.json").write_text("garbage")
+    proc = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (home / "autosave.json.unreadable").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)  # set aside while the window is built
+        time.sleep(2.0)  # let it show and draw its first frames
+        assert proc.poll() is None, proc.communicate()[1]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Fatal Python error" not in err and "Traceback" not in err
+    assert scene_io.load_scene(home / "autosave.json")  # a fresh, valid autosave on exit
