@@ -11,10 +11,10 @@ import os
 import sys
 from types import ModuleType
 
-from app.commands import bench, gui, render, train
+from app.commands import bench, evaluate, generate, gui, render, screenshot, train
 
 # Order is the order `--help` lists them in.
-COMMANDS: tuple[ModuleType, ...] = (gui, render, train, bench)
+COMMANDS: tuple[ModuleType, ...] = (gui, render, generate, train, evaluate, bench, screenshot)
 
 DEBUG_ENV = "HANDDEPTH_DEBUG"  # set to 1 to see tracebacks instead of one-line errors
 

@@ -1,0 +1,150 @@
+"""`python main.py evaluate`: how close a generator's depth is to reference depth, and to a
+nearest-pose retrieval baseline (engine.eval.evaluate)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from engine.eval import HELD_OUT_SEED
+from engine.eval.evaluate import DEFAULT_BANK_SIZE
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate", help="score a generator against reference depth and a retrieval baseline",
+        description="Generates depth for held-out poses and scores it against the reference "
+                    "(--data sim: the clean simulator render of the same pose; a dataset: its own "
+                    "depth): silhouette IoU, foreground depth MAE, the pose estimator's joint error "
+                    "and KID on its features; the same for the nearest-pose training image.")
+    p.add_argument("--model", type=Path, help="generator checkpoint (default: the shipped generator)")
+    p.add_argument("--data", required=True,
+                   help="sim, or a dataset: DIR, nyu:PATH, icvl:PATH, msra:PATH, hands17:PATH")
+    p.add_argument("--count", type=int, default=1000, help="poses to evaluate (default 1000)")
+    p.add_argument("--seed", type=int, default=HELD_OUT_SEED,
+                   help=f"sim stream of the evaluated poses (default {HELD_OUT_SEED}, held out from training)")
+    p.add_argument("--estimator", type=Path, help="pose estimator checkpoint (default: the shipped one)")
+    p.add_argument("--bank-size", type=int, default=DEFAULT_BANK_SIZE,
+                   help=f"training images the retrieval baseline picks from (default {DEFAULT_BANK_SIZE})")
+    p.add_argument("--cache-dir", type=Path,
+                   help="where the baseline's bank is cached (default $HANDDEPTH_CACHE or ~/.cache/handdepth)")
+    p.add_argument("--batch", type=int, default=64, help="images per batch (default 64)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="auto (default): CUDA when available")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from engine.data.readers import open_dataset
+    from engine.eval.baseline import cache_dir, open_bank
+    from engine.eval.estimator import load_estimator
+    from engine.eval.evaluate import (
+        bar_check,
+        beats_baseline,
+        check_generator_output,
+        dataset_source,
+        describe_path,
+        evaluate,
+        finite_or_none,
+        sim_source,
+        training_stream,
+    )
+    from engine.models.checkpoint import load_model
+    from engine.models.generator import DEFAULT_GENERATOR_PATH
+    from engine.models.pose_net import DEFAULT_ESTIMATOR_PATH
+    from engine.train.common import pick_device
+
+    if args.count < 1:
+        raise ValueError("--count must be at least 1")
+    if args.batch < 1 or args.bank_size < 1:
+        raise ValueError("--batch and --bank-size must be at least 1")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+
+    model_path = args.model or DEFAULT_GENERATOR_PATH
+    estimator_path = args.estimator or DEFAULT_ESTIMATOR_PATH
+    device = pick_device(args.device)
+    generator, g_config, g_info = load_model(model_path, map_location=device)
+    check_generator_output(generator)
+    estimator = load_estimator(estimator_path).to(device)
+    train_stream, stream_origin = training_stream(g_config, g_info)
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, dynamic_ncols=True, leave=False)
+        bar.n = done
+        bar.refresh()
+
+    result: dict = {"model": describe_path(model_path), "data": args.data}
+    try:
+        bank = open_bank(cache_dir(args.cache_dir), train_stream, args.bank_size,
+                         progress=lambda d, n: progress("baseline bank", d, n))
+        if args.data == "sim":
+            if args.seed == train_stream.seed:
+                print(f"warning: --seed {args.seed} is the generator's training stream; "
+                      "its poses are not held out", file=sys.stderr)
+            # The generator's own cameras and pose ranges, another seed; the clean render is the
+            # reference, so no sensor is applied.
+            eval_stream = dataclasses.replace(train_stream, seed=args.seed, sensors=("none",))
+            source = sim_source(args.count, batch=args.batch, config=eval_stream)
+            result.update(seed=args.seed, held_out=args.seed != train_stream.seed)
+        else:
+            source = dataset_source(open_dataset(args.data), args.count, batch=args.batch)
+            result.update(seed=None, held_out=True)
+        scores = evaluate(generator, estimator, source, bank, batch=args.batch, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    if scores["n"] == 0:
+        raise ValueError(f"no pose of {args.data} could be evaluated (skipped: {scores['skipped']})")
+    result.update(scores)
+    result["nn_baseline"].update(bank_size=len(bank), bank_seed=train_stream.seed,
+                                 bank_sensors=list(train_stream.sensors), bank_stream=stream_origin)
+    result["beats_nn_baseline"] = beats_baseline(result)
+    if args.data == "sim":
+        result["bar"] = bar_check(result)
+    result["estimator"] = describe_path(estimator_path)
+    result = finite_or_none(result)
+
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(format_table(result))
+    return 0
+
+
+_ROWS = (("silhouette IoU", "silhouette_iou", "{:.3f}"),
+         ("foreground MAE (mm)", "fg_mae_mm", "{:.2f}"),
+         ("pose error (mm)", "pose_error_mm", "{:.2f}"),
+         ("pose error on reference (mm)", "pose_error_reference_mm", "{:.2f}"),
+         ("KID", "kid", "{:.5f}"),
+         ("n", "n", "{}"))
+
+
+def format_table(result: dict) -> str:
+    nn_r = result["nn_baseline"]
+    show = lambda fmt, v: "-" if v is None else fmt.format(v)  # noqa: E731
+    lines = [f"model {result['model']} on {result['data']}"
+             + (f" (seed {result['seed']})" if result.get("seed") is not None else ""),
+             f"{'':30s}{'generator':>12s}{'nn baseline':>14s}"]
+    for label, key, fmt in _ROWS:
+        lines.append(f"{label:30s}{show(fmt, result[key]):>12s}{show(fmt, nn_r[key]):>14s}")
+    if result.get("skipped"):
+        lines.append("skipped: " + ", ".join(f"{v} {k}" for k, v in result["skipped"].items()))
+    if "bar" in result:
+        bar = result["bar"]
+        lines.append(f"bar (IoU >= {bar['silhouette_iou_min']}, MAE <= {bar['fg_mae_mm_max']} mm, "
+                     f"pose error <= {bar['pose_error_ratio_max']}x reference): "
+                     + ("passed" if bar["passed"] else "not passed"))
+    lines.append(f"estimator {result['estimator']}")
+    return "\n".join(lines)

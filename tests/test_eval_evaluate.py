@@ -1,0 +1,123 @@
+"""`evaluate` end to end with tiny models built here, and the shipped models when present."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from app.cli import main
+from engine.data.readers.sim import SimConfig
+from engine.eval import HELD_OUT_SEED
+from engine.eval.baseline import open_bank
+from engine.eval.evaluate import evaluate, sim_source, training_stream
+from engine.models.checkpoint import register, save_checkpoint
+from engine.models.generator import DEFAULT_GENERATOR_PATH, SkeletonUNet
+from engine.models.pose_net import DEFAULT_ESTIMATOR_PATH, PoseNet
+
+KEYS = {"silhouette_iou", "fg_mae_mm", "pose_error_mm", "pose_error_reference_mm", "kid", "n"}
+
+
+@register("test_nan_generator")
+class NanGenerator(nn.Module):
+    """Background everywhere, except NaN for poses whose wrist x is positive."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, y: torch.Tensor, view: torch.Tensor | None = None) -> torch.Tensor:
+        out = torch.ones(y.shape[0], 1, 128, 128) + self.dummy
+        out[y[:, 0, 0] > 0] = float("nan")
+        return out
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    g = SkeletonUNet(base=4, levels=2, full_res=4)
+    save_checkpoint(folder / "g.safetensors", g, g.config, {"training_data": {"data": "sim", "seed": 0}})
+    e = PoseNet(widths=[2, 2, 4, 4, 4], hidden=8)
+    save_checkpoint(folder / "e.safetensors", e, {"widths": [2, 2, 4, 4, 4], "hidden": 8}, {})
+    save_checkpoint(folder / "nan.safetensors", NanGenerator(), {}, {})
+    return {"g": folder / "g.safetensors", "e": folder / "e.safetensors", "nan": folder / "nan.safetensors",
+            "g_module": g.eval(), "e_module": e.eval()}
+
+
+def run_json(capsys, *args: str) -> dict:
+    assert main(["evaluate", *args, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1  # exactly one line: the JSON object
+    return json.loads(out)
+
+
+def test_baseline_from_the_evaluated_stream_itself_is_exact(models, tmp_path):
+    # A bank drawn from the very poses evaluated retrieves each reference image itself.
+    stream = SimConfig(seed=11)
+    bank = open_bank(tmp_path, stream, 6)
+    result = evaluate(models["g_module"], models["e_module"], sim_source(6, config=stream, batch=4), bank)
+    nn_r = result["nn_baseline"]
+    assert nn_r["silhouette_iou"] == pytest.approx(1.0) and nn_r["fg_mae_mm"] == pytest.approx(0.0, abs=0.1)
+    assert nn_r["pose_error_mm"] == pytest.approx(nn_r["pose_error_reference_mm"], abs=0.05)
+    assert result["n"] == nn_r["n"] == 6 and result["skipped"] == {}
+    assert 0.0 <= result["silhouette_iou"] <= 1.0
+
+
+def test_cli_json_on_sim(models, tmp_path, capsys):
+    r = run_json(capsys, "--model", str(models["g"]), "--estimator", str(models["e"]), "--data", "sim",
+                 "--count", "5", "--batch", "2", "--bank-size", "8", "--cache-dir", str(tmp_path))
+    assert KEYS <= set(r) and KEYS <= set(r["nn_baseline"])
+    assert r["n"] == 5 and r["seed"] == HELD_OUT_SEED and r["held_out"] is True
+    assert r["nn_baseline"]["bank_seed"] == 0 and r["nn_baseline"]["bank_size"] == 8
+    assert "training_data" in r["nn_baseline"]["bank_stream"]
+    assert r["estimator"].endswith("e.safetensors") and r["data"] == "sim"
+    assert set(r["bar"]) >= {"passed", "pose_error_ratio"}
+    assert 0 <= r["silhouette_iou"] <= 1 and r["pose_error_reference_mm"] > 0
+
+
+def test_cli_table_and_dataset_folder(models, tmp_path, capsys):
+    assert main(["render", "--preset", "fist", "--out", str(tmp_path / "ds")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(models["g"]), "--estimator", str(models["e"]),
+                 "--data", str(tmp_path / "ds"), "--count", "3", "--bank-size", "4",
+                 "--cache-dir", str(tmp_path / "cache")]) == 0
+    out = capsys.readouterr().out
+    assert "nn baseline" in out and "silhouette IoU" in out
+    assert "bar" not in out  # the bar is for held-out sim poses only
+
+
+def test_non_finite_outputs_are_skipped_and_counted(models, tmp_path, capsys):
+    r = run_json(capsys, "--model", str(models["nan"]), "--estimator", str(models["e"]), "--data", "sim",
+                 "--count", "8", "--bank-size", "4", "--cache-dir", str(tmp_path))
+    skipped = r["skipped"].get("generator output not finite", 0)
+    assert skipped > 0 and r["n"] + skipped == 8
+
+
+def test_wrong_model_is_a_one_line_error(models, tmp_path, capsys):
+    rc = main(["evaluate", "--model", str(models["e"]), "--estimator", str(models["e"]), "--data", "sim",
+               "--count", "2", "--cache-dir", str(tmp_path)])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: model is not a pose-to-depth generator") and err.count("\n") == 1
+
+
+def test_training_stream_is_read_from_the_checkpoint():
+    info = {"training_data": {"data": "sim", "seed": 4, "sensors": ["none", "tof"], "cameras": ["kinect_v1"]}}
+    stream, origin = training_stream({}, info)
+    assert (stream.seed, stream.sensors) == (4, ("none", "tof")) and "training_data" in origin
+    stream, origin = training_stream({}, {})
+    assert stream.seed == 0 and "defaults" in origin
+
+
+@pytest.mark.skipif(not (DEFAULT_GENERATOR_PATH.exists() and DEFAULT_ESTIMATOR_PATH.exists()),
+                    reason="shipped generator or estimator not present")
+def test_shipped_generator_on_a_few_held_out_poses(tmp_path, capsys):
+    r = run_json(capsys, "--data", "sim", "--count", "16", "--bank-size", "64", "--cache-dir", str(tmp_path))
+    assert KEYS <= set(r) and r["n"] == 16 and r["held_out"] is True
+    assert 0.5 < r["silhouette_iou"] <= 1.0
+    assert 0.0 <= r["fg_mae_mm"] < 30.0
+    assert 0.0 < r["pose_error_reference_mm"] < 60.0 and r["pose_error_mm"] < 100.0
+    assert np.isfinite(r["kid"])

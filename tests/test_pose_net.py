@@ -1,0 +1,135 @@
+"""The pose estimator: VGG-19 layout and names, outputs, checkpoints, and its resumable trainer."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from engine.eval.estimator import estimate, load_estimator
+from engine.models.checkpoint import load_model, save_checkpoint
+from engine.models.pose_net import DEFAULT_ESTIMATOR_PATH, VGG19_LAYERS, PoseNet, fold_batch_norm
+from engine.train import pose as pose_train
+from engine.train.pose import MODEL_FILE, joint_distance_loss, lr_at, train_pose
+
+# torchvision.models.vgg19().features: conv layers at these indices, max-pools at 4, 9, 18, 27, 36
+# (cfg "E": 64, 64, M, 128, 128, M, 256 x4, M, 512 x4, M, 512 x4, M).
+TORCHVISION_VGG19_CONVS = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
+TORCHVISION_VGG19_POOLS = (4, 9, 18, 27, 36)
+
+SMALL = {"widths": [2, 2, 4, 4, 4], "hidden": 8}
+
+
+def test_features_follow_torchvision_vgg19_indices_and_names():
+    net = PoseNet()
+    convs = tuple(i for i, m in enumerate(net.features) if isinstance(m, torch.nn.Conv2d))
+    pools = tuple(i for i, m in enumerate(net.features) if isinstance(m, torch.nn.MaxPool2d))
+    assert convs == TORCHVISION_VGG19_CONVS and pools == TORCHVISION_VGG19_POOLS
+    names = {k for k in net.state_dict() if k.startswith("features.")}
+    assert names == {f"features.{i}.{p}" for i in TORCHVISION_VGG19_CONVS for p in ("weight", "bias")}
+    assert VGG19_LAYERS["relu1_1"] == 1 and VGG19_LAYERS["relu4_2"] == 22 and VGG19_LAYERS["pool5"] == 36
+
+
+def test_outputs_and_embedding_agree():
+    torch.manual_seed(0)
+    net = PoseNet(**SMALL).eval()
+    x = torch.rand(3, 1, 128, 128) * 2 - 1
+    with torch.no_grad():
+        pose = net(x)
+        feats, pose2 = net.features_and_pose(x)
+        emb = net.embed(x)
+    assert pose.shape == (3, 21, 3) and feats.shape == (3, net.feature_dim) == (3, 4)
+    torch.testing.assert_close(pose, pose2)
+    torch.testing.assert_close(feats, emb)
+
+
+def test_activations_by_index_and_name():
+    torch.manual_seed(0)
+    net = PoseNet(**SMALL).eval()
+    x = torch.rand(1, 1, 128, 128)
+    with torch.no_grad():
+        acts = net.activations(x, ["relu1_1", 0, "pool2"])
+        conv = net.features[0](x)
+    torch.testing.assert_close(acts[0], conv)  # the conv output, not overwritten by the in-place ReLU
+    torch.testing.assert_close(acts["relu1_1"], conv.clamp_min(0))
+    assert acts["pool2"].shape == (1, 2, 32, 32)
+    with pytest.raises(ValueError):
+        net.activations(x, [99])
+
+
+def test_batch_norm_folds_into_the_plain_vgg19():
+    torch.manual_seed(0)
+    net = PoseNet(**SMALL, batch_norm=True)
+    x = torch.rand(6, 1, 128, 128) * 2 - 1
+    net.train()
+    with torch.no_grad():
+        for _ in range(3):
+            net(x)  # running statistics away from their initial values
+    net.eval()
+    plain = fold_batch_norm(net).eval()
+    assert not plain.config["batch_norm"]
+    assert all(not k.split(".")[2:3] == ["bn"] for k in plain.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(plain(x), net(x), atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(plain.embed(x), net.embed(x), atol=1e-5, rtol=1e-4)
+
+
+def test_checkpoint_round_trip(tmp_path):
+    net = PoseNet(**SMALL)
+    save_checkpoint(tmp_path / "e.safetensors", net, SMALL, {"note": "test"})
+    loaded = load_estimator(tmp_path / "e.safetensors")
+    for a, b in zip(net.state_dict().values(), loaded.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    feats, poses = estimate(loaded, np.ones((5, 128, 128), np.float32), batch=2)
+    assert feats.shape == (5, 4) and poses.shape == (5, 21, 3)
+
+
+def test_loss_is_mean_joint_distance_skipping_missing():
+    pred = torch.zeros(1, 2, 3)
+    y = torch.tensor([[[0.3, 0.4, 0.0], [float("nan")] * 3]])
+    assert float(joint_distance_loss(pred, y)) == pytest.approx(0.5, abs=1e-6)
+
+
+def test_learning_rate_warms_up_then_decays():
+    config = pose_train.PoseTrainConfig(steps=1000, lr=1e-3)
+    assert lr_at(0, config) == pytest.approx(1e-3 / pose_train.WARMUP_STEPS)
+    assert lr_at(pose_train.WARMUP_STEPS, config) == pytest.approx(1e-3)
+    assert lr_at(999, config) < 0.05 * 1e-3
+
+
+def test_training_writes_a_loadable_estimator_and_resumes(tmp_path, monkeypatch):
+    monkeypatch.setattr(pose_train, "CHECKPOINT_EVERY", 2)
+    monkeypatch.setattr(pose_train, "LOG_EVERY", 1)
+    given = {"steps": 3, "batch": 4, "cache_size": 8, "eval_count": 2, "widths": SMALL["widths"],
+             "hidden": SMALL["hidden"]}
+    metrics = train_pose(tmp_path, given)
+    assert set(metrics["pose_error_mm"]) == {"clean", "kinect_v1", "tof", "realsense"}
+    model, config, info = load_model(tmp_path / MODEL_FILE)
+    assert isinstance(model, PoseNet) and config["widths"] == SMALL["widths"]
+    assert config["batch_norm"] is False  # trained with batch norm, shipped folded
+    assert info["metrics"]["steps"] == 3 and info["options"]["batch"] == 4
+    assert json.loads((tmp_path / "metrics.json").read_text())["steps"] == 3
+
+    # Resume with more steps: training continues at step 3; the log has each step once.
+    train_pose(tmp_path, {"steps": 5})
+    steps = [int(line.split(",")[0]) for line in (tmp_path / "log.csv").read_text().splitlines()[1:]]
+    assert steps == [1, 2, 3, 4, 5]
+    with pytest.raises(ValueError, match="other options"):
+        train_pose(tmp_path, {"batch": 2})
+
+
+def test_training_refuses_the_held_out_seed(tmp_path):
+    from engine.eval import HELD_OUT_SEED
+
+    with pytest.raises(ValueError, match="held-out"):
+        train_pose(tmp_path, {"seed": HELD_OUT_SEED, "steps": 1})
+
+
+@pytest.mark.skipif(not DEFAULT_ESTIMATOR_PATH.exists(), reason="shipped estimator not present")
+def test_shipped_estimator_loads_and_is_small():
+    assert DEFAULT_ESTIMATOR_PATH.stat().st_size < 10 * 2 ** 20
+    net = load_estimator(DEFAULT_ESTIMATOR_PATH)
+    _, _, info = load_model(DEFAULT_ESTIMATOR_PATH)
+    assert info["metrics"]["pose_error_mm"]["clean"] < 40.0
+    assert net.feature_dim == 128
