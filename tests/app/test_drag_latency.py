@@ -4,19 +4,21 @@ For DRAG_S seconds a timer moves the mouse over the 3D view at ~90 Hz in a circl
 index fingertip while the event loop runs freely. Measured:
   stall      the longest gap between ticks of a 5 ms timer on the GUI thread (press to release
              + RELEASE_TAIL_MS): how long the event loop was unable to run;
-  frame lag  for every pose change, how many runtime frames finished between that change and
-             the display of the first frame computed from it (or a later pose), not counting
-             that frame: "the displayed depth lags the pose by at most one frame of the runtime";
+  frame lag  for every pose change, how many frames of older poses the runtime finished between
+             that change and the display of a frame computed from it (or a later pose): "the
+             displayed depth lags the pose by at most one frame of the runtime" (the one that
+             was in flight when the pose changed);
   and, for the report, the time from a pose change to its frame on screen.
 The numbers are printed (pytest -s) and written to HANDDEPTH_MEASURE_FILE when that is set.
 
 Without a GPU every repaint of the window is composed in software OpenGL (llvmpipe) and sent
-through Xvfb, so the stall is wall-clock time that other processes' load stretches. The 50 ms
-bound is asserted when the machine has a core to spare before the test starts (1-minute load
-average at most cores - 1). On a machine already saturated by other work it is not a property
-of the app any more; there the test warns with the numbers and asserts looser bounds that
-still catch work put back into the drag path: with a frame rendered and the 3D view repainted
-synchronously per mouse move, this machine measured a p95 stall of 81 ms and a max of 120 ms.
+through Xvfb, so the stall is wall-clock time that other processes' CPU use stretches. The test
+measures that use during the drag itself (/proc/stat busy time minus this process's own): with
+less than OTHER_LOAD_LIMIT cores taken by others the 50 ms bound is asserted (idle 2-core
+machine: max 26-28 ms). When other work saturated the machine the bound is not a property of
+the app any more; the test warns with the numbers and asserts looser bounds that still catch
+work put back into the drag path: with a frame rendered and the 3D view repainted synchronously
+per mouse move, this machine measured a p95 stall of 81 ms and a max of 120 ms.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ STALL_LIMIT_MS = 50.0
 OVERLOADED_STALL_LIMIT_MS = 150.0
 OVERLOADED_P95_LIMIT_MS = 65.0
 MAX_FRAMES_BEHIND = 1
+OTHER_LOAD_LIMIT = 0.5  # cores used by other processes during the drag
 DRAG_S = 3.0
 MOVE_INTERVAL_MS = 11  # vispy drops mouse moves closer than 10 ms
 TICK_MS = 5
@@ -45,11 +48,21 @@ CIRCLE_PX, CIRCLE_PERIOD_S = 45.0, 1.5
 INDEX_TIP = 8
 
 
+def _busy_cpu_seconds() -> float | None:
+    """CPU seconds all cores spent busy since boot (Linux /proc/stat), None elsewhere."""
+    try:
+        fields = [float(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / ticks
+
+
 def test_a_continuous_drag_never_stalls_and_the_depth_keeps_up(window, qtbot):
     c, vp = window.controller, window.viewport
     vp.snap_view("camera")
     qtbot.wait(200)
-    load_before = os.getloadavg()[0]
 
     submitted: dict[int, float] = {}  # request id -> submit time
     completed: list[tuple[float, int]] = []  # runtime frames done (worker), time and id
@@ -75,6 +88,7 @@ def test_a_continuous_drag_never_stalls_and_the_depth_keeps_up(window, qtbot):
     tip = vp.joint_canvas_positions()[INDEX_TIP]
     native = vp.canvas.native
     t0 = time.perf_counter()
+    busy0, own0 = _busy_cpu_seconds(), time.process_time()
 
     def move():
         phase = 2 * np.pi * (time.perf_counter() - t0) / CIRCLE_PERIOD_S
@@ -91,6 +105,8 @@ def test_a_continuous_drag_never_stalls_and_the_depth_keeps_up(window, qtbot):
     QTest.mouseRelease(native, LEFT, NO_MOD, point(tip))
     qtbot.wait(RELEASE_TAIL_MS)
     ticker.stop()
+    busy1, own1, wall = _busy_cpu_seconds(), time.process_time(), time.perf_counter() - t0
+    other_cores = 0.0 if busy0 is None else max(0.0, (busy1 - busy0) - (own1 - own0)) / wall
     assert c.wait_for_frame(10.0)
     window.flush_display()
     c.runtime.submit = submit
@@ -116,10 +132,10 @@ def test_a_continuous_drag_never_stalls_and_the_depth_keeps_up(window, qtbot):
         if not later:
             continue
         k = later[0]
-        finished = int(((done_times > t) & (done_times < shown_t[k])).sum())
-        behind.append(finished - 1)  # minus the frame that carries the pose itself
+        stale = np.array([submit_of.get(int(rid), np.inf) < t for _, rid in completed], dtype=bool)
+        behind.append(int(((done_times > t) & (done_times < shown_t[k]) & stale).sum()))
         lag_ms.append((shown_t[k] - t) * 1e3)
-    behind = np.maximum(np.array(behind), 0)
+    behind = np.array(behind)
     frame_ms = [r.timings_ms.get("total", np.nan) for r in [c.shown_frame]]
 
     result = {
@@ -136,7 +152,7 @@ def test_a_continuous_drag_never_stalls_and_the_depth_keeps_up(window, qtbot):
         "pose_to_screen_ms_p50": round(float(np.median(lag_ms)), 1),
         "pose_to_screen_ms_p95": round(float(np.percentile(lag_ms, 95)), 1),
         "runtime_frame_ms_last": round(float(frame_ms[0]), 1),
-        "load_average_before": round(load_before, 2),
+        "other_processes_cores": round(other_cores, 2),
         "cores": os.cpu_count(),
     }
     print("\ndrag measurement:", json.dumps(result))
@@ -145,11 +161,11 @@ def test_a_continuous_drag_never_stalls_and_the_depth_keeps_up(window, qtbot):
 
     assert result["frames_behind_max"] <= MAX_FRAMES_BEHIND, result
     assert result["frames_per_s"] >= 5, result  # the depth really was live during the drag
-    if load_before <= (os.cpu_count() or 1) - 1:
+    if other_cores < OTHER_LOAD_LIMIT:
         assert result["stall_max_ms"] < STALL_LIMIT_MS, result
     else:
-        warnings.warn(f"machine busy before the test (load {load_before:.1f} on {os.cpu_count()} "
-                      f"cores): the {STALL_LIMIT_MS:.0f} ms stall bound was not checked; measured "
+        warnings.warn(f"other processes used {other_cores:.1f} cores during the drag: the "
+                      f"{STALL_LIMIT_MS:.0f} ms stall bound was not checked; measured "
                       f"max {result['stall_max_ms']} ms, p95 {result['stall_p95_ms']} ms")
         assert result["stall_p95_ms"] < OVERLOADED_P95_LIMIT_MS, result
         assert result["stall_max_ms"] < OVERLOADED_STALL_LIMIT_MS, result
