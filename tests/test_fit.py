@@ -146,3 +146,17 @@ def test_degenerate_skeletons_give_a_finite_fit() -> None:
         result = fit_pose(joints)
         assert np.all(np.isfinite(pose_to_params(result.pose)))
         assert np.isfinite(result.mean_error_mm)
+
+
+def test_complete_joints_fills_only_the_missing_rows():
+    from engine.hand.fit import complete_joints
+    from engine.hand.model import HandPose
+
+    truth = HandPose(angles=np.full(20, 0.3)).joints()
+    mask = np.ones(21, bool)
+    mask[[7, 11, 15, 19, 1]] = False  # no DIPs (as ICVL) and no thumb CMC
+    given = np.where(mask[:, None], truth, np.nan)
+    done = complete_joints(given, mask)
+    np.testing.assert_array_equal(done[mask], truth[mask])
+    assert np.isfinite(done).all()
+    assert np.linalg.norm(done[~mask] - truth[~mask], axis=1).max() < 15.0

@@ -30,6 +30,7 @@ from engine.eval import HELD_OUT_SEED
 from engine.eval.baseline import CropBank, retrieve
 from engine.eval.estimator import estimate
 from engine.eval.metrics import fg_abs_error_mm, kid, nanmean, pose_error_mm, silhouette_iou
+from engine.hand.fit import MIN_JOINTS, complete_joints
 from engine.hand.skeleton import NUM_JOINTS
 from engine.models.generator import generate_crops
 from engine.models.pose_encoding import VIEW_SIZE, crop_view
@@ -52,11 +53,14 @@ ProgressFn = Callable[[str, int, "int | None"], None]
 
 @dataclass(frozen=True, eq=False)
 class EvalBatch:
-    """Poses y (B, 21, 3), views (B, 5) and reference crops (B, 128, 128)."""
+    """Poses y (B, 21, 3), views (B, 5), reference crops (B, 128, 128), and the poses given to
+    the generator: y with any missing joint completed by the fitted hand model
+    (engine.hand.fit.complete_joints), as it draws every bone."""
 
     y: np.ndarray
     view: np.ndarray
     reference: np.ndarray
+    y_input: np.ndarray
 
 
 @dataclass
@@ -72,8 +76,8 @@ class EvalSource:
             self.skipped[reason] = self.skipped.get(reason, 0) + count
 
 
-def _batched(items: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], batch: int) -> Iterator[EvalBatch]:
-    buf: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+def _batched(items: Iterable[tuple[np.ndarray, ...]], batch: int) -> Iterator[EvalBatch]:
+    buf: list[tuple[np.ndarray, ...]] = []
     for item in items:
         buf.append(item)
         if len(buf) == batch:
@@ -88,10 +92,10 @@ def sim_source(count: int, seed: int = HELD_OUT_SEED, batch: int = 64,
     """Samples 0..count-1 of the sim stream `seed`; the reference is the clean render."""
     cfg = config or SimConfig(seed=seed)
 
-    def items() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def items() -> Iterator[tuple[np.ndarray, ...]]:
         for i in range(count):
             s = crop_sample(cfg, i)
-            yield s.y, crop_view(s.transform), s.clean
+            yield s.y, crop_view(s.transform), s.clean, s.y
 
     return EvalSource(_batched(items(), batch), total=count)
 
@@ -99,13 +103,13 @@ def sim_source(count: int, seed: int = HELD_OUT_SEED, batch: int = 64,
 def dataset_source(reader: DatasetReader, count: int, batch: int = 64) -> EvalSource:
     """The first `count` usable samples of a dataset, cropped around their labelled joints.
 
-    Joints the dataset lacks stay NaN in y (the skeleton encoding skips their bones; metrics
-    skip them). A sample whose joints do not give a crop (none labelled, behind the camera)
-    is skipped and counted.
+    Joints the dataset lacks stay NaN in y (metrics skip them); the generator's input has them
+    completed by the fitted hand model. A sample whose joints do not give a crop (none
+    labelled, behind the camera) is skipped and counted.
     """
     source = EvalSource(iter(()), total=min(count, len(reader)))
 
-    def items() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def items() -> Iterator[tuple[np.ndarray, ...]]:
         used = 0
         for sample in reader:
             if used >= count:
@@ -117,8 +121,10 @@ def dataset_source(reader: DatasetReader, count: int, batch: int = 64) -> EvalSo
                 source.skip("no usable joints for a crop")
                 continue
             used += 1
+            labelled = np.isfinite(joints).all(axis=1)
+            whole = complete_joints(joints, labelled) if labelled.sum() >= MIN_JOINTS else joints
             yield (normalise_joints(joints, transform), crop_view(transform),
-                   crop_depth(sample.depth, transform))
+                   crop_depth(sample.depth, transform), normalise_joints(whole, transform))
 
     source.batches = _batched(items(), batch)
     return source
@@ -164,11 +170,11 @@ def evaluate(generator: nn.Module, estimator: PoseNet, source: EvalSource, bank:
     ref_pose_error: list[np.ndarray] = []
     done = 0
     for b in source.batches:
-        output = generate_crops(generator, b.y, b.view, batch_size=batch)
+        output = generate_crops(generator, b.y_input, b.view, batch_size=batch)
         finite = np.isfinite(output).reshape(len(output), -1).all(axis=1)
         source.skip("generator output not finite", int((~finite).sum()))
         if not finite.all():
-            b = EvalBatch(b.y[finite], b.view[finite], b.reference[finite])
+            b = EvalBatch(b.y[finite], b.view[finite], b.reference[finite], b.y_input[finite])
             output = output[finite]
         done += len(finite)
         if len(output):

@@ -232,3 +232,17 @@ def _levenberg_marquardt(x: np.ndarray, free: np.ndarray, lower: np.ndarray, upp
     settings = LMSettings(iterations=iterations, step_tolerance=STEP_TOLERANCE,
                           relative_tolerance=RELATIVE_COST_TOLERANCE, diagonal_floor=DIAGONAL_FLOOR)
     return full(projected_lm(evaluate, x[columns].copy(), lo, hi, settings, propose))
+
+
+def complete_joints(joints: np.ndarray, mask: np.ndarray, handedness: str = "right") -> np.ndarray:
+    """The labelled joints unchanged, the missing ones taken from the model fitted to them.
+
+    For inputs that need a whole skeleton (the generator draws every bone); the labels
+    themselves are never overwritten, so metrics against them stay honest.
+    """
+    j = np.asarray(joints, dtype=np.float64)
+    m = np.asarray(mask, dtype=bool)
+    if m.all():
+        return j.copy()
+    fitted = fit_pose(j, handedness, mask=m).pose.joints()
+    return np.where(m[:, None], j, fitted)

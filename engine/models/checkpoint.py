@@ -6,6 +6,7 @@ Loading never unpickles anything (safetensors holds tensors and strings only).
 """
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Callable
@@ -20,6 +21,13 @@ from engine.io_utils import atomic_write_bytes
 
 # name -> model class; each class takes its config dict as keyword arguments.
 _REGISTRY: dict[str, type[nn.Module]] = {}
+# Where each shipped architecture is defined, so a checkpoint loads without the caller having
+# imported its module first (the @register decorator runs on import).
+ARCHITECTURE_MODULES: dict[str, str] = {
+    "skeleton_unet": "engine.models.generator",
+    "patch_critic": "engine.models.discriminator",
+    "pose_net_vgg19": "engine.models.pose_net",
+}
 
 
 class CheckpointError(ValueError):
@@ -36,7 +44,7 @@ def register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
 
 
 def registered() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(set(_REGISTRY) | set(ARCHITECTURE_MODULES))
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, config: dict, info: dict | None = None) -> None:
@@ -66,6 +74,8 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], str, dic
     except (SafetensorError, ValueError, UnicodeDecodeError):
         raise CheckpointError(f"{path}: not a safetensors checkpoint") from None
     arch = meta.get("architecture")
+    if arch not in _REGISTRY and arch in ARCHITECTURE_MODULES:
+        importlib.import_module(ARCHITECTURE_MODULES[arch])
     if arch not in _REGISTRY:
         raise CheckpointError(f"{path}: unknown architecture {arch!r} (known: {', '.join(registered())})")
     try:

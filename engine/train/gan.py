@@ -37,13 +37,13 @@ from engine.data.crop import (
     BACKGROUND,
     CROP_SIZE,
     CUBE_MM,
-    PASTE_BACKGROUND_MIN,
     crop_depth,
     make_transform,
     normalise_joints,
 )
 from engine.data.readers import open_dataset
 from engine.data.readers.sim import SimConfig, crop_sample
+from engine.eval.metrics import fg_mae_mm, nanmean, silhouette_iou
 from engine.io_utils import atomic_write_json, write_png
 from engine.losses import discriminator_loss, generator_loss
 from engine.models.checkpoint import read_checkpoint, save_checkpoint
@@ -205,19 +205,12 @@ def _make_crops(options: dict, part: str, tick: Callable[[int], None] | None) ->
 # ----------------------------------------------------------------------------------- metrics
 
 def crop_metrics(generated: np.ndarray, target: np.ndarray) -> dict[str, float]:
-    """Silhouette IoU and foreground MAE (mm) of crops (N, 128, 128) against targets.
-
-    Foreground is depth < PASTE_BACKGROUND_MIN (what paste_crop keeps). IoU is computed per crop
-    and averaged; MAE is over the pixels that are foreground in both, in mm (x 125).
-    """
-    fg_g, fg_t = generated < PASTE_BACKGROUND_MIN, target < PASTE_BACKGROUND_MIN
-    inter, union = (fg_g & fg_t).sum((1, 2)), (fg_g | fg_t).sum((1, 2))
-    iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
-    both = fg_g & fg_t
-    err = np.abs(generated.astype(np.float64) - target.astype(np.float64)) * (CUBE_MM / 2)
-    mae = float(err[both].mean()) if both.any() else float("nan")
-    return {"iou": float(iou.mean()), "iou_p10": float(np.percentile(iou, 10)), "fg_mae_mm": mae,
-            "count": len(generated)}
+    """Silhouette IoU and foreground MAE (mm) of crops (N, 128, 128) against targets, with the
+    definitions of `python main.py evaluate` (engine.eval.metrics), plus the 10th-percentile IoU
+    that shows the worst hands while training."""
+    iou = silhouette_iou(generated, target)
+    return {"iou": nanmean(iou), "iou_p10": float(np.nanpercentile(iou, 10)) if np.isfinite(iou).any() else float("nan"),
+            "fg_mae_mm": fg_mae_mm(generated, target), "count": len(generated)}
 
 
 @torch.no_grad()
