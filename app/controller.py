@@ -478,6 +478,17 @@ class StudioController(QtCore.QObject):
             time.sleep(0.002)
         return self.frame_is_current
 
+    def wait_for_generator(self, timeout_s: float = 30.0) -> bool:
+        """Process events until the generator's loading has finished; True if one is available."""
+        deadline = time.monotonic() + timeout_s
+        app = QtCore.QCoreApplication.instance()
+        thread = self._generator_thread
+        while thread is not None and thread.is_alive() and time.monotonic() < deadline:
+            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            time.sleep(0.005)
+        app.processEvents()  # deliver the loader's queued signal
+        return self.generator_available
+
     # -- generator ------------------------------------------------------------------------------
     def _load_generator(self) -> None:
         generator, device, message = load_default_generator()

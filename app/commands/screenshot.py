@@ -28,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", help="hand preset to show (default: the app's start pose)")
     p.add_argument("--style", choices=SENSOR_NAMES, default="none", help="sensor style (default: none)")
     p.add_argument("--size", type=_size, default=_size(DEFAULT_SIZE), help=f"window size (default {DEFAULT_SIZE})")
+    p.add_argument("--compare", action="store_true",
+                   help="A/B mode: simulator | generator | generator + style (needs the shipped generator)")
     p.set_defaults(run=run)
 
 
@@ -50,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
         window.resize(*args.size)
         window.show()
         window.fill_presets()
+        if args.compare:
+            if not window.controller.wait_for_generator(FRAME_TIMEOUT_S):
+                raise OSError("--compare needs the generator, and none could be loaded")
+            window.compare_action.setChecked(True)
+            window.controller.set_compare(True)
         if not window.controller.wait_for_frame(timeout_s=FRAME_TIMEOUT_S):
             raise OSError(f"no depth frame within {FRAME_TIMEOUT_S:.0f} s")
         window.flush_display()
