@@ -18,7 +18,6 @@ problem is a SceneFileError whose message is one line naming the file.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -34,7 +33,7 @@ from engine.hand.fit import fit_pose
 from engine.hand.model import HandPose
 from engine.hand.pose_io import PoseRecord, record_from_dict, record_to_dict
 from engine.hand.presets import DEFAULT_PRESET, load_preset
-from engine.io_utils import atomic_write_json
+from engine.io_utils import atomic_write_json, read_json_file
 from engine.sim.sensors import SENSOR_NAMES
 
 log = logging.getLogger(__name__)
@@ -219,17 +218,7 @@ def save_scene(path: str | Path, scene: Scene) -> None:
 
 def load_scene(path: str | Path) -> Scene:
     """Read and validate a scene file; any problem is a one-line SceneFileError naming it."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SceneFileError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SceneFileError(f"{path}: cannot read ({e.__class__.__name__})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise SceneFileError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
+    data = read_json_file(path, SceneFileError)
     try:
         return scene_from_dict(data)
     except (ValueError, TypeError, KeyError) as e:

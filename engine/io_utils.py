@@ -60,3 +60,19 @@ def write_depth_png16(path: str | Path, depth_mm: np.ndarray) -> None:
     """Metric depth (float mm, 0 = no data) as a uint16 PNG in millimetres, rounded."""
     d = np.nan_to_num(np.asarray(depth_mm, dtype=np.float64), nan=0.0)
     write_png(path, np.clip(np.rint(d), 0, MAX_DEPTH_MM).astype(np.uint16))
+
+
+def read_json_file(path: str | Path, error: type[Exception]) -> object:
+    """Decoded JSON of a file; a missing, unreadable or non-JSON file raises `error` with one
+    line naming the file (the callers validate the content and raise the same way)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise error(f"{path}: cannot read ({e.__class__.__name__})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise error(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None

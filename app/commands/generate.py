@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.commands.render import pose_from_args
+from app.commands.render import add_pose_arguments, pose_from_args
 from engine.hand.pose_io import PoseRecord, save_pose
 from engine.io_utils import write_depth_png16, write_png
 from engine.models.generator import (
@@ -25,9 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="generate a depth image of a pose with the trained generator",
                        description="Writes DIR/depth.png (uint16 mm, 0 = no data), DIR/pose.json and "
                                    "DIR/preview.png, like render, from the generator G(y).")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--pose", type=Path, help="pose JSON file (joints + camera at least)")
-    src.add_argument("--preset", help="shipped preset name (default preset when no --pose)")
+    add_pose_arguments(p)
     p.add_argument("--model", type=Path, default=None,
                    help=f"generator checkpoint (default: the shipped {DEFAULT_GENERATOR_PATH.name})")
     p.add_argument("--style", default=NO_STYLE, help="style name or image (only 'none' until styles exist)")

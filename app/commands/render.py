@@ -17,13 +17,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="render a pose with the depth simulator",
                        description="Writes DIR/depth.png (uint16 mm, 0 = no data), DIR/labels.png "
                                    "(part labels 0-7), DIR/pose.json and DIR/preview.png.")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--pose", type=Path, help="pose JSON file (joints + camera at least)")
-    src.add_argument("--preset", help=f"shipped preset name (default {DEFAULT_PRESET!r} when no --pose)")
+    add_pose_arguments(p)
     p.add_argument("--sensor", default="none", choices=SENSOR_NAMES, help="sensor model (default: none, the clean render)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sensor's random draws")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.set_defaults(run=run)
+
+
+def add_pose_arguments(p: argparse.ArgumentParser) -> None:
+    """--pose FILE | --preset NAME (shared by render and generate)."""
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--pose", type=Path, help="pose JSON file (joints + camera at least)")
+    src.add_argument("--preset", help=f"shipped preset name (default {DEFAULT_PRESET!r} when no --pose)")
 
 
 def pose_from_args(args: argparse.Namespace) -> PoseRecord:

@@ -17,7 +17,6 @@ naming the file.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from engine.camera import Camera
 from engine.hand.limits import ANGLE_NAMES
 from engine.hand.model import HandPose, HandShape, forward_kinematics
 from engine.hand.skeleton import NUM_JOINTS
-from engine.io_utils import atomic_write_json
+from engine.io_utils import atomic_write_json, read_json_file
 
 FORMAT = "handdepth.pose"
 VERSION = 1
@@ -157,17 +156,7 @@ def record_to_dict(record: PoseRecord) -> dict:
 
 def load_pose(path: str | Path) -> PoseRecord:
     """Read and validate a pose file; any problem is a one-line PoseFileError naming the file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PoseFileError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise PoseFileError(f"{path}: cannot read ({e.__class__.__name__})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise PoseFileError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
+    data = read_json_file(path, PoseFileError)
     try:
         return record_from_dict(data)
     except (ValueError, TypeError) as e:
