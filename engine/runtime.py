@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.camera import Camera
-from engine.data.crop import CROP_SIZE, CropTransform, crop_depth, make_transform, normalise_joints, paste_crop
+from engine.data.crop import (
+    CROP_SIZE,
+    CropTransform,
+    crop_depth,
+    make_transform,
+    normalise_joints,
+    paste_crop,
+)
 from engine.sim.render import render_hand
 from engine.sim.sensors import apply_sensor, blend_with_clean
 

@@ -11,7 +11,8 @@ import torch
 
 from app.cli import main
 from engine.models.checkpoint import save_checkpoint
-from engine.models.generator import DEFAULT_GENERATOR_PATH, SkeletonUNet
+from engine.models import DEFAULT_GENERATOR_PATH
+from engine.models.generator import SkeletonUNet
 
 
 @pytest.fixture()

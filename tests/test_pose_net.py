@@ -9,7 +9,8 @@ import torch
 
 from engine.eval.estimator import estimate, load_estimator
 from engine.models.checkpoint import load_model, save_checkpoint
-from engine.models.pose_net import DEFAULT_ESTIMATOR_PATH, VGG19_LAYERS, PoseNet, fold_batch_norm
+from engine.models import DEFAULT_ESTIMATOR_PATH
+from engine.models.pose_net import VGG19_LAYERS, PoseNet, fold_batch_norm
 from engine.train import pose as pose_train
 from engine.train.pose import MODEL_FILE, joint_distance_loss, lr_at, train_pose
 

@@ -8,8 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from engine.eval import HELD_OUT_SEED
-from engine.eval.evaluate import DEFAULT_BANK_SIZE
+from engine.eval import DEFAULT_BANK_SIZE, HELD_OUT_SEED
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -56,9 +55,8 @@ def run(args: argparse.Namespace) -> int:
         sim_source,
         training_stream,
     )
+    from engine.models import DEFAULT_ESTIMATOR_PATH, DEFAULT_GENERATOR_PATH
     from engine.models.checkpoint import load_model
-    from engine.models.generator import DEFAULT_GENERATOR_PATH
-    from engine.models.pose_net import DEFAULT_ESTIMATOR_PATH
     from engine.train.common import pick_device
 
     if args.count < 1:

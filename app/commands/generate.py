@@ -11,11 +11,7 @@ from pathlib import Path
 from app.commands.render import add_pose_arguments, pose_from_args
 from engine.hand.pose_io import PoseRecord, save_pose
 from engine.io_utils import write_depth_png16, write_png
-from engine.models.generator import (
-    DEFAULT_GENERATOR_PATH,
-    generate_depth,
-    load_generator,
-)
+from engine.models import DEFAULT_GENERATOR_PATH
 from engine.sim.preview import depth_preview
 
 NO_STYLE = "none"
@@ -36,6 +32,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.style != NO_STYLE:
         raise ValueError(f"--style {args.style}: styles are not available yet; use --style none")
+    from engine.models.generator import (  # torch: only when run
+        generate_depth,
+        load_generator,
+    )
+
     record = pose_from_args(args)
     model_path = args.model or DEFAULT_GENERATOR_PATH
     model, info = load_generator(model_path)

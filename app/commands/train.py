@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
+from types import ModuleType
 
-# Each module named here provides add_parser(subparsers) and run(args) -> int.
-TRAINERS = ("app.commands.train_gan", "app.commands.train_pose")
+from app.commands import train_gan, train_pose
+
+# Each trainer module provides add_parser(subparsers) and run(args) -> int.
+TRAINERS: tuple[ModuleType, ...] = (train_gan, train_pose)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model (gan, pose)")
     kinds = p.add_subparsers(dest="model_kind", metavar="MODEL", required=True)
-    for name in TRAINERS:
-        if importlib.util.find_spec(name) is not None:  # TEMP while trainers land
-            importlib.import_module(name).add_parser(kinds)
+    for module in TRAINERS:
+        module.add_parser(kinds)

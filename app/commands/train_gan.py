@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from engine.sim.sensors import SENSOR_NAMES
-from engine.train.gan import DEFAULTS, train_gan
+from engine.train.gan_options import DEFAULTS
 
 
 def _names(text: str) -> list[str]:
@@ -59,6 +59,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.train.gan import train_gan  # torch: only when run
+
     given = {key: getattr(args, key, None) for key in DEFAULTS}
     factory = None
     if not args.no_progress:

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.train.pose import MODEL_FILE, PoseTrainConfig
+from engine.train.pose_options import MODEL_FILE, PoseTrainConfig
 
 _D = PoseTrainConfig()
 

@@ -7,3 +7,6 @@ one the models never saw. Sample i of a stream depends only on (seed, i) (engine
 """
 
 HELD_OUT_SEED = 1_000_003
+# Training images in the nearest-pose baseline's bank: rendered once (about a minute on one CPU
+# core, 650 MB as float16) and cached; more only narrows the nearest-pose distance slowly.
+DEFAULT_BANK_SIZE = 20_000

@@ -11,9 +11,10 @@ from engine.data.crop import CROP_SIZE
 from engine.data.readers.sim import SimConfig, crop_sample
 from engine.eval import HELD_OUT_SEED
 from engine.eval.metrics import nanmean, pose_error_mm
-from engine.models.checkpoint import load_model
 from engine.hand.skeleton import NUM_JOINTS
-from engine.models.pose_net import DEFAULT_ESTIMATOR_PATH, PoseNet
+from engine.models.checkpoint import load_model
+from engine.models import DEFAULT_ESTIMATOR_PATH
+from engine.models.pose_net import PoseNet
 
 ProgressFn = Callable[[int, int], None]
 

@@ -29,7 +29,13 @@ from engine.data.readers.sim import SimConfig, crop_sample
 from engine.eval import HELD_OUT_SEED
 from engine.eval.baseline import CropBank, retrieve
 from engine.eval.estimator import estimate
-from engine.eval.metrics import fg_abs_error_mm, kid, nanmean, pose_error_mm, silhouette_iou
+from engine.eval.metrics import (
+    fg_abs_error_mm,
+    kid,
+    nanmean,
+    pose_error_mm,
+    silhouette_iou,
+)
 from engine.hand.fit import MIN_JOINTS, complete_joints
 from engine.hand.skeleton import NUM_JOINTS
 from engine.models.generator import generate_crops
@@ -41,9 +47,6 @@ BAR_SILHOUETTE_IOU = 0.90
 BAR_FG_MAE_MM = 8.0
 BAR_POSE_ERROR_RATIO = 1.5  # G's pose error over the estimator's error on the clean render
 
-# Training images in the retrieval bank: rendered once (about a minute on one CPU core, 650 MB
-# as float16) and cached; more only narrows the nearest-pose distance slowly (random 63-d poses).
-DEFAULT_BANK_SIZE = 20_000
 
 METRIC_KEYS = ("silhouette_iou", "fg_mae_mm", "pose_error_mm", "pose_error_reference_mm", "kid", "kid_std", "n")
 

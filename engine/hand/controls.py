@@ -26,7 +26,12 @@ import numpy as np
 
 from engine.hand.ik import HAND_CENTRE_JOINT, rotate_hand
 from engine.hand.limits import LOWER, UPPER, clamp_angles
-from engine.hand.model import HandPose, forward_kinematics, matrix_to_rotvec, rotvec_to_matrix
+from engine.hand.model import (
+    HandPose,
+    forward_kinematics,
+    matrix_to_rotvec,
+    rotvec_to_matrix,
+)
 from engine.hand.skeleton import FINGERS
 
 ANGLES_PER_FINGER = 4

@@ -17,12 +17,12 @@ from engine.hand.limits import LOWER, UPPER
 from engine.hand.lm import LMSettings, projected_lm
 from engine.hand.model import (
     ANGLES_PER_FINGER,
+    NUM_PARAMS,
     PARAM_ANGLES,
     PARAM_FINGER_SCALES,
     PARAM_ROTATION,
     PARAM_SIZE,
     PARAM_TRANSLATION,
-    NUM_PARAMS,
     HandPose,
     HandShape,
     forward_kinematics_params,

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.hand.limits import LOWER, UPPER, clamp_angles
-from engine.hand.model import HandPose, HandShape, forward_kinematics, matrix_to_rotvec, rotvec_to_matrix
+from engine.hand.model import (
+    HandPose,
+    HandShape,
+    forward_kinematics,
+    matrix_to_rotvec,
+    rotvec_to_matrix,
+)
 from engine.hand.skeleton import FINGER_JOINTS, FINGERS
 from engine.sim.volume import FINGER_RADII_MM
 

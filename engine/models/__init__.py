@@ -1,1 +1,14 @@
-"""Networks (generator, discriminator, pose estimator) and their self-describing checkpoints."""
+"""Networks (generator, discriminator, pose estimator) and their self-describing checkpoints.
+
+The shipped weights' paths live here, free of torch, so the command line can name them in its
+help without importing the networks.
+"""
+from pathlib import Path
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
+# The shipped generator, used by `generate`, `evaluate` and the app when no --model is given.
+DEFAULT_GENERATOR_PATH = MODELS_DIR / "generator_default.safetensors"
+# The shipped pose estimator (the project's own depth network).
+DEFAULT_ESTIMATOR_PATH = MODELS_DIR / "pose_estimator.safetensors"
+# Channel widths of the pose estimator's five VGG-19 blocks (torchvision's: 64, 128, 256, 512, 512).
+DEFAULT_ESTIMATOR_WIDTHS: tuple[int, ...] = (8, 16, 32, 64, 128)

@@ -41,11 +41,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.data.crop import BACKGROUND, CROP_SIZE
+from engine.models import DEFAULT_GENERATOR_PATH
 from engine.models.checkpoint import CheckpointError, load_model, register
 from engine.models.pose_encoding import ENCODING_CHANNELS, encode_pose
-
-# The shipped generator, used by `generate` and the app when no --model is given.
-DEFAULT_GENERATOR_PATH = Path(__file__).resolve().parents[2] / "resources" / "models" / "generator_default.safetensors"
 
 ENCODING_SIZE = CROP_SIZE // 2  # the skeleton is drawn at 64x64, see the module docstring
 

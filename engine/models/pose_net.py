@@ -18,24 +18,20 @@ It is not called `features` because that name is the conv trunk's, as in torchvi
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import nn
 
 from engine.data.crop import CROP_SIZE
 from engine.hand.skeleton import NUM_JOINTS
+from engine.models import DEFAULT_ESTIMATOR_WIDTHS as DEFAULT_WIDTHS
 from engine.models.checkpoint import register
 
 ARCHITECTURE = "pose_net_vgg19"
 
-# The shipped estimator (its model card is the .md beside it).
-DEFAULT_ESTIMATOR_PATH = Path(__file__).resolve().parents[2] / "resources" / "models" / "pose_estimator.safetensors"
 
 # torchvision's VGG-19 ("E") block depths. Widths are torchvision's (64, 128, 256, 512, 512) / 8,
 # except block 5 at / 4, so the KID embedding has 128 dims (+10 % training time on the CPU).
 VGG19_BLOCK_CONVS: tuple[int, ...] = (2, 2, 4, 4, 4)
-DEFAULT_WIDTHS: tuple[int, ...] = (8, 16, 32, 64, 128)
 
 # Named VGG-19 activations (torchvision indices into `features`), for feature losses.
 VGG19_LAYERS: dict[str, int] = {}

@@ -53,6 +53,7 @@ from engine.models.pose_encoding import VIEW_SIZE, crop_view, encode_pose
 from engine.sim.sensors import SENSOR_NAMES
 from engine.train import common
 from engine.train.common import Dist
+from engine.train.gan_options import DEFAULTS, MUTABLE
 
 log = logging.getLogger(__name__)
 
@@ -66,17 +67,6 @@ G_FILE, D_FILE, STATE_FILE, BEST_FILE = ("generator.safetensors", "discriminator
                                          "train_state.pt", "generator_best.safetensors")
 LOG_COLUMNS = ("step", "epoch", "time_s", "lr_g", "lr_d", "loss_d", "loss_g", "loss_g_adv",
                "loss_g_l2", "d_real", "d_fake", "samples_per_s")
-
-# Options of a run and their defaults (the CLI's flags, one for one). Those in MUTABLE may change
-# when a run is resumed; the rest define the run and must match.
-DEFAULTS: dict[str, object] = {
-    "data": "sim", "sensors": ["none"], "cameras": ["kinect_v1"], "seed": 0,
-    "steps": 3000, "batch_size": 32, "lr_g": 1e-3, "lr_d": 2e-4, "l2_weight": 1.0,
-    "cache_size": 24000, "eval_count": 200,
-    "g_base": 24, "g_levels": 4, "g_full": 16, "d_base": 16,
-    "checkpoint_every": 250, "preview_every": 250, "log_every": 10, "device": "auto", "threads": 0,
-}
-MUTABLE = frozenset({"steps", "checkpoint_every", "preview_every", "log_every", "device", "threads"})
 
 ProgressFactory = Callable[..., object]
 

@@ -20,26 +20,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from engine.data.readers.sim import SimConfig
 from engine.eval import HELD_OUT_SEED
 from engine.eval.baseline import open_bank
-from engine.eval.metrics import HALF_CUBE_MM
 from engine.eval.estimator import held_out_pose_error
+from engine.eval.metrics import HALF_CUBE_MM
 from engine.io_utils import atomic_write_json
 from engine.models.checkpoint import save_checkpoint
-from engine.models.pose_net import DEFAULT_WIDTHS, PoseNet, fold_batch_norm
+from engine.models.pose_net import PoseNet, fold_batch_norm
 from engine.sim.sensors import SENSOR_NAMES
-from engine.train.common import (RunLog, cosine_lr, load_state, pick_device, run_options, save_state, set_lr,
-                                 write_options)
+from engine.train.common import (
+    RunLog,
+    cosine_lr,
+    load_state,
+    pick_device,
+    run_options,
+    save_state,
+    set_lr,
+    write_options,
+)
+from engine.train.pose_options import MODEL_FILE, PoseTrainConfig
 
 STATE_FILE = "train_state.pt"
-MODEL_FILE = "pose_estimator.safetensors"
 LOG_COLUMNS = ("step", "loss_mm", "lr", "images_per_s", "wall_s")
 
 # Linear warm-up, then cosine decay to FINAL_LR_FRACTION of the peak (Loshchilov & Hutter,
@@ -48,31 +55,6 @@ WARMUP_STEPS = 100
 FINAL_LR_FRACTION = 0.02
 
 
-@dataclass(frozen=True)
-class PoseTrainConfig:
-    """The options of a run (stored in options.json)."""
-
-    steps: int = 2400  # ~12 min on one CPU thread (~110 images/s)
-    batch: int = 32
-    lr: float = 1e-3
-    seed: int = 0  # sim stream seed and weight init
-    cache_size: int = 32768
-    sensors: tuple[str, ...] = SENSOR_NAMES  # "none" (clean) and every noisy sensor, mixed
-    cameras: tuple[str, ...] = ("kinect_v1",)
-    widths: tuple[int, ...] = DEFAULT_WIDTHS
-    hidden: int = 256
-    batch_norm: bool = True  # trained with batch norm, folded into the convs for export
-    eval_count: int = 500  # held-out samples per sensor for metrics.json
-
-    def sim_config(self) -> SimConfig:
-        return SimConfig(seed=self.seed, sensors=tuple(self.sensors), cameras=tuple(self.cameras))
-
-    def model_config(self) -> dict:
-        """The network being trained (the exported one is its batch-norm-folded form)."""
-        return {"widths": list(self.widths), "hidden": self.hidden, "batch_norm": self.batch_norm}
-
-    def to_json(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 # Options that may change when a run is resumed (the rest shape the model or the data).

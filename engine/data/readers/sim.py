@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.camera import CAMERA_PRESETS, Camera
-from engine.data.crop import CROP_SIZE, CropTransform, crop_camera, crop_depth, make_transform, normalise_joints
+from engine.data.crop import (
+    CROP_SIZE,
+    CropTransform,
+    crop_camera,
+    crop_depth,
+    make_transform,
+    normalise_joints,
+)
 from engine.data.readers.base import Sample
 from engine.hand.model import HandPose
 from engine.hand.sampler import PoseRanges, sample_pose
