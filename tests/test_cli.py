@@ -32,6 +32,14 @@ def test_help_lists_commands_without_importing_qt():
     assert "QT: []" in r.stdout
 
 
+def test_help_and_render_start_without_torch(tmp_path):
+    # torch costs a second of start-up; only the commands that run a network import it
+    code = (f"import sys\nfrom app.cli import main\nrc = main(['render', '--preset', 'ok', '--out', {str(tmp_path)!r}])\n"
+            "print('RC', rc, 'TORCH', 'torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "RC 0 TORCH False" in r.stdout, r.stderr
+
+
 def test_render_command_does_not_import_qt(tmp_path):
     code = (f"import sys\nfrom app.cli import main\nrc = main(['render', '--preset', 'fist', '--out', {str(tmp_path)!r}])\n"
             f"bad = [m for m in sys.modules if m.split('.')[0] in {QT_MODULES!r}]\nprint('RC', rc, 'QT:', bad)")
