@@ -55,6 +55,7 @@ AUTOSAVE_DELAY_MS = 1500  # after the last change; also on exit
 MIN_FRAME_INTERVAL_MS = 33  # a 30 fps ceiling: more than the depth view shows during a drag
 # A frame that has not come back after this long is lost (the runtime logged why): resubmit.
 LOST_FRAME_MS = 3000
+GENERATOR_JOIN_TIMEOUT_S = 30.0  # loading the shipped generator takes 1-3 s
 FPS_WINDOW_S = 1.0
 # Random poses keep the hand where it is and facing the camera roughly (a back-facing random
 # orientation is rarely what someone posing a hand wants from one click).
@@ -587,3 +588,7 @@ class StudioController(QtCore.QObject):
         for timer in (self._submit_timer, self._lost_timer):
             timer.stop()
         self.runtime.shutdown()
+        # A loader still inside torch when the interpreter exits makes the C++ runtime abort
+        # ("terminate called without an active exception"): let it finish first.
+        if self._generator_thread is not None:
+            self._generator_thread.join(GENERATOR_JOIN_TIMEOUT_S)

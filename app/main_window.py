@@ -63,6 +63,7 @@ SIGNAL_POLL_MS = 200
 DISPLAY_INTERVAL_MS = 25.0
 THREE_QUARTER_VIEW = (125.0, 20.0)  # azimuth, elevation of the 3D view at start
 STYLE_DOCK_WIDTH = 230  # two thumbnails a row
+COMPARE_DEPTH_SHARE = 2 / 3  # of the centre for the depth view in A/B mode: three panels, not one
 # Titles of the camera presets in the camera panel (engine.camera.CAMERA_PRESETS keys).
 CAMERA_TITLES = {"kinect_v1": "Kinect v1 / NYU 640×480", "icvl_msra": "ICVL-MSRA 320×240",
                  "realsense_sr300": "RealSense SR300 640×480"}
@@ -112,6 +113,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._last_drawn = "frame"
         self._surface_hidden = False
         self._last_draw_time = 0.0
+        self._single_panel_split: list[int] | None = None  # the centre's split before A/B mode
         self._display_timer = QtCore.QTimer(self, singleShot=True)
         self._display_timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self._display_timer.timeout.connect(self._on_display_tick)
@@ -128,12 +130,12 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_widgets(self) -> None:
         self.viewport = HandViewport(JOINT_NAMES)
         self.depth_view = DepthView()
-        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        split.addWidget(self.viewport)
-        split.addWidget(self.depth_view)
-        split.setSizes([1000, 1000])
-        split.setChildrenCollapsible(False)
-        self.setCentralWidget(split)
+        self._split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self._split.addWidget(self.viewport)
+        self._split.addWidget(self.depth_view)
+        self._split.setSizes([1000, 1000])
+        self._split.setChildrenCollapsible(False)
+        self.setCentralWidget(self._split)
 
         # Pose and camera share the left column (the camera changes rarely); the style bank gets
         # a narrow right column, so the 3D view and the depth image keep most of the width.
@@ -406,9 +408,23 @@ class MainWindow(QtWidgets.QMainWindow):
         self.camera_panel.set_distance(controls.hand_distance(hand))
 
     def _draw_frame(self, result: FrameResult) -> None:
-        self.depth_view.set_images(self._panels(result))
+        panels = self._panels(result)
+        if len(panels) != self.depth_view.panel_count:
+            self._share_centre(len(panels))
+        self.depth_view.set_images(panels)
         self.controller.frame_drawn(result.request_id)
         self.frameDisplayed.emit(result.request_id)
+
+    def _share_centre(self, panels: int) -> None:
+        """Widen the depth view while it shows A/B panels; give the earlier split back after."""
+        if panels > 1 and self._single_panel_split is None:
+            self._single_panel_split = self._split.sizes()
+            total = sum(self._single_panel_split)
+            depth = round(total * COMPARE_DEPTH_SHARE)
+            self._split.setSizes([total - depth, depth])
+        elif panels == 1 and self._single_panel_split is not None:
+            self._split.setSizes(self._single_panel_split)
+            self._single_panel_split = None
 
     def _panels(self, result: FrameResult) -> list[tuple[str, np.ndarray]]:
         style = self.controller.style_title()

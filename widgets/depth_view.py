@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 import pyqtgraph as pg  # noqa: E402  (after PySide6, so pyqtgraph binds to it)
 
@@ -23,6 +23,7 @@ DEFAULT_LEVELS_MM = (300.0, 800.0)
 # frame doubled the cost of showing one in software OpenGL (Xvfb + llvmpipe), measured.
 HISTOGRAM_REFRESH_MS = 500
 _DEPTH_RANGE_MM = (0.0, 10000.0)
+TITLE_POINT_SIZE = 9.0
 
 
 def make_colormap(name: str) -> pg.ColorMap:
@@ -33,11 +34,49 @@ def make_colormap(name: str) -> pg.ColorMap:
     return pg.colormap.get(name)
 
 
+class _PanelTitle(pg.GraphicsWidget):
+    """A panel's one-line title, elided to its column's width (the full text is its tooltip).
+
+    Not a pg.LabelItem: that sets its minimum and preferred width to the whole text, and the grid
+    layout then shares the row out in proportion to the titles, squeezing a short-titled panel to
+    a sliver and pushing the last one off the edge. This one asks for no width at all.
+    """
+
+    _PADDING = 3  # px above and below the text
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text = ""
+        self._font = QtGui.QFont()
+        self._font.setPointSizeF(TITLE_POINT_SIZE)
+        self._pen = QtGui.QPen(QtGui.QColor(theme.TEXT))
+        height = QtGui.QFontMetricsF(self._font).height() + 2 * self._PADDING
+        # No maximum height: while _arrange fills the grid, a capped title row would cap the
+        # whole layout, which then keeps that height. The expanding view boxes take spare height.
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                           QtWidgets.QSizePolicy.Policy.Preferred)
+        self.setMinimumSize(0, height)
+        self.setPreferredSize(0, height)
+
+    def setText(self, text: str) -> None:
+        self.text = text
+        self.setToolTip(text)
+        self.update()
+
+    def paint(self, painter: QtGui.QPainter, *args) -> None:
+        rect = self.rect()
+        metrics = QtGui.QFontMetrics(self._font)
+        shown = metrics.elidedText(self.text, QtCore.Qt.TextElideMode.ElideRight, int(rect.width()))
+        painter.setFont(self._font)
+        painter.setPen(self._pen)
+        painter.drawText(rect, QtCore.Qt.AlignmentFlag.AlignCenter, shown)
+
+
 @dataclass
 class _Panel:
     """One titled image in the row: its view box, image item and the depth it shows."""
 
-    title: pg.LabelItem
+    title: _PanelTitle
     view: pg.ViewBox
     image: pg.ImageItem
     frame: QtWidgets.QGraphicsRectItem  # the sensor's image border, since no-data is see-through
@@ -76,8 +115,7 @@ class DepthView(QtWidgets.QWidget):
         frame = QtWidgets.QGraphicsRectItem()
         frame.setPen(pg.mkPen(theme.FRAME, width=1, cosmetic=True))
         view.addItem(frame, ignoreBounds=True)
-        title = pg.LabelItem("", color=theme.TEXT, size="9pt")
-        return _Panel(title, view, image, frame)
+        return _Panel(_PanelTitle(), view, image, frame)
 
     def _build_ui(self) -> None:
         self._graphics = pg.GraphicsLayoutWidget()
@@ -174,9 +212,7 @@ class DepthView(QtWidgets.QWidget):
                 panel.frame.setRect(0, 0, depth.shape[1], depth.shape[0])
                 reframe = True
             if panel.title.text != title:
-                # Only on change: every setText re-lays out the whole row of panels.
-                panel.title.setText(title)
-                relayout = True
+                panel.title.setText(title)  # a repaint only: a title's width never moves a column
             panel.depth = depth
             panel.display = _with_holes_as_nan(depth, panel.display)
             panel.image.setImage(panel.display, autoLevels=False, levels=self._levels)

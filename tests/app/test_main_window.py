@@ -273,9 +273,12 @@ def test_a_b_mode_shows_simulator_generator_and_styled_generator(window, qtbot):
     c.generator_available = True
     c.generatorChanged.emit(True)
     c.set_style("realsense")
+    single_split = window.centralWidget().sizes()
     window.compare_action.trigger()
     settle(window)
     assert window.depth_view.panel_count == 3
+    viewport_width, depth_width = window.centralWidget().sizes()
+    assert depth_width > 1.8 * viewport_width  # room for three panels (the 3D view has a minimum)
     titles = window.depth_view.panel_titles()
     assert titles[0].startswith("simulator") and titles[1] == "generator" and titles[2].startswith("generator ·")
     frame = c.shown_frame
@@ -283,6 +286,7 @@ def test_a_b_mode_shows_simulator_generator_and_styled_generator(window, qtbot):
     window.compare_action.trigger()
     settle(window)
     assert window.depth_view.panel_count == 1
+    assert window.centralWidget().sizes() == pytest.approx(single_split, abs=2)
 
 
 def test_a_sensor_out_of_range_is_explained(window):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6 import QtGui
+from PySide6 import QtCore, QtGui
 from PySide6.QtTest import QTest
 
 from widgets import theme
@@ -86,6 +86,29 @@ def test_ab_mode_shows_three_titled_panels_with_shared_levels(view, qtbot):
     assert view.readout.startswith("generator + style")
     view.set_depth(depth)
     assert view.panel_count == 1
+
+
+def _panel_rect(view: DepthView, panel: int) -> QtCore.QRect:
+    """A panel's view box in the DepthView's coordinates."""
+    scene_rect = view._panels[panel].view.sceneBoundingRect()
+    return view._graphics.mapFromScene(scene_rect).boundingRect().translated(view._graphics.pos())
+
+
+def test_ab_panels_share_the_width_whatever_their_titles(view):
+    depth = make_depth()
+    titles = ["simulator · Kinect v1 (structured light)", "g",
+              "generator · Kinect v1 (structured light) at strength 1.00, a very long title"]
+    view.set_images([(t, depth) for t in titles])
+    rects = [_panel_rect(view, i) for i in range(3)]
+    widths = [r.width() for r in rects]
+    assert max(widths) - min(widths) <= 3, widths
+    assert rects[2].right() <= view._graphics.geometry().right()
+    for i, rect in enumerate(rects):
+        top_left, bottom_right = view.image_to_widget(i, 0, 0), view.image_to_widget(i, W, H)
+        image = QtCore.QRect(top_left, bottom_right)
+        assert rect.adjusted(-1, -1, 1, 1).contains(image), (i, rect, image)  # wholly visible
+        assert image.width() >= 0.9 * rect.width() or image.height() >= 0.9 * rect.height()
+    assert view.panel_titles() == titles
 
 
 def test_auto_levels_fit_valid_depth_only(view):
