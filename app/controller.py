@@ -29,7 +29,7 @@ import numpy as np
 from PySide6 import QtCore
 
 from app import scene as scene_io
-from app.scene import PoseHistory, Scene, ViewState, same_pose
+from app.scene import DEPTH_SOURCES, PoseHistory, Scene, ViewState, same_pose
 from app.thumbnails import image_thumbnail, pose_thumbnail
 from engine.camera import Camera
 from engine.export import export_pair
@@ -56,6 +56,11 @@ MIN_FRAME_INTERVAL_MS = 33  # a 30 fps ceiling: more than the depth view shows d
 # A frame that has not come back after this long is lost (the runtime logged why): resubmit.
 LOST_FRAME_MS = 3000
 GENERATOR_JOIN_TIMEOUT_S = 30.0  # loading the shipped generator takes 1-3 s
+# Torch threads for the generator on a CPU. It runs on every frame while the single view shows
+# it: with torch's default (one per core) a drag on a 2-core machine measured a 48.6 ms longest
+# GUI stall (bound: 50 ms, tests/app/test_drag_latency.py); with one thread, 33-43 ms at the
+# same ~25-30 ms per generator frame, since the GUI thread and software OpenGL need the rest.
+GENERATOR_CPU_THREADS = 1
 FPS_WINDOW_S = 1.0
 # Random poses keep the hand where it is and facing the camera roughly (a back-facing random
 # orientation is rarely what someone posing a hand wants from one click).
@@ -95,6 +100,8 @@ def load_default_generator() -> tuple[CropGenerator | None, str, str]:
         import torch
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device == "cpu":
+            torch.set_num_threads(GENERATOR_CPU_THREADS)  # process-wide: only G uses torch here
         model, _ = gen_module.load_generator(path, device=device)
         name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
 
@@ -119,6 +126,7 @@ class StudioController(QtCore.QObject):
     stylesChanged = QtCore.Signal()  # the bank gained an entry
     historyChanged = QtCore.Signal()
     generatorChanged = QtCore.Signal(bool)
+    sourceChanged = QtCore.Signal(str)  # the depth source shown now (see `source`)
     statusMessage = QtCore.Signal(str)
     sceneReplaced = QtCore.Signal()  # a scene was opened or restored: views re-read everything
     _frameArrived = QtCore.Signal()  # worker thread -> GUI thread
@@ -133,6 +141,7 @@ class StudioController(QtCore.QObject):
         self.generator_available = False
         self.device = "CPU"
         self._compare = self._scene.view.compare
+        self._source = self._scene.view.source  # the user's choice; `source` is what is shown
         self._mail_lock = threading.Lock()
         self._mail: FrameResult | None = None
         self._shown: FrameResult | None = None
@@ -185,6 +194,19 @@ class StudioController(QtCore.QObject):
     @property
     def compare(self) -> bool:
         return self._compare and self.generator_available
+
+    @property
+    def source(self) -> str:
+        """The depth the single view shows and Ctrl+E exports: the chosen source, the simulator
+        while the generator loads or when there is none."""
+        return "generator" if self._source == "generator" and self.generator_available else "simulator"
+
+    def shown_depth(self, frame: FrameResult) -> tuple[str, np.ndarray]:
+        """(source, depth mm) of `frame` for the single view and export: the current source's,
+        the simulator's when the frame was computed without the generator."""
+        if self.source == "generator" and frame.generated is not None:
+            return "generator", frame.depth
+        return "simulator", frame.simulator
 
     def fps(self) -> float:
         """Frames delivered to the screen per second over the last FPS_WINDOW_S."""
@@ -401,12 +423,24 @@ class StudioController(QtCore.QObject):
         self._compare = bool(enabled)
         self.request_frame()
 
+    def set_source(self, source: str) -> None:
+        """Show the generator's depth (+ style) or the simulator's; a view setting, no undo step."""
+        if source not in DEPTH_SOURCES:
+            raise ValueError(f"unknown depth source {source!r}; valid: {', '.join(DEPTH_SOURCES)}")
+        if source == self._source:
+            return
+        self._source = source
+        self.sourceChanged.emit(self.source)
+        self.request_frame()
+        self._schedule_autosave()
+
     # -- frames ---------------------------------------------------------------------------------
     def frame_request(self) -> FrameRequest:
         s = self._scene
         return FrameRequest(joints=forward_kinematics(s.hand), camera=s.camera,
                             thickness=s.hand.shape.thickness, sensor=s.style.sensor, seed=s.seed,
-                            use_generator=self.compare, strength=s.style.strength)
+                            use_generator=self.compare or self.source == "generator",
+                            strength=s.style.strength)
 
     def request_frame(self) -> None:
         """Ask for a frame of the current scene (never blocks; see the module docstring)."""
@@ -505,7 +539,8 @@ class StudioController(QtCore.QObject):
             return
         self.statusMessage.emit(message)
         self.generatorChanged.emit(self.generator_available)
-        if self.compare:
+        self.sourceChanged.emit(self.source)
+        if self.compare or self.source == "generator":
             self.request_frame()
 
     # -- files ----------------------------------------------------------------------------------
@@ -513,7 +548,8 @@ class StudioController(QtCore.QObject):
         """The scene with the views' state (colormap, levels, 3D view) folded in."""
         if self.view_provider is not None:
             self._scene = replace(self._scene, view=self.view_provider())
-        return replace(self._scene, view=replace(self._scene.view, compare=self._compare))
+        return replace(self._scene, view=replace(self._scene.view, compare=self._compare,
+                                                 source=self._source))
 
     def save_scene(self, path: str | Path) -> None:
         scene_io.save_scene(path, self._current_scene())
@@ -528,6 +564,7 @@ class StudioController(QtCore.QObject):
         """Start over from `scene`: the history is cleared, views re-read everything."""
         self._scene = scene
         self._compare = scene.view.compare
+        self._source = scene.view.source
         self.history.clear()
         image = scene.style.image
         if image is not None:
@@ -539,6 +576,7 @@ class StudioController(QtCore.QObject):
         self.sceneReplaced.emit()
         self.cameraChanged.emit(self._scene.camera)
         self.styleChanged.emit(self.style_name, self._scene.style.strength)
+        self.sourceChanged.emit(self.source)
         self.poseChanged.emit(self._scene.hand)
         self.historyChanged.emit()
         self.request_frame()
@@ -558,17 +596,17 @@ class StudioController(QtCore.QObject):
     def export_current(self, folder: str | Path) -> dict[str, Path]:
         """Write the current pair (depth PNG16 mm, pose JSON, labels, preview) into `folder`.
 
-        Uses the frame on screen when it shows the current scene, else renders it now.
+        The depth is the current source's (`shown_depth`), from the frame on screen when it
+        shows the current scene, else rendered now.
         """
-        request = self.frame_request()
         frame = self._shown
         if not self.frame_is_current or self.dragging:
-            frame = compute_frame(request, self.runtime.generator)
+            frame = compute_frame(self.frame_request(), self.runtime.generator)
+        source, depth = self.shown_depth(frame)
         style = self._scene.style
-        provenance = {"source": "generator" if frame.generated is not None else "simulator",
-                      "sensor": style.sensor, "strength": style.strength, "seed": self._scene.seed,
-                      "style_image": style.image}
-        paths = export_pair(folder, frame.depth, self._scene.pose_record(), labels=frame.labels,
+        provenance = {"source": source, "sensor": style.sensor, "strength": style.strength,
+                      "seed": self._scene.seed, "style_image": style.image}
+        paths = export_pair(folder, depth, self._scene.pose_record(), labels=frame.labels,
                             provenance=provenance)
         self.statusMessage.emit(f"Exported {paths['depth'].name.rsplit('_', 1)[0]} to {Path(folder)}")
         return paths

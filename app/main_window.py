@@ -84,6 +84,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+M", "Mirror left ↔ right"),
     ("N", "New sensor noise seed"),
     ("C", "Crop / full frame"),
+    ("G", "Depth source: generator (+ style) / simulator"),
     ("B", "A/B: simulator | generator | generator + style"),
     ("F1 or ?", "This overlay"),
 )
@@ -205,6 +206,8 @@ class MainWindow(QtWidgets.QMainWindow):
         view.addSeparator()
         self.crop_action = self._action(view, "&Crop", self._on_crop_toggled, "C", checkable=True,
                                         tip="Show the hand crop instead of the full frame")
+        self.source_action = self._action(view, "&Generator depth", self._on_source_toggled, "G",
+                                          checkable=True)
         self.compare_action = self._action(view, "A/B &compare", self._on_compare_toggled, "B",
                                            checkable=True)
         self._on_generator_changed(False)
@@ -240,6 +243,7 @@ class MainWindow(QtWidgets.QMainWindow):
         c.stylesChanged.connect(self._fill_styles)
         c.historyChanged.connect(self._on_history_changed)
         c.generatorChanged.connect(self._on_generator_changed)
+        c.sourceChanged.connect(self._on_source_changed)
         c.statusMessage.connect(self._show_message)
         c.sceneReplaced.connect(lambda: self._show_scene(first=False))
         c.view_provider = self.view_state
@@ -290,6 +294,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.depth_view.set_crop_checked(view.crop)
         self.crop_action.setChecked(view.crop)
         self.compare_action.setChecked(view.compare)
+        self._on_source_changed(self.controller.source)
         if view.orbit:
             self._restore_orbit(view.orbit)
         elif first:
@@ -428,11 +433,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _panels(self, result: FrameResult) -> list[tuple[str, np.ndarray]]:
         style = self.controller.style_title()
-        if result.generated is not None:
+        if self.controller.compare and result.generated is not None:
             images = [(f"simulator · {style}", result.simulator), ("generator", result.generated),
                       (f"generator · {style}", result.depth)]
         else:
-            images = [(f"simulator · {style}", result.depth)]
+            source, depth = self.controller.shown_depth(result)
+            images = [(f"{source} · {style}", depth)]
         if self._crop:
             t = result.transform
             images = [(title, _window(d, t.v0, t.u0, t.size_px)) for title, d in images]
@@ -458,10 +464,19 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @QtCore.Slot(bool)
     def _on_generator_changed(self, available: bool) -> None:
+        missing = "Needs the generator (resources/models/generator_default.safetensors)"
         self.compare_action.setEnabled(available)
         self.compare_action.setToolTip(
-            "Simulator | generator | generator + style, side by side" if available
-            else "Needs the generator (resources/models/generator_default.safetensors)")
+            "Simulator | generator | generator + style, side by side" if available else missing)
+        self.source_action.setEnabled(available)
+        self.source_action.setToolTip(
+            "Show the generator's depth G(y) + style; off: the simulator + style" if available
+            else missing)
+        self._on_source_changed(self.controller.source)
+
+    @QtCore.Slot(str)
+    def _on_source_changed(self, source: str) -> None:
+        self.source_action.setChecked(source == "generator")
 
     def _show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
@@ -535,6 +550,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_compare_toggled(self, checked: bool) -> None:
         self.controller.set_compare(checked)
+
+    def _on_source_toggled(self, checked: bool) -> None:
+        self.controller.set_source("generator" if checked else "simulator")
 
     # -- files --------------------------------------------------------------------------------
     def _on_open_scene(self) -> None:

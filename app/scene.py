@@ -9,12 +9,15 @@ A scene file (JSON) holds everything needed to see the same picture again:
       "style":  {"sensor": "none" | SENSOR_NAMES..., "strength": 0..1, "image": path | null},
       "seed":   0,                          # the sensor noise seed (noise holds still per scene)
       "view":   {"colormap", "levels": [near, far] | null, "crop", "compare",
+                 "source": "generator" | "simulator",   # what the single depth view shows
                  "orbit": {...} | null}          # orbit: the 3D view's camera
     }
 
 The pose's own camera and the camera block must agree. "image" is the style image the user
 added, if any; "sensor" is the model actually applied (for an image, its closest model). Every
-problem is a SceneFileError whose message is one line naming the file.
+problem is a SceneFileError whose message is one line naming the file. "source" is the user's
+choice; while the generator loads or when it is missing the app shows the simulator without
+changing it. A file without it (written before the choice existed) gets the default.
 """
 from __future__ import annotations
 
@@ -47,6 +50,10 @@ CORRUPT_SUFFIX = ".unreadable"  # an autosave that failed to load is moved aside
 CAMERA_KEYS = ("fx", "fy", "cx", "cy", "width", "height")
 CAMERA_TOLERANCE = 1e-6
 DEFAULT_SEED = 0
+# What the single depth view shows (and Ctrl+E exports): the generator's G(y) + style, or the
+# simulator + style. The product's promise is the model's depth, so the generator is the default.
+DEPTH_SOURCES = ("generator", "simulator")
+DEFAULT_SOURCE = "generator"
 # Where a new scene puts the hand: inside every sensor model's working range (the ToF model
 # starts at 500 mm), at a typical distance of a hand held in front of a depth camera.
 DEFAULT_DISTANCE_MM = 550.0
@@ -69,6 +76,7 @@ class ViewState:
     levels: tuple[float, float] | None = None  # None: around the hand's distance
     crop: bool = True  # the hand's crop, big on screen; full frame when off
     compare: bool = False  # A/B: simulator | generator | generator + style
+    source: str = DEFAULT_SOURCE  # one of DEPTH_SOURCES
     orbit: dict | None = None  # the 3D view's camera state (vispy TurntableCamera.get_state())
 
 
@@ -113,7 +121,8 @@ def scene_to_dict(scene: Scene) -> dict:
         "seed": scene.seed,
         "view": {"colormap": view.colormap,
                  "levels": list(view.levels) if view.levels is not None else None,
-                 "crop": view.crop, "compare": view.compare, "orbit": _jsonable(view.orbit)},
+                 "crop": view.crop, "compare": view.compare, "source": view.source,
+                 "orbit": _jsonable(view.orbit)},
     }
 
 
@@ -201,11 +210,14 @@ def scene_from_dict(d: object) -> Scene:
         if not isinstance(levels, list) or len(levels) != 2:
             raise ValueError("'view.levels' must be [near, far] or null")
         levels = (_number(levels[0], "view.levels"), _number(levels[1], "view.levels"))
+    source = v.get("source", DEFAULT_SOURCE)
+    if source not in DEPTH_SOURCES:
+        raise ValueError(f"unknown 'view.source' {source!r}; valid: {', '.join(DEPTH_SOURCES)}")
     orbit = v.get("orbit")
     if orbit is not None and not isinstance(orbit, dict):
         raise ValueError("'view.orbit' must be an object or null")
     view = ViewState(colormap=colormap, levels=levels, crop=_bool(v, "crop", True),
-                     compare=_bool(v, "compare", False), orbit=orbit)
+                     compare=_bool(v, "compare", False), source=source, orbit=orbit)
     return Scene(hand=hand, camera=camera, camera_preset=preset,
                  style=StyleChoice(sensor=sensor, strength=strength, image=image),
                  seed=seed, view=view, name=record.name)

@@ -28,6 +28,7 @@ def a_scene():
     return replace(base, hand=set_finger_curl(base.hand, "index", 0.7), camera=ICVL_MSRA,
                    camera_preset="icvl_msra", style=StyleChoice("tof", 0.4, None), seed=17,
                    view=ViewState(colormap="turbo", levels=(300.0, 700.0), crop=False,
+                                  source="simulator",
                                   orbit={"azimuth": 30.0, "center": [0.0, 1.0, 2.0]}))
 
 
@@ -39,7 +40,7 @@ def test_scene_round_trips_through_json(tmp_path):
     assert back.camera == ICVL_MSRA and back.camera_preset == "icvl_msra"
     assert back.style == scene.style and back.seed == 17
     assert back.view.colormap == "turbo" and back.view.levels == (300.0, 700.0) and not back.view.crop
-    assert back.view.orbit["azimuth"] == 30.0
+    assert back.view.orbit["azimuth"] == 30.0 and back.view.source == "simulator"
     data = json.loads((tmp_path / "s.json").read_text())
     assert data["format"] == "handdepth.scene" and data["pose"]["format"] == "handdepth.pose"
 
@@ -63,6 +64,7 @@ def test_joints_only_pose_is_fitted():
     (lambda d: d.update(seed=-1), "'seed'"),
     (lambda d: d["view"].update(levels=[1]), "'view.levels'"),
     (lambda d: d["view"].update(crop="yes"), "'view.crop'"),
+    (lambda d: d["view"].update(source="gan"), "'view.source'"),
 ])
 def test_bad_scene_files_give_one_line_naming_the_file(tmp_path, edit, message):
     d = scene_io.scene_to_dict(a_scene())
@@ -72,6 +74,12 @@ def test_bad_scene_files_give_one_line_naming_the_file(tmp_path, edit, message):
     with pytest.raises(SceneFileError, match=message) as err:
         scene_io.load_scene(path)
     assert "\n" not in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_scene_from_before_the_source_choice_shows_the_generator():
+    d = scene_io.scene_to_dict(a_scene())
+    del d["view"]["source"]
+    assert scene_io.scene_from_dict(d).view.source == scene_io.DEFAULT_SOURCE == "generator"
 
 
 def test_unreadable_files(tmp_path):

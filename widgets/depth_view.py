@@ -272,6 +272,10 @@ class DepthView(QtWidgets.QWidget):
     def panel_titles(self) -> list[str]:
         return [p.title.text for p in self._panels[:self._shown]]
 
+    def panel_depth(self, panel: int = 0) -> np.ndarray | None:
+        """The depth (mm) panel `panel` shows, as given to set_images."""
+        return self._panels[panel].depth if panel < self._shown else None
+
     def image_to_widget(self, panel: int, u: float, v: float) -> QtCore.QPoint:
         """Where image pixel (u, v) of a panel lies in this widget's coordinates."""
         view = self._panels[panel].view

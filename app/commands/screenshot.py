@@ -23,7 +23,8 @@ def _size(text: str) -> tuple[int, int]:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("screenshot", help="save a picture of the app's window",
                        description="Opens the main window (without touching the autosave), waits "
-                                   "for the first depth frame, saves a PNG of the whole window.")
+                                   "for the generator to load and the first depth frame, saves a "
+                                   "PNG of the whole window.")
     p.add_argument("--out", type=Path, required=True, help="PNG file to write")
     p.add_argument("--preset", help="hand preset to show (default: the app's start pose)")
     p.add_argument("--style", choices=SENSOR_NAMES, default="none", help="sensor style (default: none)")
@@ -52,8 +53,10 @@ def run(args: argparse.Namespace) -> int:
         window.resize(*args.size)
         window.show()
         window.fill_presets()
+        # The app shows the generator's depth once it has loaded: shoot that, not a race.
+        generator = window.controller.wait_for_generator(FRAME_TIMEOUT_S)
         if args.compare:
-            if not window.controller.wait_for_generator(FRAME_TIMEOUT_S):
+            if not generator:
                 raise OSError("--compare needs the generator, and none could be loaded")
             window.compare_action.setChecked(True)
             window.controller.set_compare(True)

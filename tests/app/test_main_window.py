@@ -31,6 +31,17 @@ def settle(window) -> None:
     window.flush_display()
 
 
+def use_stand_in_generator(c) -> None:
+    """A generator that draws a flat disk, installed as the loader would (no torch, instant)."""
+    from engine.data.crop import CROP_SIZE
+
+    disk = np.hypot(*np.mgrid[-1:1:CROP_SIZE * 1j, -1:1:CROP_SIZE * 1j]) < 0.5
+    c.runtime.generator = lambda y, transform: np.where(disk, -0.2, 1.0).astype(np.float32)
+    c.generator_available = True
+    c.generatorChanged.emit(True)
+    c.request_frame()
+
+
 def click_style(window, qtbot, name: str) -> None:
     """Click the style's thumbnail in the picker, as a user would."""
     lst = window.style_picker.findChild(QtWidgets.QListWidget)
@@ -49,6 +60,8 @@ def test_app_starts_with_a_frame_and_closes_cleanly(window):
     frame = c.shown_frame
     assert frame is not None and (frame.depth > 0).sum() > 1000
     assert window.depth_view.panel_count == 1
+    assert window.depth_view.panel_titles()[0].startswith("simulator ·")  # no generator loaded
+    assert c.source == "simulator" and not window.source_action.isEnabled()
     assert "Device: CPU" in window._device_label.text()
     window.close()
     assert c.closed and not c.runtime._thread.is_alive()
@@ -236,8 +249,12 @@ def test_missing_generator_is_reported_and_a_b_is_disabled(open_window, qtbot):
     qtbot.wait(50)
     if window.controller.generator_available:  # the shipped generator has landed
         assert window.compare_action.isEnabled()
+        assert window.source_action.isEnabled() and window.source_action.isChecked()
+        settle(window)  # the app switched to the generator's depth by itself
+        assert window.depth_view.panel_titles()[0].startswith("generator ·")
     else:
         assert not window.compare_action.isEnabled()
+        assert not window.source_action.isEnabled() and window.controller.source == "simulator"
         assert any("simulator only" in m for m in messages) or \
             "simulator only" in window.statusBar().currentMessage()
 
@@ -264,14 +281,9 @@ def test_screenshot_command_exits_cleanly(tmp_path, home):
 
 
 def test_a_b_mode_shows_simulator_generator_and_styled_generator(window, qtbot):
-    from engine.data.crop import CROP_SIZE
-
     c = window.controller
     assert not window.compare_action.isEnabled()  # no generator in this test's window
-    disk = np.hypot(*np.mgrid[-1:1:CROP_SIZE * 1j, -1:1:CROP_SIZE * 1j]) < 0.5
-    c.runtime.generator = lambda y, transform: np.where(disk, -0.2, 1.0).astype(np.float32)
-    c.generator_available = True
-    c.generatorChanged.emit(True)
+    use_stand_in_generator(c)
     c.set_style("realsense")
     single_split = window.centralWidget().sizes()
     window.compare_action.trigger()
@@ -319,3 +331,63 @@ def test_python_main_py_quits_cleanly_on_sigterm_with_a_corrupt_autosave(home):
     assert proc.returncode == 0, err
     assert "Fatal Python error" not in err and "Traceback" not in err
     assert scene_io.load_scene(home / "autosave.json")  # a fresh, valid autosave on exit
+
+
+def test_g_switches_the_single_view_between_generator_and_simulator(window, qtbot, tmp_path):
+    c = window.controller
+    use_stand_in_generator(c)
+    c.set_style("realsense")
+    window._on_crop_toggled(False)  # full frame: the panel holds the frame's own arrays
+    settle(window)
+    assert window.source_action.isEnabled() and window.source_action.isChecked()
+    frame = c.shown_frame
+    assert frame.generated is not None and window.depth_view.panel_count == 1
+    assert window.depth_view.panel_depth() is frame.depth  # G(y) + style, the third A/B panel
+    assert not np.array_equal(frame.depth, frame.simulator)
+    assert window.depth_view.panel_titles()[0].startswith("generator · RealSense")
+    window.export_folder = tmp_path / "out"
+    QTest.keyClick(window, QtCore.Qt.Key.Key_E, CTRL)
+    exported = cv2.imread(str(tmp_path / "out/pair_0001_depth.png"), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(exported, np.rint(frame.depth).astype(np.uint16))
+    assert json.loads((tmp_path / "out/pair_0001_pose.json").read_text())["source"] == "generator"
+
+    undo_label = c.history.undo_label
+    QTest.keyClick(window, QtCore.Qt.Key.Key_G)
+    assert c.source == "simulator" and not window.source_action.isChecked()
+    settle(window)
+    frame = c.shown_frame
+    assert frame.generated is None  # the generator is not run for a view that does not show it
+    assert window.depth_view.panel_depth() is frame.simulator
+    assert window.depth_view.panel_titles()[0].startswith("simulator · RealSense")
+    assert c.history.undo_label == undo_label  # a view setting, not an edit
+    QTest.keyClick(window, QtCore.Qt.Key.Key_E, CTRL)
+    exported = cv2.imread(str(tmp_path / "out/pair_0002_depth.png"), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(exported, np.rint(frame.simulator).astype(np.uint16))
+    assert json.loads((tmp_path / "out/pair_0002_pose.json").read_text())["source"] == "simulator"
+
+    assert window.save_scene(tmp_path / "s.json")
+    assert json.loads((tmp_path / "s.json").read_text())["view"]["source"] == "simulator"
+    QTest.keyClick(window, QtCore.Qt.Key.Key_G)
+    assert c.source == "generator" and window.source_action.isChecked()
+    assert window.open_scene(tmp_path / "s.json")
+    assert c.source == "simulator" and not window.source_action.isChecked()
+    settle(window)
+    assert window.depth_view.panel_titles()[0].startswith("simulator ·")
+
+
+def test_a_b_mode_keeps_three_panels_and_exports_the_chosen_source(window, tmp_path):
+    c = window.controller
+    use_stand_in_generator(c)
+    c.set_source("simulator")
+    window.compare_action.trigger()
+    settle(window)
+    assert window.depth_view.panel_count == 3
+    assert window.depth_view.panel_titles()[1] == "generator"
+    paths = window.export_pair(tmp_path)
+    exported = cv2.imread(str(paths["depth"]), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(exported, np.rint(c.shown_frame.simulator).astype(np.uint16))
+    assert json.loads(paths["pose"].read_text())["source"] == "simulator"
+    window.compare_action.trigger()
+    settle(window)
+    assert window.depth_view.panel_count == 1
+    assert window.depth_view.panel_titles()[0].startswith("simulator ·")
