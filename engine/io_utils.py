@@ -1,7 +1,10 @@
 """Atomic file writes: a reader never sees a half-written file, an interrupted run leaves none.
 
-Each writer encodes fully in memory, writes a temporary file in the target's folder and renames
-it over the target (os.replace is atomic on POSIX and Windows within one filesystem).
+Each writer encodes fully in memory, writes a temporary file in the target's folder, flushes it
+to the disk (fsync) and renames it over the target (os.replace is atomic on POSIX and Windows
+within one filesystem); then the folder itself is synced so the rename survives a power cut.
+Without the fsync a crash soon after the rename can leave an empty file under the final name
+(ext4's delayed allocation), i.e. the user's scene, export or checkpoint is lost.
 """
 from __future__ import annotations
 
@@ -26,18 +29,39 @@ def _file_mode() -> int:
 _FILE_MODE = _file_mode()
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+def fsync_dir(folder: str | Path) -> None:
+    """Make a rename or creation inside `folder` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # e.g. filesystems that refuse fsync on folders
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> None:
+    """Replace `path` by `data` all at once; `durable` also flushes file and folder to the disk
+    (off only for files that can be made again, like caches and previews)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if durable:
+        fsync_dir(path.parent)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
