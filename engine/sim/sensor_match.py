@@ -14,8 +14,8 @@ its hand, the nearest object in the frame:
 The reference statistics are measured on the simulator's own renders through each model, so the
 match is always against what the app can actually produce.
 
-Depth PNG encodings understood (read_style_image): uint16 one channel (mm or any linear unit),
-8-bit grey (a linear depth, 0 = no data), and NYU's RGB packing (mm = G << 8 | B).
+Style images are decoded by engine.style.image (uint16, 8-bit grey, NYU RGB; the unit given,
+from a sidecar, or guessed); this module re-exports its names for existing callers.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from engine.hand.controls import set_hand_distance
 from engine.hand.presets import load_preset
 from engine.sim.render import render_hand
 from engine.sim.sensors import SENSOR_NAMES, apply_sensor
+from engine.style.image import StyleImage, StyleImageError, decode_depth, read_depth_image
 
 # The hand is everything within this factor of the nearest depth (an adult hand is ~150-200 mm
 # deep at 450-600 mm from the camera, i.e. a third of its distance).
@@ -39,10 +40,6 @@ NEAREST_PERCENTILE = 1.0
 MIN_HAND_PIXELS = 200
 CLOSE_KERNEL_PX = 7  # closing fills the holes a sensor punches into the silhouette
 EDGE_RING_PX = 5  # width of the ring inside the silhouette that edge_holes looks at
-# In a 3-channel image, channels this far apart on average are a packing, not grey.
-GREY_CHANNEL_TOLERANCE = 1.0
-# NYU stores unmeasured pixels as this depth (engine.data.readers.nyu).
-NYU_NO_DATA_MM = 2001
 # Reference renders: the presets and distance the sensor statistics are measured on.
 REFERENCE_PRESETS = ("relaxed", "open_palm", "fist", "victory")
 REFERENCE_DISTANCE_MM = 550.0
@@ -54,16 +51,6 @@ NOISE_FLOOR = 1e-5  # relative noise of a clean render is 0; the log needs a flo
 STEP_PERCENTILE = 10.0
 STEP_LOG_SCALE = np.log(3.0)
 STEP_FLOOR = 1e-6
-
-
-class StyleImageError(ValueError):
-    """A style image that cannot be used; str() is one line naming the file."""
-
-
-@dataclass(frozen=True)
-class StyleImage:
-    depth: np.ndarray  # float32, 0 = no data, in the file's unit (mm unless 8-bit)
-    encoding: str  # "uint16", "8-bit grey" or "NYU RGB"
 
 
 @dataclass(frozen=True)
@@ -80,38 +67,17 @@ class DepthStats:
 
 
 def decode_depth_image(image: np.ndarray) -> StyleImage:
-    """Detect a decoded PNG's depth encoding (cv2 channel order); ValueError if there is none."""
-    if image.ndim == 3 and image.shape[2] == 4:
-        image = image[:, :, :3]
-    if image.ndim == 2 and image.dtype == np.uint16:
-        return StyleImage(image.astype(np.float32), "uint16")
-    if image.dtype == np.uint8 and image.ndim == 2:
-        return StyleImage(image.astype(np.float32), "8-bit grey")
-    if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
-        b, g, r = (image[:, :, k].astype(np.float32) for k in range(3))
-        if np.abs(b - g).mean() <= GREY_CHANNEL_TOLERANCE and np.abs(g - r).mean() <= GREY_CHANNEL_TOLERANCE:
-            return StyleImage(g, "8-bit grey")
-        depth = g * 256.0 + b
-        depth[depth >= NYU_NO_DATA_MM] = 0.0
-        if np.count_nonzero(depth) < MIN_HAND_PIXELS:
-            raise ValueError("a colour image that is not NYU's RGB-packed depth")
-        return StyleImage(depth, "NYU RGB")
-    channels = 1 if image.ndim == 2 else image.shape[2]
-    raise ValueError(f"unsupported depth encoding ({image.dtype}, {channels} channels)")
+    """Detect a decoded PNG's depth encoding (cv2 channel order); ValueError if there is none.
+
+    Depth stays in the stored unit: the unit is the loader's business (read_style_image)."""
+    depth, encoding = decode_depth(image)
+    return StyleImage(depth, encoding)
 
 
-def read_style_image(path: str | Path) -> StyleImage:
-    """Read a depth PNG in any supported encoding; StyleImageError with one line otherwise."""
-    path = Path(path)
-    if not path.is_file():
-        raise StyleImageError(f"{path}: no such file")
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise StyleImageError(f"{path}: not an image")
-    try:
-        style = decode_depth_image(image)
-    except ValueError as e:
-        raise StyleImageError(f"{path}: {e}") from None
+def read_style_image(path: str | Path, scale_mm: float | None = None) -> StyleImage:
+    """Read a depth PNG through the one style-image loader (engine.style.image): depth in mm,
+    the unit given, from the sidecar, or guessed; StyleImageError with one line otherwise."""
+    style = read_depth_image(path, scale_mm)
     if hand_mask(style.depth) is None:
         raise StyleImageError(f"{path}: no depth data found ({style.encoding})")
     return style

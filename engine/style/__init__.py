@@ -1,0 +1,9 @@
+"""Styles: what turns a clean depth (simulator or generator) into one camera's look.
+
+base      the Style seam (prepare once, apply per frame)
+image     the one style-image loader (uint16 / 8-bit / NYU RGB, the depth unit, refusals)
+sensor    the simulator's sensor models as styles
+matched   a depth image as a style, through its closest sensor model
+registry  the bank (resources/styles/) and `--style` resolution
+losses    VGG feature losses for learned styles (imports torch; import it explicitly)
+"""

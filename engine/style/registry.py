@@ -1,0 +1,116 @@
+"""The style registry: the bank in resources/styles/ and how a `--style` value is resolved.
+
+Every place a style can be named (CLI `--style`, the scene file, the app's picker) passes the
+user's text to `resolve_style`: a bank name gives that entry, anything else is taken for the
+path of a depth PNG. The bank's index (resources/styles/index.json) lists each style with its
+kind, thumbnail, source and licence, so `python main.py styles` can say where each came from.
+Free of torch and Qt: the `styles` command and the CLI's help load it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.io_utils import read_json_file
+from engine.sim.sensors import SENSOR_NAMES
+from engine.style.base import Style
+from engine.style.image import check_png_header
+from engine.style.matched import MatchedImageStyle
+from engine.style.sensor import SensorStyle
+
+STYLE_DIR = Path(__file__).resolve().parents[2] / "resources" / "styles"
+BANK_INDEX = STYLE_DIR / "index.json"
+BANK_VERSION = 1
+KINDS = ("sensor", "image")
+_REQUIRED = ("name", "kind", "title", "description", "thumbnail", "source", "licence")
+
+
+@dataclass(frozen=True)
+class BankEntry:
+    """One style of the bank, as its index describes it (paths resolved against the bank)."""
+
+    name: str
+    kind: str  # "sensor" (a simulator model) or "image" (a crop of a real frame)
+    title: str
+    description: str
+    thumbnail: Path
+    source: str
+    licence: str
+    licence_file: Path | None = None
+    sensor: str | None = None  # kind "sensor": the engine.sim.sensors name
+    image: Path | None = None  # kind "image": the depth PNG
+    depth_scale_mm: float | None = None  # kind "image": mm per stored unit
+
+    def style(self) -> Style:
+        """A fresh, unprepared Style for this entry."""
+        if self.kind == "sensor":
+            return SensorStyle(self.sensor, name=self.name)
+        return MatchedImageStyle(self.image, self.depth_scale_mm, name=self.name,
+                                 title=self.title, description=self.description)
+
+
+def load_bank(index: str | Path = BANK_INDEX) -> tuple[BankEntry, ...]:
+    """The bank's entries in index order; ValueError (one line naming the index) if it is malformed."""
+    index = Path(index)
+    data = read_json_file(index, ValueError)
+    if not isinstance(data, dict) or data.get("version") != BANK_VERSION \
+            or not isinstance(data.get("styles"), list):
+        raise ValueError(f"{index}: expected {{\"version\": {BANK_VERSION}, \"styles\": [...]}}")
+    entries, seen = [], set()
+    for i, raw in enumerate(data["styles"]):
+        entry = _entry(index, i, raw)
+        if entry.name in seen:
+            raise ValueError(f"{index}: style {entry.name!r} is listed twice")
+        seen.add(entry.name)
+        entries.append(entry)
+    return tuple(entries)
+
+
+def _entry(index: Path, i: int, raw: object) -> BankEntry:
+    where = f"{index}: style {i}"
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where} is not an object")
+    missing = [k for k in _REQUIRED if not isinstance(raw.get(k), str) or not raw[k]]
+    if missing:
+        raise ValueError(f"{where} lacks {', '.join(missing)}")
+    kind = raw["kind"]
+    if kind not in KINDS:
+        raise ValueError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    folder = index.parent
+    common = dict(name=raw["name"], kind=kind, title=raw["title"], description=raw["description"],
+                  thumbnail=folder / raw["thumbnail"], source=raw["source"], licence=raw["licence"],
+                  licence_file=folder / raw["licence_file"] if raw.get("licence_file") else None)
+    if kind == "sensor":
+        if raw.get("sensor") not in SENSOR_NAMES:
+            raise ValueError(f"{where}: sensor {raw.get('sensor')!r} is not one of {', '.join(SENSOR_NAMES)}")
+        return BankEntry(**common, sensor=raw["sensor"])
+    scale = raw.get("depth_scale_mm")
+    if not isinstance(raw.get("image"), str) or not isinstance(scale, (int, float)) or scale <= 0:
+        raise ValueError(f"{where}: an image style needs \"image\" and a positive \"depth_scale_mm\"")
+    return BankEntry(**common, image=folder / raw["image"], depth_scale_mm=float(scale))
+
+
+def style_names(index: str | Path = BANK_INDEX) -> list[str]:
+    """The bank's names, in index order."""
+    return [entry.name for entry in load_bank(index)]
+
+
+def resolve_style(value: str, scale: float | None = None, index: str | Path = BANK_INDEX) -> Style:
+    """The style a `--style` value names: a bank name, or the path of a depth PNG.
+
+    `scale` (mm per stored unit) applies to image files only; a bank image carries its own.
+    The returned style is not prepared yet; a path is checked to be a PNG of a sane size, so a
+    typo fails here, in one line, rather than on the first frame.
+    """
+    entries = {entry.name: entry for entry in load_bank(index)}
+    if value in entries:
+        if scale is not None:
+            raise ValueError(f"style {value!r} is from the bank and has its own depth scale; "
+                             f"a scale applies to image files only")
+        return entries[value].style()
+    path = Path(value)
+    if path.suffix.lower() != ".png" and not path.exists():
+        raise ValueError(f"unknown style {value!r}; bank names: {', '.join(entries)} "
+                         f"(or the path of a depth PNG)")
+    check_png_header(path)  # raises StyleImageError (one line) for a missing or non-PNG file
+    return MatchedImageStyle(path, scale)

@@ -1,0 +1,31 @@
+"""The simulator's sensor models (engine.sim.sensors) as styles.
+
+Each model is a published noise model with known parameters, so its "statistics" are its
+constants: prepare has nothing to compute. Strength goes through the sensors' own blend, which
+only ever adds artefacts as it rises and does not shimmer while the pose holds still.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.camera import Camera
+from engine.sim.sensors import SENSOR_NAMES, SENSORS, apply_sensor, blend_with_clean
+from engine.style.base import Style
+
+
+class SensorStyle(Style):
+    """One of engine.sim.sensors' models ("none", "kinect_v1", "tof", "realsense")."""
+
+    def __init__(self, sensor: str, name: str | None = None) -> None:
+        if sensor not in SENSOR_NAMES:
+            raise ValueError(f"unknown sensor {sensor!r}; valid names: {', '.join(SENSOR_NAMES)}")
+        info = SENSORS[sensor]
+        super().__init__(name or sensor, info.title, info.description)
+        self.sensor = sensor
+
+    def _prepare(self) -> None:
+        pass  # the model's constants are its statistics
+
+    def _apply(self, depth: np.ndarray, camera: Camera, seed: int | None, strength: float) -> np.ndarray:
+        noisy = apply_sensor(depth, camera, self.sensor, seed)
+        return blend_with_clean(depth, noisy, strength, seed)
