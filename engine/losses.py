@@ -15,7 +15,7 @@ Normalisation (stated once, used by every caller):
 - log D is computed from logits with log-sigmoid (binary cross-entropy with logits), which is
   exact and never takes log(0).
 
-The style issue adds its VGG content, Gram style and total-variation terms below.
+The style terms (VGG content, Gram style, total variation, L_ST) are in engine/style/losses.py.
 """
 from __future__ import annotations
 
