@@ -16,6 +16,7 @@ Input: normalised crops (B, 1, H, W) in [-1, 1], background +1 (engine.data.crop
 """
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def load_imagenet_vgg19(path: str | Path) -> VGG19Features:
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
-    except (SafetensorError, RuntimeError, OSError, EOFError, ValueError) as e:
+    except (SafetensorError, pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError) as e:
         first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
         raise ValueError(f"{path}: not a readable VGG-19 state dict ({first[:120]})") from None
     if not isinstance(state, dict):
