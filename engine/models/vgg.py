@@ -114,7 +114,9 @@ def load_imagenet_vgg19(path: str | Path) -> VGG19Features:
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
-    except (SafetensorError, pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError) as e:
+    except pickle.UnpicklingError:
+        raise ValueError(f"{path}: not a file of tensors (torch.load with weights_only refused it)") from None
+    except (SafetensorError, RuntimeError, OSError, EOFError, ValueError) as e:
         first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
         raise ValueError(f"{path}: not a readable VGG-19 state dict ({first[:120]})") from None
     if not isinstance(state, dict):
