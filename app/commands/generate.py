@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     if not np.all(np.isfinite(depth)):
         raise ValueError(f"{model_path}: the generator's output is not finite (NaN or infinite) "
                          f"for {describe_source(args)}; nothing written")
-    check_hand_visible(depth, depth, NO_STYLE, f"{describe_source(args)} with generator {model_path}")
+    check_hand_visible(depth, depth, NO_STYLE, f"{describe_source(args)} with generator {model_path}",
+                       empty_reason="the generator drew no hand: its output is empty or not finite")
     provenance = {**record.extra, "source": "generator", "model": str(model_path),
                   "model_step": info.get("step"), "style": args.style}
     preview = depth_preview(depth, None, record.camera.project(record.joints))

@@ -43,12 +43,13 @@ def pose_from_args(args: argparse.Namespace) -> PoseRecord:
                       hand=record.hand, name=record.name, extra=record.extra)
 
 
-def check_hand_visible(clean: np.ndarray, depth: np.ndarray, sensor: str, what: str) -> None:
+def check_hand_visible(clean: np.ndarray, depth: np.ndarray, sensor: str, what: str,
+                       empty_reason: str = "the hand is outside the camera's view") -> None:
     """Warn (one line on stderr) when the hand leaves the sensor's range; raise when the output
     has no hand pixels at all, so no empty depth image is ever written as a result."""
     warning = range_warning(clean, sensor)
     if not np.any(np.nan_to_num(depth) > 0):
-        reason = warning or "the hand is outside the camera's view"
+        reason = warning or empty_reason
         raise ValueError(f"{what}: the depth image has no hand pixels ({reason}); nothing written")
     if warning:
         print(f"warning: {what}: {warning}", file=sys.stderr)
