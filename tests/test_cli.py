@@ -54,7 +54,7 @@ def test_render_preset_writes_all_files(tmp_path):
     preview = cv2.imread(str(tmp_path / "preview.png"))
     assert depth.dtype == np.uint16 and depth.shape == (480, 640)
     hand = depth[depth > 0]
-    assert 380 < np.median(hand) < 480  # "about 450 mm away"
+    assert 600 < np.median(hand) < 720  # the presets' wrist sits 700 mm away
     assert labels.shape == (480, 640) and labels.max() <= 7
     assert preview is not None and preview.shape[0] == 480
     rec = load_pose(tmp_path / "pose.json")
@@ -97,3 +97,34 @@ def test_unknown_preset_and_sensor_are_clear(tmp_path):
     assert r.returncode != 0 and "unknown preset" in r.stderr and "Traceback" not in r.stderr
     r = run_main("render", "--preset", "fist", "--sensor", "lidar", "--out", str(tmp_path))
     assert r.returncode != 0 and "invalid choice" in r.stderr
+
+
+def test_render_warns_in_one_line_when_the_hand_leaves_the_sensor_range(tmp_path):
+    # pointing at the camera: the fingertips (~470 mm) are nearer than ToF's 500 mm, the wrist not
+    near = HandPose(rotation=np.radians([-60.0, 0.0, 0.0]), translation=np.array([0.0, 60.0, 560.0])).joints()
+    pose = tmp_path / "near.json"
+    pose.write_text(json.dumps({"joints": near.tolist(), "camera": ICVL_MSRA.to_dict()}))
+    r = run_main("render", "--pose", str(pose), "--sensor", "tof", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning:") and str(pose) in lines[0]
+    assert "500-4500 mm" in lines[0]
+    assert (tmp_path / "o/depth.png").exists()
+
+
+def test_render_fails_and_writes_nothing_when_no_hand_pixel_is_left(tmp_path):
+    too_near = HandPose(translation=np.array([0.0, 60.0, 300.0])).joints()
+    pose = tmp_path / "near.json"
+    pose.write_text(json.dumps({"joints": too_near.tolist(), "camera": ICVL_MSRA.to_dict()}))
+    r = run_main("render", "--pose", str(pose), "--sensor", "tof", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and str(pose) in lines[0]
+    assert "no hand pixels" in lines[0] and "500-4500 mm" in lines[0] and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("sensor", ["kinect_v1", "tof", "realsense"])
+def test_the_readme_preset_renders_silently_with_every_sensor(tmp_path, sensor):
+    r = run_main("render", "--preset", "fist", "--sensor", sensor, "--out", str(tmp_path))
+    assert r.returncode == 0 and r.stderr == "", r.stderr

@@ -23,16 +23,19 @@ KEYS = {"silhouette_iou", "fg_mae_mm", "pose_error_mm", "pose_error_reference_mm
 
 @register("test_nan_generator")
 class NanGenerator(nn.Module):
-    """Background everywhere, except NaN for poses whose wrist x is positive."""
+    """Background everywhere, except NaN for poses whose wrist x is positive.
+
+    The NaN comes from finite weights, as an overflowing real network's would: scale * x *
+    scale overflows to inf for x > 0, and inf - inf is NaN; x <= 0 gives 0 - 0.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.dummy = nn.Parameter(torch.zeros(1))
+        self.scale = nn.Parameter(torch.tensor(1e30))
 
     def forward(self, y: torch.Tensor, view: torch.Tensor | None = None) -> torch.Tensor:
-        out = torch.ones(y.shape[0], 1, 128, 128) + self.dummy
-        out[y[:, 0, 0] > 0] = float("nan")
-        return out
+        big = self.scale * torch.relu(y[:, 0, 0]) * self.scale
+        return torch.ones(y.shape[0], 1, 128, 128) + (big - big)[:, None, None, None]
 
 
 @pytest.fixture(scope="module")
@@ -90,11 +93,24 @@ def test_cli_table_and_dataset_folder(models, tmp_path, capsys):
     assert "bar" not in out  # the bar is for held-out sim poses only
 
 
-def test_non_finite_outputs_are_skipped_and_counted(models, tmp_path, capsys):
+def test_non_finite_outputs_are_failures_counted_and_fail_the_bar(models, tmp_path, capsys):
     r = run_json(capsys, "--model", str(models["nan"]), "--estimator", str(models["e"]), "--data", "sim",
                  "--count", "8", "--bank-size", "4", "--cache-dir", str(tmp_path))
-    skipped = r["skipped"].get("generator output not finite", 0)
-    assert skipped > 0 and r["n"] + skipped == 8
+    failed = r["non_finite_outputs"]
+    assert 0 < failed < 8 and r["n"] == 8 and r["skipped"] == {}  # counted, not dropped
+    assert r["bar"]["passed"] is False and r["bar"]["non_finite_outputs"] == failed
+    # the failures score as empty crops: the finite ones are empty too, so IoU is exactly 0
+    assert r["silhouette_iou"] == 0.0
+
+
+def test_non_finite_outputs_lower_the_scores_instead_of_vanishing(models, tmp_path):
+    stream = SimConfig(seed=11)
+    bank = open_bank(tmp_path, stream, 4)
+    nan_model = NanGenerator().eval()
+    poses = sim_source(8, config=stream, batch=4)
+    result = evaluate(nan_model, models["e_module"], poses, bank)
+    assert result["n"] == 8 and 0 < result["non_finite_outputs"] < 8
+    assert np.isfinite(result["pose_error_mm"])  # estimated on the empty crops, not NaN
 
 
 def test_wrong_model_is_a_one_line_error(models, tmp_path, capsys):

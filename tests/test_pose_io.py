@@ -81,7 +81,7 @@ def test_presets_ship_and_load():
     for name in names:
         rec = load_preset(name)
         assert rec.hand is not None and rec.name == name
-        assert 300 < rec.joints[:, 2].min() and rec.joints[:, 2].max() < 600
+        assert 550 < rec.joints[:, 2].min() and rec.joints[:, 2].max() < 850  # wrist at 700 mm
     with pytest.raises(ValueError, match="unknown preset"):
         load_preset("jazz_hands_3000")
 

@@ -69,8 +69,12 @@ PRESETS: dict[str, dict] = {
                            "ring": CURLED, "little": CURLED, "rotation_deg": (-60, 0, 0)},
 }
 
-# Wrist position that puts the hand's centre about 450 mm in front of the camera.
-WRIST_MM = (0.0, 70.0, 450.0)
+# Wrist 700 mm in front of the camera: every preset's whole hand (fingertips, rotated palms and
+# the forearm stub included) then spans about 590-800 mm, inside every shipped sensor's working
+# range (Kinect v1 from 400 mm, ToF from 500 mm, RealSense to 1500 mm: engine.sim.sensors) and
+# the generator's training range (300-1000 mm, engine.hand.sampler.PoseRanges);
+# tests/test_presets.py renders all of them through every sensor.
+WRIST_MM = (0.0, 70.0, 700.0)
 # Fingertip joints sit at the pad's surface end; touching pads leave about this gap between them.
 CONTACT_GAP_MM = 6.0
 

@@ -84,21 +84,22 @@ def run(args: argparse.Namespace) -> int:
         bar.refresh()
 
     result: dict = {"model": describe_path(model_path), "data": args.data}
+    # The data is opened (and a bad path reported) before the baseline bank costs a minute.
+    if args.data == "sim":
+        if args.seed == train_stream.seed:
+            print(f"warning: --seed {args.seed} is the generator's training stream; "
+                  "its poses are not held out", file=sys.stderr)
+        # The generator's own cameras and pose ranges, another seed; the clean render is the
+        # reference, so no sensor is applied.
+        eval_stream = dataclasses.replace(train_stream, seed=args.seed, sensors=("none",))
+        source = sim_source(args.count, batch=args.batch, config=eval_stream)
+        result.update(seed=args.seed, held_out=args.seed != train_stream.seed)
+    else:
+        source = dataset_source(open_dataset(args.data), args.count, batch=args.batch)
+        result.update(seed=None, held_out=True)
     try:
         bank = open_bank(cache_dir(args.cache_dir), train_stream, args.bank_size,
                          progress=lambda d, n: progress("baseline bank", d, n))
-        if args.data == "sim":
-            if args.seed == train_stream.seed:
-                print(f"warning: --seed {args.seed} is the generator's training stream; "
-                      "its poses are not held out", file=sys.stderr)
-            # The generator's own cameras and pose ranges, another seed; the clean render is the
-            # reference, so no sensor is applied.
-            eval_stream = dataclasses.replace(train_stream, seed=args.seed, sensors=("none",))
-            source = sim_source(args.count, batch=args.batch, config=eval_stream)
-            result.update(seed=args.seed, held_out=args.seed != train_stream.seed)
-        else:
-            source = dataset_source(open_dataset(args.data), args.count, batch=args.batch)
-            result.update(seed=None, held_out=True)
         scores = evaluate(generator, estimator, source, bank, batch=args.batch, progress=progress)
     finally:
         for bar in bars.values():
@@ -137,6 +138,9 @@ def format_table(result: dict) -> str:
              f"{'':30s}{'generator':>12s}{'nn baseline':>14s}"]
     for label, key, fmt in _ROWS:
         lines.append(f"{label:30s}{show(fmt, result[key]):>12s}{show(fmt, nn_r[key]):>14s}")
+    if result.get("non_finite_outputs"):
+        lines.append(f"non-finite generator outputs: {result['non_finite_outputs']} of {result['n']} "
+                     "(failures, scored as empty crops)")
     if result.get("skipped"):
         lines.append("skipped: " + ", ".join(f"{v} {k}" for k, v in result["skipped"].items()))
     if "bar" in result:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.commands.render import add_pose_arguments, pose_from_args
+import numpy as np
+
+from app.commands.render import add_pose_arguments, check_hand_visible, describe_source, pose_from_args
 from engine.hand.pose_io import PoseRecord, save_pose
 from engine.io_utils import write_depth_png16, write_png
 from engine.models import DEFAULT_GENERATOR_PATH
@@ -41,13 +43,19 @@ def run(args: argparse.Namespace) -> int:
     model_path = args.model or DEFAULT_GENERATOR_PATH
     model, info = load_generator(model_path)
     depth = generate_depth(model, record.joints, record.camera)
-    out: Path = args.out
-    write_depth_png16(out / "depth.png", depth)
+    if not np.all(np.isfinite(depth)):
+        raise ValueError(f"{model_path}: the generator's output is not finite (NaN or infinite) "
+                         f"for {describe_source(args)}; nothing written")
+    check_hand_visible(depth, depth, NO_STYLE, f"{describe_source(args)} with generator {model_path}",
+                       empty_reason="the generator drew no hand: its output is empty or not finite")
     provenance = {**record.extra, "source": "generator", "model": str(model_path),
                   "model_step": info.get("step"), "style": args.style}
+    preview = depth_preview(depth, None, record.camera.project(record.joints))
+    out: Path = args.out  # everything is computed before the first write
+    write_depth_png16(out / "depth.png", depth)
     save_pose(out / "pose.json", PoseRecord(joints=record.joints, camera=record.camera,
                                             handedness=record.handedness, hand=record.hand,
                                             name=record.name, extra=provenance))
-    write_png(out / "preview.png", depth_preview(depth, None, record.camera.project(record.joints)))
+    write_png(out / "preview.png", preview)
     print(f"wrote {out}/depth.png, pose.json, preview.png")
     return 0

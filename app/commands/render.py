@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+import numpy as np
 
 from engine.camera import DEFAULT_CAMERA
 from engine.hand.pose_io import PoseRecord, load_pose, save_pose
@@ -10,7 +13,7 @@ from engine.hand.presets import DEFAULT_PRESET, load_preset
 from engine.io_utils import write_depth_png16, write_png
 from engine.sim.preview import depth_preview
 from engine.sim.render import render_hand
-from engine.sim.sensors import SENSOR_NAMES, apply_sensor
+from engine.sim.sensors import SENSOR_NAMES, apply_sensor, range_warning
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,19 +43,38 @@ def pose_from_args(args: argparse.Namespace) -> PoseRecord:
                       hand=record.hand, name=record.name, extra=record.extra)
 
 
+def check_hand_visible(clean: np.ndarray, depth: np.ndarray, sensor: str, what: str,
+                       empty_reason: str = "the hand is outside the camera's view") -> None:
+    """Warn (one line on stderr) when the hand leaves the sensor's range; raise when the output
+    has no hand pixels at all, so no empty depth image is ever written as a result."""
+    warning = range_warning(clean, sensor)
+    if not np.any(np.nan_to_num(depth) > 0):
+        reason = warning or empty_reason
+        raise ValueError(f"{what}: the depth image has no hand pixels ({reason}); nothing written")
+    if warning:
+        print(f"warning: {what}: {warning}", file=sys.stderr)
+
+
+def describe_source(args: argparse.Namespace) -> str:
+    """What the user asked for, as an error message names it: the pose file or the preset."""
+    return str(args.pose) if args.pose is not None else f"preset {args.preset or DEFAULT_PRESET!r}"
+
+
 def run(args: argparse.Namespace) -> int:
     record = pose_from_args(args)
     thickness = record.hand.shape.thickness if record.hand is not None else 1.0
     result = render_hand(record.joints, record.camera, thickness)
     depth = apply_sensor(result.depth, record.camera, args.sensor, args.seed)
-    out: Path = args.out
-    write_depth_png16(out / "depth.png", depth)
-    write_png(out / "labels.png", result.labels)
+    check_hand_visible(result.depth, depth, args.sensor, f"{describe_source(args)} with sensor {args.sensor}")
     provenance = {**record.extra, "source": "simulator", "sensor": args.sensor, "seed": args.seed,
                   "joints_2d": result.joints_2d.round(3).tolist()}
+    preview = depth_preview(depth, result.labels, result.joints_2d)
+    out: Path = args.out  # everything is computed before the first write
+    write_depth_png16(out / "depth.png", depth)
+    write_png(out / "labels.png", result.labels)
     save_pose(out / "pose.json", PoseRecord(joints=record.joints, camera=record.camera,
                                             handedness=record.handedness, hand=record.hand,
                                             name=record.name, extra=provenance))
-    write_png(out / "preview.png", depth_preview(depth, result.labels, result.joints_2d))
+    write_png(out / "preview.png", preview)
     print(f"wrote {out}/depth.png, labels.png, pose.json, preview.png")
     return 0

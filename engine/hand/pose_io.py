@@ -33,6 +33,9 @@ FORMAT = "handdepth.pose"
 VERSION = 1
 JOINT_TOLERANCE_MM = 1.0
 CAMERA_KEYS = ("fx", "fy", "cx", "cy", "width", "height")
+# Depth cameras give at most 1-2 megapixels (Kinect v2 512x424, RealSense D4xx 1280x720); a
+# 4096 px side still renders in ~70 MB, while 100000 x 100000 would ask for 37 GiB.
+MAX_IMAGE_SIDE_PX = 4096
 _MODEL_KEYS = ("angles_deg", "shape", "global")
 _KNOWN_KEYS = {"format", "version", "handedness", "joints", "camera", "name", *_MODEL_KEYS}
 
@@ -81,6 +84,9 @@ def _parse_camera(d) -> Camera:
         raise ValueError("camera focal lengths must be positive")
     if vals[4] < 1 or vals[5] < 1 or vals[4] != int(vals[4]) or vals[5] != int(vals[5]):
         raise ValueError("camera width and height must be positive integers")
+    if max(vals[4], vals[5]) > MAX_IMAGE_SIDE_PX:
+        raise ValueError(f"camera {int(vals[4])}x{int(vals[5])} is larger than {MAX_IMAGE_SIDE_PX} px "
+                         "on a side, more than any depth camera gives")
     return Camera.from_dict(dict(zip(CAMERA_KEYS, vals)))
 
 

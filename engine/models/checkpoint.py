@@ -7,6 +7,7 @@ Loading never unpickles anything (safetensors holds tensors and strings only).
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 from pathlib import Path
 from typing import Callable
@@ -85,10 +86,37 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], str, dic
     return state, arch, config, info
 
 
+def _check_config(path: Path | str, arch: str, config: object) -> None:
+    """The config must be keyword arguments of the architecture: no unknown key, none of the
+    required ones missing (keys with a default may be absent: older checkpoints lack them)."""
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: config metadata is not a JSON object")
+    params = inspect.signature(_REGISTRY[arch]).parameters
+    unknown = sorted(set(config) - set(params))
+    if unknown:
+        raise CheckpointError(f"{path}: config key {unknown[0]!r} is not a {arch} setting "
+                              f"(known: {', '.join(params)})")
+    missing = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in config]
+    if missing:
+        raise CheckpointError(f"{path}: config lacks {', '.join(missing)}, which {arch} needs")
+
+
+def _check_finite(path: Path | str, state: dict[str, torch.Tensor]) -> None:
+    """Weights with NaN or infinity give NaN outputs (an empty depth image), never a model."""
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path}: weights contain NaN or infinite values ({name})")
+
+
 def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict, dict]:
     """Rebuild and load a model from a checkpoint: (model in eval mode, config, info)."""
     state, arch, config, info = read_checkpoint(path)
-    model = _REGISTRY[arch](**config)
+    _check_config(path, arch, config)
+    _check_finite(path, state)
+    try:
+        model = _REGISTRY[arch](**config)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: config does not build {arch} ({str(e).splitlines()[0]})") from None
     try:
         model.load_state_dict(state)
     except RuntimeError as e:

@@ -277,6 +277,36 @@ _MODELS: dict[str, tuple[_Model, tuple[float, float]]] = {
 }
 
 
+def sensor_range_mm(sensor: str) -> tuple[float, float]:
+    """The working range (mm) of a sensor model; the clean render ("none") has no limit."""
+    if sensor == "none":
+        return 0.0, float("inf")
+    if sensor not in _MODELS:
+        raise ValueError(f"unknown sensor {sensor!r}; valid names: {', '.join(SENSOR_NAMES)}")
+    return _MODELS[sensor][1]
+
+
+def range_warning(clean_depth: np.ndarray, sensor: str) -> str | None:
+    """One line saying which share of the hand lies outside `sensor`'s range, or None.
+
+    Why: a sensor model reports no data outside its working range, so a hand placed too near
+    (or too far) silently loses pixels, or vanishes. `clean_depth` is the clean render (float mm,
+    0 = no data) before the sensor, the only frame that still holds the lost pixels. The CLI
+    commands print it and the app can show it in its status bar.
+    """
+    near, far = sensor_range_mm(sensor)
+    z = np.asarray(clean_depth, dtype=np.float32)
+    hand = z[z > 0]
+    if hand.size == 0:
+        return None
+    outside = (hand < near) | (hand > far)
+    if not outside.any():
+        return None
+    share = 100.0 * float(outside.mean())
+    return (f"{share:.1f}% of the hand's pixels lie at {hand.min():.0f}-{hand.max():.0f} mm, outside "
+            f"the {sensor} range ({near:.0f}-{far:.0f} mm): the sensor reports no data there")
+
+
 # --- Geometry helpers -------------------------------------------------------------------------
 
 def _roi(valid: np.ndarray, margin: int) -> tuple[slice | None, slice | None]:

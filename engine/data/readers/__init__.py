@@ -59,20 +59,42 @@ def _open_sim(spec: str, count: int) -> DatasetReader:
     return SimReader(SimConfig(seed=int(seed or 0)), count=count)
 
 
+# What each spec expects on disk, named in every error about a dataset path.
+LAYOUTS: dict[str, str] = {
+    "own": "DIR/depth.png + DIR/pose.json, or NAME.png + NAME.json pairs in DIR",
+    "nyu": "a folder with joint_data.mat and depth_1_0000001.png ..., or a 14-joint label .txt",
+    "icvl": "a label file (or a folder with labels.txt) and its PNGs in Depth/ beside it",
+    "msra": "P<subject>/<gesture>/ folders with joint.txt and 000000_depth.bin ...",
+    "hands17": "Training_Annotation.txt (or its folder) with the PNGs in images/ beside it",
+}
+
+
 def open_dataset(spec: str, sim_count: int = 1000) -> DatasetReader:
     """Reader for a CLI dataset spec: DIR (our format) or PREFIX:PATH; see the module docstring.
 
-    `sim_count` is how many frames a `sim` spec yields (the simulator itself is endless).
+    `sim_count` is how many frames a `sim` spec yields (the simulator itself is endless). A
+    missing, empty or wrongly laid out dataset raises a one-line DatasetError that names the
+    layout the spec expects; the first sample is read here, so that happens before any work.
     """
     if spec == "sim" or spec.startswith("sim:"):
         return _open_sim(spec, sim_count)
     match = _PREFIX.match(spec)
     if match is None or Path(spec).exists():
-        return OwnReader(spec)
-    prefix, path = match.group(1).lower(), match.group(2)
-    if prefix not in READERS:
-        valid = ", ".join(f"{name}:PATH" for name in READERS)
-        raise ValueError(f"unknown dataset prefix {prefix!r} in {spec!r}; use DIR or {valid}")
-    if not path:
-        raise ValueError(f"dataset spec {spec!r} has no path after '{prefix}:'")
-    return READERS[prefix](path)
+        kind, path, opener = "own", spec, OwnReader
+    else:
+        kind, path = match.group(1).lower(), match.group(2)
+        if kind not in READERS:
+            valid = ", ".join(f"{name}:PATH" for name in READERS)
+            raise ValueError(f"unknown dataset prefix {kind!r} in {spec!r}; use DIR or {valid}")
+        if not path:
+            raise ValueError(f"dataset spec {spec!r} has no path after '{kind}:'")
+        opener = READERS[kind]
+    expected = f"{'DIR' if kind == 'own' else kind + ':PATH'} expects {LAYOUTS[kind]}"
+    try:
+        reader = opener(path)
+        if len(reader) == 0:
+            raise DatasetError(path, "no samples")
+        next(iter(reader))
+    except DatasetError as e:
+        raise DatasetError(e.location, f"{e.problem}; {expected}") from None
+    return reader
