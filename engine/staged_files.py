@@ -30,6 +30,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -38,6 +39,8 @@ import socket
 from pathlib import Path
 
 from engine.io_utils import atomic_write_json, fsync_dir
+
+log = logging.getLogger(__name__)
 
 OWNER = "owner.json"
 COMMIT = "COMMIT"
@@ -162,7 +165,10 @@ def recover(folder: str | Path) -> list[str]:
         except OSError:
             continue  # another cleaner took it first
         if owner_id is not None and _owner(claimed)[2] != owner_id:
-            os.rename(claimed, entry)  # a new live writer took the name since we looked: give back
+            try:  # a new live writer took the name since we looked: give it back
+                os.rename(claimed, entry)
+            except OSError:
+                log.warning("%s: could not give back a live export's staging folder", claimed)
             continue
         commit = claimed / COMMIT
         if commit.exists():
