@@ -284,6 +284,7 @@ def test_screenshot_command_exits_cleanly(tmp_path, home):
     assert image is not None and image.shape[0] == 800 and image.shape[1] >= 1500
     assert image.std() > 10  # a real picture, not a blank grab
     assert not (home / "autosave.json").exists()  # the screenshot never touches the autosave
+    assert [p.name for p in tmp_path.iterdir()] == ["shot.png"]  # written atomically: no temp left
 
 
 def test_a_b_mode_shows_simulator_generator_and_styled_generator(window, qtbot):
