@@ -18,6 +18,8 @@ added, if any; "sensor" is the model actually applied (for an image, its closest
 problem is a SceneFileError whose message is one line naming the file. "source" is the user's
 choice; while the generator loads or when it is missing the app shows the simulator without
 changing it. A file without it (written before the choice existed) gets the default.
+A file from a newer build (a higher "version") is refused whole: reading the parts this build
+knows would silently drop the rest, and the next save would destroy it.
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ CUSTOM_CAMERA = "custom"
 HOME_ENV = "HANDDEPTH_HOME"  # overrides where autosave lives (tests point it at a temp folder)
 AUTOSAVE_NAME = "autosave.json"
 CORRUPT_SUFFIX = ".unreadable"  # an autosave that failed to load is moved aside, not lost
+MAX_SET_ASIDE = 100  # unreadable autosaves kept; beyond that the bad one stays where it is
 CAMERA_KEYS = ("fx", "fy", "cx", "cy", "width", "height")
 CAMERA_TOLERANCE = 1e-6
 DEFAULT_SEED = 0
@@ -151,6 +154,29 @@ def _bool(d: dict, key: str, default: bool) -> bool:
     return value
 
 
+def _finite_json(value, what: str) -> None:
+    """Reject NaN/infinity anywhere in a free-form block (the 3D view's camera state)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _finite_json(v, f"{what}.{k}")
+    elif isinstance(value, list):
+        for v in value:
+            _finite_json(v, what)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"'{what}' must be finite")
+
+
+def _check_version(d: dict) -> None:
+    version = d.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(f"'version' must be an integer, not {version!r}")
+    if version > VERSION:
+        raise ValueError(f"written by a newer HandDepth Studio (scene version {version}; this "
+                         f"build reads up to {VERSION}); not opened")
+    if version != VERSION:
+        raise ValueError(f"unsupported scene version {version} (this app reads {VERSION})")
+
+
 def _number(value, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"'{what}' must be a finite number")
@@ -163,10 +189,11 @@ def scene_from_dict(d: object) -> Scene:
         raise ValueError("the top level must be a JSON object")
     if d.get("format") != FORMAT:
         raise ValueError(f"not a scene file ('format' must be {FORMAT!r})")
-    if d.get("version") != VERSION:
-        raise ValueError(f"unsupported scene version {d.get('version')!r} (this app reads {VERSION})")
+    _check_version(d)
     if "pose" not in d:
         raise ValueError("missing key 'pose'")
+    if not isinstance(d["pose"], dict):
+        raise ValueError("'pose' must be an object")
     try:
         record = record_from_dict(d["pose"])
     except (ValueError, TypeError) as e:
@@ -210,12 +237,15 @@ def scene_from_dict(d: object) -> Scene:
         if not isinstance(levels, list) or len(levels) != 2:
             raise ValueError("'view.levels' must be [near, far] or null")
         levels = (_number(levels[0], "view.levels"), _number(levels[1], "view.levels"))
+        if not 0.0 <= levels[0] < levels[1]:
+            raise ValueError("'view.levels' must be [near, far] with 0 <= near < far")
     source = v.get("source", DEFAULT_SOURCE)
     if source not in DEPTH_SOURCES:
         raise ValueError(f"unknown 'view.source' {source!r}; valid: {', '.join(DEPTH_SOURCES)}")
     orbit = v.get("orbit")
     if orbit is not None and not isinstance(orbit, dict):
         raise ValueError("'view.orbit' must be an object or null")
+    _finite_json(orbit, "view.orbit")
     view = ViewState(colormap=colormap, levels=levels, crop=_bool(v, "crop", True),
                      compare=_bool(v, "compare", False), source=source, orbit=orbit)
     return Scene(hand=hand, camera=camera, camera_preset=preset,
@@ -224,7 +254,7 @@ def scene_from_dict(d: object) -> Scene:
 
 
 def save_scene(path: str | Path, scene: Scene) -> None:
-    """Write a scene file atomically."""
+    """Write a scene file atomically and durably (fsynced: it is the user's work)."""
     atomic_write_json(path, scene_to_dict(scene))
 
 
@@ -233,7 +263,7 @@ def load_scene(path: str | Path) -> Scene:
     data = read_json_file(path, SceneFileError)
     try:
         return scene_from_dict(data)
-    except (ValueError, TypeError, KeyError) as e:
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
         raise SceneFileError(f"{path}: {e}") from None
 
 
@@ -253,21 +283,32 @@ def autosave_path() -> Path:
 
 def load_autosave() -> tuple[Scene | None, str | None]:
     """The autosaved scene, or (None, why not) — never an exception: a bad autosave must not
-    stop the app. An unreadable one is renamed aside so the next autosave does not destroy it."""
+    stop the app. An unreadable one (corrupt, or from a newer build) is renamed aside, next to
+    any earlier one, so that the next autosave destroys neither."""
     path = autosave_path()
     if not path.exists():
         return None, None
     try:
         return load_scene(path), None
     except SceneFileError as e:
-        aside = path.with_name(path.name + CORRUPT_SUFFIX)
-        try:
-            os.replace(path, aside)
-            where = f"; moved to {aside.name}"
-        except OSError:
-            where = ""
+        aside = _set_aside(path)
+        where = f"; moved to {aside.name}" if aside is not None else ""
         log.warning("ignoring autosave: %s", e)
         return None, f"Autosave ignored ({str(e).split(': ', 1)[-1]}){where}"
+
+
+def _set_aside(path: Path) -> Path | None:
+    """Rename `path` to the first free `NAME.unreadable[.N]`; None when it cannot be moved."""
+    for n in range(1, MAX_SET_ASIDE + 1):
+        aside = path.with_name(path.name + CORRUPT_SUFFIX + (f".{n}" if n > 1 else ""))
+        if aside.exists():
+            continue
+        try:
+            os.rename(path, aside)
+            return aside
+        except OSError:
+            return None
+    return None
 
 
 def write_autosave(scene: Scene) -> Path:

@@ -2,16 +2,21 @@
 
 For each pair STEM in a folder:
     STEM_depth.png    uint16 millimetres, 0 = no data, full frame (never colour-mapped)
-    STEM_pose.json    the pose (engine.hand.pose_io's schema) + provenance (sensor, seed, ...)
     STEM_labels.png   part labels 0-7 of the clean render (when given)
     STEM_preview.png  a colour preview for people (when asked)
-Every file is written atomically (engine.io_utils) and nothing is ever overwritten: without a
-stem the next free "pair_NNNN" is taken, and a given stem that already has files is an error.
+    STEM_pose.json    the pose (engine.hand.pose_io's schema) + provenance (sensor, seed, ...);
+                      placed last, so a pair whose pose file exists is complete
+A pair appears all at once or not at all, and nothing is ever overwritten, even with several
+exporters (threads, processes) writing into one folder: engine.staged_files reserves the stem
+exclusively, stages the files durably in a hidden folder, commits and moves them into place.
+Without a stem, the next free "pair_NNNN" is reserved; a given stem that is taken is an error.
+Each export first finishes or removes what a crashed exporter left in the folder.
 The dataset exporter builds on this one.
 """
 from __future__ import annotations
 
 import re
+from itertools import count
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +24,15 @@ import numpy as np
 from engine.hand.pose_io import PoseRecord, save_pose
 from engine.io_utils import write_depth_png16, write_png
 from engine.sim.preview import depth_preview
+from engine.staged_files import Staging, recover, reserve, staged_stems
 
 STEM_PREFIX = "pair"
 STEM_DIGITS = 4
-SUFFIXES = {"depth": "_depth.png", "pose": "_pose.json", "labels": "_labels.png",
-            "preview": "_preview.png"}
+# Move order: the pose file last (readers key on it, see the module docstring).
+SUFFIXES = {"depth": "_depth.png", "labels": "_labels.png", "preview": "_preview.png",
+            "pose": "_pose.json"}
 _STEM_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+MAX_STEM_TRIES = 10000  # free numbers tried before giving up (only a broken folder gets there)
 
 
 class ExportError(OSError):
@@ -37,20 +45,37 @@ def pair_paths(folder: str | Path, stem: str) -> dict[str, Path]:
     return {kind: folder / f"{stem}{suffix}" for kind, suffix in SUFFIXES.items()}
 
 
-def _taken(folder: Path, stem: str) -> bool:
-    return any(p.exists() for p in pair_paths(folder, stem).values())
+def _file_names(stem: str) -> list[str]:
+    return [f"{stem}{suffix}" for suffix in SUFFIXES.values()]
 
 
 def next_free_stem(folder: str | Path, prefix: str = STEM_PREFIX) -> str:
-    """The first "prefix_NNNN" after every numbered pair already in the folder."""
+    """The first "prefix_NNNN" after every numbered pair (finished or staged) in the folder.
+
+    Only a hint: `export_pair` reserves the stem, and takes the next one when it lost a race.
+    """
     folder = Path(folder)
-    pattern = re.compile(rf"^{re.escape(prefix)}_(\d+)_")
-    numbers = [int(m.group(1)) for p in folder.glob(f"{prefix}_*")
-               if (m := pattern.match(p.name))] if folder.is_dir() else []
-    n = max(numbers, default=0) + 1
-    while _taken(folder, f"{prefix}_{n:0{STEM_DIGITS}d}"):
-        n += 1
-    return f"{prefix}_{n:0{STEM_DIGITS}d}"
+    pattern = re.compile(rf"^{re.escape(prefix)}_(\d+)(?:_|$)")
+    names = [p.name for p in folder.glob(f"{prefix}_*")] if folder.is_dir() else []
+    numbers = [int(m.group(1)) for name in [*names, *staged_stems(folder)]
+               if (m := pattern.match(name))]
+    return f"{prefix}_{max(numbers, default=0) + 1:0{STEM_DIGITS}d}"
+
+
+def _reserve_stem(folder: Path, stem: str | None) -> Staging:
+    if stem is not None:
+        staging = reserve(folder, stem, _file_names(stem))
+        if staging is None:
+            raise ExportError(f"{folder / stem}: a pair of that name exists; not overwriting it")
+        return staging
+    first = int(next_free_stem(folder).rsplit("_", 1)[1])
+    for n in count(first):
+        candidate = f"{STEM_PREFIX}_{n:0{STEM_DIGITS}d}"
+        if (staging := reserve(folder, candidate, _file_names(candidate))) is not None:
+            return staging
+        if n - first >= MAX_STEM_TRIES:
+            break
+    raise ExportError(f"{folder}: no free pair name after {MAX_STEM_TRIES} tries")
 
 
 def export_pair(folder: str | Path, depth_mm: np.ndarray, record: PoseRecord, *,
@@ -69,26 +94,35 @@ def export_pair(folder: str | Path, depth_mm: np.ndarray, record: PoseRecord, *,
                           f"{cam.width}x{cam.height}")
     if labels is not None and np.asarray(labels).shape != depth.shape:
         raise ExportError("labels and depth differ in size")
-    if stem is None:
-        stem = next_free_stem(folder)
-    elif not _STEM_PATTERN.match(stem):
+    if stem is not None and not _STEM_PATTERN.match(stem):
         raise ExportError(f"invalid pair name {stem!r} (letters, digits, '.', '_', '-')")
-    elif _taken(folder, stem):
-        raise ExportError(f"{folder / stem}: a pair of that name exists; not overwriting it")
-    paths = pair_paths(folder, stem)
+    folder.mkdir(parents=True, exist_ok=True)
+    recover(folder)
+    staging = _reserve_stem(folder, stem)
+    try:
+        kinds = _write_pair(staging, depth, record, labels, preview, provenance)
+        staging.commit([f"{staging.stem}{SUFFIXES[k]}" for k in kinds])
+    except BaseException:
+        staging.abandon()
+        raise
+    paths = pair_paths(folder, staging.stem)
+    return {kind: paths[kind] for kind in kinds}
+
+
+def _write_pair(staging: Staging, depth: np.ndarray, record: PoseRecord,
+                labels: np.ndarray | None, preview: bool, provenance: dict | None) -> list[str]:
+    """Write the pair's files into the staging folder; returns their kinds in SUFFIXES order."""
+    paths = {kind: staging.path(f"{staging.stem}{suffix}") for kind, suffix in SUFFIXES.items()}
+    cam = record.camera
     joints_2d = cam.project(record.joints)
     extra = {**record.extra, **(provenance or {}), "joints_2d": np.round(joints_2d, 3).tolist()}
-    written: dict[str, Path] = {}
     write_depth_png16(paths["depth"], depth)
-    written["depth"] = paths["depth"]
+    if labels is not None:
+        write_png(paths["labels"], np.asarray(labels, dtype=np.uint8))
+    if preview:
+        write_png(paths["preview"], depth_preview(depth, labels, joints_2d))
     save_pose(paths["pose"], PoseRecord(joints=record.joints, camera=cam,
                                         handedness=record.handedness, hand=record.hand,
                                         name=record.name, extra=extra))
-    written["pose"] = paths["pose"]
-    if labels is not None:
-        write_png(paths["labels"], np.asarray(labels, dtype=np.uint8))
-        written["labels"] = paths["labels"]
-    if preview:
-        write_png(paths["preview"], depth_preview(depth, labels, joints_2d))
-        written["preview"] = paths["preview"]
-    return written
+    return ["depth", *(["labels"] if labels is not None else []), *(["preview"] if preview else []),
+            "pose"]

@@ -94,8 +94,12 @@ def read_json_file(path: str | Path, error: type[Exception]) -> object:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
+        raise error(f"{path}: not a JSON text file (byte {e.start} is not UTF-8)") from None
+    except OSError as e:
         raise error(f"{path}: cannot read ({e.__class__.__name__})") from None
+    if not text.strip():
+        raise error(f"{path}: empty file")
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

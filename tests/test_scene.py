@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import re
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -53,27 +56,100 @@ def test_joints_only_pose_is_fitted():
     np.testing.assert_allclose(back.hand.joints(), scene.hand.joints(), atol=3.0)
 
 
-@pytest.mark.parametrize("edit, message", [
+def _nan_joint(d):
+    d["pose"]["joints"][3][1] = float("nan")
+
+
+# Edits of a valid scene's JSON that make it invalid, and the words the one-line error must hold.
+BAD_SCENES = [
     (lambda d: d.update(format="other"), "not a scene file"),
-    (lambda d: d.update(version=9), "unsupported scene version"),
+    (lambda d: d.update(version=0), "unsupported scene version 0"),
+    (lambda d: d.update(version=True), "'version' must be an integer"),
+    (lambda d: d.update(version="1"), "'version' must be an integer"),
     (lambda d: d.pop("pose"), "missing key 'pose'"),
+    (lambda d: d.update(pose=[1, 2]), "'pose' must be an object"),
     (lambda d: d["pose"].update(joints=[[0, 0]]), "pose: 'joints'"),
+    (lambda d: d["pose"].update(joints="many"), "pose: 'joints'"),
+    (_nan_joint, "pose: 'joints' contains NaN"),
+    (lambda d: d["pose"]["camera"].update(fx=float("inf")), "pose: 'camera'"),
     (lambda d: d["camera"].update(fx=1.0), "disagrees with the pose's camera"),
+    (lambda d: d.update(camera=[]), "'camera' must be an object"),
+    (lambda d: d["camera"].update(preset={}), "unknown camera preset"),
     (lambda d: d["style"].update(sensor="lidar"), "unknown sensor"),
     (lambda d: d["style"].update(strength=2), "between 0 and 1"),
+    (lambda d: d["style"].update(strength=float("nan")), "'style.strength' must be a finite"),
+    (lambda d: d["style"].update(image=3), "'style.image'"),
     (lambda d: d.update(seed=-1), "'seed'"),
+    (lambda d: d.update(seed=float("nan")), "'seed'"),
+    (lambda d: d.update(seed="7"), "'seed'"),
     (lambda d: d["view"].update(levels=[1]), "'view.levels'"),
+    (lambda d: d["view"].update(levels=[700.0, 300.0]), "near < far"),
+    (lambda d: d["view"].update(levels=[float("nan"), 300.0]), "'view.levels' must be a finite"),
     (lambda d: d["view"].update(crop="yes"), "'view.crop'"),
+    (lambda d: d["view"].update(colormap=3), "'view.colormap'"),
     (lambda d: d["view"].update(source="gan"), "'view.source'"),
-])
-def test_bad_scene_files_give_one_line_naming_the_file(tmp_path, edit, message):
+    (lambda d: d["view"].update(orbit=[1]), "'view.orbit' must be an object"),
+    (lambda d: d["view"].update(orbit={"center": [0.0, float("nan"), 1.0]}), "'view.orbit.center' must be finite"),
+]
+
+
+def bad_scene_json(edit) -> str:
     d = scene_io.scene_to_dict(a_scene())
     edit(d)
+    return json.dumps(d)  # NaN/Infinity as Python writes them: valid to json.loads
+
+
+@pytest.mark.parametrize("edit, message", BAD_SCENES)
+def test_bad_scene_files_give_one_line_naming_the_file(tmp_path, edit, message):
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps(d))
-    with pytest.raises(SceneFileError, match=message) as err:
+    path.write_text(bad_scene_json(edit))
+    with pytest.raises(SceneFileError, match=re.escape(message)) as err:
         scene_io.load_scene(path)
-    assert "\n" not in str(err.value) and str(path) in str(err.value)
+    assert "\n" not in str(err.value) and str(err.value).startswith(f"{path}: ")
+
+
+VALID = json.dumps(scene_io.scene_to_dict(scene_io.default_scene()))
+# Files that are not a scene at all, and the words of the one-line error.
+CORRUPT_FILES = [
+    (b"\x89PNG\r\n\x1a\n\x00\xff\xfe binary", "not a JSON text file"),
+    (b"", "empty file"),
+    (b"  \n", "empty file"),
+    (VALID[:len(VALID) // 2].encode(), "not valid JSON"),
+    (VALID[:-1].encode(), "not valid JSON"),
+    (b"[1, 2, 3]", "the top level must be a JSON object"),
+    (b'"a scene"', "the top level must be a JSON object"),
+    (b'{"format": "handdepth.scene", "version": 1}', "missing key 'pose'"),
+]
+
+
+@pytest.mark.parametrize("data, message", CORRUPT_FILES)
+def test_corrupt_files_give_one_line_naming_the_file(tmp_path, data, message):
+    path = tmp_path / "corrupt.json"
+    path.write_bytes(data)
+    with pytest.raises(SceneFileError, match=re.escape(message)) as err:
+        scene_io.load_scene(path)
+    assert "\n" not in str(err.value) and str(err.value).startswith(f"{path}: ")
+
+
+def test_a_scene_from_a_newer_build_is_refused_whole(tmp_path):
+    d = scene_io.scene_to_dict(a_scene())
+    d["version"] = scene_io.VERSION + 1
+    d["lights"] = [{"kind": "a feature this build does not know"}]
+    path = tmp_path / "future.json"
+    path.write_text(json.dumps(d))
+    with pytest.raises(SceneFileError, match="newer HandDepth Studio .*not opened") as err:
+        scene_io.load_scene(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_scenes_are_written_durably(tmp_path, monkeypatch):
+    synced = []  # (inode, is a folder) of each fsync
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(
+        (os.fstat(fd).st_ino, stat.S_ISDIR(os.fstat(fd).st_mode))), real_fsync(fd))[1])
+    scene_io.save_scene(tmp_path / "s.json", a_scene())
+    assert (os.stat(tmp_path / "s.json").st_ino, False) in synced  # the file, before its rename
+    assert synced[-1] == (os.stat(tmp_path).st_ino, True)  # the folder, after it
 
 
 def test_a_scene_from_before_the_source_choice_shows_the_generator():
@@ -98,13 +174,33 @@ def test_autosave_lives_in_the_home_folder_and_restores(home):
     assert message is None and scene.seed == 17
 
 
-def test_corrupt_autosave_is_set_aside_not_raised(home):
+FUTURE = json.dumps({**json.loads(VALID), "version": scene_io.VERSION + 1}).encode()
+
+
+@pytest.mark.parametrize("data, message", [
+    *((d, m) for d, m in CORRUPT_FILES if d.strip()),
+    (bad_scene_json(_nan_joint).encode(), "contains NaN"),
+    (bad_scene_json(lambda d: d.update(seed="7")).encode(), "'seed'"),
+    (FUTURE, "newer HandDepth Studio"),
+])
+def test_a_bad_autosave_is_set_aside_not_raised(home, data, message):
     home.mkdir(parents=True)
-    (home / "autosave.json").write_text('{"format": "handdepth.scene", "version": 1}')
-    scene, message = scene_io.load_autosave()
-    assert scene is None and "Autosave ignored" in message and "\n" not in message
+    (home / "autosave.json").write_bytes(data)
+    scene, status = scene_io.load_autosave()
+    assert scene is None and status.startswith("Autosave ignored") and message in status
+    assert "\n" not in status and "moved to autosave.json.unreadable" in status
     assert not (home / "autosave.json").exists()
-    assert (home / "autosave.json.unreadable").exists()
+    assert (home / "autosave.json.unreadable").read_bytes() == data
+
+
+def test_set_aside_autosaves_never_replace_each_other(home):
+    home.mkdir(parents=True)
+    for n, data in enumerate((b"garbage", FUTURE, b"[]"), start=1):
+        (home / "autosave.json").write_bytes(data)
+        scene, status = scene_io.load_autosave()
+        aside = "autosave.json.unreadable" + (f".{n}" if n > 1 else "")
+        assert scene is None and status.endswith(f"moved to {aside}")
+        assert (home / aside).read_bytes() == data
 
 
 def test_history_undo_redo_and_merging():

@@ -6,6 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
+from engine.io_utils import atomic_write_bytes
 from engine.sim.sensors import SENSOR_NAMES
 
 DEFAULT_SIZE = "1440x900"
@@ -18,6 +19,18 @@ def _size(text: str) -> tuple[int, int]:
     if not m or not (320 <= int(m.group(1)) <= 7680 and 240 <= int(m.group(2)) <= 4320):
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as {DEFAULT_SIZE}, got {text!r}")
     return int(m.group(1)), int(m.group(2))
+
+
+def _png_bytes(pixmap, out: Path) -> bytes:
+    """The grab as PNG bytes, so io_utils writes the file atomically (no half PNG on a crash)."""
+    from PySide6 import QtCore
+
+    data = QtCore.QByteArray()
+    buffer = QtCore.QBuffer(data)
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    if not pixmap.save(buffer, "PNG"):
+        raise OSError(f"{out}: could not encode the PNG")
+    return data.data()
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -66,9 +79,7 @@ def run(args: argparse.Namespace) -> int:
         deadline = QtCore.QDeadlineTimer(SETTLE_MS)
         while not deadline.hasExpired():
             app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if not window.grab().save(str(args.out), "PNG"):
-            raise OSError(f"{args.out}: could not write the PNG")
+        atomic_write_bytes(args.out, _png_bytes(window.grab(), args.out))
     finally:
         dispose(window)
     print(f"wrote {args.out}")

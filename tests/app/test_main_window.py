@@ -231,13 +231,19 @@ def test_autosave_on_exit_and_restore_on_start(open_window, home):
     assert second.controller.scene.style.sensor == "tof"
 
 
-def test_corrupt_autosave_does_not_stop_the_app(open_window, home):
+@pytest.mark.parametrize("content", ["{ this is not json", "future version"])
+def test_a_bad_autosave_does_not_stop_the_app(open_window, home, content):
+    if content == "future version":
+        d = scene_io.scene_to_dict(scene_io.default_scene())
+        content = json.dumps({**d, "version": scene_io.VERSION + 1, "seed": 99})
     home.mkdir(parents=True)
-    (home / "autosave.json").write_text("{ this is not json")
+    (home / "autosave.json").write_text(content)
     window = open_window(restore=True)
-    assert "Autosave ignored" in window.statusBar().currentMessage()
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Autosave ignored") and "\n" not in message
     assert window.controller.shown_frame is not None
-    assert (home / "autosave.json.unreadable").exists()
+    assert window.controller.scene.seed == scene_io.default_scene().seed  # the default scene
+    assert (home / "autosave.json.unreadable").read_text() == content  # set aside, intact
 
 
 def test_missing_generator_is_reported_and_a_b_is_disabled(open_window, qtbot):
@@ -278,6 +284,7 @@ def test_screenshot_command_exits_cleanly(tmp_path, home):
     assert image is not None and image.shape[0] == 800 and image.shape[1] >= 1500
     assert image.std() > 10  # a real picture, not a blank grab
     assert not (home / "autosave.json").exists()  # the screenshot never touches the autosave
+    assert [p.name for p in tmp_path.iterdir()] == ["shot.png"]  # written atomically: no temp left
 
 
 def test_a_b_mode_shows_simulator_generator_and_styled_generator(window, qtbot):
