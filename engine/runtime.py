@@ -230,8 +230,8 @@ class DepthRuntime:
         try:
             callback(result)
         except Exception as e:  # the caller's bug; the next frame still comes
-            self._fail(request_id, request, on_error, f"showing frame {request_id} failed: "
-                                                      f"{e.__class__.__name__}: {e}", e)
+            # no id in the text: the same fault on every frame is one message, said once
+            self._fail(request_id, request, on_error, f"showing the frame failed: {e.__class__.__name__}: {e}", e)
 
     def _fail(self, request_id: int, request: FrameRequest, on_error: ErrorCallback | None,
               message: str, error: Exception) -> None:
