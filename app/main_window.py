@@ -656,9 +656,11 @@ def run_app() -> int:
     window = MainWindow()
     window.show()
     # Ctrl+C in the terminal or a plain kill closes the window properly (autosave, runtime,
-    # canvas). Python runs signal handlers only between bytecodes, so a timer wakes it up.
+    # canvas). Python runs signal handlers only between bytecodes, so a timer wakes it up; the
+    # handler may run inside a paint of the GL canvas, so it only queues the close (closing the
+    # canvas mid-paint crashed with SIGSEGV).
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: window.close())
+        signal.signal(sig, lambda *_: QtCore.QTimer.singleShot(0, window.close))
     wake = QtCore.QTimer(interval=SIGNAL_POLL_MS)
     wake.timeout.connect(lambda: None)
     wake.start()
