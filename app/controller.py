@@ -29,6 +29,7 @@ import numpy as np
 from PySide6 import QtCore
 
 from app import scene as scene_io
+from app.generator_loading import load_default_generator
 from app.scene import DEPTH_SOURCES, PoseHistory, Scene, ViewState, same_pose
 from app.thumbnails import image_thumbnail, pose_thumbnail
 from engine.camera import Camera
@@ -38,13 +39,7 @@ from engine.hand.ik import move_joint, rotate_hand
 from engine.hand.model import HandPose, forward_kinematics
 from engine.hand.presets import DEFAULT_PRESET, load_preset
 from engine.hand.sampler import PoseRanges, mirror_pose, sample_pose
-from engine.runtime import (
-    CropGenerator,
-    DepthRuntime,
-    FrameRequest,
-    FrameResult,
-    compute_frame,
-)
+from engine.runtime import DepthRuntime, FrameFailure, FrameRequest, FrameResult, compute_frame
 from engine.sim import sensors as sensor_models
 from engine.sim.sensor_match import closest_sensor, read_style_image, reference_statistics
 from engine.sim.sensors import SENSOR_NAMES, SENSORS
@@ -56,11 +51,6 @@ MIN_FRAME_INTERVAL_MS = 33  # a 30 fps ceiling: more than the depth view shows d
 # A frame that has not come back after this long is lost (the runtime logged why): resubmit.
 LOST_FRAME_MS = 3000
 GENERATOR_JOIN_TIMEOUT_S = 30.0  # loading the shipped generator takes 1-3 s
-# Torch threads for the generator on a CPU. It runs on every frame while the single view shows
-# it: with torch's default (one per core) a drag on a 2-core machine measured a 48.6 ms longest
-# GUI stall (bound: 50 ms, tests/app/test_drag_latency.py); with one thread, 33-43 ms at the
-# same ~25-30 ms per generator frame, since the GUI thread and software OpenGL need the rest.
-GENERATOR_CPU_THREADS = 1
 FPS_WINDOW_S = 1.0
 # Random poses keep the hand where it is and facing the camera roughly (a back-facing random
 # orientation is rarely what someone posing a hand wants from one click).
@@ -84,38 +74,6 @@ class StyleEntry:
     image: str | None = None
 
 
-def load_default_generator() -> tuple[CropGenerator | None, str, str]:
-    """(generator or None, device name, status text). Never raises: the app runs without one.
-
-    Imports torch, so call it off the GUI thread.
-    """
-    try:
-        from engine.models import generator as gen_module
-    except Exception as e:  # noqa: BLE001  (a half-landed module must not stop the app)
-        return None, "CPU", f"Generator unavailable ({e.__class__.__name__}): simulator only"
-    path = Path(getattr(gen_module, "DEFAULT_GENERATOR_PATH", ""))
-    if not path.is_file():
-        return None, "CPU", f"No generator at {path.name}: simulator only"
-    try:
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        if device == "cpu":
-            torch.set_num_threads(GENERATOR_CPU_THREADS)  # process-wide: only G uses torch here
-        model, _ = gen_module.load_generator(path, device=device)
-        name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
-
-        from engine.models.pose_encoding import crop_view
-
-        def generate(y: np.ndarray, transform) -> np.ndarray:
-            return gen_module.generate_crops(model, np.asarray(y)[None], crop_view(transform)[None])[0]
-
-        return generate, name, f"Generator loaded from {path.name} ({name})"
-    except Exception as e:
-        log.exception("loading the generator failed")
-        return None, "CPU", f"Generator could not be loaded ({str(e).splitlines()[0]}): simulator only"
-
-
 class StudioController(QtCore.QObject):
     """Owns the scene; every edit goes through here (see the module docstring)."""
 
@@ -130,6 +88,7 @@ class StudioController(QtCore.QObject):
     statusMessage = QtCore.Signal(str)
     sceneReplaced = QtCore.Signal()  # a scene was opened or restored: views re-read everything
     _frameArrived = QtCore.Signal()  # worker thread -> GUI thread
+    _frameFailed = QtCore.Signal(object)  # FrameFailure, worker thread -> GUI thread
     _generatorLoaded = QtCore.Signal(str)  # loader thread -> GUI thread
 
     def __init__(self, scene: Scene | None = None, *, autosave: bool = True,
@@ -147,6 +106,7 @@ class StudioController(QtCore.QObject):
         self._shown: FrameResult | None = None
         self.last_request_id = 0
         self._in_flight = 0  # id of the request being rendered, 0 when none
+        self._frame_error: str | None = None  # the failure last posted; cleared by a good frame
         self._stale = False  # the scene changed since the last submit
         self._last_submit = -1e9
         self._frame_times: deque[float] = deque()
@@ -160,6 +120,7 @@ class StudioController(QtCore.QObject):
 
         queued = QtCore.Qt.ConnectionType.QueuedConnection
         self._frameArrived.connect(self._on_frame_arrived, queued)
+        self._frameFailed.connect(self._on_frame_failed, queued)
         self._generatorLoaded.connect(self._on_generator_loaded, queued)
         self._submit_timer = QtCore.QTimer(self, singleShot=True)
         self._submit_timer.timeout.connect(self._submit_if_stale)
@@ -458,16 +419,39 @@ class StudioController(QtCore.QObject):
             return
         self._stale = False
         self._last_submit = time.perf_counter()
-        self.last_request_id = self._in_flight = self.runtime.submit(self.frame_request(),
-                                                                     self._on_frame_from_worker)
+        self.last_request_id = self._in_flight = self.runtime.submit(
+            self.frame_request(), self._on_frame_from_worker, self._frameFailed.emit)
         self._lost_timer.start()
 
     def _on_frame_lost(self) -> None:
+        """Safety net: the runtime answers every request it renders, so this means a hang."""
         if self._in_flight and not self._closed:
             log.warning("frame %d did not come back: %s", self._in_flight, self.runtime.last_error)
-            self.statusMessage.emit(f"Frame failed: {self.runtime.last_error or 'timed out'}")
+            self._report_frame_error(self.runtime.last_error or "timed out")
             self._in_flight = 0
             self._submit_if_stale()
+
+    @QtCore.Slot(object)
+    def _on_frame_failed(self, failure: FrameFailure) -> None:
+        """The request in flight produced no frame: say why (once), and go on with the next."""
+        if self._closed:
+            return
+        self._report_frame_error(failure.message)
+        if self._in_flight and failure.request_id >= self._in_flight:
+            self._in_flight = 0
+            self._lost_timer.stop()
+            self._submit_if_stale()
+
+    def _report_frame_error(self, message: str) -> None:
+        """One status line per distinct failure: a drag over a broken model must not flood it."""
+        if message != self._frame_error:
+            self._frame_error = message
+            self.statusMessage.emit(f"Frame failed: {message}")
+
+    @property
+    def settled(self) -> bool:
+        """Nothing is waiting to be submitted or rendered: the runtime has answered the scene."""
+        return not self._stale and not self._in_flight
 
     @property
     def frame_is_current(self) -> bool:
@@ -493,6 +477,7 @@ class StudioController(QtCore.QObject):
             return
         if not self.paced_by_view:
             self.frame_drawn(result.request_id)
+        self._frame_error = None
         self._shown = result
         self._frame_times.append(time.perf_counter())
         self.frameReady.emit(result)
@@ -505,10 +490,11 @@ class StudioController(QtCore.QObject):
             self._submit_if_stale()
 
     def wait_for_frame(self, timeout_s: float = 10.0) -> bool:
-        """Process events until the frame on screen shows the current scene (tests, screenshot)."""
+        """Process events until the runtime has answered the current scene; True when its frame
+        is on screen, False at once when it failed (tests, screenshot)."""
         deadline = time.monotonic() + timeout_s
         app = QtCore.QCoreApplication.instance()
-        while not self.frame_is_current and time.monotonic() < deadline:
+        while not (self.frame_is_current or self.settled) and time.monotonic() < deadline:
             app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
             time.sleep(0.002)
         return self.frame_is_current

@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app import scene as scene_io
 from app.controller import StudioController
+from app.crop_window import crop_window
 from app.scene import Scene, ViewState
 from app.thumbnails import pose_thumbnail
 from engine.camera import CAMERA_PRESETS, Camera
@@ -112,6 +113,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._pending_pose: HandPose | None = None
         self._pending_frame: FrameResult | None = None
         self._last_drawn = "frame"
+        self._frames_drawn = 0
         self._surface_hidden = False
         self._last_draw_time = 0.0
         self._single_panel_split: list[int] | None = None  # the centre's split before A/B mode
@@ -417,6 +419,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if len(panels) != self.depth_view.panel_count:
             self._share_centre(len(panels))
         self.depth_view.set_images(panels)
+        if not self._frames_drawn:  # `main.py -v` says when the app is up (tests wait for it)
+            log.info("first depth frame on screen")
+        self._frames_drawn += 1
         self.controller.frame_drawn(result.request_id)
         self.frameDisplayed.emit(result.request_id)
 
@@ -441,7 +446,7 @@ class MainWindow(QtWidgets.QMainWindow):
             images = [(f"{source} · {style}", depth)]
         if self._crop:
             t = result.transform
-            images = [(title, _window(d, t.v0, t.u0, t.size_px)) for title, d in images]
+            images = [(title, crop_window(d, t.v0, t.u0, t.size_px)) for title, d in images]
         return images
 
     @QtCore.Slot(object)
@@ -624,17 +629,6 @@ class MainWindow(QtWidgets.QMainWindow):
         super().closeEvent(event)
 
 
-def _window(depth: np.ndarray, v0: int, u0: int, size: int) -> np.ndarray:
-    """The size x size window of `depth` at (v0, u0), zero (no data) outside the frame."""
-    out = np.zeros((size, size), depth.dtype)
-    h, w = depth.shape
-    top, left = max(v0, 0), max(u0, 0)
-    bottom, right = min(v0 + size, h), min(u0 + size, w)
-    if bottom > top and right > left:
-        out[top - v0:bottom - v0, left - u0:right - u0] = depth[top:bottom, left:right]
-    return out
-
-
 def application() -> QtWidgets.QApplication:
     """The QApplication, created once with the app's dark theme."""
     app = QtWidgets.QApplication.instance()
@@ -662,9 +656,11 @@ def run_app() -> int:
     window = MainWindow()
     window.show()
     # Ctrl+C in the terminal or a plain kill closes the window properly (autosave, runtime,
-    # canvas). Python runs signal handlers only between bytecodes, so a timer wakes it up.
+    # canvas). Python runs signal handlers only between bytecodes, so a timer wakes it up; the
+    # handler may run inside a paint of the GL canvas, so it only queues the close (closing the
+    # canvas mid-paint crashed with SIGSEGV).
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: window.close())
+        signal.signal(sig, lambda *_: QtCore.QTimer.singleShot(0, window.close))
     wake = QtCore.QTimer(interval=SIGNAL_POLL_MS)
     wake.timeout.connect(lambda: None)
     wake.start()

@@ -4,6 +4,12 @@ The app calls `submit` on every mouse move. One worker thread renders; a request
 while another waits replaces it (the stale one is dropped, never rendered), and a result older
 than one already delivered is never delivered. `submit` never blocks, so a drag never waits for
 the network. Callbacks run on the worker thread: a GUI marshals them to its own thread.
+
+Every request that is rendered gets an answer: its frame, or (when the computation raises, the
+generator returns NaN/inf, or the callback itself raises) a `FrameFailure` with its id and a
+one-line message, so nothing that waits for a request id waits for a frame that never comes.
+The worker survives every failure. `submit` copies the pose, so the caller may keep editing
+its array while the frame waits.
 Qt-free by design (napari's layer slicer is the model), so tests drive it directly with
 `wait_until_idle` and `shutdown`.
 """
@@ -13,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -47,6 +53,19 @@ class FrameRequest:
     seed: int = 0
     use_generator: bool = False
     strength: float = 1.0  # 0 = clean .. 1 = the full sensor model (sensors.blend_with_clean)
+
+
+class FrameError(ValueError):
+    """A frame that must not be shown (e.g. the generator returned NaN or inf)."""
+
+
+@dataclass(frozen=True, eq=False)
+class FrameFailure:
+    """The answer to a request that produced no frame: why, in one line."""
+
+    request_id: int
+    request: FrameRequest
+    message: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,7 +109,11 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
     if request.use_generator and generator is not None:
         crop = np.asarray(generator(normalise_joints(request.joints, transform), transform), np.float32)
         if crop.shape != (CROP_SIZE, CROP_SIZE):
-            raise ValueError(f"generator returned shape {crop.shape}, expected ({CROP_SIZE}, {CROP_SIZE})")
+            raise FrameError(f"generator returned shape {crop.shape}, expected ({CROP_SIZE}, {CROP_SIZE})")
+        bad = int((~np.isfinite(crop)).sum())
+        if bad:  # pasted, NaN would read as a plausible depth nowhere and inf as a wall
+            raise FrameError(f"generator returned {bad} non-finite values (NaN/inf) in its "
+                             f"{CROP_SIZE}x{CROP_SIZE} crop; frame not shown")
         generated = depth = paste_crop(crop, transform)
         timings["generator"] = (time.perf_counter() - t2) * 1e3
         if request.sensor != "none":
@@ -99,10 +122,24 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
     else:
         depth = simulated
         crop = crop_depth(simulated, transform)
+    if not np.isfinite(depth).all():
+        raise FrameError("the depth frame has non-finite values (NaN/inf); frame not shown")
     timings["total"] = (time.perf_counter() - t0) * 1e3
     return FrameResult(request_id=request_id, request=request, depth=depth, simulator=simulated,
                        clean=clean.depth, labels=clean.labels, crop=crop, transform=transform,
                        timings_ms=timings, generated=generated)
+
+
+Callback = Callable[[FrameResult], None]
+ErrorCallback = Callable[[FrameFailure], None]
+
+
+def frozen_request(request: FrameRequest) -> FrameRequest:
+    """`request` with its own read-only copy of the joints: later edits to the caller's array
+    cannot reach a queued frame."""
+    joints = np.array(request.joints, dtype=np.float64, copy=True)
+    joints.setflags(write=False)
+    return replace(request, joints=joints)
 
 
 class DepthRuntime:
@@ -111,18 +148,24 @@ class DepthRuntime:
     def __init__(self, generator: CropGenerator | None = None) -> None:
         self.generator = generator
         self._lock = threading.Condition()
-        self._pending: tuple[int, FrameRequest, Callable[[FrameResult], None]] | None = None
+        self._pending: tuple[int, FrameRequest, Callback, ErrorCallback | None] | None = None
         self._next_id = 1
         self._busy = False
         self._delivered_id = 0
         self._closed = False
         self.dropped = 0  # requests replaced before they were rendered
+        self.failed = 0  # requests answered with a FrameFailure
         self.last_error: str | None = None
         self._thread = threading.Thread(target=self._work, name="depth-runtime", daemon=True)
         self._thread.start()
 
-    def submit(self, request: FrameRequest, callback: Callable[[FrameResult], None]) -> int:
-        """Queue a frame, replacing any frame still waiting; returns the request id at once."""
+    def submit(self, request: FrameRequest, callback: Callback, on_error: ErrorCallback | None = None) -> int:
+        """Queue a frame, replacing any frame still waiting; returns the request id at once.
+
+        `callback` gets the frame, or `on_error` a FrameFailure when there is none (both on the
+        worker thread). A request replaced before it was rendered gets neither.
+        """
+        request = frozen_request(request)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the runtime has been shut down")
@@ -130,7 +173,7 @@ class DepthRuntime:
             self._next_id += 1
             if self._pending is not None:
                 self.dropped += 1
-            self._pending = (request_id, request, callback)
+            self._pending = (request_id, request, callback, on_error)
             self._lock.notify_all()
         return request_id
 
@@ -160,21 +203,48 @@ class DepthRuntime:
                     self._lock.wait()
                 if self._closed:
                     return
-                request_id, request, callback = self._pending
+                request_id, request, callback, on_error = self._pending
                 self._pending = None
                 self._busy = True
             try:
-                result = compute_frame(request, self.generator, request_id)
-            except Exception as e:  # a bad frame must not kill the worker; the app shows it
-                log.exception("frame %d failed", request_id)
-                self.last_error = f"{e.__class__.__name__}: {e}"
-                result = None
-            with self._lock:
-                fresh = result is not None and request_id > self._delivered_id and not self._closed
-                if fresh:
-                    self._delivered_id = request_id
+                self._answer(request_id, request, callback, on_error)
+            finally:
+                with self._lock:
+                    self._busy = False
+                    self._lock.notify_all()
+
+    def _answer(self, request_id: int, request: FrameRequest, callback: Callback,
+                on_error: ErrorCallback | None) -> None:
+        """Render one request and hand over its frame or its failure; never raises."""
+        try:
+            result = compute_frame(request, self.generator, request_id)
+        except Exception as e:  # a bad frame must not kill the worker; the app shows it
+            self._fail(request_id, request, on_error, f"{e.__class__.__name__}: {e}", e)
+            return
+        with self._lock:
+            fresh = request_id > self._delivered_id and not self._closed
             if fresh:
-                callback(result)
-            with self._lock:
-                self._busy = False
-                self._lock.notify_all()
+                self._delivered_id = request_id
+        if not fresh:
+            return
+        try:
+            callback(result)
+        except Exception as e:  # the caller's bug; the next frame still comes
+            # no id in the text: the same fault on every frame is one message, said once
+            self._fail(request_id, request, on_error, f"showing the frame failed: {e.__class__.__name__}: {e}", e)
+
+    def _fail(self, request_id: int, request: FrameRequest, on_error: ErrorCallback | None,
+              message: str, error: Exception) -> None:
+        message = " ".join(message.split())  # one line, whatever the exception said
+        # The traceback once per distinct error, not once per frame of a drag.
+        log.log(logging.DEBUG if message == self.last_error else logging.ERROR,
+                "frame %d failed: %s", request_id, message, exc_info=error)
+        with self._lock:
+            self.failed += 1
+            self.last_error = message
+            if self._closed or on_error is None:
+                return
+        try:
+            on_error(FrameFailure(request_id, request, message))
+        except Exception:
+            log.exception("the error callback of frame %d failed", request_id)

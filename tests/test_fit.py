@@ -1,8 +1,8 @@
-"""Fitting the model to measured joints: accuracy bar on random poses, masks, noise, speed."""
+"""Fitting the model to measured joints: accuracy bar on random poses, masks, noise (its speed
+is measured by `python main.py bench`, never asserted)."""
 from __future__ import annotations
 
 import logging
-import time
 
 import numpy as np
 import pytest
@@ -17,7 +17,6 @@ log = logging.getLogger(__name__)
 NUM_RANDOM_POSES = 30
 MEAN_ERROR_BAR_MM = 2.0
 NOISE_MM = 2.0
-FIT_BUDGET_MS = 100.0
 
 
 def random_pose(rng: np.random.Generator, handedness: str) -> HandPose:
@@ -33,22 +32,18 @@ def random_pose(rng: np.random.Generator, handedness: str) -> HandPose:
 def test_random_poses_meet_the_bar() -> None:
     """Shape unknown to the fitter; half of the hands are left hands."""
     rng = np.random.default_rng(0)
-    errors, times = [], []
+    errors = []
     for i in range(NUM_RANDOM_POSES):
         handedness = ("right", "left")[i % 2]
         truth = random_pose(rng, handedness)
-        t0 = time.perf_counter()
         result = fit_pose(truth.joints(), handedness)
-        times.append(time.perf_counter() - t0)
         errors.append(result.mean_error_mm)
         assert within_limits(result.pose.angles, tolerance=0.0)
         assert result.pose.handedness == handedness
     errors = np.array(errors)
     log.info("fit error over %d random poses: mean %.2e mm, median %.2e mm, max %.2e mm",
              len(errors), errors.mean(), np.median(errors), errors.max())
-    log.info("fit time: median %.1f ms, max %.1f ms", 1e3 * np.median(times), 1e3 * max(times))
     assert errors.mean() < MEAN_ERROR_BAR_MM
-    assert 1e3 * np.median(times) < FIT_BUDGET_MS
 
 
 @pytest.mark.parametrize("handedness", ("right", "left"))

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import numpy as np
 import pytest
 
+from engine.hand import ik
 from engine.hand.ik import joints_at_limit, move_joint, rotate_hand
 from engine.hand.limits import LOWER, UPPER, within_limits
 from engine.hand.model import (
@@ -26,7 +26,8 @@ DISTAL_JOINTS = tuple(j for f in FINGERS for j in FINGER_JOINTS[f][1:])
 # A joint that moves lands this close (mm) to a reachable target; the small pull towards the
 # current angles that keeps drags smooth accounts for the last hundredths of a millimetre.
 REACH_TOLERANCE_MM = 0.1
-IK_BUDGET_MS = 3.0
+# Measured 5 on the seeded drags below (max 21); more means the solver stopped converging fast.
+MEDIAN_DRAG_STEP_EVALUATIONS = 8
 
 
 def random_pose(rng: np.random.Generator, handedness: str = "right") -> HandPose:
@@ -198,10 +199,14 @@ def test_joints_at_limit_maps_angles_to_the_joint_they_move() -> None:
         assert joints_at_limit(HandPose(angles=angles)) == {joint}
 
 
-def test_drag_speed() -> None:
-    """A drag step must fit an interactive frame; the median is logged for the record."""
+def test_a_drag_step_costs_a_few_batched_evaluations(monkeypatch) -> None:
+    """The work of a drag step, counted rather than timed (`python main.py bench` times it):
+    one batched forward-kinematics call per LM iteration, and a 1.5 mm step converges in a few."""
+    calls = []
+    counted = ik.forward_kinematics_params
+    monkeypatch.setattr(ik, "forward_kinematics_params", lambda *a, **k: calls.append(1) or counted(*a, **k))
     rng = np.random.default_rng(6)
-    times = []
+    per_step = []
     for trial in range(12):
         pose = random_pose(rng, HANDS[trial % 2])
         joint = DISTAL_JOINTS[trial % len(DISTAL_JOINTS)]
@@ -209,10 +214,9 @@ def test_drag_speed() -> None:
         direction /= np.linalg.norm(direction)
         start = pose.joints()[joint]
         for step in range(1, 11):
-            t0 = time.perf_counter()
+            calls.clear()
             pose = move_joint(pose, joint, start + direction * 1.5 * step)
-            times.append(time.perf_counter() - t0)
-    median_ms = 1e3 * float(np.median(times))
-    log.info("IK drag step: median %.2f ms, max %.2f ms over %d calls",
-             median_ms, 1e3 * max(times), len(times))
-    assert median_ms < IK_BUDGET_MS
+            per_step.append(len(calls))
+    log.info("IK drag step: median %.0f, max %d batched FK calls", np.median(per_step), max(per_step))
+    assert max(per_step) <= ik.LM.iterations + 1
+    assert np.median(per_step) <= MEDIAN_DRAG_STEP_EVALUATIONS

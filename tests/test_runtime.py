@@ -1,6 +1,10 @@
-"""The latest-wins runtime: never blocks, drops stale requests, delivers in order."""
+"""The latest-wins runtime: never blocks, drops stale requests, delivers in order, and answers
+every rendered request (frame or failure) however the frame computation or the callback fails.
+
+Nothing here is timed: a frame that must take a while blocks on a threading.Event that the test
+releases, and the test waits for events, never for the clock.
+"""
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -8,17 +12,58 @@ import pytest
 from engine.camera import KINECT_V1
 from engine.data.crop import CROP_SIZE, paste_crop
 from engine.hand.model import HandPose
-from engine.runtime import DepthRuntime, FrameRequest, compute_frame
+from engine.runtime import DepthRuntime, FrameError, FrameFailure, FrameRequest, compute_frame
 
 JOINTS = HandPose().joints()
+EVENT_TIMEOUT_S = 30.0  # generous: only a hang reaches it
 
 
-def slow_generator(delay: float):
-    """A generator that takes `delay` seconds: a hand held half a crop's depth in front."""
-    def generate(y, transform):
-        time.sleep(delay)
-        return np.where(np.hypot(*np.mgrid[-1:1:CROP_SIZE * 1j, -1:1:CROP_SIZE * 1j]) < 0.5, -0.5, 1.0)
-    return generate
+def disk_crop() -> np.ndarray:
+    """A hand held half a crop's depth in front: a disk in the crop."""
+    return np.where(np.hypot(*np.mgrid[-1:1:CROP_SIZE * 1j, -1:1:CROP_SIZE * 1j]) < 0.5, -0.5, 1.0)
+
+
+def instant_generator(y, transform):
+    return disk_crop()
+
+
+class GatedGenerator:
+    """A generator that blocks until the test opens the gate; says when it has started."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.gate = threading.Event()
+        self.calls = 0
+
+    def __call__(self, y, transform):
+        self.calls += 1
+        self.started.set()
+        assert self.gate.wait(EVENT_TIMEOUT_S), "the test never opened the gate"
+        return disk_crop()
+
+
+class Answers:
+    """Collects a runtime's frames and failures (worker thread) and signals each one."""
+
+    def __init__(self) -> None:
+        self.frames: list = []
+        self.failures: list[FrameFailure] = []
+        self.answered = threading.Event()
+
+    def frame(self, result) -> None:
+        self.frames.append(result)
+        self.answered.set()
+
+    def failure(self, failure: FrameFailure) -> None:
+        self.failures.append(failure)
+        self.answered.set()
+
+
+@pytest.fixture
+def runtime():
+    rt = DepthRuntime()
+    yield rt
+    rt.shutdown()
 
 
 def test_simulator_frame_is_consistent():
@@ -32,47 +77,122 @@ def test_simulator_frame_is_consistent():
 
 
 def test_generator_frame_is_pasted_into_the_full_frame():
-    gen = slow_generator(0.0)
+    gen = instant_generator
     r = compute_frame(FrameRequest(JOINTS, KINECT_V1, use_generator=True), gen)
     np.testing.assert_array_equal(r.depth, paste_crop(gen(None, None), r.transform))
     assert "generator" in r.timings_ms
 
 
-def test_submit_never_blocks_and_latest_wins():
-    runtime = DepthRuntime(generator=slow_generator(0.2))
-    delivered = []
-    done = threading.Event()
+def test_submit_never_blocks_and_latest_wins(runtime):
+    gen = GatedGenerator()
+    runtime.generator = gen
+    answers = Answers()
+    first = runtime.submit(FrameRequest(JOINTS, KINECT_V1, use_generator=True), answers.frame)
+    assert gen.started.wait(EVENT_TIMEOUT_S)  # the worker is now stuck inside frame `first`
+    ids: list[int] = []
 
-    def on_frame(result):
-        delivered.append(result.request_id)
-        done.set()
+    def submit_all():
+        ids.extend(runtime.submit(FrameRequest(JOINTS + i, KINECT_V1, use_generator=True), answers.frame)
+                   for i in range(1, 21))
 
-    try:
-        t0 = time.perf_counter()
-        ids = [runtime.submit(FrameRequest(JOINTS + i, KINECT_V1, use_generator=True), on_frame) for i in range(20)]
-        assert time.perf_counter() - t0 < 0.1  # 20 submits while a 0.2 s frame renders
-        assert runtime.wait_until_idle(10)
-        assert delivered[-1] == ids[-1]  # the newest pose is what ends up on screen
-        assert len(delivered) <= 2 and runtime.dropped >= 18
-        assert delivered == sorted(delivered)
-    finally:
-        runtime.shutdown()
+    submitter = threading.Thread(target=submit_all)
+    submitter.start()
+    # Had submit waited for the worker, it would wait for the gate, which opens only after this.
+    submitter.join(EVENT_TIMEOUT_S)
+    assert not submitter.is_alive() and len(ids) == 20
+    gen.gate.set()
+    assert runtime.wait_until_idle(EVENT_TIMEOUT_S)
+    assert [r.request_id for r in answers.frames] == [first, ids[-1]]  # the newest pose is shown
+    assert runtime.dropped == 19 and gen.calls == 2
 
 
-def test_errors_do_not_kill_the_worker():
+def test_the_pose_is_copied_at_submit(runtime):
+    gen = GatedGenerator()
+    runtime.generator = gen
+    answers = Answers()
+    runtime.submit(FrameRequest(JOINTS, KINECT_V1, use_generator=True), answers.frame)
+    assert gen.started.wait(EVENT_TIMEOUT_S)
+    joints = JOINTS.copy()
+    runtime.submit(FrameRequest(joints, KINECT_V1), answers.frame)
+    joints += 300.0  # the caller goes on editing its array while the frame waits
+    gen.gate.set()
+    assert runtime.wait_until_idle(EVENT_TIMEOUT_S)
+    queued = answers.frames[-1]
+    np.testing.assert_array_equal(queued.request.joints, JOINTS)
+    np.testing.assert_array_equal(queued.depth, compute_frame(FrameRequest(JOINTS, KINECT_V1)).depth)
+    assert not queued.request.joints.flags.writeable
+
+
+def _failing_then_rendering(runtime, answers, request, callback=None):
+    """Submit a request that fails, then a good one: the failure and the next frame both come."""
+    bad_id = runtime.submit(request, callback or answers.frame, answers.failure)
+    assert runtime.wait_until_idle(EVENT_TIMEOUT_S)  # returns although the frame failed
+    assert [f.request_id for f in answers.failures] == [bad_id]
+    good_id = runtime.submit(FrameRequest(JOINTS, KINECT_V1), answers.frame, answers.failure)
+    assert runtime.wait_until_idle(EVENT_TIMEOUT_S)
+    assert answers.frames[-1].request_id == good_id and len(answers.failures) == 1
+    message = answers.failures[0].message
+    assert "\n" not in message and message == runtime.last_error
+    return message
+
+
+def test_a_raising_frame_computation_is_answered_and_the_worker_survives(runtime):
     def broken(y, transform):
-        raise RuntimeError("boom")
+        raise RuntimeError("boom\nsecond line")
 
-    runtime = DepthRuntime(generator=broken)
+    runtime.generator = broken
+    answers = Answers()
+    message = _failing_then_rendering(runtime, answers, FrameRequest(JOINTS, KINECT_V1, use_generator=True))
+    assert message == "RuntimeError: boom second line" and answers.frames[0].request_id == 2
+
+
+def test_a_raising_callback_is_answered_and_the_worker_survives(runtime):
+    answers = Answers()
+
+    def broken_view(result):
+        raise KeyError("view gone")
+
+    message = _failing_then_rendering(runtime, answers, FrameRequest(JOINTS, KINECT_V1), broken_view)
+    assert "showing the frame failed" in message and "view gone" in message
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_non_finite_generator_output_is_a_failed_frame_not_a_picture(runtime, bad):
+    def broken(y, transform):
+        crop = disk_crop()
+        crop[10:20, 10:20] = bad
+        return crop
+
+    runtime.generator = broken
+    answers = Answers()
+    message = _failing_then_rendering(runtime, answers, FrameRequest(JOINTS, KINECT_V1, use_generator=True))
+    assert "100 non-finite values" in message and "not shown" in message
+    assert [r.request_id for r in answers.frames] == [2]  # nothing of the NaN frame was shown
+    with pytest.raises(FrameError):
+        compute_frame(FrameRequest(JOINTS, KINECT_V1, use_generator=True), broken)
+
+
+def test_a_failure_without_an_error_callback_still_leaves_the_runtime_working(runtime):
+    runtime.generator = lambda y, transform: np.full((CROP_SIZE, CROP_SIZE), np.nan)
     got = []
-    try:
-        runtime.submit(FrameRequest(JOINTS, KINECT_V1, use_generator=True), got.append)
-        assert runtime.wait_until_idle(5)
-        assert got == [] and "boom" in runtime.last_error
-        runtime.submit(FrameRequest(JOINTS, KINECT_V1), got.append)
-        assert runtime.wait_until_idle(5) and len(got) == 1
-    finally:
-        runtime.shutdown()
+    runtime.submit(FrameRequest(JOINTS, KINECT_V1, use_generator=True), got.append)
+    assert runtime.wait_until_idle(EVENT_TIMEOUT_S)
+    assert got == [] and runtime.failed == 1 and "non-finite" in runtime.last_error
+    runtime.submit(FrameRequest(JOINTS, KINECT_V1), got.append)
+    assert runtime.wait_until_idle(EVENT_TIMEOUT_S) and len(got) == 1
+
+
+def test_a_raising_error_callback_does_not_kill_the_worker(runtime):
+    runtime.generator = lambda y, transform: 1 / 0
+    got = []
+
+    def broken_handler(failure):
+        raise RuntimeError("handler bug")
+
+    runtime.submit(FrameRequest(JOINTS, KINECT_V1, use_generator=True), got.append, broken_handler)
+    assert runtime.wait_until_idle(EVENT_TIMEOUT_S)
+    runtime.submit(FrameRequest(JOINTS, KINECT_V1), got.append, broken_handler)
+    assert runtime.wait_until_idle(EVENT_TIMEOUT_S) and len(got) == 1
 
 
 def test_shutdown_stops_the_worker():
@@ -97,20 +217,16 @@ def test_strength_blends_the_sensor_and_keeps_it_seeded():
 
 
 def test_generator_output_goes_through_the_requested_sensor():
-    gen = slow_generator(0.0)
+    gen = instant_generator
     r = compute_frame(FrameRequest(JOINTS, KINECT_V1, sensor="realsense", seed=3, use_generator=True), gen)
     np.testing.assert_array_equal(r.generated, paste_crop(gen(None, None), r.transform))
     assert not np.array_equal(r.depth, r.generated)
     assert np.abs(r.depth[r.depth > 0] - np.median(r.generated[r.generated > 0])).max() < 200
 
 
-def test_strength_does_not_change_latest_wins():
-    runtime = DepthRuntime()
+def test_strength_does_not_change_latest_wins(runtime):
     got = []
-    try:
-        ids = [runtime.submit(FrameRequest(JOINTS, KINECT_V1, sensor="tof", strength=s / 10), got.append)
-               for s in range(10)]
-        assert runtime.wait_until_idle(10)
-        assert got[-1].request_id == ids[-1] and got[-1].request.strength == pytest.approx(0.9)
-    finally:
-        runtime.shutdown()
+    ids = [runtime.submit(FrameRequest(JOINTS, KINECT_V1, sensor="tof", strength=s / 10), got.append)
+           for s in range(10)]
+    assert runtime.wait_until_idle(EVENT_TIMEOUT_S)
+    assert got[-1].request_id == ids[-1] and got[-1].request.strength == pytest.approx(0.9)

@@ -1,4 +1,5 @@
-"""`python main.py bench`: how fast the engine's stages run on this machine."""
+"""`python main.py bench [engine|app]`: how fast the engine's stages run on this machine, and
+how the real window keeps up with a fingertip drag (`bench app`, under a virtual screen)."""
 from __future__ import annotations
 
 import argparse
@@ -6,23 +7,32 @@ import json
 import os
 import platform
 
-from engine.bench import bench_hand_model, bench_simulator
+from engine.bench import FIT_COUNT, bench_hand_model, bench_simulator
+
+APP_DRAG_S = 5.0  # long enough for ~100 frames of the generator on a 2-core CPU
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="measure the engine's speed on this machine")
-    p.add_argument("--count", type=int, default=100, help="poses per measurement (default 100)")
+    p = sub.add_parser("bench", help="measure the engine's (or the app's) speed on this machine",
+                       description="engine (default): the engine's stages. app: the real window "
+                                   "under a virtual screen, a fingertip drag per depth source.")
+    p.add_argument("target", nargs="?", choices=("engine", "app"), default="engine",
+                   help="what to measure (default: engine)")
+    p.add_argument("--count", type=int, default=100, help="engine: poses per measurement (default 100)")
+    p.add_argument("--drag-s", type=float, default=APP_DRAG_S,
+                   help=f"app: seconds of dragging per source (default {APP_DRAG_S:g})")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.target == "app":
+        return _run_app(args)
     if args.count < 1:
-        raise ValueError("--count must be at least 1")
+        raise ValueError(f"--count must be at least 1, got {args.count}")
     import torch  # only for the thread count the numbers were taken with
 
-    result = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                          "torch_threads": torch.get_num_threads()},
+    result = {"machine": _machine(torch.get_num_threads()),
               "simulator": bench_simulator(args.count), "hand_model": bench_hand_model(args.count)}
     if args.json:
         print(json.dumps(result))
@@ -34,8 +44,45 @@ def run(args: argparse.Namespace) -> int:
         print(f"sensor {name:10s} 640x480: p50 {t['p50']:.2f} ms, p95 {t['p95']:.2f} ms")
     print(f"training crop 128x128 (sample + render + crop): p50 {sim['training_crop_128_ms']['p50']:.2f} ms")
     hand = result["hand_model"]
+    fits = min(args.count, FIT_COUNT)
     for key, label in (("forward_kinematics_ms", "forward kinematics"), ("ik_drag_step_ms", "IK drag step (fingertip)"),
-                       ("fit_pose_ms", "fit to 21 joints")):
+                       ("fit_pose_ms", f"fit to 21 joints ({fits} poses)")):
         print(f"{label}: p50 {hand[key]['p50']:.2f} ms, p95 {hand[key]['p95']:.2f} ms")
     print(f"fit error on sampled poses (shape unknown): {hand['fit_error_mm_mean']:.2e} mm mean")
+    return 0
+
+
+def _machine(torch_threads: int | None = None) -> dict:
+    machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()}
+    if torch_threads is not None:
+        machine["torch_threads"] = torch_threads
+    return machine
+
+
+def _run_app(args: argparse.Namespace) -> int:
+    """Under a display, or re-run under xvfb-run; Qt is imported only past this point."""
+    from app.display import has_display, no_display_message, run_under_xvfb
+
+    if not args.drag_s > 0:
+        raise ValueError(f"--drag-s must be positive, got {args.drag_s}")
+    if not has_display():
+        argv = ["bench", "app", "--drag-s", repr(args.drag_s), *(["--json"] if args.json else [])]
+        code = run_under_xvfb(argv)
+        if code is None:
+            raise OSError(no_display_message().replace("run under xvfb-run", "install xvfb-run"))
+        return code
+    from app.app_bench import bench_app
+
+    result = {"machine": _machine(), **bench_app(args.drag_s)}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for source in ("simulator", "generator"):
+        r = result[source]
+        if "error" in r:
+            print(f"{source}: {r['error']}")
+            continue
+        print(f"{source}: {r['frames_per_s']:.1f} frames/s, pose to screen p50 {r['pose_to_screen_ms_p50']:.0f} ms "
+              f"p95 {r['pose_to_screen_ms_p95']:.0f} ms, GUI stall max {r['stall_ms_max']:.0f} ms "
+              f"p95 {r['stall_ms_p95']:.0f} ms, runtime frame p50 {r['runtime_frame_ms_p50']:.0f} ms")
     return 0

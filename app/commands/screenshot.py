@@ -48,7 +48,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.display import has_display, no_display_message
     from engine.hand.presets import preset_names
+
+    if not has_display():  # before Qt: without a screen it aborts after a page of warnings
+        raise OSError(no_display_message())
 
     if args.preset is not None and args.preset not in preset_names():
         raise ValueError(f"unknown preset {args.preset!r}; choose from: {', '.join(preset_names())}")
@@ -74,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
             window.compare_action.setChecked(True)
             window.controller.set_compare(True)
         if not window.controller.wait_for_frame(timeout_s=FRAME_TIMEOUT_S):
-            raise OSError(f"no depth frame within {FRAME_TIMEOUT_S:.0f} s")
+            why = window.controller.runtime.last_error or f"none within {FRAME_TIMEOUT_S:.0f} s"
+            raise OSError(f"no depth frame: {why}")
         window.flush_display()
         deadline = QtCore.QDeadlineTimer(SETTLE_MS)
         while not deadline.hasExpired():

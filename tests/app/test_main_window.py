@@ -318,23 +318,38 @@ def test_a_sensor_out_of_range_is_explained(window):
 
 def test_python_main_py_quits_cleanly_on_sigterm_with_a_corrupt_autosave(home):
     import signal
-    import time
+    import threading
 
     home.mkdir(parents=True)
     (home / "autosave.json").write_text("garbage")
-    proc = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "main.py", "-v", "gui"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    up, answered = threading.Event(), threading.Event()
+
+    def read_log():  # the app says when its first frame is on screen (main.py -v)
+        for line in proc.stderr:
+            lines.append(line)
+            if "first depth frame on screen" in line:
+                up.set()
+                answered.set()
+        answered.set()  # the process ended (without a frame, `up` stays unset)
+
+    reader = threading.Thread(target=read_log, daemon=True)
+    reader.start()
     try:
-        deadline = time.monotonic() + 30
-        while not (home / "autosave.json.unreadable").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)  # set aside while the window is built
-        time.sleep(2.0)  # let it show and draw its first frames
-        assert proc.poll() is None, proc.communicate()[1]
+        answered.wait(60)
+        assert up.is_set(), "".join(lines)
+        assert (home / "autosave.json.unreadable").exists()  # set aside while the window was built
+        assert proc.poll() is None, "".join(lines)
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
+        proc.wait(timeout=60)
+        reader.join(60)
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+    err = "".join(lines)
     assert proc.returncode == 0, err
     assert "Fatal Python error" not in err and "Traceback" not in err
     assert scene_io.load_scene(home / "autosave.json")  # a fresh, valid autosave on exit

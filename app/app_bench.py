@@ -1,0 +1,39 @@
+"""`bench app`: the real main window, one fingertip drag per depth source, measured by
+app/drag_probe.py (the drag test drives the same code and asserts behaviour only)."""
+from __future__ import annotations
+
+from app.drag_probe import WINDOW_SIZE, drag_fingertip, figures
+
+STARTUP_TIMEOUT_S = 60.0  # the first frame, the generator's loading: generous, only a hang reaches it
+SOURCES = ("simulator", "generator")
+
+
+def bench_app(drag_s: float) -> dict[str, dict]:
+    """{source: figures}; a source that cannot run gets {"error": one line} instead."""
+    from app.main_window import application
+
+    application()
+    return {source: _bench_source(source, drag_s) for source in SOURCES}
+
+
+def _bench_source(source: str, drag_s: float) -> dict:
+    from app.main_window import MainWindow, dispose
+
+    # restore/autosave off: the user's autosave is neither read nor touched
+    window = MainWindow(restore=False, autosave=False, load_generator=source == "generator")
+    try:
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        window.activateWindow()
+        c = window.controller
+        if source == "generator" and not c.wait_for_generator(STARTUP_TIMEOUT_S):
+            return {"error": "no generator could be loaded (see `python main.py -v bench app`)"}
+        if not c.wait_for_frame(STARTUP_TIMEOUT_S):
+            return {"error": f"no depth frame: {c.runtime.last_error or 'timed out'}"}
+        window.viewport.snap_view("camera")
+        window.flush_display()
+        record = drag_fingertip(window, drag_s)
+        c.wait_for_frame(STARTUP_TIMEOUT_S)
+        return {"drag_s": drag_s, **figures(record)}
+    finally:
+        dispose(window)

@@ -1,0 +1,176 @@
+"""A continuous fingertip drag on the real main window, recorded: shared by the drag test (which
+asserts behaviour) and `python main.py bench app` (which reports the figures).
+
+For `drag_s` seconds a timer moves the mouse over the 3D view in a circle around the index
+fingertip while the event loop runs freely. Recorded:
+  moves      mouse moves sent, and those that reached the IK (the viewport's jointDragged);
+  stall      gaps between ticks of a TICK_MS timer on the GUI thread, from press to release +
+             RELEASE_TAIL_MS: how long the event loop could not run;
+  frames     every runtime frame finished (worker) and every frame shown (frameDisplayed), so
+             "frames behind" is, at each tick, how many finished frames are newer than the one
+             on screen;
+  latency    for every pose change, the time until a frame computed from it (or a later pose)
+             is on screen, and each runtime frame's own compute time.
+Imports Qt: loaded only by the GUI tests and `bench app`, never by the headless commands.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6 import QtCore
+from PySide6.QtTest import QTest
+
+from engine.hand.skeleton import FINGER_JOINTS
+
+INDEX_TIP = FINGER_JOINTS["index"][3]
+# Small enough for a 1280x1024 virtual screen, the narrowest the docks allow.
+WINDOW_SIZE = (1500, 760)
+MOVE_INTERVAL_MS = 12
+# vispy drops a mouse move within 10 ms of the previous one: never send one that close, so every
+# move sent is one the viewport must deliver.
+MIN_MOVE_GAP_S = 0.012
+TICK_MS = 5
+RELEASE_TAIL_MS = 300
+CIRCLE_PX, CIRCLE_PERIOD_S = 45.0, 1.5
+LEFT = QtCore.Qt.MouseButton.LeftButton
+NO_MOD = QtCore.Qt.KeyboardModifier.NoModifier
+
+
+@dataclass
+class DragRecord:
+    """What one drag did (times in seconds from time.perf_counter)."""
+
+    drag_s: float
+    moves_sent: int = 0
+    moves_delivered: int = 0  # jointDragged signals: moves that reached the IK
+    pose_changes: list[float] = field(default_factory=list)
+    ticks: list[float] = field(default_factory=list)
+    submitted: dict[int, float] = field(default_factory=dict)  # request id -> submit time
+    finished: list[tuple[float, int, float]] = field(default_factory=list)  # time, id, compute ms
+    shown: list[tuple[float, int]] = field(default_factory=list)  # time, id
+    frames_behind: list[int] = field(default_factory=list)  # sampled at every tick
+    press_time: float = 0.0
+    release_time: float = 0.0
+
+    @property
+    def frames_shown_during_drag(self) -> int:
+        return sum(self.press_time <= t <= self.release_time for t, _ in self.shown)
+
+    @property
+    def stalls_ms(self) -> np.ndarray:
+        return np.diff(np.asarray(self.ticks)) * 1e3
+
+    def pose_to_screen_ms(self) -> list[float]:
+        """For each pose change, the time until a frame submitted after it was on screen."""
+        lags = []
+        for t in self.pose_changes:
+            later = [ts for ts, rid in self.shown if self.submitted.get(rid, -np.inf) >= t]
+            if later:
+                lags.append((later[0] - t) * 1e3)
+        return lags
+
+
+def _wait(ms: int) -> None:
+    """Run the event loop for `ms` (the drag's own duration, not a wait for an event)."""
+    loop = QtCore.QEventLoop()
+    QtCore.QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def drag_fingertip(window, drag_s: float) -> DragRecord:
+    """Drag the index fingertip in circles for `drag_s` seconds on `window` (a MainWindow)."""
+    c, vp = window.controller, window.viewport
+    rec = DragRecord(drag_s=drag_s)
+    submit = c.runtime.submit
+
+    def recording_submit(request, callback, on_error=None):
+        def done(result):
+            rec.finished.append((time.perf_counter(), result.request_id, result.timings_ms.get("total", np.nan)))
+            callback(result)
+        rid = submit(request, done, on_error)
+        rec.submitted[rid] = time.perf_counter()
+        return rid
+
+    window.flush_display()
+    shown_before = c.shown_frame.request_id if c.shown_frame is not None else 0
+
+    def on_tick():
+        rec.ticks.append(time.perf_counter())
+        on_screen = rec.shown[-1][1] if rec.shown else shown_before
+        rec.frames_behind.append(sum(rid > on_screen for _, rid, _ in list(rec.finished)))
+
+    def on_delivered(*_):
+        rec.moves_delivered += 1
+
+    def on_pose(_):
+        rec.pose_changes.append(time.perf_counter())
+
+    def on_shown(rid):
+        rec.shown.append((time.perf_counter(), rid))
+
+    tip = vp.joint_canvas_positions()[INDEX_TIP]
+    native = vp.canvas.native
+    last_move = [0.0]
+
+    def move():
+        now = time.perf_counter()
+        if now - last_move[0] < MIN_MOVE_GAP_S:
+            return
+        phase = 2 * np.pi * (now - rec.press_time) / CIRCLE_PERIOD_S
+        xy = tip + CIRCLE_PX * np.array([np.sin(phase), 1 - np.cos(phase)])
+        last_move[0] = now
+        rec.moves_sent += 1
+        QTest.mouseMove(native, _point(xy))
+
+    c.runtime.submit = recording_submit
+    connections = [(c.poseChanged, on_pose), (window.frameDisplayed, on_shown), (vp.jointDragged, on_delivered)]
+    for signal, slot in connections:
+        signal.connect(slot)
+    ticker = QtCore.QTimer(interval=TICK_MS, timerType=QtCore.Qt.TimerType.PreciseTimer)
+    ticker.timeout.connect(on_tick)
+    mover = QtCore.QTimer(interval=MOVE_INTERVAL_MS, timerType=QtCore.Qt.TimerType.PreciseTimer)
+    mover.timeout.connect(move)
+    try:
+        ticker.start()
+        rec.press_time = last_move[0] = time.perf_counter()
+        QTest.mousePress(native, LEFT, NO_MOD, _point(tip))
+        if not c.dragging:
+            raise RuntimeError("the press did not start a joint drag (is the fingertip visible?)")
+        mover.start()
+        _wait(int(drag_s * 1000))
+        mover.stop()
+        QTest.mouseRelease(native, LEFT, NO_MOD, _point(tip))
+        rec.release_time = time.perf_counter()
+        _wait(RELEASE_TAIL_MS)
+    finally:
+        ticker.stop()
+        mover.stop()
+        for signal, slot in connections:
+            signal.disconnect(slot)
+        c.runtime.submit = submit
+    return rec
+
+
+def figures(rec: DragRecord) -> dict[str, float]:
+    """The benchmark's numbers for one drag (the keys `bench app` prints per source)."""
+    def pct(values, q: float) -> float:
+        return round(float(np.percentile(values, q)), 1) if len(values) else float("nan")
+
+    stalls = rec.stalls_ms
+    return {
+        "frames_per_s": round(rec.frames_shown_during_drag / rec.drag_s, 2),
+        "pose_to_screen_ms_p50": pct(rec.pose_to_screen_ms(), 50),
+        "pose_to_screen_ms_p95": pct(rec.pose_to_screen_ms(), 95),
+        "stall_ms_max": round(float(stalls.max()), 1) if len(stalls) else float("nan"),
+        "stall_ms_p95": pct(stalls, 95),
+        "runtime_frame_ms_p50": pct([ms for _, _, ms in rec.finished], 50),
+        "mouse_moves_sent": rec.moves_sent,
+        "mouse_moves_delivered": rec.moves_delivered,
+        "frames_behind_max": max(rec.frames_behind, default=0),
+    }
+
+
+def _point(xy) -> QtCore.QPoint:
+    return QtCore.QPoint(round(float(xy[0])), round(float(xy[1])))

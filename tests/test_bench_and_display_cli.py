@@ -1,0 +1,80 @@
+"""`bench` (engine and app) and the window commands on a machine without a display."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+QT_MODULES = ("PySide6", "vispy", "pyqtgraph", "shiboken6")
+APP_FIGURES = {"frames_per_s", "pose_to_screen_ms_p50", "pose_to_screen_ms_p95", "stall_ms_max",
+               "stall_ms_p95", "runtime_frame_ms_p50"}
+
+
+def run_main(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def headless_env(tmp_path: Path) -> dict:
+    """No display and a PATH without xvfb-run (the interpreter is called by its full path)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["PATH"] = str(tmp_path)
+    env["HANDDEPTH_HOME"] = str(tmp_path / "home")
+    return env
+
+
+@pytest.mark.parametrize("count", [1, 3, 19])
+def test_engine_bench_works_for_small_counts_without_qt(count):
+    code = ("import sys, contextlib, io, json\nfrom app.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            f"    rc = main(['bench', '--count', '{count}', '--json'])\n"
+            f"bad = [m for m in sys.modules if m.split('.')[0] in {QT_MODULES!r}]\n"
+            "print(json.dumps({'rc': rc, 'out': json.loads(out.getvalue()), 'qt': bad}))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert got["rc"] == 0 and got["qt"] == []
+    hand, sim = got["out"]["hand_model"], got["out"]["simulator"]
+    assert {"p50", "p95"} <= set(hand["fit_pose_ms"]) and hand["fit_error_mm_mean"] < 1.0
+    assert {"p50", "p95"} <= set(sim["render_640x480_ms"])
+
+
+def test_engine_bench_text_output_and_count_below_one():
+    r = run_main("bench", "--count", "2")
+    assert r.returncode == 0, r.stderr
+    assert "fit to 21 joints (2 poses)" in r.stdout and "Traceback" not in r.stderr
+    r = run_main("bench", "--count", "0")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip().splitlines() == ["error: --count must be at least 1, got 0"]
+
+
+def test_bench_app_json_reports_every_figure_per_source():
+    r = run_main("bench", "app", "--json", "--drag-s", "1")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    for source in ("simulator", "generator"):
+        figures = result[source]
+        assert APP_FIGURES <= set(figures), figures
+        assert figures["frames_per_s"] > 0 and figures["mouse_moves_delivered"] > 0
+
+
+@pytest.mark.parametrize("command", [["bench", "app", "--drag-s", "1"], ["screenshot", "--out", "{out}"]])
+def test_window_commands_without_a_display_say_so_in_one_line(tmp_path, command):
+    out = tmp_path / "shot.png"
+    r = run_main(*[a.format(out=out) for a in command], env=headless_env(tmp_path), timeout=120)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: no display:") and "DISPLAY" in lines[0]
+    assert "xvfb-run" in lines[0] and not out.exists()
+
+
+def test_screenshot_decides_before_importing_qt(tmp_path):
+    code = ("import sys\nfrom app.cli import main\n"
+            f"rc = main(['screenshot', '--out', {str(tmp_path / 'shot.png')!r}])\n"
+            f"print(rc, [m for m in sys.modules if m.split('.')[0] in {QT_MODULES!r}])")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       env=headless_env(tmp_path))
+    assert r.stdout.strip() == "2 []", r.stderr
