@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    if args.command is None:
-        args = parser.parse_args(["gui", *(sys.argv[1:] if argv is None else argv)])
+    if args.command is None:  # the app takes no options of its own: `main.py -v` opens it too
+        args.command, args.run = "gui", gui.run
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:

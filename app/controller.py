@@ -57,11 +57,6 @@ FPS_WINDOW_S = 1.0
 RANDOM_MAX_ROTATION_DEG = 50.0
 STYLE_THUMBNAIL_DISTANCE_MM = 600.0  # inside every sensor's working range
 IMAGE_STYLE_PREFIX = "image:"
-# Working range (mm) of each sensor model: outside it the model reports no data at all, which
-# looks like a bug unless the status bar says why.
-SENSOR_RANGES_MM = {"kinect_v1": sensor_models.KINECT_RANGE_MM, "tof": sensor_models.TOF_RANGE_MM,
-                    "realsense": sensor_models.SR_RANGE_MM}
-
 
 @dataclass(frozen=True)
 class StyleEntry:
@@ -340,7 +335,7 @@ class StudioController(QtCore.QObject):
 
     def _check_sensor_range(self) -> None:
         """Say so when the hand sits outside the sensor model's working range (no data at all)."""
-        near, far = SENSOR_RANGES_MM.get(self._scene.style.sensor, (0.0, np.inf))
+        near, far = sensor_models.sensor_range_mm(self._scene.style.sensor)
         distance = controls.hand_distance(self.hand)
         if not near <= distance <= far:
             self.statusMessage.emit(

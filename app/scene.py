@@ -57,9 +57,9 @@ DEFAULT_SEED = 0
 # simulator + style. The product's promise is the model's depth, so the generator is the default.
 DEPTH_SOURCES = ("generator", "simulator")
 DEFAULT_SOURCE = "generator"
-# Where a new scene puts the hand: inside every sensor model's working range (the ToF model
-# starts at 500 mm), at a typical distance of a hand held in front of a depth camera.
-DEFAULT_DISTANCE_MM = 550.0
+# Where a new scene puts the hand: where the presets sit (tools/make_presets.py), so that every
+# sensor model sees the whole hand, curled fingertips included (the ToF model starts at 500 mm).
+DEFAULT_DISTANCE_MM = 700.0
 
 
 class SceneFileError(ValueError):
