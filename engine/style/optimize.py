@@ -15,6 +15,11 @@ keep its shape, which plain Gatys does not promise, so the output is parameteris
              the hand, the window of geometry_shift_mm), so the style can add noise, steps and
              ripples but cannot move a surface. A geometry term, the squared difference of the
              hole-aware low-passes in mm^2, holds what the high-pass leaves near the outline.
+  noise      on this trunk the Gram term barely sees millimetre noise (a 0.5 mm ripple is
+             0.004 in crop units), so its amplitude is set explicitly too: a term pulls the
+             log of the output's hf_energy (engine.style.stats) to the style image's, and the
+             Gram and TV terms shape its texture. R caps it at ~R^2 mm^2, so a style whose
+             hf_energy comes from flying pixels (hundreds of mm) is only approached.
   holes      a per-pixel hole logit h; p = sigmoid(h) composites the crop towards background
              (+1), so the VGG features see holes as the trunk saw them in real crops. Gram
              statistics alone rarely open holes (a hole is a large, rare event in a Gram
