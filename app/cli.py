@@ -11,10 +11,10 @@ import os
 import sys
 from types import ModuleType
 
-from app.commands import bench, evaluate, generate, gui, render, screenshot, styles, train
+from app.commands import bench, evaluate, generate, gui, render, screenshot, styles, stylize, train
 
 # Order is the order `--help` lists them in.
-COMMANDS: tuple[ModuleType, ...] = (gui, render, generate, train, evaluate, bench, styles, screenshot)
+COMMANDS: tuple[ModuleType, ...] = (gui, render, generate, train, evaluate, bench, styles, stylize, screenshot)
 
 DEBUG_ENV = "HANDDEPTH_DEBUG"  # set to 1 to see tracebacks instead of one-line errors
 
