@@ -16,6 +16,8 @@ from engine.train.gan import train_gan
 from engine.train.rng import restore_rng_state, rng_state
 
 COLUMNS = ("step", "loss")
+TINY = {"g_base": 4, "g_levels": 2, "g_full": 4, "d_base": 4, "batch_size": 2, "cache_size": 4,
+        "eval_count": 1, "checkpoint_every": 1, "preview_every": 5, "threads": 1}
 
 
 def test_resumed_log_drops_later_and_cut_short_lines(tmp_path):
@@ -58,10 +60,26 @@ def test_stale_temporaries_are_removed_and_others_kept(tmp_path):
 
 def test_a_state_file_of_another_kind_is_one_line_error(tmp_path):
     run = tmp_path / "run"
-    tiny = {"g_base": 4, "g_levels": 2, "g_full": 4, "d_base": 4, "batch_size": 2, "cache_size": 4,
-            "eval_count": 1, "checkpoint_every": 1, "preview_every": 5, "threads": 1, "steps": 1}
-    train_gan(run, tiny)
+    train_gan(run, {**TINY, "steps": 1})
     common.save_state(run / "train_state.pt", {"step": 1, "generator": {"nonsense": torch.zeros(1)}})
     with pytest.raises(ValueError, match=r"train_state\.pt: not a state file of this run") as err:
         train_gan(run, {"steps": 2})
     assert "\n" not in str(err.value)
+
+
+def test_an_older_run_folder_still_resumes(tmp_path):
+    """Format 1: the state file held optimisers and counters, G and D had files of their own."""
+    from engine.models.checkpoint import save_checkpoint
+    from engine.models.discriminator import PatchCritic
+
+    run = tmp_path / "run"
+    train_gan(run, {**TINY, "steps": 2})
+    state = common.load_state(run / "train_state.pt")
+    d = PatchCritic(base=TINY["d_base"])
+    d.load_state_dict(state["discriminator"])
+    save_checkpoint(run / "discriminator.safetensors", d, d.config, {"kind": "discriminator", "step": 2})
+    common.save_state(run / "train_state.pt", {k: state[k] for k in (
+        "step", "elapsed_s", "best", "opt_g", "opt_d", "scaler_g", "scaler_d")})
+    summary = train_gan(run, {"steps": 3})
+    assert summary["resumed_from"] == 2 and summary["step"] == 3
+    assert "generator" in common.load_state(run / "train_state.pt")  # saved in the new format since
