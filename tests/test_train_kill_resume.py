@@ -73,13 +73,18 @@ class ForkServer:
     """tests/train_kill_child.py: one command at a time, in a forked child this test may kill."""
 
     def __init__(self, stderr_path: Path) -> None:
-        self.stderr_path = stderr_path
+        self.stderr_path, self.stderr = stderr_path, stderr_path.open("wb")
         self.proc = subprocess.Popen([sys.executable, str(HELPER)], cwd=ROOT, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=stderr_path.open("wb"))
+                                     stdout=subprocess.PIPE, stderr=self.stderr)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.proc.stdout, selectors.EVENT_READ)
         self.buffer, self.child = b"", None
-        assert self.next_line(EVENT_TIMEOUT_S) == "ready", self.stderr_tail()
+        try:
+            assert self.next_line(EVENT_TIMEOUT_S) == "ready", self.stderr_tail()
+        except BaseException:
+            self.proc.kill()
+            self.close()
+            raise
 
     def next_line(self, timeout: float) -> str | None:
         """The helper's next line, or None when none came within `timeout` seconds."""
@@ -124,6 +129,7 @@ class ForkServer:
         self.proc.wait(timeout=EVENT_TIMEOUT_S)
         self.selector.close()
         self.proc.stdout.close()
+        self.stderr.close()
 
 
 def assert_same(a: object, b: object, where: str) -> None:
