@@ -61,10 +61,13 @@ def test_stale_temporaries_are_removed_and_others_kept(tmp_path):
 def test_a_state_file_of_another_kind_is_one_line_error(tmp_path):
     run = tmp_path / "run"
     train_gan(run, {**TINY, "steps": 1})
-    common.save_state(run / "train_state.pt", {"step": 1, "generator": {"nonsense": torch.zeros(1)}})
+    common.save_state(run / "train_state.pt", {"format": 2, "step": 1, "generator": {"nonsense": torch.zeros(1)}})
     with pytest.raises(ValueError, match=r"train_state\.pt: not a state file of this run") as err:
         train_gan(run, {"steps": 2})
     assert "\n" not in str(err.value)
+    common.save_state(run / "train_state.pt", {"format": 9, "step": 1})  # from a newer version
+    with pytest.raises(ValueError, match=r"train_state\.pt: state format 9 is not one this version reads"):
+        train_gan(run, {"steps": 2})
 
 
 def test_an_older_run_folder_still_resumes(tmp_path):

@@ -533,9 +533,12 @@ def _restore(run_dir: Path, G, D, opt_g, opt_d, scaler_g, scaler_d, dev) -> tupl
     """
     path = run_dir / STATE_FILE
     state = common.load_state(path)
+    version = state.get("format", 1)
+    if version not in (1, STATE_FORMAT):
+        raise ValueError(f"{path}: state format {version!r} is not one this version reads (1 or {STATE_FORMAT})")
     try:
         step = int(state["step"])
-        if "generator" in state:
+        if version == STATE_FORMAT:
             G.load_state_dict(state["generator"])
             D.load_state_dict(state["discriminator"])
             info = json.loads(state["export_info"])
