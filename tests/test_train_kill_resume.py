@@ -24,9 +24,12 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from engine.models.checkpoint import read_checkpoint
+
 ROOT = Path(__file__).resolve().parents[1]
 HELPER = Path(__file__).with_name("train_kill_child.py")
 STEPS = 40
+CHECKPOINT_EVERY = 2
 KILLS = 20
 EVENT_TIMEOUT_S = 300  # only a hung child reaches it
 CHECKPOINT_FILES = ("train_state.pt", "generator.safetensors", "generator_best.safetensors")
@@ -41,7 +44,7 @@ WALL_CLOCK_COLUMNS = {"time_s", "samples_per_s"}
 def command(run: Path) -> list[str]:
     return ["train", "gan", "--data", "sim", "--out", str(run), "--steps", str(STEPS), "--seed", "5",
             "--g-base", "4", "--g-levels", "2", "--g-full", "4", "--d-base", "4", "--batch-size", "2",
-            "--cache-size", "8", "--eval-count", "2", "--checkpoint-every", "2", "--preview-every", "3",
+            "--cache-size", "8", "--eval-count", "2", "--checkpoint-every", str(CHECKPOINT_EVERY), "--preview-every", "3",
             "--log-every", "1", "--threads", "1", "--no-progress"]
 
 
@@ -147,6 +150,10 @@ def assert_same(a: object, b: object, where: str) -> None:
         assert a == b, f"{where}: {a!r} != {b!r}"
 
 
+def state_step(run: Path) -> int:
+    return int(torch.load(run / "train_state.pt", weights_only=True)["step"])
+
+
 def read_log(run: Path) -> tuple[list[dict], list[dict]]:
     with (run / "log.csv").open(newline="") as f:
         rows = [{k: v for k, v in r.items() if k not in WALL_CLOCK_COLUMNS} for r in csv.DictReader(f)]
@@ -174,11 +181,18 @@ def test_twenty_kills_resume_to_the_uninterrupted_weights(tmp_path):
                 landed["random moment"] += 1
                 left = [p.name for p in run.glob(".*.tmp")]
                 landed["random, inside a checkpoint write"] += any(p.startswith(f".{n}.") for p in left for n in CHECKPOINT_FILES)
+        resumed_at = state_step(run)
+        assert 0 < resumed_at < STEPS, "the kills left nothing to resume"
+        # One more: train to the end, die before the last generator export. The state file is
+        # then final and the product stale: only the resume's export can make them agree.
+        last_export = 1 + (STEPS - resumed_at) // CHECKPOINT_EVERY  # the resume's own export first
+        rc = server.run(command(run), {"file": "generator.safetensors", "nth": last_export, "when": "before"})
+        assert rc == -signal.SIGKILL, server.stderr_tail()
     finally:
         server.close()
-    resumed_at = torch.load(run / "train_state.pt", weights_only=True)["step"]
-    print(f"\n{KILLS} kills: {landed}; the last resumes at step {resumed_at} of {STEPS}")
-    assert resumed_at < STEPS, "the kills left nothing to resume"
+    print(f"\n{KILLS} kills {landed} left step {resumed_at} of {STEPS}; "
+          "then 1 more kill before the last generator export")
+    assert state_step(run) == STEPS and read_checkpoint(run / "generator.safetensors")[3]["step"] < STEPS
     run_main(command(run))
 
     mine, theirs = (torch.load(r / "train_state.pt", weights_only=True) for r in (run, reference))
