@@ -36,6 +36,12 @@ def test_resumed_log_drops_later_and_cut_short_lines(tmp_path):
     assert [r["step"] for r in records] == [1, 2, 3, 4]
 
 
+def test_a_header_cut_short_is_written_again(tmp_path):
+    (tmp_path / "log.csv").write_text("ste")
+    common.RunLog(tmp_path, COLUMNS, resume_step=0).row({"step": 1, "loss": 2.0})
+    assert (tmp_path / "log.csv").read_text().splitlines() == ["step,loss", "1,2"]
+
+
 def test_rng_states_survive_a_weights_only_file():
     torch.manual_seed(3)
     np.random.seed(4)

@@ -212,8 +212,9 @@ class RunLog:
         else:
             self._truncate_after(resume_step)
         if not self.csv_path.exists():
-            with self.csv_path.open("w", newline="", encoding="utf-8") as f:
-                csv.writer(f).writerow(columns)
+            buf = io.StringIO()
+            csv.writer(buf).writerow(columns)
+            atomic_write_bytes(self.csv_path, buf.getvalue().encode("utf-8"))
 
     def _truncate_after(self, step: int) -> None:
         """Forget rows logged after `step` (they are about to be trained again) and rows a kill
@@ -221,8 +222,8 @@ class RunLog:
         if self.csv_path.exists():
             with self.csv_path.open(newline="", encoding="utf-8") as f:
                 rows = list(csv.reader(f))
-            header = rows[0] if rows else list(self.columns)
-            keep = [header] + [r for r in rows[1:] if len(r) == len(header) and 0 <= _int(r[0]) <= step]
+            # The header is written again too: a kill may have cut the first one short.
+            keep = [list(self.columns)] + [r for r in rows[1:] if len(r) == len(self.columns) and 0 <= _int(r[0]) <= step]
             buf = io.StringIO()
             csv.writer(buf).writerows(keep)
             atomic_write_bytes(self.csv_path, buf.getvalue().encode("utf-8"))
