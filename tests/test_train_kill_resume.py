@@ -55,12 +55,15 @@ def run_main(args: list[str]) -> None:
 
 
 def kill_plan(step_s: float) -> list[dict]:
-    """The first kill cuts the cache build, the second the first best-G export; then a seeded
-    mix of injected write kills and random-moment kills."""
+    """The first kill cuts the cache build, the second the first best-G export, the third the
+    resume's log truncation between its two files; then a seeded mix of injected write kills
+    and random-moment kills."""
     rng = random.Random(20240612)
     plan = [{"kill": {"file": "key.json", "nth": 1, "when": "before"}},
-            {"kill": {"file": "generator_best.safetensors", "nth": 1, "when": "after"}}]
-    kinds = ["write", "moment"] * ((KILLS - len(plan)) // 2)
+            {"kill": {"file": "generator_best.safetensors", "nth": 1, "when": "after"}},
+            {"kill": {"file": "log.jsonl", "nth": 1, "when": "before"}}]
+    rest = KILLS - len(plan)
+    kinds = ["moment"] * (rest // 2) + ["write"] * (rest - rest // 2)
     rng.shuffle(kinds)
     for kind in kinds:
         if kind == "write":
