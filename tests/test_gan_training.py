@@ -59,7 +59,7 @@ def test_resume_continues_the_step_count(tmp_path):
     run = tmp_path / "run"
     first = train_gan(run, {**TINY, "steps": 2})
     assert first["step"] == 2 and first["resumed_from"] is None
-    for name in ("generator.safetensors", "discriminator.safetensors", "train_state.pt", "options.json",
+    for name in ("generator.safetensors", "train_state.pt", "options.json",
                  "log.jsonl", "previews/step_000002.png"):
         assert (run / name).exists(), name
     second = train_gan(run, {"steps": 4})  # other options come from the run's options.json

@@ -120,6 +120,24 @@ def test_training_writes_a_loadable_estimator_and_resumes(tmp_path, monkeypatch)
         train_pose(tmp_path, {"batch": 2})
 
 
+def test_resumed_training_ends_with_the_uninterrupted_weights(tmp_path, monkeypatch):
+    """Within the warm-up the learning rate does not depend on --steps, so 3 steps resumed to 5
+    must equal 5 steps in one go: model, Adam moments and step (the state file holds them all)."""
+    monkeypatch.setattr(pose_train, "CHECKPOINT_EVERY", 2)
+    assert 5 < pose_train.WARMUP_STEPS
+    given = {"batch": 4, "cache_size": 8, "eval_count": 1, "widths": SMALL["widths"], "hidden": SMALL["hidden"]}
+    train_pose(tmp_path / "resumed", {**given, "steps": 3})
+    train_pose(tmp_path / "resumed", {"steps": 5})
+    train_pose(tmp_path / "straight", {**given, "steps": 5})
+    a, b = (torch.load(tmp_path / r / "train_state.pt", weights_only=True) for r in ("resumed", "straight"))
+    assert a["step"] == b["step"] == 5
+    for name, t in a["model"].items():
+        assert torch.equal(t, b["model"][name]), name
+    for k, s in a["optimiser"]["state"].items():
+        for name, t in s.items():
+            assert torch.equal(t, b["optimiser"]["state"][k][name]), (k, name)
+
+
 def test_training_refuses_the_held_out_seed(tmp_path):
     from engine.eval import HELD_OUT_SEED
 

@@ -4,9 +4,12 @@ Generic on purpose (no GAN in here), so every trainer resumes, logs and scales t
 - `setup_distributed()` reads torchrun's RANK / WORLD_SIZE / LOCAL_RANK, starts the process group
   (NCCL on CUDA, gloo on CPU) and picks the device; a plain `python` run is a world of one.
 - `RunLog` appends rows to RUN_DIR/log.csv and records to RUN_DIR/log.jsonl, and on resume drops
-  what was logged after the checkpoint being resumed, so a log never holds a step twice.
-- `save_state` / `load_state` keep optimiser states and counters in a torch file that holds
-  tensors and plain containers only, so it loads with weights_only=True (nothing unpickled).
+  what was logged after the checkpoint being resumed (and lines a kill cut short), so a log
+  never holds a step twice. Trainers log a step before they write its state file.
+- `save_state` / `load_state` keep a trainer's whole resume point (weights, optimiser states,
+  counters, RNG states) in ONE torch file, written atomically and durably, that holds tensors
+  and plain containers only, so it loads with weights_only=True (nothing unpickled). One file
+  means a kill at any moment leaves either the previous resume point or the new one.
 - `run_options` stores a run's options beside its checkpoints and checks a resume against them.
 """
 from __future__ import annotations
@@ -171,6 +174,14 @@ def write_options(run_dir: Path, options: Mapping[str, object]) -> None:
     atomic_write_json(run_dir / OPTIONS_FILE, dict(options))
 
 
+def remove_stale_temps(*folders: Path) -> None:
+    """Delete the temporary files of atomic writes that a killed process left behind
+    (engine.io_utils names them .NAME.XXXXXXXX.tmp); they were never renamed, so never in use."""
+    for folder in folders:
+        for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+            tmp.unlink(missing_ok=True)
+
+
 def save_state(path: Path, state: Mapping[str, object]) -> None:
     """torch.save of tensors and plain containers (optimiser state_dicts, counters), atomically."""
     buf = io.BytesIO()
@@ -201,26 +212,31 @@ class RunLog:
         else:
             self._truncate_after(resume_step)
         if not self.csv_path.exists():
-            with self.csv_path.open("w", newline="", encoding="utf-8") as f:
-                csv.writer(f).writerow(columns)
+            buf = io.StringIO()
+            csv.writer(buf).writerow(columns)
+            atomic_write_bytes(self.csv_path, buf.getvalue().encode("utf-8"))
 
     def _truncate_after(self, step: int) -> None:
-        """Forget rows logged after `step` (they are about to be trained again)."""
+        """Forget rows logged after `step` (they are about to be trained again) and rows a kill
+        cut short (wrong field count, unreadable step): the log then holds each step once."""
         if self.csv_path.exists():
             with self.csv_path.open(newline="", encoding="utf-8") as f:
                 rows = list(csv.reader(f))
-            keep = rows[:1] + [r for r in rows[1:] if r and _int(r[0]) <= step]
+            # The header is written again too: a kill may have cut the first one short.
+            keep = [list(self.columns)] + [r for r in rows[1:] if len(r) == len(self.columns) and 0 <= _int(r[0]) <= step]
             buf = io.StringIO()
             csv.writer(buf).writerows(keep)
             atomic_write_bytes(self.csv_path, buf.getvalue().encode("utf-8"))
         if self.jsonl_path.exists():
-            lines = [ln for ln in self.jsonl_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-            keep_lines = [ln for ln in lines if _int(_json_step(ln)) <= step]
+            lines = self.jsonl_path.read_text(encoding="utf-8", errors="replace").splitlines()
+            keep_lines = [ln for ln in lines if 0 <= _int(_json_step(ln)) <= step]
             atomic_write_bytes(self.jsonl_path, "".join(ln + "\n" for ln in keep_lines).encode("utf-8"))
 
     def row(self, values: Mapping[str, object]) -> None:
+        buf = io.StringIO()  # one write per row: a kill leaves at most one partial line
+        csv.writer(buf).writerow([_fmt(values.get(c, "")) for c in self.columns])
         with self.csv_path.open("a", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerow([_fmt(values.get(c, "")) for c in self.columns])
+            f.write(buf.getvalue())
         self.record(values)
 
     def record(self, record: Mapping[str, object]) -> None:
@@ -246,7 +262,9 @@ def _int(s: object) -> int:
 
 
 def _json_step(line: str) -> object:
+    """The record's step, or None for a line that is not a whole JSON object with an int step."""
     try:
-        return json.loads(line).get("step")
+        step = json.loads(line).get("step")
     except (json.JSONDecodeError, AttributeError):
         return None
+    return step if isinstance(step, int) and not isinstance(step, bool) else None

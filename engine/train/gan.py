@@ -11,10 +11,23 @@ simulator stream (engine.data.readers.sim.crop_sample, seed = the run's seed); a
 crops each Sample by the crop convention. Held-out evaluation poses come from the simulator with
 another seed (EVAL_SEED_OFFSET), or for datasets from samples after the training ones.
 
-Run folder (RUN_DIR): options.json, cache/, generator.safetensors + discriminator.safetensors +
-train_state.pt (the last checkpoint), generator_best.safetensors (best held-out IoU so far),
-log.csv + log.jsonl (losses; evaluations), previews/step_NNNNNN.png (skeleton | G(y) | x).
-Running again on an existing RUN_DIR resumes from its last checkpoint.
+Run folder (RUN_DIR): options.json, cache/, train_state.pt (the resume point), the products
+generator.safetensors (G at the last checkpoint) and generator_best.safetensors (best held-out
+IoU so far), log.csv + log.jsonl (losses; evaluations), previews/step_NNNNNN.png (skeleton |
+G(y) | x). Running again on an existing RUN_DIR resumes from its last checkpoint.
+
+Surviving kills. A checkpoint is ONE file, train_state.pt, replaced atomically and durably: G and
+D weights (spectral-norm and batch-norm buffers included), both optimisers and loss scalers, the
+step, wall time, the best-so-far record, G's calibrated silhouette cut and every RNG state. A
+checkpoint logs its evaluation first, then writes that file, then exports the products from it; a
+resume redoes the exports of the checkpoint it resumes, so they never need to be in step with the
+state file, and the logs lose whatever came after it. Model initialisation is seeded (--seed),
+the batches of a step follow from (seed, epoch) and the learning rate from the step, so on the
+CPU with the same --threads a resumed run ends with bit-identical weights to an uninterrupted
+one (tests/test_train_kill_resume.py kills it 20 times to check). Not reproduced exactly: CUDA
+runs (cuDNN and atomics pick reduction orders at run time; the float16 loss scaler follows them),
+another --threads value (float sums in another order) and another number of torchrun processes
+(other shards per step); wall-time columns (time_s, samples_per_s) differ by nature.
 
 Processes. Under `torchrun --nproc_per_node N`, each process trains on its own shard of every
 epoch's shuffled indices with --batch-size samples per step (the global batch is N times that);
@@ -24,6 +37,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,7 +58,7 @@ from engine.data.crop import (
 from engine.data.readers import open_dataset
 from engine.data.readers.sim import SimConfig, crop_sample
 from engine.eval.metrics import fg_mae_mm, nanmean, silhouette_iou
-from engine.io_utils import atomic_write_json, write_png
+from engine.io_utils import atomic_write_json, fsync_dir, write_png
 from engine.losses import discriminator_loss, generator_loss
 from engine.models.checkpoint import read_checkpoint, save_checkpoint
 from engine.models.discriminator import PatchCritic
@@ -54,6 +68,7 @@ from engine.sim.sensors import SENSOR_NAMES
 from engine.train import common
 from engine.train.common import Dist
 from engine.train.gan_options import DEFAULTS, MUTABLE
+from engine.train.rng import restore_rng_state, rng_state
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +78,9 @@ CALIBRATION_SEED_OFFSET = 2_000_003  # crops that calibrate G's silhouette cut: 
 CUT_GRID = tuple((k, f, h) for k in (5, 7, 9, 11) for f in (0.4, 0.5, 0.6) for h in (0.8, 0.9))
 # Candidate depth snapping of the cut (window, step in crop units), after (1, 0): off.
 DEPTH_GRID = tuple((w, step) for w in (3, 5) for step in (0.0, 0.04, 0.08, 0.16, 0.24))
-G_FILE, D_FILE, STATE_FILE, BEST_FILE = ("generator.safetensors", "discriminator.safetensors",
-                                         "train_state.pt", "generator_best.safetensors")
+G_FILE, STATE_FILE, BEST_FILE = "generator.safetensors", "train_state.pt", "generator_best.safetensors"
+D_FILE = "discriminator.safetensors"  # older run folders only: D now lives in the state file
+STATE_FORMAT = 2  # 1 (no "format" key): optimisers only, G and D in their own files
 LOG_COLUMNS = ("step", "epoch", "time_s", "lr_g", "lr_d", "loss_d", "loss_g", "loss_g_adv",
                "loss_g_l2", "d_real", "d_fake", "samples_per_s")
 
@@ -144,10 +160,15 @@ def _load_cached(folder: Path, key: dict) -> Crops | None:
 
 
 def _save_cached(folder: Path, key: dict, crops: Crops) -> None:
+    """Write the arrays, flush them to the disk, then the key: a cache with a key is whole."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "key.json").unlink(missing_ok=True)  # incomplete until the key is written last
+    fsync_dir(folder)
     for name in ("depth", "y", "view"):
-        np.save(folder / f"{name}.npy", getattr(crops, name))
+        with (folder / f"{name}.npy").open("wb") as f:  # streamed: a cache can be GBs, no copy
+            np.save(f, getattr(crops, name))
+            f.flush()
+            os.fsync(f.fileno())
     atomic_write_json(folder / "key.json", key)
 
 
@@ -362,6 +383,7 @@ def _train(run_dir: Path, given: dict, d: Dist, progress_factory: ProgressFactor
     bar_factory = progress_factory if d.is_main else None
     if d.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        common.remove_stale_temps(run_dir, run_dir / "previews", *(run_dir / "cache").glob("*"))
         common.write_options(run_dir, options)
         build_cache(run_dir, options, bar_factory)
     common.barrier(d)
@@ -370,6 +392,7 @@ def _train(run_dir: Path, given: dict, d: Dist, progress_factory: ProgressFactor
         raise ValueError(f"only {len(train)} training crops for a batch of {options['batch_size']} x {d.world_size} processes")
 
     dev = d.device
+    torch.manual_seed(int(options["seed"]))  # same initial weights (and spectral-norm vectors) every run
     G, D = build_models(options)
     G, D = G.to(dev).to(memory_format=torch.channels_last), D.to(dev).to(memory_format=torch.channels_last)
     betas = (0.5, 0.999)  # pix2pix / DCGAN's Adam settings for GANs
@@ -378,8 +401,10 @@ def _train(run_dir: Path, given: dict, d: Dist, progress_factory: ProgressFactor
     scaler_g, scaler_d = common.grad_scaler(dev), common.grad_scaler(dev)
     step, elapsed, best = 0, 0.0, {"iou": -1.0}
     if resuming and (run_dir / STATE_FILE).exists():
-        step, elapsed, best = _restore(run_dir, G, D, opt_g, opt_d, scaler_g, scaler_d, dev)
+        step, elapsed, best, info = _restore(run_dir, G, D, opt_g, opt_d, scaler_g, scaler_d, dev)
         log.info("resuming %s at step %d", run_dir, step)
+        if d.is_main and info is not None:
+            _export(run_dir, G, info, best, step)  # finish the exports a kill may have cut off
     elif resuming:
         resuming = False  # options written but no checkpoint yet: a fresh start
     run_log = common.RunLog(run_dir, LOG_COLUMNS, resume_step=step if resuming else None) if d.is_main else None
@@ -464,8 +489,8 @@ def _check_options(o: dict) -> None:
 def _checkpoint(run_dir: Path, options: dict, step: int, elapsed: float, best: dict,
                 G: torch.nn.Module, D: torch.nn.Module, opt_g, opt_d, scaler_g, scaler_d,
                 held_out: Crops, calib: Crops, run_log: common.RunLog, bar) -> dict:
-    """Calibrate G's silhouette cut, evaluate on held-out crops, write G, D and the state (in that
-    order), track the best G."""
+    """Calibrate G's silhouette cut and evaluate on held-out crops; log that, write the state
+    file (the resume point), then export the products from it. Returns the best record."""
     t0 = time.monotonic()
     device = next(G.parameters()).device
     cut = calibrate_silhouette_cut(G, calib, device)
@@ -474,38 +499,77 @@ def _checkpoint(run_dir: Path, options: dict, step: int, elapsed: float, best: d
     info = checkpoint_info(options, step, metrics)
     info["silhouette_cut"] = {**cut, "calibrated_on": f"{len(calib)} clean sim crops, seed {options['seed']} + {CALIBRATION_SEED_OFFSET}"}
     info["wall_s"] = round(elapsed, 1)
-    save_checkpoint(run_dir / G_FILE, G, G.config, info)
-    save_checkpoint(run_dir / D_FILE, D, D.config, {"kind": "discriminator", "step": step})
     if metrics["iou"] > best.get("iou", -1.0):
         best = {**metrics, "step": step}
-        save_checkpoint(run_dir / BEST_FILE, G, G.config, info)
-    common.save_state(run_dir / STATE_FILE, {
-        "step": step, "elapsed_s": float(elapsed), "best": json.dumps(best),
-        "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-        "scaler_g": scaler_g.state_dict(), "scaler_d": scaler_d.state_dict()})
+    # Logged before the state file: a resume from an older state drops this record again.
     run_log.record({"step": step, "eval": metrics, "silhouette_cut": cut, "eval_s": round(eval_s, 2),
                     "time_s": round(elapsed, 1)})
+    common.save_state(run_dir / STATE_FILE, {
+        "format": STATE_FORMAT, "step": step, "elapsed_s": float(elapsed), "best": json.dumps(best),
+        "export_info": json.dumps(info), "generator": G.state_dict(), "discriminator": D.state_dict(),
+        "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+        "scaler_g": scaler_g.state_dict(), "scaler_d": scaler_d.state_dict(), "rng": rng_state()})
+    _export(run_dir, G, info, best, step)
     if bar is not None:
         bar.write(f"step {step}: held-out IoU {metrics['iou']:.3f}, fg MAE {metrics['fg_mae_mm']:.2f} mm")
     return best
 
 
-def _restore(run_dir: Path, G, D, opt_g, opt_d, scaler_g, scaler_d, dev) -> tuple[int, float, dict]:
-    state = common.load_state(run_dir / STATE_FILE)
-    step = int(state["step"])
-    for model, name in ((G, G_FILE), (D, D_FILE)):
-        weights, _, _, info = read_checkpoint(run_dir / name)
-        if int(info.get("step", -1)) != step:
-            raise ValueError(f"{run_dir / name}: holds step {info.get('step')}, the state file step {step}; "
-                             "the checkpoint is inconsistent")
-        model.load_state_dict(weights)
-    opt_g.load_state_dict(state["opt_g"])
-    opt_d.load_state_dict(state["opt_d"])
-    scaler_g.load_state_dict(state["scaler_g"])
-    scaler_d.load_state_dict(state["scaler_d"])
+def _export(run_dir: Path, G: SkeletonUNet, info: dict, best: dict, step: int) -> None:
+    """Write the users' files of the checkpoint at `step`: G, and G as the best one when it is.
+
+    Called after the state file and again on resume, so a kill between the two only delays them.
+    """
+    save_checkpoint(run_dir / G_FILE, G, G.config, info)
+    if best.get("step") == step:
+        save_checkpoint(run_dir / BEST_FILE, G, G.config, info)
+
+
+def _restore(run_dir: Path, G, D, opt_g, opt_d, scaler_g, scaler_d, dev) -> tuple[int, float, dict, dict | None]:
+    """Load the state file into the models and optimisers: (step, elapsed, best, export info).
+
+    Older run folders (state file without weights, G and D in their own files) still resume when
+    those files hold the state's step; their export info is None (nothing to redo).
+    """
+    path = run_dir / STATE_FILE
+    state = common.load_state(path)
+    version = state.get("format", 1)
+    if version not in (1, STATE_FORMAT):
+        raise ValueError(f"{path}: state format {version!r} is not one this version reads (1 or {STATE_FORMAT})")
+    try:
+        step = int(state["step"])
+        if version == STATE_FORMAT:
+            G.load_state_dict(state["generator"])
+            D.load_state_dict(state["discriminator"])
+            info = json.loads(state["export_info"])
+            cut = info["silhouette_cut"]
+            G.set_silhouette_cut(cut["edge_window"], cut["edge_fraction"], cut["hand_max"],
+                                 cut["depth_window"], cut["depth_step"])
+        else:
+            _restore_legacy_weights(run_dir, G, D, step)
+            info = None
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        scaler_g.load_state_dict(state["scaler_g"])
+        scaler_d.load_state_dict(state["scaler_d"])
+        best = json.loads(state.get("best", "{}")) or {"iou": -1.0}
+    except (KeyError, TypeError, RuntimeError, json.JSONDecodeError) as e:
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise ValueError(f"{path}: not a state file of this run ({e.__class__.__name__} {first})") from None
+    if "rng" in state:
+        restore_rng_state(state["rng"])
     for opt in (opt_g, opt_d):  # optimiser moments onto the model's device
         for s in opt.state.values():
             for k, t in s.items():
                 if isinstance(t, torch.Tensor) and k != "step":
                     s[k] = t.to(dev)
-    return step, float(state.get("elapsed_s", 0.0)), json.loads(state.get("best", "{}")) or {"iou": -1.0}
+    return step, float(state.get("elapsed_s", 0.0)), best, info
+
+
+def _restore_legacy_weights(run_dir: Path, G, D, step: int) -> None:
+    for model, name in ((G, G_FILE), (D, D_FILE)):
+        weights, _, _, info = read_checkpoint(run_dir / name)
+        if int(info.get("step", -1)) != step:
+            raise ValueError(f"{run_dir / name}: holds step {info.get('step')}, the state file step {step}; "
+                             "this older run folder cannot resume (start it again with a new --out)")
+        model.load_state_dict(weights)

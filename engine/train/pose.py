@@ -8,13 +8,17 @@ batches are drawn from them.
 Run folder (plumbing from engine.train.common, shared with the GAN trainer):
     options.json               the run's options (so a checkpoint explains itself; checked on resume)
     cache/                     the rendered crops (memory-mapped .npy)
-    train_state.pt             weights + Adam state + step (weights_only torch file): resume point
+    train_state.pt             weights + Adam state + step + RNG states, one weights_only torch
+                               file replaced atomically: the resume point (a kill leaves the
+                               previous one or the new one)
     pose_estimator.safetensors the model alone, loadable by engine.models.checkpoint.load_model
     log.csv, log.jsonl         step, loss_mm, lr, images_per_s, wall_s
     metrics.json               held-out error per sensor, written when training ends
 
 Step s's batch is drawn from np.random.default_rng([seed, s]), so a resumed run sees the same
-batches an uninterrupted one would have.
+batches an uninterrupted one would have; a step logs before it checkpoints, and a resume drops
+the log lines after its step. metrics.json and the exported model are written after the last
+step from the final state, so a kill during them is repaired by running the command again.
 """
 from __future__ import annotations
 
@@ -39,12 +43,14 @@ from engine.train.common import (
     cosine_lr,
     load_state,
     pick_device,
+    remove_stale_temps,
     run_options,
     save_state,
     set_lr,
     write_options,
 )
 from engine.train.pose_options import MODEL_FILE, PoseTrainConfig
+from engine.train.rng import restore_rng_state, rng_state
 
 STATE_FILE = "train_state.pt"
 LOG_COLUMNS = ("step", "loss_mm", "lr", "images_per_s", "wall_s")
@@ -108,6 +114,7 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
     if config.steps < 1 or config.batch < 1 or config.cache_size < config.batch:
         raise ValueError("steps and batch must be at least 1, and cache_size at least batch")
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out)
     write_options(out, config.to_json())
     report = on_progress or (lambda *a: None)
     dev = pick_device(device)
@@ -122,14 +129,19 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
     state_path = out / STATE_FILE
     if resuming and state_path.exists():
         state = load_state(state_path, map_location=dev)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimiser"])
-        step, wall_s = int(state["step"]), float(state["wall_s"])
+        try:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimiser"])
+            step, wall_s = int(state["step"]), float(state["wall_s"])
+        except (KeyError, TypeError, RuntimeError) as e:
+            raise ValueError(f"{state_path}: not a state file of this run ({e.__class__.__name__})") from None
+        if "rng" in state:  # older runs have none
+            restore_rng_state(state["rng"])
     log = RunLog(out, LOG_COLUMNS, resume_step=step if resuming else None)
 
     def checkpoint() -> None:
         save_state(state_path, {"model": model.state_dict(), "optimiser": opt.state_dict(),
-                                "step": step, "wall_s": wall_s})
+                                "step": step, "wall_s": wall_s, "rng": rng_state()})
 
     model.train()
     window_loss, window_n, window_t = 0.0, 0, time.perf_counter()
