@@ -79,3 +79,21 @@ def test_cache_dir_prefers_explicit_then_environment(tmp_path, monkeypatch):
     assert baseline.cache_dir() == tmp_path / "env"
     monkeypatch.delenv(baseline.CACHE_ENV)
     assert baseline.cache_dir() == baseline.DEFAULT_CACHE_DIR
+
+
+@pytest.mark.parametrize("damage", ["meta_garbage", "meta_empty", "array_cut_short"])
+def test_a_damaged_bank_cache_is_rebuilt_not_an_error(tmp_path, damage):
+    config = SimConfig(seed=7)
+    first = open_bank(tmp_path, config, 3)
+    folder = first.path
+    del first
+    if damage == "meta_garbage":
+        (folder / "meta.json").write_bytes(b"\x00\xff not json")
+    elif damage == "meta_empty":
+        (folder / "meta.json").write_text("")
+    else:
+        data = (folder / "depth.npy").read_bytes()
+        (folder / "depth.npy").write_bytes(data[: len(data) // 3])
+    bank = open_bank(tmp_path, config, 3)
+    for i in range(3):
+        np.testing.assert_allclose(bank.depth[i], crop_sample(config, i).depth, atol=1e-3)

@@ -80,6 +80,16 @@ def _bank_folder(root: Path, key: dict, count: int) -> Path:
     return root / f"simbank_seed{key['seed']}_{digest}_n{count}"
 
 
+def _intact(path: Path, shape: tuple[int, ...], dtype: type) -> bool:
+    """Whether a cached array file holds the whole array (numpy's "r+" would silently pad a
+    file that was cut short with zeros)."""
+    try:
+        a = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):
+        return False
+    return a.shape == shape and a.dtype == dtype
+
+
 def open_bank(root: str | Path, config: SimConfig, count: int,
               progress: ProgressFn | None = None) -> CropBank:
     """The bank of `count` samples of `config`'s stream under `root`, rendering what is missing.
@@ -93,12 +103,14 @@ def open_bank(root: str | Path, config: SimConfig, count: int,
     folder.mkdir(parents=True, exist_ok=True)
     meta_path = folder / "meta.json"
     done = 0
-    if meta_path.exists():
+    try:  # a cache: anything unreadable is rebuilt, never an error
         meta = json.loads(meta_path.read_text())
         done = int(meta.get("done", 0)) if meta.get("key") == key and meta.get("count") == count else 0
+    except (OSError, ValueError, TypeError, AttributeError):
+        done = 0
     files = {"depth": ((count, CROP_SIZE, CROP_SIZE), np.float16),
              "y": ((count, NUM_JOINTS, 3), np.float32), "sensor": ((count,), np.uint8)}
-    mode = "r+" if done > 0 and all((folder / f"{n}.npy").exists() for n in files) else "w+"
+    mode = "r+" if done > 0 and all(_intact(folder / f"{n}.npy", *spec) for n, spec in files.items()) else "w+"
     if mode == "w+":
         done = 0
     arrays = {n: np.lib.format.open_memmap(folder / f"{n}.npy", mode=mode, dtype=dt, shape=shape)
