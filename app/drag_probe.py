@@ -153,17 +153,18 @@ def drag_fingertip(window, drag_s: float) -> DragRecord:
     return rec
 
 
-def figures(rec: DragRecord) -> dict[str, float]:
-    """The benchmark's numbers for one drag (the keys `bench app` prints per source)."""
-    def pct(values, q: float) -> float:
-        return round(float(np.percentile(values, q)), 1) if len(values) else float("nan")
+def figures(rec: DragRecord) -> dict[str, float | None]:
+    """The benchmark's numbers for one drag (the keys `bench app` prints per source); None where
+    the drag gave nothing to measure (e.g. no frame finished on a very slow machine)."""
+    def pct(values, q: float) -> float | None:
+        return round(float(np.percentile(values, q)), 1) if len(values) else None
 
     stalls = rec.stalls_ms
     return {
         "frames_per_s": round(rec.frames_shown_during_drag / rec.drag_s, 2),
         "pose_to_screen_ms_p50": pct(rec.pose_to_screen_ms(), 50),
         "pose_to_screen_ms_p95": pct(rec.pose_to_screen_ms(), 95),
-        "stall_ms_max": round(float(stalls.max()), 1) if len(stalls) else float("nan"),
+        "stall_ms_max": round(float(stalls.max()), 1) if len(stalls) else None,
         "stall_ms_p95": pct(stalls, 95),
         "runtime_frame_ms_p50": pct([ms for _, _, ms in rec.finished], 50),
         "mouse_moves_sent": rec.moves_sent,

@@ -82,7 +82,9 @@ def _run_app(args: argparse.Namespace) -> int:
         if "error" in r:
             print(f"{source}: {r['error']}")
             continue
-        print(f"{source}: {r['frames_per_s']:.1f} frames/s, pose to screen p50 {r['pose_to_screen_ms_p50']:.0f} ms "
-              f"p95 {r['pose_to_screen_ms_p95']:.0f} ms, GUI stall max {r['stall_ms_max']:.0f} ms "
-              f"p95 {r['stall_ms_p95']:.0f} ms, runtime frame p50 {r['runtime_frame_ms_p50']:.0f} ms")
+        ms = {k: "n/a" if v is None else f"{v:.0f} ms" for k, v in r.items() if k.endswith("_ms_p50")
+              or k.endswith("_ms_p95") or k.endswith("_ms_max")}
+        print(f"{source}: {r['frames_per_s']:.1f} frames/s, pose to screen p50 {ms['pose_to_screen_ms_p50']} "
+              f"p95 {ms['pose_to_screen_ms_p95']}, GUI stall max {ms['stall_ms_max']} "
+              f"p95 {ms['stall_ms_p95']}, runtime frame p50 {ms['runtime_frame_ms_p50']}")
     return 0
