@@ -30,9 +30,9 @@ from PySide6 import QtCore
 
 from app import scene as scene_io
 from app.generator_loading import load_default_generator
-from app.scene import DEPTH_SOURCES, PoseHistory, Scene, StyleChoice, ViewState, same_pose
-from app.style_bank import NO_STYLE, StyleBank, StyleEntry, style_status
-from app.style_jobs import StyleJobs
+from app.scene import DEPTH_SOURCES, PoseHistory, Scene, ViewState, same_pose
+from app.style_bank import NO_STYLE, StyleEntry, style_title
+from app.style_session import StyleSession
 from engine.camera import Camera
 from engine.export import export_pair
 from engine.hand import controls
@@ -95,8 +95,10 @@ class StudioController(QtCore.QObject):
         self._frame_times: deque[float] = deque()
         self._drag_start: HandPose | None = None
         self._rng = np.random.default_rng()
-        self.styles = StyleBank()
-        self.style_jobs = StyleJobs(self)
+        self.styles = StyleSession(self.set_style, lambda: self._scene.style.name, self)
+        self.styles.entriesChanged.connect(self.stylesChanged)
+        self.styles.ready.connect(self.styleReady)
+        self.styles.message.connect(self.statusMessage)
         self.view_provider: Callable[[], ViewState] | None = None
         # True when a view calls frame_drawn() after drawing each frame (the main window does).
         self.paced_by_view = False
@@ -113,7 +115,7 @@ class StudioController(QtCore.QObject):
         self._autosave_timer = QtCore.QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.autosave)
         self._autosave_enabled = autosave
-        self._restore_style(self._scene.style)
+        self._scene = replace(self._scene, style=self.styles.restore(self._scene.style))
         self._generator_thread: threading.Thread | None = None
         if load_generator:
             self._generator_thread = threading.Thread(target=self._load_generator, daemon=True,
@@ -281,24 +283,14 @@ class StudioController(QtCore.QObject):
         return self.styles.entries()
 
     def add_style_image(self, path: str | Path, scale_mm: float | None = None) -> None:
-        """Add any depth PNG to the bank and choose it, prepared off the GUI thread; a file that
-        cannot be a style is one status line."""
-        def added(entry: StyleEntry) -> None:
-            self.styles.add(entry)
-            self.stylesChanged.emit()
-            self.set_style(entry.name)
-
-        def failed(message: str) -> None:
-            self.statusMessage.emit(f"Cannot use {Path(path).name} as a style: "
-                                    f"{message.split(': ', 1)[-1]}")
-
-        self.style_jobs.run(lambda: self.styles.load_image(path, scale_mm), added, failed)
+        """Add any depth PNG to the bank and choose it (prepared off the GUI thread)."""
+        self.styles.add_image(path, scale_mm)
 
     def set_style(self, name: str) -> None:
         """Choose a style of the bank by name ("" or NO_STYLE: none); it is prepared off the
         GUI thread (the runtime waits for it, the GUI never does)."""
         name = name or NO_STYLE
-        entry = self.styles.get(name)
+        entry = self.styles.entry(name)
         if entry is None and name != NO_STYLE:
             raise KeyError(name)
         scale = entry.scale_mm if entry is not None else None
@@ -307,23 +299,7 @@ class StudioController(QtCore.QObject):
         self.request_frame()
         self._schedule_autosave()
         if entry is not None:
-            self._prepare_style(entry)
-
-    def _prepare_style(self, entry: StyleEntry) -> None:
-        self.style_jobs.run(lambda: self.styles.prepare(entry), self._on_style_prepared,
-                            lambda message: self._on_style_failed(entry, message))
-
-    def _on_style_prepared(self, entry: StyleEntry) -> None:
-        if entry.name != self._scene.style.name:
-            return  # the user has moved on
-        self.statusMessage.emit(style_status(entry))
-        self.styleReady.emit(entry.name)
-
-    def _on_style_failed(self, entry: StyleEntry, message: str) -> None:
-        """A chosen style that cannot be prepared (its image went away): say so, show none."""
-        self.statusMessage.emit(f"Style {entry.title} unavailable: {message}")
-        if entry.name == self._scene.style.name:
-            self.set_style(NO_STYLE)
+            self.styles.prepare(entry)
 
     @property
     def style_name(self) -> str:
@@ -333,14 +309,10 @@ class StudioController(QtCore.QObject):
 
     @property
     def style_entry(self) -> StyleEntry | None:
-        return self.styles.get(self._scene.style.name)
+        return self.styles.entry(self._scene.style.name)
 
     def style_title(self) -> str:
-        entry = self.style_entry
-        if entry is None:
-            return "clean"
-        strength = self._scene.style.strength
-        return f"{entry.title} · {strength:.2f}" if strength < 1.0 else entry.title
+        return style_title(self.style_entry, self._scene.style.strength)
 
     def set_strength(self, strength: float) -> None:
         strength = float(np.clip(strength, 0.0, 1.0))
@@ -533,11 +505,10 @@ class StudioController(QtCore.QObject):
 
     def replace_scene(self, scene: Scene) -> None:
         """Start over from `scene`: the history is cleared, views re-read everything."""
-        self._scene = scene
         self._compare = scene.view.compare
         self._source = scene.view.source
         self.history.clear()
-        self._restore_style(scene.style)
+        self._scene = replace(scene, style=self.styles.restore(scene.style))
         self.sceneReplaced.emit()
         self.cameraChanged.emit(self._scene.camera)
         self.styleChanged.emit(self.style_name, self._scene.style.strength)
@@ -545,18 +516,6 @@ class StudioController(QtCore.QObject):
         self.poseChanged.emit(self._scene.hand)
         self.historyChanged.emit()
         self.request_frame()
-
-    def _restore_style(self, choice: StyleChoice) -> None:
-        """A scene's style: a bank name is chosen as it is; an image path is added like "Add
-        style image…" (off the GUI thread), and until then, or if it is gone (one status line),
-        the scene shows no style."""
-        entry = self.styles.get(choice.name)
-        if entry is not None:
-            self._prepare_style(entry)
-        if entry is not None or choice.name == NO_STYLE:
-            return
-        self._scene = replace(self._scene, style=replace(choice, name=NO_STYLE, scale_mm=None))
-        self.add_style_image(choice.name, choice.scale_mm)
 
     def autosave(self) -> None:
         if not self._autosave_enabled:
@@ -602,7 +561,7 @@ class StudioController(QtCore.QObject):
         self._closed = True
         for timer in (self._submit_timer, self._lost_timer):
             timer.stop()
-        self.style_jobs.shutdown()
+        self.styles.shutdown()
         self.runtime.shutdown()
         # A loader still inside torch when the interpreter exits makes the C++ runtime abort
         # ("terminate called without an active exception"): let it finish first.

@@ -100,3 +100,10 @@ def style_status(entry: StyleEntry) -> str:
     what the loader assumed about its units."""
     assumption = entry.style.assumption
     return f"Style: {entry.title}" + (f" · style image {assumption}" if assumption else "")
+
+
+def style_title(entry: StyleEntry | None, strength: float) -> str:
+    """A panel's name for the style at a strength ("clean" without one)."""
+    if entry is None:
+        return "clean"
+    return f"{entry.title} · {strength:.2f}" if strength < 1.0 else entry.title

@@ -179,7 +179,7 @@ def test_ctrl_e_exports_depth_png16_and_pose(window, qtbot, tmp_path):
 
 
 def wait_for_styles(qtbot, c) -> None:
-    qtbot.waitUntil(lambda: not c.style_jobs.busy, timeout=20000)
+    qtbot.waitUntil(lambda: not c.styles.busy, timeout=20000)
 
 
 def test_choosing_a_bank_image_style_updates_the_view_and_says_its_unit(window, qtbot):
