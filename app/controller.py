@@ -22,7 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,18 +31,16 @@ from PySide6 import QtCore
 from app import scene as scene_io
 from app.generator_loading import load_default_generator
 from app.scene import DEPTH_SOURCES, PoseHistory, Scene, ViewState, same_pose
-from app.thumbnails import image_thumbnail, pose_thumbnail
+from app.style_bank import NO_STYLE, StyleEntry, style_title
+from app.style_session import StyleSession
 from engine.camera import Camera
 from engine.export import export_pair
 from engine.hand import controls
 from engine.hand.ik import move_joint, rotate_hand
 from engine.hand.model import HandPose, forward_kinematics
-from engine.hand.presets import DEFAULT_PRESET, load_preset
+from engine.hand.presets import load_preset
 from engine.hand.sampler import PoseRanges, mirror_pose, sample_pose
 from engine.runtime import DepthRuntime, FrameFailure, FrameRequest, FrameResult, compute_frame
-from engine.sim import sensors as sensor_models
-from engine.sim.sensor_match import closest_sensor, read_style_image, reference_statistics
-from engine.sim.sensors import SENSOR_NAMES, SENSORS
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +53,6 @@ FPS_WINDOW_S = 1.0
 # Random poses keep the hand where it is and facing the camera roughly (a back-facing random
 # orientation is rarely what someone posing a hand wants from one click).
 RANDOM_MAX_ROTATION_DEG = 50.0
-STYLE_THUMBNAIL_DISTANCE_MM = 600.0  # inside every sensor's working range
-IMAGE_STYLE_PREFIX = "image:"
-
-@dataclass(frozen=True)
-class StyleEntry:
-    """One entry of the style bank: a sensor model, or a user's image matched to one."""
-
-    name: str  # what the picker reports: a sensor name, or IMAGE_STYLE_PREFIX + path
-    title: str
-    thumbnail: np.ndarray
-    sensor: str  # the sensor model this entry applies
-    image: str | None = None
 
 
 class StudioController(QtCore.QObject):
@@ -76,6 +62,7 @@ class StudioController(QtCore.QObject):
     frameReady = QtCore.Signal(object)  # FrameResult, on the GUI thread, never older than the last
     cameraChanged = QtCore.Signal(object)  # Camera
     styleChanged = QtCore.Signal(str, float)  # style name (picker's), strength
+    styleReady = QtCore.Signal(str)  # the chosen style is prepared: its picture can be shown
     stylesChanged = QtCore.Signal()  # the bank gained an entry
     historyChanged = QtCore.Signal()
     generatorChanged = QtCore.Signal(bool)
@@ -102,12 +89,16 @@ class StudioController(QtCore.QObject):
         self.last_request_id = 0
         self._in_flight = 0  # id of the request being rendered, 0 when none
         self._frame_error: str | None = None  # the failure last posted; cleared by a good frame
+        self._range_warning: str | None = None  # the style's range warning last posted
         self._stale = False  # the scene changed since the last submit
         self._last_submit = -1e9
         self._frame_times: deque[float] = deque()
         self._drag_start: HandPose | None = None
         self._rng = np.random.default_rng()
-        self._styles: dict[str, StyleEntry] = {}
+        self.styles = StyleSession(self.set_style, lambda: self._scene.style.name, self)
+        self.styles.entriesChanged.connect(self.stylesChanged)
+        self.styles.ready.connect(self.styleReady)
+        self.styles.message.connect(self.statusMessage)
         self.view_provider: Callable[[], ViewState] | None = None
         # True when a view calls frame_drawn() after drawing each frame (the main window does).
         self.paced_by_view = False
@@ -124,6 +115,7 @@ class StudioController(QtCore.QObject):
         self._autosave_timer = QtCore.QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.autosave)
         self._autosave_enabled = autosave
+        self._scene = replace(self._scene, style=self.styles.restore(self._scene.style))
         self._generator_thread: threading.Thread | None = None
         if load_generator:
             self._generator_thread = threading.Thread(target=self._load_generator, daemon=True,
@@ -252,7 +244,6 @@ class StudioController(QtCore.QObject):
     def set_distance(self, distance_mm: float) -> None:
         self.set_pose(controls.set_hand_distance(self.hand, distance_mm), "Distance",
                       merge_key="distance")
-        self._check_sensor_range()
 
     def reset_finger(self, finger: str) -> None:
         self.set_pose(controls.reset_finger(self.hand, finger), f"Reset {finger}")
@@ -288,75 +279,40 @@ class StudioController(QtCore.QObject):
         self._schedule_autosave()
 
     def style_entries(self) -> list[StyleEntry]:
-        """The bank: one entry per sensor model (built once), then the user's images."""
-        if not self._styles:
-            hand = controls.set_hand_distance(load_preset(DEFAULT_PRESET).hand, STYLE_THUMBNAIL_DISTANCE_MM)
-            joints = forward_kinematics(hand)
-            for sensor in SENSOR_NAMES:
-                if sensor == "none":
-                    continue  # the picker's own "None" entry
-                thumb = pose_thumbnail(joints, self._scene.camera, hand.shape.thickness, sensor, seed=1)
-                self._styles[sensor] = StyleEntry(sensor, SENSORS[sensor].title, thumb, sensor)
-        return list(self._styles.values())
+        """The bank, then the user's images (the picker's own "None" stands for NO_STYLE)."""
+        return self.styles.entries()
 
-    def add_style_image(self, path: str | Path) -> StyleEntry:
-        """Read any depth PNG, match it to the closest sensor model and add it to the bank.
-
-        Raises StyleImageError (one line) when the file has no usable depth.
-        """
-        path = Path(path).resolve()
-        style = read_style_image(path)
-        sensor, _ = closest_sensor(style.depth)
-        name = IMAGE_STYLE_PREFIX + str(path)
-        entry = StyleEntry(name, f"{path.stem} ({style.encoding})", image_thumbnail(style.depth),
-                           sensor, str(path))
-        self.style_entries()
-        self._styles[name] = entry
-        self.stylesChanged.emit()
-        return entry
+    def add_style_image(self, path: str | Path, scale_mm: float | None = None) -> None:
+        """Add any depth PNG to the bank and choose it (prepared off the GUI thread)."""
+        self.styles.add_image(path, scale_mm)
 
     def set_style(self, name: str) -> None:
-        """Apply a bank entry (or "" / "none" for no sensor)."""
-        entry = self._styles.get(name)
-        if name in ("", "none"):
-            style = replace(self._scene.style, sensor="none", image=None)
-        elif entry is None:
+        """Choose a style of the bank by name ("" or NO_STYLE: none); it is prepared off the
+        GUI thread (the runtime waits for it, the GUI never does)."""
+        name = name or NO_STYLE
+        entry = self.styles.entry(name)
+        if entry is None and name != NO_STYLE:
             raise KeyError(name)
-        else:
-            style = replace(self._scene.style, sensor=entry.sensor, image=entry.image)
-        self._scene = replace(self._scene, style=style)
-        if entry is not None and entry.image is not None:
-            self.statusMessage.emit("Learned styles not available yet: closest sensor model is "
-                                    f"{SENSORS[entry.sensor].title}")
-        self._check_sensor_range()
-        self.styleChanged.emit(self.style_name, style.strength)
+        scale = entry.scale_mm if entry is not None else None
+        self._scene = replace(self._scene, style=replace(self._scene.style, name=name, scale_mm=scale))
+        self.styleChanged.emit(self.style_name, self._scene.style.strength)
         self.request_frame()
         self._schedule_autosave()
-
-    def _check_sensor_range(self) -> None:
-        """Say so when the hand sits outside the sensor model's working range (no data at all)."""
-        near, far = sensor_models.sensor_range_mm(self._scene.style.sensor)
-        distance = controls.hand_distance(self.hand)
-        if not near <= distance <= far:
-            self.statusMessage.emit(
-                f"The hand is {distance:.0f} mm away, outside the {SENSORS[self._scene.style.sensor].title}"
-                f" range ({near:.0f}-{far:.0f} mm): it reports no data. Change Camera > Distance.")
+        if entry is not None:
+            self.styles.prepare(entry)
 
     @property
     def style_name(self) -> str:
         """The picker's name for the current style ("" for none)."""
-        style = self._scene.style
-        if style.image is not None:
-            return IMAGE_STYLE_PREFIX + style.image
-        return "" if style.sensor == "none" else style.sensor
+        name = self._scene.style.name
+        return "" if name == NO_STYLE else name
+
+    @property
+    def style_entry(self) -> StyleEntry | None:
+        return self.styles.entry(self._scene.style.name)
 
     def style_title(self) -> str:
-        style = self._scene.style
-        if style.sensor == "none":
-            return "clean"
-        entry = self._styles.get(self.style_name)
-        title = entry.title if entry is not None else SENSORS[style.sensor].title
-        return f"{title} · {style.strength:.2f}" if style.strength < 1.0 else title
+        return style_title(self.style_entry, self._scene.style.strength)
 
     def set_strength(self, strength: float) -> None:
         strength = float(np.clip(strength, 0.0, 1.0))
@@ -393,8 +349,10 @@ class StudioController(QtCore.QObject):
     # -- frames ---------------------------------------------------------------------------------
     def frame_request(self) -> FrameRequest:
         s = self._scene
+        entry = self.style_entry
         return FrameRequest(joints=forward_kinematics(s.hand), camera=s.camera,
-                            thickness=s.hand.shape.thickness, sensor=s.style.sensor, seed=s.seed,
+                            thickness=s.hand.shape.thickness,
+                            style=entry.style if entry is not None else None, seed=s.seed,
                             use_generator=self.compare or self.source == "generator",
                             strength=s.style.strength)
 
@@ -473,6 +431,10 @@ class StudioController(QtCore.QObject):
         if not self.paced_by_view:
             self.frame_drawn(result.request_id)
         self._frame_error = None
+        if result.range_warning != self._range_warning:  # said once, not once per frame
+            self._range_warning = result.range_warning
+            if result.range_warning:
+                self.statusMessage.emit(f"{result.range_warning}. Change Camera > Distance.")
         self._shown = result
         self._frame_times.append(time.perf_counter())
         self.frameReady.emit(result)
@@ -514,9 +476,6 @@ class StudioController(QtCore.QObject):
         self.device = device
         self.generator_available = generator is not None
         self._generatorLoaded.emit(message)
-        # While here, off the GUI thread: the sensor models' reference statistics (~0.3 s, cached)
-        # that "Add style image…" compares a picked image with, so that first pick never freezes.
-        reference_statistics()
 
     def _on_generator_loaded(self, message: str) -> None:
         if self._closed:
@@ -546,17 +505,10 @@ class StudioController(QtCore.QObject):
 
     def replace_scene(self, scene: Scene) -> None:
         """Start over from `scene`: the history is cleared, views re-read everything."""
-        self._scene = scene
         self._compare = scene.view.compare
         self._source = scene.view.source
         self.history.clear()
-        image = scene.style.image
-        if image is not None:
-            try:
-                self.add_style_image(image)
-            except ValueError as e:  # the image is gone: keep its sensor model, say so
-                self._scene = replace(scene, style=replace(scene.style, image=None))
-                self.statusMessage.emit(f"Style image unavailable ({e}); using its sensor model")
+        self._scene = replace(scene, style=self.styles.restore(scene.style))
         self.sceneReplaced.emit()
         self.cameraChanged.emit(self._scene.camera)
         self.styleChanged.emit(self.style_name, self._scene.style.strength)
@@ -588,8 +540,8 @@ class StudioController(QtCore.QObject):
             frame = compute_frame(self.frame_request(), self.runtime.generator)
         source, depth = self.shown_depth(frame)
         style = self._scene.style
-        provenance = {"source": source, "sensor": style.sensor, "strength": style.strength,
-                      "seed": self._scene.seed, "style_image": style.image}
+        provenance = {"source": source, "style": style.name, "style_scale_mm": style.scale_mm,
+                      "strength": style.strength, "seed": self._scene.seed}
         paths = export_pair(folder, depth, self._scene.pose_record(), labels=frame.labels,
                             provenance=provenance)
         self.statusMessage.emit(f"Exported {paths['depth'].name.rsplit('_', 1)[0]} to {Path(folder)}")
@@ -609,6 +561,7 @@ class StudioController(QtCore.QObject):
         self._closed = True
         for timer in (self._submit_timer, self._lost_timer):
             timer.stop()
+        self.styles.shutdown()
         self.runtime.shutdown()
         # A loader still inside torch when the interpreter exits makes the C++ runtime abort
         # ("terminate called without an active exception"): let it finish first.

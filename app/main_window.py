@@ -19,9 +19,10 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app import scene as scene_io
+from app.compare_panels import frame_panels
 from app.controller import StudioController
-from app.crop_window import crop_window
 from app.scene import Scene, ViewState
+from app.style_controls import StyleControls
 from app.thumbnails import pose_thumbnail
 from engine.camera import CAMERA_PRESETS, Camera
 from engine.export import ExportError
@@ -44,7 +45,7 @@ from widgets.depth_view import COLORMAPS, DepthView
 from widgets.hand_viewport import HandViewport
 from widgets.pose_panel import PosePanel
 from widgets.shortcut_overlay import ShortcutOverlay
-from widgets.style_picker import NO_STYLE, StylePicker
+from widgets.style_picker import StylePicker
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("N", "New sensor noise seed"),
     ("C", "Crop / full frame"),
     ("G", "Depth source: generator (+ style) / simulator"),
-    ("B", "A/B: simulator | generator | generator + style"),
+    ("B", "A/B: generator | generator + style | the style image"),
     ("F1 or ?", "This overlay"),
 )
 
@@ -241,8 +242,7 @@ class MainWindow(QtWidgets.QMainWindow):
         c.poseChanged.connect(self._on_pose_changed)
         c.frameReady.connect(self._on_frame_ready)
         c.cameraChanged.connect(self._on_camera_changed)
-        c.styleChanged.connect(self._on_style_changed)
-        c.stylesChanged.connect(self._fill_styles)
+        c.styleReady.connect(self._on_style_ready)
         c.historyChanged.connect(self._on_history_changed)
         c.generatorChanged.connect(self._on_generator_changed)
         c.sourceChanged.connect(self._on_source_changed)
@@ -270,9 +270,7 @@ class MainWindow(QtWidgets.QMainWindow):
         pp.fingerResetRequested.connect(c.reset_finger)
         pp.handResetRequested.connect(c.reset_hand)
 
-        self.style_picker.styleChosen.connect(self._on_style_chosen)
-        self.style_picker.styleImageRequested.connect(self._on_add_style_image)
-        self.style_picker.strengthChanged.connect(c.set_strength)
+        self.style_controls = StyleControls(self.style_picker, c, self._show_message, self)
         self.camera_panel.cameraChanged.connect(self._on_camera_edited)
         self.camera_panel.distanceChanged.connect(self._on_distance_edited)
         self.depth_view.cropToggled.connect(self._on_crop_toggled)
@@ -281,9 +279,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _show_scene(self, first: bool) -> None:
         """Make every view show the controller's scene (at start and after opening a scene)."""
         scene = self.controller.scene
-        self._fill_styles()
+        self.style_controls.refresh()
         self._on_camera_changed(scene.camera)
-        self._on_style_changed(self.controller.style_name, scene.style.strength)
         self._on_pose_changed(scene.hand)
         view = scene.view
         if view.colormap in COLORMAPS:
@@ -344,17 +341,6 @@ class MainWindow(QtWidgets.QMainWindow):
             thickness = record.hand.shape.thickness if record.hand else 1.0
             presets.append((name, pose_thumbnail(record.joints, camera, thickness)))
         self.pose_panel.set_presets(presets)
-
-    def _fill_styles(self) -> None:
-        entries = self.controller.style_entries()
-        self.style_picker.set_styles([(e.name, e.title, e.thumbnail) for e in entries])
-        self._select_style(self.controller.style_name)
-
-    def _select_style(self, name: str) -> None:
-        try:
-            self.style_picker.set_current_style(name or NO_STYLE)
-        except KeyError:
-            self.style_picker.set_current_style(NO_STYLE)
 
     # -- controller signals -------------------------------------------------------------------
     @QtCore.Slot(object)
@@ -437,17 +423,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self._single_panel_split = None
 
     def _panels(self, result: FrameResult) -> list[tuple[str, np.ndarray]]:
-        style = self.controller.style_title()
-        if self.controller.compare and result.generated is not None:
-            images = [(f"simulator · {style}", result.simulator), ("generator", result.generated),
-                      (f"generator · {style}", result.depth)]
-        else:
-            source, depth = self.controller.shown_depth(result)
-            images = [(f"{source} · {style}", depth)]
-        if self._crop:
-            t = result.transform
-            images = [(title, crop_window(d, t.v0, t.u0, t.size_px)) for title, d in images]
-        return images
+        c = self.controller
+        style = c.style_title()
+        source, depth = c.shown_depth(result)
+        entry = c.style_entry
+        return frame_panels(result, (f"{source} · {style}", depth), style,
+                            entry.reference if entry is not None else None, c.compare, self._crop)
 
     @QtCore.Slot(object)
     def _on_camera_changed(self, camera: Camera) -> None:
@@ -455,10 +436,11 @@ class MainWindow(QtWidgets.QMainWindow):
                                             camera.width, camera.height)
         self.camera_panel.set_camera(camera.to_dict())
 
-    @QtCore.Slot(str, float)
-    def _on_style_changed(self, name: str, strength: float) -> None:
-        self._select_style(name)
-        self.style_picker.set_strength(strength)
+    @QtCore.Slot(str)
+    def _on_style_ready(self, name: str) -> None:
+        """The chosen style is prepared: A/B can show its image."""
+        if self.controller.shown_frame is not None:
+            self._on_frame_ready(self.controller.shown_frame)
 
     def _on_history_changed(self) -> None:
         h = self.controller.history
@@ -472,7 +454,7 @@ class MainWindow(QtWidgets.QMainWindow):
         missing = "Needs the generator (resources/models/generator_default.safetensors)"
         self.compare_action.setEnabled(available)
         self.compare_action.setToolTip(
-            "Simulator | generator | generator + style, side by side" if available else missing)
+            "Generator | generator + style | the style image, side by side" if available else missing)
         self.source_action.setEnabled(available)
         self.source_action.setToolTip(
             "Show the generator's depth G(y) + style; off: the simulator + style" if available
@@ -518,24 +500,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.apply_preset(name)
         self._show_message(f"Preset {name}")
 
-    def _on_style_chosen(self, name: str) -> None:
-        self.controller.set_style(name)
-
-    def _on_add_style_image(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Add style image", "",
-                                                        "Depth images (*.png);;All files (*)")
-        if path:
-            self.add_style_image(path)
-
-    def add_style_image(self, path: str | Path) -> bool:
-        """Add a depth PNG to the bank and select it; a bad file is one line in the status bar."""
-        try:
-            entry = self.controller.add_style_image(path)
-        except ValueError as e:
-            self._show_message(f"Cannot use {Path(path).name} as a style: {str(e).split(': ', 1)[-1]}")
-            return False
-        self.controller.set_style(entry.name)
-        return True
+    def add_style_image(self, path: str | Path) -> None:
+        self.style_controls.add_style_image(path)
 
     def _on_camera_edited(self, values: dict) -> None:
         camera = Camera.from_dict(values)

@@ -3,19 +3,23 @@
 A scene file (JSON) holds everything needed to see the same picture again:
 
     {
-      "format": "handdepth.scene", "version": 1,
+      "format": "handdepth.scene", "version": 2,
       "pose":   {...},                      # engine.hand.pose_io's schema (the one pose schema)
       "camera": {"preset": "kinect_v1" | "custom", "fx", "fy", "cx", "cy", "width", "height"},
-      "style":  {"sensor": "none" | SENSOR_NAMES..., "strength": 0..1, "image": path | null},
+      "style":  {"name": "none" | bank name | image path,   # what `--style` takes
+                 "scale_mm": number | null,             # `--style-scale`, image files only
+                 "strength": 0..1},
       "seed":   0,                          # the sensor noise seed (noise holds still per scene)
       "view":   {"colormap", "levels": [near, far] | null, "crop", "compare",
                  "source": "generator" | "simulator",   # what the single depth view shows
                  "orbit": {...} | null}          # orbit: the 3D view's camera
     }
 
-The pose's own camera and the camera block must agree. "image" is the style image the user
-added, if any; "sensor" is the model actually applied (for an image, its closest model). Every
-problem is a SceneFileError whose message is one line naming the file. "source" is the user's
+The pose's own camera and the camera block must agree. The style is stored as the user named
+it, so the scene, the CLI and the app resolve it the same way (engine.style.registry); whether
+an image path still exists is the app's business when it opens the scene, not a format error.
+Version 1 files ({"sensor", "strength", "image"}) still load: their image, else their sensor
+model (a bank name), becomes the style. Every problem is a SceneFileError whose message is one line naming the file. "source" is the user's
 choice; while the generator loads or when it is missing the app shows the simulator without
 changing it. A file without it (written before the choice existed) gets the default.
 A file from a newer build (a higher "version") is refused whole: reading the parts this build
@@ -44,7 +48,8 @@ from engine.sim.sensors import SENSOR_NAMES
 log = logging.getLogger(__name__)
 
 FORMAT = "handdepth.scene"
-VERSION = 1
+VERSION = 2
+OLDEST_VERSION = 1  # style as {"sensor", "image"}; read, never written
 CUSTOM_CAMERA = "custom"
 HOME_ENV = "HANDDEPTH_HOME"  # overrides where autosave lives (tests point it at a temp folder)
 AUTOSAVE_NAME = "autosave.json"
@@ -66,11 +71,16 @@ class SceneFileError(ValueError):
     """A scene file that cannot be read; str() is one line naming the file."""
 
 
+NO_STYLE = "none"  # the bank's clean entry: no style
+
+
 @dataclass(frozen=True)
 class StyleChoice:
-    sensor: str = "none"
+    """The scene's style, as `--style` and `--style-scale` name it."""
+
+    name: str = NO_STYLE  # a bank name or the path of a depth PNG
     strength: float = 1.0
-    image: str | None = None  # the style image the sensor was matched to
+    scale_mm: float | None = None  # mm per stored unit of an image file; None: sidecar or guess
 
 
 @dataclass(frozen=True)
@@ -119,8 +129,8 @@ def scene_to_dict(scene: Scene) -> dict:
         "format": FORMAT, "version": VERSION,
         "pose": record_to_dict(scene.pose_record()),
         "camera": {"preset": scene.camera_preset, **scene.camera.to_dict()},
-        "style": {"sensor": scene.style.sensor, "strength": scene.style.strength,
-                  "image": scene.style.image},
+        "style": {"name": scene.style.name, "scale_mm": scene.style.scale_mm,
+                  "strength": scene.style.strength},
         "seed": scene.seed,
         "view": {"colormap": view.colormap,
                  "levels": list(view.levels) if view.levels is not None else None,
@@ -166,15 +176,17 @@ def _finite_json(value, what: str) -> None:
         raise ValueError(f"'{what}' must be finite")
 
 
-def _check_version(d: dict) -> None:
+def _check_version(d: dict) -> int:
     version = d.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise ValueError(f"'version' must be an integer, not {version!r}")
     if version > VERSION:
         raise ValueError(f"written by a newer HandDepth Studio (scene version {version}; this "
                          f"build reads up to {VERSION}); not opened")
-    if version != VERSION:
-        raise ValueError(f"unsupported scene version {version} (this app reads {VERSION})")
+    if version < OLDEST_VERSION:
+        raise ValueError(f"unsupported scene version {version} (this app reads "
+                         f"{OLDEST_VERSION}-{VERSION})")
+    return version
 
 
 def _number(value, what: str) -> float:
@@ -189,7 +201,7 @@ def scene_from_dict(d: object) -> Scene:
         raise ValueError("the top level must be a JSON object")
     if d.get("format") != FORMAT:
         raise ValueError(f"not a scene file ('format' must be {FORMAT!r})")
-    _check_version(d)
+    version = _check_version(d)
     if "pose" not in d:
         raise ValueError("missing key 'pose'")
     if not isinstance(d["pose"], dict):
@@ -213,16 +225,7 @@ def scene_from_dict(d: object) -> Scene:
     if preset not in (*CAMERA_PRESETS, CUSTOM_CAMERA):
         raise ValueError(f"unknown camera preset {preset!r}")
 
-    st = _object(d, "style")
-    sensor = st.get("sensor", "none")
-    if sensor not in SENSOR_NAMES:
-        raise ValueError(f"unknown sensor {sensor!r}; valid: {', '.join(SENSOR_NAMES)}")
-    strength = _number(st.get("strength", 1.0), "style.strength")
-    if not 0.0 <= strength <= 1.0:
-        raise ValueError("'style.strength' must be between 0 and 1")
-    image = st.get("image")
-    if image is not None and not isinstance(image, str):
-        raise ValueError("'style.image' must be a path or null")
+    style = _style(_object(d, "style"), version)
 
     seed = d.get("seed", DEFAULT_SEED)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -249,8 +252,34 @@ def scene_from_dict(d: object) -> Scene:
     view = ViewState(colormap=colormap, levels=levels, crop=_bool(v, "crop", True),
                      compare=_bool(v, "compare", False), source=source, orbit=orbit)
     return Scene(hand=hand, camera=camera, camera_preset=preset,
-                 style=StyleChoice(sensor=sensor, strength=strength, image=image),
+                 style=style,
                  seed=seed, view=view, name=record.name)
+
+
+def _style(st: dict, version: int) -> StyleChoice:
+    strength = _number(st.get("strength", 1.0), "style.strength")
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError("'style.strength' must be between 0 and 1")
+    if version == OLDEST_VERSION:
+        return StyleChoice(_version1_style_name(st), strength)
+    name = st.get("name", NO_STYLE)
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("'style.name' must be a style name or an image path")
+    scale = st.get("scale_mm")
+    if scale is not None and _number(scale, "style.scale_mm") <= 0:
+        raise ValueError("'style.scale_mm' must be a positive number of mm or null")
+    return StyleChoice(name, strength, None if scale is None else float(scale))
+
+
+def _version1_style_name(st: dict) -> str:
+    """A version 1 style block's style: its image if it had one, else its sensor model."""
+    sensor = st.get("sensor", NO_STYLE)
+    if sensor not in SENSOR_NAMES:
+        raise ValueError(f"unknown sensor {sensor!r}; valid: {', '.join(SENSOR_NAMES)}")
+    image = st.get("image")
+    if image is not None and not isinstance(image, str):
+        raise ValueError("'style.image' must be a path or null")
+    return image or sensor
 
 
 def save_scene(path: str | Path, scene: Scene) -> None:

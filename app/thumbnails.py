@@ -2,6 +2,8 @@
 
 Rendered straight into the 128x128 crop camera (engine.data.crop), so each costs a few
 milliseconds and shows the hand the way the network's crop does. For looking only.
+A style image's hand is cut out once (`hand_crop`) and serves both its thumbnail and the A/B
+view's style panel.
 """
 from __future__ import annotations
 
@@ -40,19 +42,27 @@ def pose_thumbnail(joints: np.ndarray, camera: Camera, thickness: float = 1.0,
     return shade_depth(apply_sensor(depth, cam, sensor, seed))
 
 
-def image_thumbnail(depth: np.ndarray, size: int = THUMB_PX) -> np.ndarray:
-    """A style image's hand (its nearest object) in a square around it, as a grey picture."""
+HAND_MARGIN_PX = 4  # around the hand's box in a style image's crop
+
+
+def hand_crop(depth: np.ndarray) -> np.ndarray:
+    """A style image's hand (its nearest object) in a square around it, mm; the room behind it
+    is cleared (it would flatten the hand to one shade); the whole image without a hand."""
     box = hand_box(depth)
     if box is None:
-        return shade_depth(depth)
+        return depth
     rows, cols = box
-    side = max(rows.stop - rows.start, cols.stop - cols.start) + 8
+    side = max(rows.stop - rows.start, cols.stop - cols.start) + 2 * HAND_MARGIN_PX
     cy, cx = (rows.start + rows.stop) // 2, (cols.start + cols.stop) // 2
     h, w = depth.shape
     top, left = max(cy - side // 2, 0), max(cx - side // 2, 0)
     patch = depth[top:min(top + side, h), left:min(left + side, w)]
     near = patch[patch > 0].min() if (patch > 0).any() else 0.0
-    # Only the hand's depth band is shaded; the room behind it would flatten the hand to white.
-    hand_only = np.where(patch <= near * HAND_DEPTH_RATIO, patch, 0.0)
+    return np.where(patch <= near * HAND_DEPTH_RATIO, patch, 0.0).astype(np.float32)
+
+
+def image_thumbnail(depth: np.ndarray, size: int = THUMB_PX) -> np.ndarray:
+    """A style image's hand crop as a grey picture about `size` px a side."""
+    patch = hand_crop(depth)
     step = max(1, int(np.ceil(max(patch.shape) / size)))
-    return shade_depth(hand_only[::step, ::step])
+    return shade_depth(patch[::step, ::step])

@@ -1,5 +1,9 @@
 """The interactive runtime: pose in, finished depth frames out, latest request wins.
 
+A frame is one pipeline: source (the simulator, and the generator G when asked) -> the
+request's style (an engine.style.Style, prepared once, applied per frame) -> frame. The
+simulator goes through the same style as G, so A/B compares like with like.
+
 The app calls `submit` on every mouse move. One worker thread renders; a request that arrives
 while another waits replaces it (the stale one is dropped, never rendered), and a result older
 than one already delivered is never delivered. `submit` never blocks, so a drag never waits for
@@ -33,7 +37,7 @@ from engine.data.crop import (
     paste_crop,
 )
 from engine.sim.render import render_hand
-from engine.sim.sensors import apply_sensor, blend_with_clean
+from engine.style.base import Style
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +53,10 @@ class FrameRequest:
     joints: np.ndarray  # (21, 3) mm, camera frame
     camera: Camera
     thickness: float = 1.0
-    sensor: str = "none"
-    seed: int = 0
+    style: Style | None = None  # None: the source's depth as it is; shared, never copied
+    seed: int = 0  # of the style's random draws: the same seed, the same noise
     use_generator: bool = False
-    strength: float = 1.0  # 0 = clean .. 1 = the full sensor model (sensors.blend_with_clean)
+    strength: float = 1.0  # 0 = the source's depth .. 1 = the full style (Style.apply)
 
 
 class FrameError(ValueError):
@@ -73,37 +77,37 @@ class FrameResult:
     request_id: int
     request: FrameRequest
     depth: np.ndarray  # full frame float32 mm shown to the user (generator's or simulator's)
-    simulator: np.ndarray  # full frame, simulator through the request's sensor
+    simulator: np.ndarray  # full frame, simulator through the request's style
     clean: np.ndarray  # full frame, clean simulator render (A/B reference)
     labels: np.ndarray  # part labels of the clean render
     crop: np.ndarray  # (128, 128) normalised crop of `depth`
     transform: CropTransform
     timings_ms: dict[str, float] = field(default_factory=dict)
-    generated: np.ndarray | None = None  # full frame, the generator's output before the sensor
+    generated: np.ndarray | None = None  # full frame, the generator's output before the style
+    range_warning: str | None = None  # the style's word on a hand outside its camera's range
 
 
-def _through_sensor(depth: np.ndarray, request: FrameRequest) -> np.ndarray:
-    """The request's sensor model at the request's strength, seeded by the request."""
-    noisy = apply_sensor(depth, request.camera, request.sensor, request.seed)
-    if request.sensor == "none" or request.strength >= 1.0:
-        return noisy
-    return blend_with_clean(depth, noisy, max(request.strength, 0.0), request.seed)
+def styled(depth: np.ndarray, request: FrameRequest) -> np.ndarray:
+    """`depth` through the request's style at its strength and seed; `depth` itself without one."""
+    if request.style is None:
+        return depth
+    return request.style.apply(depth, request.camera, request.seed, request.strength)
 
 
 def compute_frame(request: FrameRequest, generator: CropGenerator | None = None, request_id: int = 0) -> FrameResult:
-    """One frame, synchronously: simulator (+ sensor), and the generator when asked and loaded.
+    """One frame, synchronously: simulator -> style, and generator -> style when asked and loaded.
 
-    With the generator, `depth` is its output through the same sensor model as the simulator
-    (the stand-in for a learned style) and `generated` the output before it.
+    With the generator, `depth` is its output through the style and `generated` the output
+    before it; `simulator` is always the simulator through the same style.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     clean = render_hand(request.joints, request.camera, request.thickness)
     t1 = time.perf_counter()
     timings["render"] = (t1 - t0) * 1e3
-    simulated = _through_sensor(clean.depth, request)
+    simulated = styled(clean.depth, request)
     t2 = time.perf_counter()
-    timings["sensor"] = (t2 - t1) * 1e3
+    timings["style"] = (t2 - t1) * 1e3
     transform = make_transform(request.joints, request.camera)
     generated = None
     if request.use_generator and generator is not None:
@@ -114,20 +118,23 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
         if bad:  # pasted, NaN would read as a plausible depth nowhere and inf as a wall
             raise FrameError(f"generator returned {bad} non-finite values (NaN/inf) in its "
                              f"{CROP_SIZE}x{CROP_SIZE} crop; frame not shown")
-        generated = depth = paste_crop(crop, transform)
-        timings["generator"] = (time.perf_counter() - t2) * 1e3
-        if request.sensor != "none":
-            depth = _through_sensor(generated, request)
+        generated = paste_crop(crop, transform)
+        t3 = time.perf_counter()
+        timings["generator"] = (t3 - t2) * 1e3
+        depth = styled(generated, request)
+        timings["generator style"] = (time.perf_counter() - t3) * 1e3
+        if depth is not generated:
             crop = crop_depth(depth, transform)
     else:
         depth = simulated
         crop = crop_depth(simulated, transform)
     if not np.isfinite(depth).all():
         raise FrameError("the depth frame has non-finite values (NaN/inf); frame not shown")
+    warning = request.style.range_warning(clean.depth) if request.style is not None else None
     timings["total"] = (time.perf_counter() - t0) * 1e3
     return FrameResult(request_id=request_id, request=request, depth=depth, simulator=simulated,
                        clean=clean.depth, labels=clean.labels, crop=crop, transform=transform,
-                       timings_ms=timings, generated=generated)
+                       timings_ms=timings, generated=generated, range_warning=warning)
 
 
 Callback = Callable[[FrameResult], None]

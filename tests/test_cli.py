@@ -58,7 +58,7 @@ def test_render_preset_writes_all_files(tmp_path):
     assert labels.shape == (480, 640) and labels.max() <= 7
     assert preview is not None and preview.shape[0] == 480
     rec = load_pose(tmp_path / "pose.json")
-    assert rec.name == "victory" and rec.hand is not None and rec.extra["sensor"] == "kinect_v1"
+    assert rec.name == "victory" and rec.hand is not None and rec.extra["style"] == "kinect_v1"
     assert rec.camera.width == 640 and rec.camera.fx == pytest.approx(588.03)
 
 

@@ -65,8 +65,33 @@ def test_bad_model_file_is_one_line_error(tmp_path, capsys):
     assert main(["generate", "--model", str(tmp_path / "missing.safetensors"), "--out", str(tmp_path / "o")]) == 2
 
 
-def test_styles_other_than_none_are_not_available_yet(tmp_path, all_hand_model, capsys):
-    code = main(["generate", "--model", str(all_hand_model), "--style", "kinect", "--out", str(tmp_path / "o")])
+def test_generate_applies_a_bank_style_to_gs_depth(tmp_path, all_hand_model, capsys):
+    plain, styled = tmp_path / "plain", tmp_path / "styled"
+    assert main(["generate", "--preset", "fist", "--model", str(all_hand_model), "--out", str(plain)]) == 0
+    args = ["generate", "--preset", "fist", "--model", str(all_hand_model), "--style", "sr305_palm_a",
+            "--seed", "4", "--out", str(styled)]
+    assert main(args) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["style sr305_palm_a: uint16, 0.125 mm per unit (given)"]  # the unit, one line
+    before, _ = read_outputs(plain)
+    after, pose = read_outputs(styled)
+    assert not np.array_equal(after, before)  # the style changed G's depth ...
+    hand = (after > 0) & (before > 0)
+    assert np.abs(after[hand].astype(float) - before[hand]).mean() < 3.0  # ... not its geometry
+    assert pose["style"] == "sr305_palm_a" and pose["seed"] == 4
+    assert pose["style_assumption"].endswith("(given)")
+
+
+@pytest.mark.parametrize("style, words", [
+    ("kinect", ["unknown style 'kinect'", "bank names"]),
+    ("{tmp}/missing.png", ["missing.png", "no such file"]),
+    ("{tmp}/notes.png", ["notes.png", "not an image"]),
+])
+def test_a_bad_style_is_one_line_and_nothing_is_written(tmp_path, all_hand_model, capsys, style, words):
+    (tmp_path / "notes.png").write_text("not a picture")
+    code = main(["generate", "--model", str(all_hand_model), "--style", style.format(tmp=tmp_path),
+                 "--out", str(tmp_path / "o")])
     assert code == 2
-    assert "styles are not available yet" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and all(w in err for w in words), err
     assert not (tmp_path / "o").exists()

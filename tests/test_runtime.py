@@ -13,6 +13,9 @@ from engine.camera import KINECT_V1
 from engine.data.crop import CROP_SIZE, paste_crop
 from engine.hand.model import HandPose
 from engine.runtime import DepthRuntime, FrameError, FrameFailure, FrameRequest, compute_frame
+from engine.sim.sensors import apply_sensor
+from engine.style.base import Style
+from engine.style.sensor import SensorStyle
 
 JOINTS = HandPose().joints()
 EVENT_TIMEOUT_S = 30.0  # generous: only a hang reaches it
@@ -59,6 +62,22 @@ class Answers:
         self.answered.set()
 
 
+class RecordingStyle(Style):
+    """A style that adds its seed to every measured pixel and records each call it gets."""
+
+    def __init__(self) -> None:
+        super().__init__("recording", "Recording", "a test style")
+        self.prepares = 0
+        self.applies: list[tuple[int | None, float, tuple[int, ...]]] = []
+
+    def _prepare(self) -> None:
+        self.prepares += 1
+
+    def _apply(self, depth, camera, seed, strength):
+        self.applies.append((seed, strength, depth.shape))
+        return np.where(depth > 0, depth + float(seed) * strength, 0.0).astype(np.float32)
+
+
 @pytest.fixture
 def runtime():
     rt = DepthRuntime()
@@ -67,13 +86,66 @@ def runtime():
 
 
 def test_simulator_frame_is_consistent():
-    r = compute_frame(FrameRequest(JOINTS, KINECT_V1, sensor="none"))
+    r = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=None))
     assert r.depth.shape == (480, 640) and r.crop.shape == (CROP_SIZE, CROP_SIZE)
     np.testing.assert_array_equal(r.depth, r.clean)
     assert ((r.labels > 0) == (r.clean > 0)).all()
-    assert {"render", "sensor", "total"} <= set(r.timings_ms)
-    noisy = compute_frame(FrameRequest(JOINTS, KINECT_V1, sensor="kinect_v1", seed=1))
-    assert not np.array_equal(noisy.depth, noisy.clean)
+    assert {"render", "style", "total"} <= set(r.timings_ms)
+    noisy = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=SensorStyle("kinect_v1"), seed=1))
+    np.testing.assert_array_equal(noisy.depth, apply_sensor(noisy.clean, KINECT_V1, "kinect_v1", 1))
+
+
+def test_the_style_is_prepared_once_and_applied_per_frame_with_the_requests_seed_and_strength(runtime):
+    style = RecordingStyle()
+    got = []
+    for seed, strength in ((3, 1.0), (4, 0.5), (5, 0.25)):
+        runtime.submit(FrameRequest(JOINTS, KINECT_V1, style=style, seed=seed, strength=strength),
+                       got.append)
+        assert runtime.wait_until_idle(EVENT_TIMEOUT_S)
+    assert style.prepares == 1
+    assert style.applies == [(3, 1.0, (480, 640)), (4, 0.5, (480, 640)), (5, 0.25, (480, 640))]
+    last = got[-1]
+    hand = last.clean > 0
+    np.testing.assert_allclose(last.depth[hand] - last.clean[hand], 5 * 0.25)
+    assert last.request.style is style  # shared, not copied: its prepared state is kept
+
+
+def test_the_generator_and_the_simulator_go_through_the_same_style():
+    style = RecordingStyle()
+    r = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=style, seed=7, use_generator=True),
+                      instant_generator)
+    assert [call[0] for call in style.applies] == [7, 7]  # simulator, then G
+    np.testing.assert_array_equal(r.generated, paste_crop(disk_crop(), r.transform))
+    hand = r.generated > 0
+    np.testing.assert_allclose(r.depth[hand] - r.generated[hand], 7.0)
+    np.testing.assert_allclose(r.simulator[r.clean > 0] - r.clean[r.clean > 0], 7.0)
+    assert {"generator", "generator style"} <= set(r.timings_ms)
+
+
+def test_strength_zero_shows_the_sources_depth_unstyled():
+    style = RecordingStyle()
+    r = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=style, seed=9, strength=0.0,
+                                   use_generator=True), instant_generator)
+    np.testing.assert_array_equal(r.simulator, r.clean)
+    np.testing.assert_array_equal(r.depth, r.generated)
+    assert style.applies == [] and style.prepares == 0  # nothing of the style ran
+
+
+def test_a_failing_style_is_a_failed_frame_and_the_worker_survives(runtime):
+    class BrokenStyle(RecordingStyle):
+        def _prepare(self) -> None:
+            raise ValueError("style.png: not an image")
+
+    answers = Answers()
+    message = _failing_then_rendering(runtime, answers, FrameRequest(JOINTS, KINECT_V1, style=BrokenStyle()))
+    assert message == "ValueError: style.png: not an image"
+
+
+def test_the_styles_range_warning_comes_with_the_frame():
+    far = JOINTS + np.array([0.0, 0.0, 5000.0]) - JOINTS[9] * [0, 0, 1]  # 5 m away
+    r = compute_frame(FrameRequest(far, KINECT_V1, style=SensorStyle("realsense")))
+    assert r.range_warning is not None and "realsense range" in r.range_warning
+    assert compute_frame(FrameRequest(JOINTS, KINECT_V1, style=RecordingStyle())).range_warning is None
 
 
 def test_generator_frame_is_pasted_into_the_full_frame():
@@ -203,8 +275,10 @@ def test_shutdown_stops_the_worker():
 
 
 def test_strength_blends_the_sensor_and_keeps_it_seeded():
+    style = SensorStyle("realsense")
+
     def frame(strength, seed=2):
-        return compute_frame(FrameRequest(JOINTS, KINECT_V1, sensor="realsense", seed=seed, strength=strength))
+        return compute_frame(FrameRequest(JOINTS, KINECT_V1, style=style, seed=seed, strength=strength))
 
     full, none, half = frame(1.0), frame(0.0), frame(0.5)
     np.testing.assert_array_equal(none.depth, none.clean)
@@ -216,9 +290,10 @@ def test_strength_blends_the_sensor_and_keeps_it_seeded():
     np.testing.assert_array_equal(half.depth, frame(0.5).depth)  # same seed, same frame
 
 
-def test_generator_output_goes_through_the_requested_sensor():
+def test_generator_output_goes_through_the_requested_sensor_style():
     gen = instant_generator
-    r = compute_frame(FrameRequest(JOINTS, KINECT_V1, sensor="realsense", seed=3, use_generator=True), gen)
+    r = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=SensorStyle("realsense"), seed=3,
+                                   use_generator=True), gen)
     np.testing.assert_array_equal(r.generated, paste_crop(gen(None, None), r.transform))
     assert not np.array_equal(r.depth, r.generated)
     assert np.abs(r.depth[r.depth > 0] - np.median(r.generated[r.generated > 0])).max() < 200
@@ -226,7 +301,8 @@ def test_generator_output_goes_through_the_requested_sensor():
 
 def test_strength_does_not_change_latest_wins(runtime):
     got = []
-    ids = [runtime.submit(FrameRequest(JOINTS, KINECT_V1, sensor="tof", strength=s / 10), got.append)
+    tof = SensorStyle("tof")
+    ids = [runtime.submit(FrameRequest(JOINTS, KINECT_V1, style=tof, strength=s / 10), got.append)
            for s in range(10)]
     assert runtime.wait_until_idle(EVENT_TIMEOUT_S)
     assert got[-1].request_id == ids[-1] and got[-1].request.strength == pytest.approx(0.9)

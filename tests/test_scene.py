@@ -29,7 +29,7 @@ def home(tmp_path, monkeypatch):
 def a_scene():
     base = scene_io.default_scene()
     return replace(base, hand=set_finger_curl(base.hand, "index", 0.7), camera=ICVL_MSRA,
-                   camera_preset="icvl_msra", style=StyleChoice("tof", 0.4, None), seed=17,
+                   camera_preset="icvl_msra", style=StyleChoice("tof", 0.4), seed=17,
                    view=ViewState(colormap="turbo", levels=(300.0, 700.0), crop=False,
                                   source="simulator",
                                   orbit={"azimuth": 30.0, "center": [0.0, 1.0, 2.0]}))
@@ -46,6 +46,29 @@ def test_scene_round_trips_through_json(tmp_path):
     assert back.view.orbit["azimuth"] == 30.0 and back.view.source == "simulator"
     data = json.loads((tmp_path / "s.json").read_text())
     assert data["format"] == "handdepth.scene" and data["pose"]["format"] == "handdepth.pose"
+
+
+def test_an_image_style_round_trips_with_its_scale(tmp_path):
+    scene = replace(a_scene(), style=StyleChoice(str(tmp_path / "cam.png"), 0.5, 0.125))
+    scene_io.save_scene(tmp_path / "s.json", scene)
+    assert scene_io.load_scene(tmp_path / "s.json").style == scene.style
+    stored = json.loads((tmp_path / "s.json").read_text())
+    assert stored["version"] == 2
+    assert stored["style"] == {"name": str(tmp_path / "cam.png"), "scale_mm": 0.125, "strength": 0.5}
+
+
+@pytest.mark.parametrize("old, style", [
+    ({"sensor": "kinect_v1", "strength": 0.3, "image": None}, StyleChoice("kinect_v1", 0.3)),
+    ({"sensor": "realsense", "strength": 1.0, "image": "/data/sr305.png"},
+     StyleChoice("/data/sr305.png", 1.0)),
+    ({}, StyleChoice("none", 1.0)),
+])
+def test_a_version_1_scene_still_loads_its_style(tmp_path, old, style):
+    d = scene_io.scene_to_dict(a_scene())
+    d.update(version=1, style=old)
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(d))
+    assert scene_io.load_scene(path).style == style
 
 
 def test_joints_only_pose_is_fitted():
@@ -75,10 +98,14 @@ BAD_SCENES = [
     (lambda d: d["camera"].update(fx=1.0), "disagrees with the pose's camera"),
     (lambda d: d.update(camera=[]), "'camera' must be an object"),
     (lambda d: d["camera"].update(preset={}), "unknown camera preset"),
-    (lambda d: d["style"].update(sensor="lidar"), "unknown sensor"),
+    (lambda d: d["style"].update(name=3), "'style.name'"),
+    (lambda d: d["style"].update(name=" "), "'style.name'"),
+    (lambda d: d["style"].update(scale_mm=0), "'style.scale_mm' must be a positive"),
+    (lambda d: d["style"].update(scale_mm="1/8"), "'style.scale_mm' must be a finite"),
     (lambda d: d["style"].update(strength=2), "between 0 and 1"),
     (lambda d: d["style"].update(strength=float("nan")), "'style.strength' must be a finite"),
-    (lambda d: d["style"].update(image=3), "'style.image'"),
+    (lambda d: d.update(version=1, style={"sensor": "lidar"}), "unknown sensor"),
+    (lambda d: d.update(version=1, style={"sensor": "tof", "image": 3}), "'style.image'"),
     (lambda d: d.update(seed=-1), "'seed'"),
     (lambda d: d.update(seed=float("nan")), "'seed'"),
     (lambda d: d.update(seed="7"), "'seed'"),

@@ -1,4 +1,5 @@
-"""Choice of the depth style (thumbnails of the style bank or none) and its strength."""
+"""Choice of the depth style (thumbnails of the style bank or none), the chosen style's picture
+and caption, and its strength."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,14 +12,15 @@ from .images import thumbnail_icon
 
 NO_STYLE = ""                    # what styleChosen carries for "None"
 _THUMBNAIL_PX = 72
+_PREVIEW_PX = 120  # the chosen style's thumbnail, big enough to see its holes and edges
 _STRENGTH_STEPS = 100
 _NAME_ROLE = QtCore.Qt.ItemDataRole.UserRole
 
 
 class StylePicker(QtWidgets.QWidget):
-    """Style bank as thumbnails, with "None" first. The app loads images and applies styles:
-    "Add style image…" only emits ``styleImageRequested`` so the app can open its file dialog
-    and then call ``add_style``.
+    """Style bank as thumbnails, with "None" first, and the chosen style's thumbnail large with
+    a caption under it. The app loads images and applies styles: "Add style image…" only emits
+    ``styleImageRequested`` so the app can open its file dialog and then call ``add_style``.
     """
 
     styleChosen = QtCore.Signal(str)       # style name, or NO_STYLE
@@ -27,6 +29,14 @@ class StylePicker(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
+        self._thumbnails: dict[str, np.ndarray] = {}
+        self._preview = QtWidgets.QLabel()
+        self._preview.setFixedHeight(_PREVIEW_PX)
+        self._preview.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self._caption = QtWidgets.QLabel()
+        self._caption.setWordWrap(True)
+        self._caption.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self._caption.setStyleSheet(f"color: {theme.MUTED_TEXT};")
         self._list = QtWidgets.QListWidget()
         self._list.setViewMode(QtWidgets.QListView.ViewMode.IconMode)
         self._list.setIconSize(QtCore.QSize(_THUMBNAIL_PX, _THUMBNAIL_PX))
@@ -51,6 +61,8 @@ class StylePicker(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self._list, 1)
+        layout.addWidget(self._preview)
+        layout.addWidget(self._caption)
         layout.addWidget(self._add_button)
         layout.addLayout(strength_row)
 
@@ -64,6 +76,7 @@ class StylePicker(QtWidgets.QWidget):
         """Replace the bank with (name, title, thumbnail uint8 HxW or HxWx3) entries."""
         current = self.current_style
         self._list.clear()
+        self._thumbnails.clear()
         none = QtWidgets.QListWidgetItem(_none_icon(), "None")
         none.setData(_NAME_ROLE, NO_STYLE)
         none.setToolTip("The generator's output without a style")
@@ -78,6 +91,7 @@ class StylePicker(QtWidgets.QWidget):
         item.setData(_NAME_ROLE, name)
         item.setToolTip(title)
         self._list.addItem(item)
+        self._thumbnails[name] = thumbnail
 
     def set_current_style(self, name: str) -> None:
         """Select a style by name without emitting styleChosen."""
@@ -87,6 +101,22 @@ class StylePicker(QtWidgets.QWidget):
         with QtCore.QSignalBlocker(self._list):
             self._list.setCurrentRow(row)
         self._strength.setEnabled(name != NO_STYLE)
+        self._show_preview(name)
+
+    def set_caption(self, text: str) -> None:
+        """The line under the chosen style's picture (e.g. what was assumed about its units)."""
+        self._caption.setText(text)
+        self._caption.setToolTip(text)
+
+    @property
+    def caption(self) -> str:
+        return self._caption.text()
+
+    @property
+    def preview_shown(self) -> bool:
+        """A style's picture is shown (none for "None")."""
+        pixmap = self._preview.pixmap()
+        return pixmap is not None and not pixmap.isNull()
 
     def set_strength(self, value: float) -> None:
         """Show the strength (0 … 1) without emitting strengthChanged."""
@@ -114,7 +144,16 @@ class StylePicker(QtWidgets.QWidget):
     def _on_item_clicked(self, item: QtWidgets.QListWidgetItem) -> None:
         name = item.data(_NAME_ROLE)
         self._strength.setEnabled(name != NO_STYLE)
+        self._show_preview(name)
         self.styleChosen.emit(name)
+
+    def _show_preview(self, name: str) -> None:
+        thumbnail = self._thumbnails.get(name)
+        if thumbnail is None:
+            self._preview.clear()
+            self.set_caption("")
+            return
+        self._preview.setPixmap(thumbnail_icon(thumbnail, _PREVIEW_PX).pixmap(_PREVIEW_PX, _PREVIEW_PX))
 
     def _on_strength_moved(self, value: int) -> None:
         self._show_strength()

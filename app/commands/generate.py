@@ -1,4 +1,4 @@
-"""`python main.py generate`: one pose through the trained generator to a depth frame.
+"""`python main.py generate`: one pose through the trained generator G and a style to a depth frame.
 
 Writes the same files as `render` (without labels, which a generator does not produce):
 DIR/depth.png (uint16 mm, 0 = no data), DIR/pose.json and DIR/preview.png.
@@ -10,13 +10,18 @@ from pathlib import Path
 
 import numpy as np
 
-from app.commands.render import add_pose_arguments, check_hand_visible, describe_source, pose_from_args
+from app.commands.render import (
+    add_pose_arguments,
+    check_hand_visible,
+    describe_source,
+    pose_from_args,
+    style_provenance,
+)
+from app.commands.style_option import add_style_arguments, prepared_style
 from engine.hand.pose_io import PoseRecord, save_pose
 from engine.io_utils import write_depth_png16, write_png
 from engine.models import DEFAULT_GENERATOR_PATH
 from engine.sim.preview import depth_preview
-
-NO_STYLE = "none"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,14 +31,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_pose_arguments(p)
     p.add_argument("--model", type=Path, default=None,
                    help=f"generator checkpoint (default: the shipped {DEFAULT_GENERATOR_PATH.name})")
-    p.add_argument("--style", default=NO_STYLE, help="style name or image (only 'none' until styles exist)")
+    add_style_arguments(p, "G's depth")
+    p.add_argument("--seed", type=int, default=0, help="seed of the style's random draws")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.style != NO_STYLE:
-        raise ValueError(f"--style {args.style}: styles are not available yet; use --style none")
+    style = prepared_style(args.style, args.style_scale)  # a bad style fails before torch loads
     from engine.models.generator import (  # torch: only when run
         generate_depth,
         load_generator,
@@ -42,14 +47,17 @@ def run(args: argparse.Namespace) -> int:
     record = pose_from_args(args)
     model_path = args.model or DEFAULT_GENERATOR_PATH
     model, info = load_generator(model_path)
-    depth = generate_depth(model, record.joints, record.camera)
-    if not np.all(np.isfinite(depth)):
+    generated = generate_depth(model, record.joints, record.camera)
+    if not np.all(np.isfinite(generated)):
         raise ValueError(f"{model_path}: the generator's output is not finite (NaN or infinite) "
                          f"for {describe_source(args)}; nothing written")
-    check_hand_visible(depth, depth, NO_STYLE, f"{describe_source(args)} with generator {model_path}",
+    depth = style.apply(generated, record.camera, args.seed, 1.0)
+    check_hand_visible(depth, style.range_warning(generated),
+                       f"{describe_source(args)} with generator {model_path} and style {args.style}",
                        empty_reason="the generator drew no hand: its output is empty or not finite")
     provenance = {**record.extra, "source": "generator", "model": str(model_path),
-                  "model_step": info.get("step"), "style": args.style}
+                  "model_step": info.get("step"), **style_provenance(args.style, args.style_scale, style),
+                  "seed": args.seed}
     preview = depth_preview(depth, None, record.camera.project(record.joints))
     out: Path = args.out  # everything is computed before the first write
     write_depth_png16(out / "depth.png", depth)

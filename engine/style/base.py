@@ -9,7 +9,9 @@ expensive part once:
              1 the full style, values between blend the two.
 
 A subclass implements `_prepare` (may do nothing) and `_apply` (strength in (0, 1], depth
-already checked). Nothing outside engine/style branches on the kind of style.
+already checked). Nothing outside engine/style branches on the kind of style: what a caller
+may want to show besides the frame is asked of every style alike (`image`, `assumption`,
+`range_warning`), with answers of "none" where a kind has nothing to say.
 """
 from __future__ import annotations
 
@@ -19,10 +21,15 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from engine.camera import Camera
+from engine.style.image import StyleImage
 
 
 class Style(ABC):
     """One entry of the style registry (engine.style.registry)."""
+
+    # The decoded style image, set by `_prepare` of a style made from one; None for a style
+    # defined by a model alone (the app shows it beside the frame, the CLI states its units).
+    image: StyleImage | None = None
 
     def __init__(self, name: str, title: str, description: str) -> None:
         self.name = name
@@ -55,6 +62,18 @@ class Style(ABC):
             return depth.copy()
         self.prepare()
         return self._apply(depth, camera, seed, s)
+
+    @property
+    def assumption(self) -> str | None:
+        """What the loader assumed about the style image (encoding, unit), one line; None
+        without an image or before prepare()."""
+        return self.image.assumption if self.image is not None else None
+
+    def range_warning(self, clean_depth: np.ndarray) -> str | None:
+        """One line when part of the hand in `clean_depth` (mm, before the style) lies where
+        this style's camera reports no data; None when it all lies in range or the style
+        has no working range."""
+        return None
 
     @abstractmethod
     def _prepare(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.camera import Camera
-from engine.sim.sensors import SENSOR_NAMES, SENSORS, apply_sensor, blend_with_clean
+from engine.sim.sensors import SENSOR_NAMES, SENSORS, apply_sensor, blend_with_clean, range_warning
 from engine.style.base import Style
 
 
@@ -25,6 +25,9 @@ class SensorStyle(Style):
 
     def _prepare(self) -> None:
         pass  # the model's constants are its statistics
+
+    def range_warning(self, clean_depth: np.ndarray) -> str | None:
+        return range_warning(clean_depth, self.sensor)
 
     def _apply(self, depth: np.ndarray, camera: Camera, seed: int | None, strength: float) -> np.ndarray:
         noisy = apply_sensor(depth, camera, self.sensor, seed)

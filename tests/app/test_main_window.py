@@ -142,7 +142,7 @@ def test_style_change_changes_the_depth_view_and_holds_still(window, qtbot):
     clean = c.shown_frame.depth.copy()
     before = window.depth_view.grab().toImage()
     click_style(window, qtbot, "kinect_v1")
-    assert c.scene.style.sensor == "kinect_v1"
+    assert c.scene.style.name == "kinect_v1"
     settle(window)
     styled = c.shown_frame.depth
     assert not np.array_equal(styled, clean)
@@ -174,24 +174,88 @@ def test_ctrl_e_exports_depth_png16_and_pose(window, qtbot, tmp_path):
     assert depth.dtype == np.uint16
     np.testing.assert_array_equal(depth, np.rint(c.shown_frame.depth).astype(np.uint16))
     pose = json.loads((tmp_path / "out/pair_0001_pose.json").read_text())
-    assert pose["sensor"] == "tof" and pose["seed"] == c.scene.seed and pose["source"] == "simulator"
+    assert pose["style"] == "tof" and pose["seed"] == c.scene.seed and pose["source"] == "simulator"
     np.testing.assert_allclose(pose["joints"], c.joints, atol=1e-3)
 
 
-def test_add_style_image_matches_a_sensor_and_says_so(window, tmp_path):
+def wait_for_styles(qtbot, c) -> None:
+    qtbot.waitUntil(lambda: not c.styles.busy, timeout=20000)
+
+
+def test_choosing_a_bank_image_style_updates_the_view_and_says_its_unit(window, qtbot):
     c = window.controller
-    frame = c.shown_frame
-    realsense = apply_sensor(frame.clean, c.scene.camera, "realsense", 5)
+    clean = c.shown_frame.depth.copy()
+    click_style(window, qtbot, "sr305_palm_a")
+    wait_for_styles(qtbot, c)
+    settle(window)
+    assert c.scene.style.name == "sr305_palm_a"
+    assert not np.array_equal(c.shown_frame.depth, clean)
+    assert window.depth_view.panel_titles()[0].startswith("simulator · SR305 real")
+    message = window.statusBar().currentMessage()
+    assert message == "Style: SR305 real: open palm (a) · style image uint16, 0.125 mm per unit (given)"
+    assert "not available" not in message and "Learned" not in message
+    assert window.style_picker.preview_shown and "0.125 mm" in window.style_picker.caption
+
+
+def test_a_user_style_image_is_prepared_off_the_gui_thread_and_chosen(window, qtbot, tmp_path, monkeypatch):
+    import threading
+
+    from app.style_bank import StyleBank
+
+    c = window.controller
+    threads = []
+    load = StyleBank.load_image
+
+    def recording_load(path, scale_mm=None):
+        threads.append(threading.current_thread())
+        return load(path, scale_mm)
+
+    monkeypatch.setattr(StyleBank, "load_image", staticmethod(recording_load))
+    realsense = apply_sensor(c.shown_frame.clean, c.scene.camera, "realsense", 5)
     path = tmp_path / "my_style.png"
-    cv2.imwrite(str(path), np.rint(realsense).astype(np.uint16))
-    assert window.add_style_image(path)
-    assert c.scene.style.sensor == "realsense" and c.scene.style.image == str(path.resolve())
-    assert "closest sensor model is" in window.statusBar().currentMessage()
-    assert any(n.startswith("image:") for n in window.style_picker.style_names())
+    cv2.imwrite(str(path), np.rint(realsense * 8).astype(np.uint16))  # SR305 units: mm x 8
+    window.add_style_image(path)
+    qtbot.waitUntil(lambda: c.scene.style.name == str(path.resolve()), timeout=20000)
+    assert threads and threads[0] is not threading.main_thread()
+    assert window.style_picker.style_names()[-1] == str(path.resolve())
+    assert window.style_picker.current_style == str(path.resolve()) and window.style_picker.preview_shown
+    wait_for_styles(qtbot, c)
+    assert "0.125 mm per unit (guessed)" in window.statusBar().currentMessage()
+    settle(window)
+    assert window.depth_view.panel_titles()[0].startswith("simulator · my_style")
+
     (tmp_path / "junk.png").write_bytes(b"not a png")
-    assert not window.add_style_image(tmp_path / "junk.png")
+    window.add_style_image(tmp_path / "junk.png")
+    wait_for_styles(qtbot, c)
     message = window.statusBar().currentMessage()
     assert "junk.png" in message and "\n" not in message
+    assert c.scene.style.name == str(path.resolve())  # the good style stays
+
+
+def test_a_scene_whose_style_image_is_gone_opens_without_a_style(window, qtbot, tmp_path):
+    c = window.controller
+    d = scene_io.scene_to_dict(c.scene)
+    d.update(version=1, style={"sensor": "realsense", "strength": 0.7, "image": str(tmp_path / "gone.png")})
+    (tmp_path / "old.json").write_text(json.dumps(d))
+    assert window.open_scene(tmp_path / "old.json")
+    wait_for_styles(qtbot, c)
+    message = window.statusBar().currentMessage()
+    assert "gone.png" in message and "\n" not in message
+    assert c.scene.style.name == "none" and c.scene.style.strength == 0.7
+    settle(window)
+    np.testing.assert_array_equal(c.shown_frame.simulator, c.shown_frame.clean)
+
+
+def test_an_old_scene_with_a_style_image_restores_it(window, qtbot, tmp_path):
+    c = window.controller
+    d = scene_io.scene_to_dict(c.scene)
+    image = ROOT / "resources/styles/nyu_kinect_test1.png"
+    d.update(version=1, style={"sensor": "tof", "strength": 1.0, "image": str(image)})
+    (tmp_path / "old.json").write_text(json.dumps(d))
+    assert window.open_scene(tmp_path / "old.json")
+    qtbot.waitUntil(lambda: c.scene.style.name == str(image), timeout=20000)
+    wait_for_styles(qtbot, c)
+    assert window.style_picker.current_style == str(image)
 
 
 def test_scene_save_and_open_restore_pose_camera_style_and_view(window, tmp_path):
@@ -209,7 +273,7 @@ def test_scene_save_and_open_restore_pose_camera_style_and_view(window, tmp_path
     window.depth_view.set_colormap("grey")
     assert window.open_scene(tmp_path / "s.json")
     assert np.allclose(c.hand.angles, saved_hand.angles, atol=1e-6)
-    assert c.scene.style.sensor == "realsense" and c.scene.style.strength == 0.5
+    assert c.scene.style.name == "realsense" and c.scene.style.strength == 0.5
     assert window.style_picker.current_style == "realsense"
     assert window.depth_view.colormap == "turbo" and window.depth_view.levels == (333.0, 666.0)
     assert window.viewport.view.camera.elevation == pytest.approx(90.0)
@@ -228,7 +292,7 @@ def test_autosave_on_exit_and_restore_on_start(open_window, home):
     assert (home / "autosave.json").is_file()
     second = open_window(restore=True)
     assert np.allclose(second.controller.hand.angles, hand.angles, atol=1e-6)
-    assert second.controller.scene.style.sensor == "tof"
+    assert second.controller.scene.style.name == "tof"
 
 
 @pytest.mark.parametrize("content", ["{ this is not json", "future version"])
@@ -287,11 +351,12 @@ def test_screenshot_command_exits_cleanly(tmp_path, home):
     assert [p.name for p in tmp_path.iterdir()] == ["shot.png"]  # written atomically: no temp left
 
 
-def test_a_b_mode_shows_simulator_generator_and_styled_generator(window, qtbot):
+def test_a_b_mode_shows_generator_styled_generator_and_the_style_image(window, qtbot):
     c = window.controller
     assert not window.compare_action.isEnabled()  # no generator in this test's window
     use_stand_in_generator(c)
-    c.set_style("realsense")
+    c.set_style("sr305_palm_c")
+    wait_for_styles(qtbot, c)
     single_split = window.centralWidget().sizes()
     window.compare_action.trigger()
     settle(window)
@@ -299,9 +364,14 @@ def test_a_b_mode_shows_simulator_generator_and_styled_generator(window, qtbot):
     viewport_width, depth_width = window.centralWidget().sizes()
     assert depth_width > 1.8 * viewport_width  # room for three panels (the 3D view has a minimum)
     titles = window.depth_view.panel_titles()
-    assert titles[0].startswith("simulator") and titles[1] == "generator" and titles[2].startswith("generator ·")
+    assert titles[0] == "generator" and titles[1].startswith("generator · SR305 real")
+    assert titles[2].startswith("style image · SR305 real")
     frame = c.shown_frame
     assert frame.generated is not None and not np.array_equal(frame.depth, frame.generated)
+    style_image = window.depth_view.panel_depth(2)
+    assert style_image.shape == window.depth_view.panel_depth(1).shape and (style_image > 0).sum() > 500
+    near = np.percentile(window.depth_view.panel_depth(1)[window.depth_view.panel_depth(1) > 0], 1)
+    assert np.percentile(style_image[style_image > 0], 1) == pytest.approx(near, abs=1.0)  # met the hand
     window.compare_action.trigger()
     settle(window)
     assert window.depth_view.panel_count == 1
@@ -312,8 +382,9 @@ def test_a_sensor_out_of_range_is_explained(window):
     c = window.controller
     c.set_style("tof")
     c.set_distance(400.0)
+    settle(window)
     message = window.statusBar().currentMessage()
-    assert "outside the" in message and "500-4500 mm" in message
+    assert "outside the" in message and "500-4500 mm" in message and "\n" not in message
 
 
 def test_python_main_py_quits_cleanly_on_sigterm_with_a_corrupt_autosave(home):
@@ -404,7 +475,7 @@ def test_a_b_mode_keeps_three_panels_and_exports_the_chosen_source(window, tmp_p
     window.compare_action.trigger()
     settle(window)
     assert window.depth_view.panel_count == 3
-    assert window.depth_view.panel_titles()[1] == "generator"
+    assert window.depth_view.panel_titles()[0] == "generator"
     paths = window.export_pair(tmp_path)
     exported = cv2.imread(str(paths["depth"]), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(exported, np.rint(c.shown_frame.simulator).astype(np.uint16))

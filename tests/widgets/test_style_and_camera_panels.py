@@ -97,3 +97,13 @@ def test_camera_distance(camera, qtbot):
     with qtbot.assertNotEmitted(camera.distanceChanged):
         camera.set_distance(350.0)
     assert camera._distance_slider.value() == 350
+
+
+def test_the_chosen_style_is_shown_large_with_its_caption(picker, qtbot):
+    assert not picker.preview_shown  # "None"
+    picker._list.itemClicked.emit(picker._list.item(1))
+    assert picker.preview_shown
+    picker.set_caption("Style: Kinect v1 · style image uint16, 1 mm per unit (given)")
+    assert "1 mm per unit" in picker.caption
+    picker.set_current_style(NO_STYLE)
+    assert not picker.preview_shown and picker.caption == ""
