@@ -2,7 +2,8 @@
 
 One step (alternating, as designed; losses in engine.losses):
   1. D step: maximise log D(x, y) + log(1 - D(G(y), y)) on a real batch and G's output (detached).
-  2. G step: minimise -log D(G(y), y) + lambda * ||x - G(y)||_F^2.
+  2. G step: minimise -log D(G(y), y) + lambda * ||x - G(y)||_F^2, or with --style the design's
+     styled variant -log D(G(y), y) + L_ST(G(y); content x, style S) (engine.train.style_objective).
 Both nets see the pose as one skeleton image per batch (engine.models.pose_encoding).
 
 Data. Training crops are made once into RUN_DIR/cache/ (float16 depth, float32 pose and view, as
@@ -69,6 +70,9 @@ from engine.train import common
 from engine.train.common import Dist
 from engine.train.gan_options import DEFAULTS, MUTABLE
 from engine.train.rng import restore_rng_state, rng_state
+from engine.train.style_objective import (
+    STYLE_LOG_COLUMNS, StyleObjective, check_style_options, describe_objective, load_style_target, loss_config)
+from engine.train.warm_start import read_init
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,8 @@ LOG_COLUMNS = ("step", "epoch", "time_s", "lr_g", "lr_d", "loss_d", "loss_g", "l
                "loss_g_l2", "d_real", "d_fake", "samples_per_s")
 
 ProgressFactory = Callable[..., object]
+# G's loss in place of the L2 objective: (D's logits on G(y), x, G(y)) -> (L_G, its named terms).
+GeneratorObjective = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
 
 @dataclass
@@ -314,17 +320,20 @@ def checkpoint_info(options: dict, step: int, metrics: dict | None = None) -> di
         "training_data": {"data": options["data"], "sensors": list(options["sensors"]),
                           "cameras": list(options["cameras"]), "seed": options["seed"],
                           "cache_size": options["cache_size"]},
-        "objective": {"l2_weight": options["l2_weight"], "l2": "squared Frobenius norm, sum over pixels, mean over batch",
+        "objective": describe_objective(options) if options.get("style") else
+                     {"l2_weight": options["l2_weight"], "l2": "squared Frobenius norm, sum over pixels, mean over batch",
                       "adversarial": "-log D(G(y), y), patch-averaged, mean over batch"},
-        "options": options, "eval": metrics or {},
+        "init": options.get("init"), "options": options, "eval": metrics or {},
     }
 
 
 def gan_step(G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
              scaler_g: torch.amp.GradScaler, scaler_d: torch.amp.GradScaler, x: torch.Tensor, y: torch.Tensor,
-             view: torch.Tensor, l2_weight: float = 1.0) -> dict[str, float]:
+             view: torch.Tensor, l2_weight: float = 1.0,
+             g_objective: GeneratorObjective | None = None) -> dict[str, float]:
     """One alternating update (D, then G) on a batch: crops x (B, 1, 128, 128), poses, views.
 
+    G minimises `g_objective` when given (a styled run), else the design's adversarial + L2.
     Returns the batch's losses and D's mean probabilities on real and fake crops.
     """
     device = x.device
@@ -343,14 +352,18 @@ def gan_step(G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimize
     scaler_d.update()
     with common.autocast(device):
         fake_logits = D(fake, y, encoding=enc)
-        loss_g, adv, l2 = generator_loss(fake_logits, x, fake, l2_weight)
+        if g_objective is None:
+            loss_g, adv, l2 = generator_loss(fake_logits, x, fake, l2_weight)
+            terms = {"loss_g_adv": adv, "loss_g_l2": l2}
+        else:
+            loss_g, terms = g_objective(fake_logits, x, fake)
     opt_g.zero_grad(set_to_none=True)
     scaler_g.scale(loss_g).backward()  # also fills D's grads; the next D step zeroes them first
     scaler_g.step(opt_g)
     scaler_g.update()
     with torch.no_grad():
-        return {"loss_d": float(loss_d), "loss_g": float(loss_g), "loss_g_adv": float(adv),
-                "loss_g_l2": float(l2), "d_real": float(torch.sigmoid(logits[:len(x)].float()).mean()),
+        return {"loss_d": float(loss_d), "loss_g": float(loss_g), **{k: float(t) for k, t in terms.items()},
+                "d_real": float(torch.sigmoid(logits[:len(x)].float()).mean()),
                 "d_fake": float(torch.sigmoid(logits[len(x):].float()).mean())}
 
 
@@ -378,6 +391,10 @@ def _train(run_dir: Path, given: dict, d: Dist, progress_factory: ProgressFactor
            stop_after: float | None) -> dict:
     options, resuming = common.run_options(run_dir, given, DEFAULTS, MUTABLE)
     _check_options(options)
+    # Everything a run reads from outside is checked before its folder is written.
+    style = load_style_target(options) if options["style"] else None
+    fresh = not (resuming and (run_dir / STATE_FILE).exists())
+    init = read_init(options["init"], build_models(options)[0].config) if options["init"] and fresh else None
     if options["threads"]:
         torch.set_num_threads(int(options["threads"]))
     bar_factory = progress_factory if d.is_main else None
@@ -394,6 +411,8 @@ def _train(run_dir: Path, given: dict, d: Dist, progress_factory: ProgressFactor
     dev = d.device
     torch.manual_seed(int(options["seed"]))  # same initial weights (and spectral-norm vectors) every run
     G, D = build_models(options)
+    if init is not None:
+        G.load_state_dict(init)
     G, D = G.to(dev).to(memory_format=torch.channels_last), D.to(dev).to(memory_format=torch.channels_last)
     betas = (0.5, 0.999)  # pix2pix / DCGAN's Adam settings for GANs
     opt_g = torch.optim.Adam(G.parameters(), lr=options["lr_g"], betas=betas)
@@ -407,7 +426,11 @@ def _train(run_dir: Path, given: dict, d: Dist, progress_factory: ProgressFactor
             _export(run_dir, G, info, best, step)  # finish the exports a kill may have cut off
     elif resuming:
         resuming = False  # options written but no checkpoint yet: a fresh start
-    run_log = common.RunLog(run_dir, LOG_COLUMNS, resume_step=step if resuming else None) if d.is_main else None
+    columns = LOG_COLUMNS + STYLE_LOG_COLUMNS if style is not None else LOG_COLUMNS
+    run_log = common.RunLog(run_dir, columns, resume_step=step if resuming else None) if d.is_main else None
+    objective = StyleObjective(style, loss_config(options), dev) if style is not None else None
+    if run_log is not None and style is not None and not resuming:
+        run_log.record({"step": 0, "style_target": style.describe()})
     if d.distributed:
         G = DDP(G, device_ids=[dev.index] if dev.type == "cuda" else None)
         D = DDP(D, device_ids=[dev.index] if dev.type == "cuda" else None, broadcast_buffers=False)
@@ -429,7 +452,7 @@ def _train(run_dir: Path, given: dict, d: Dist, progress_factory: ProgressFactor
         lr_d = common.cosine_lr(options["lr_d"], step, total)
         common.set_lr(opt_g, lr_g)
         common.set_lr(opt_d, lr_d)
-        losses = gan_step(G, D, opt_g, opt_d, scaler_g, scaler_d, x, y, v, options["l2_weight"])
+        losses = gan_step(G, D, opt_g, opt_d, scaler_g, scaler_d, x, y, v, options["l2_weight"], objective)
         step += 1
         n_sums += 1
         n_window += len(x) * d.world_size
@@ -484,6 +507,7 @@ def _check_options(o: dict) -> None:
         raise ValueError(f"unknown sensor {bad[0]!r}; choose from {', '.join(SENSOR_NAMES)}")
     if o["l2_weight"] < 0:
         raise ValueError(f"--l2-weight must be >= 0, got {o['l2_weight']}")
+    check_style_options(o)
 
 
 def _checkpoint(run_dir: Path, options: dict, step: int, elapsed: float, best: dict,
