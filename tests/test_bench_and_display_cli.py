@@ -38,7 +38,8 @@ def test_engine_bench_works_for_small_counts_without_qt(count):
     got = json.loads(r.stdout)
     assert got["rc"] == 0 and got["qt"] == []
     hand, sim = got["out"]["hand_model"], got["out"]["simulator"]
-    assert {"p50", "p95"} <= set(hand["fit_pose_ms"]) and hand["fit_error_mm_mean"] < 1.0
+    assert {"p50", "p95"} <= set(hand["fit_pose_ms"])  # the keys only: speed is not a test's
+    assert hand["fit_error_mm_mean"] < 1.0  # accuracy of the fit, in mm
     assert {"p50", "p95"} <= set(sim["render_640x480_ms"])
 
 
