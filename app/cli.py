@@ -11,10 +11,11 @@ import os
 import sys
 from types import ModuleType
 
-from app.commands import bench, evaluate, generate, gui, render, screenshot, styles, stylize, train
+from app.commands import bench, dataset, evaluate, generate, gui, render, screenshot, styles, stylize, train
 
 # Order is the order `--help` lists them in.
-COMMANDS: tuple[ModuleType, ...] = (gui, render, generate, train, evaluate, bench, styles, stylize, screenshot)
+COMMANDS: tuple[ModuleType, ...] = (gui, render, generate, dataset, train, evaluate, bench, styles,
+                                     stylize, screenshot)
 
 DEBUG_ENV = "HANDDEPTH_DEBUG"  # set to 1 to see tracebacks instead of one-line errors
 

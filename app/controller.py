@@ -34,7 +34,8 @@ from app.scene import DEPTH_SOURCES, PoseHistory, Scene, ViewState, same_pose
 from app.style_bank import NO_STYLE, StyleEntry, style_title
 from app.style_session import StyleSession
 from engine.camera import Camera
-from engine.export import export_pair
+from engine.export import write_sample
+from engine.sample_frames import sample_of_frame, style_provenance
 from engine.hand import controls
 from engine.hand.ik import move_joint, rotate_hand
 from engine.hand.model import HandPose, forward_kinematics
@@ -174,7 +175,8 @@ class StudioController(QtCore.QObject):
         self.historyChanged.emit()
 
     def _apply_pose(self, hand: HandPose) -> None:
-        self._scene = replace(self._scene, hand=hand)
+        # Any edit ends the preset: an exported pose must not still be called "victory".
+        self._scene = replace(self._scene, hand=hand, name=None)
         self.poseChanged.emit(hand)
         self.request_frame()
         self._schedule_autosave()
@@ -211,9 +213,8 @@ class StudioController(QtCore.QObject):
         hand = replace(record.hand, handedness=self.hand.handedness) if record.hand else None
         if hand is None:
             return
-        hand = self._keep_centre(hand)
-        self._scene = replace(self._scene, name=name)
-        self.set_pose(hand, f"Preset {name}")
+        self.set_pose(self._keep_centre(hand), f"Preset {name}")
+        self._scene = replace(self._scene, name=name)  # after the edit, which clears it
 
     def random_pose(self) -> None:
         ranges = PoseRanges(max_rotation_deg=RANDOM_MAX_ROTATION_DEG, size=(1.0, 1.0),
@@ -530,20 +531,18 @@ class StudioController(QtCore.QObject):
             self._autosave_timer.start()
 
     def export_current(self, folder: str | Path) -> dict[str, Path]:
-        """Write the current pair (depth PNG16 mm, pose JSON, labels, preview) into `folder`.
-
-        The depth is the current source's (`shown_depth`), from the frame on screen when it
-        shows the current scene, else rendered now.
-        """
+        """Write the current sample (engine.export) into `folder` under the next free name: the
+        current source's depth (`shown_depth`), from the frame on screen when it shows the
+        current scene, else rendered now."""
         frame = self._shown
         if not self.frame_is_current or self.dragging:
             frame = compute_frame(self.frame_request(), self.runtime.generator)
-        source, depth = self.shown_depth(frame)
+        source, _ = self.shown_depth(frame)
         style = self._scene.style
-        provenance = {"source": source, "style": style.name, "style_scale_mm": style.scale_mm,
-                      "strength": style.strength, "seed": self._scene.seed}
-        paths = export_pair(folder, depth, self._scene.pose_record(), labels=frame.labels,
-                            provenance=provenance)
+        provenance = {**style_provenance(style.name, style.scale_mm, frame.request.style, style.strength),
+                      "seed": self._scene.seed}
+        content = sample_of_frame(frame, self._scene.pose_record(), source, provenance)
+        paths = write_sample(folder, content)
         self.statusMessage.emit(f"Exported {paths['depth'].name.rsplit('_', 1)[0]} to {Path(folder)}")
         return paths
 

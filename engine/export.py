@@ -1,58 +1,138 @@
-"""Export one depth/pose pair: the frame on screen as files another program can train on.
+"""The one sample layout and its one writer: Ctrl+E, `render`, `generate` and `dataset` all
+write a sample through `write_sample`; engine.data.readers.own reads it back.
 
-For each pair STEM in a folder:
-    STEM_depth.png    uint16 millimetres, 0 = no data, full frame (never colour-mapped)
-    STEM_labels.png   part labels 0-7 of the clean render (when given)
-    STEM_preview.png  a colour preview for people (when asked)
-    STEM_pose.json    the pose (engine.hand.pose_io's schema) + provenance (sensor, seed, ...);
-                      placed last, so a pair whose pose file exists is complete
-A pair appears all at once or not at all, and nothing is ever overwritten, even with several
-exporters (threads, processes) writing into one folder: engine.staged_files reserves the stem
-exclusively, stages the files durably in a hidden folder, commits and moves them into place.
-Without a stem, the next free "pair_NNNN" is reserved; a given stem that is taken is an error.
-Each export first finishes or removes what a crashed exporter left in the folder.
-The dataset exporter builds on this one.
+A sample STEM in a folder:
+    STEM_depth.png       the depth that was written (after the style): uint16 mm, 0 = no data
+    STEM_depth.npy       the same as float32 mm (only when asked: PNG rounds to 1 mm)
+    STEM_unstyled.png    the source's depth before the style (only when a style changed it)
+    STEM_labels.png      part labels (uint8, legend in the pose file) OF STEM_depth.png:
+                         > 0 exactly where it has depth (engine.sample_labels)
+    STEM_mask.png        the valid-depth mask (255 = depth; every such pixel is hand)
+    STEM_controlnet.png  8-bit depth for ControlNet, square around the hand (engine.controlnet)
+    STEM_skeleton.png    the OpenPose-coloured hand skeleton on the same square
+    STEM_preview.png     a colour preview for people (unless switched off)
+    STEM_pose.json       the pose (engine.hand.pose_io's schema) + 2D joints, visibility,
+                         provenance, legend and file list; placed last, so a sample whose pose
+                         file exists is complete
+Everything is computed before the first byte is written. A sample appears all at once or not
+at all (engine.staged_files: an exclusive name, staged, committed, moved into place); an
+existing sample is replaced only with `force` (its files are swapped one by one, the pose
+file last). Without a stem, the next free "pair_NNNN" is taken.
 """
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass, field
+from io import BytesIO
 from itertools import count
 from pathlib import Path
 
 import numpy as np
 
-from engine.hand.pose_io import PoseRecord, save_pose
-from engine.io_utils import write_depth_png16, write_png
+from engine.camera import Camera
+from engine.controlnet import Conditioning, ControlNetOptions, conditioning_images
+from engine.hand.pose_io import PoseRecord, record_to_dict
+from engine.hand.skeleton import JOINT_NAMES, PART_LABELS
+from engine.io_utils import MAX_DEPTH_MM, atomic_write_bytes, encode_png
+from engine.sample_labels import joint_visibility, labels_of_depth
 from engine.sim.preview import depth_preview
 from engine.staged_files import Staging, recover, reserve, staged_stems
 
+FORMAT = "handdepth.sample"
+FORMAT_VERSION = 1
 STEM_PREFIX = "pair"
 STEM_DIGITS = 4
-# Move order: the pose file last (readers key on it, see the module docstring).
-SUFFIXES = {"depth": "_depth.png", "labels": "_labels.png", "preview": "_preview.png",
-            "pose": "_pose.json"}
+# Every file a sample may have, in move order: the pose file last (readers key on it).
+SUFFIXES = {"depth": "_depth.png", "depth_npy": "_depth.npy", "unstyled": "_unstyled.png",
+            "labels": "_labels.png", "mask": "_mask.png", "controlnet": "_controlnet.png",
+            "skeleton": "_skeleton.png", "preview": "_preview.png", "pose": "_pose.json"}
+POSE_SUFFIX = SUFFIXES["pose"]
 _STEM_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MAX_STEM_TRIES = 10000  # free numbers tried before giving up (only a broken folder gets there)
+MASK_ON = 255
+
+LEGEND = {
+    "depth": "uint16 PNG, millimetres along the optical axis, 0 = no data",
+    "labels": {str(i): name for i, name in enumerate(PART_LABELS)},
+    "mask": f"{MASK_ON} = valid depth (all of it hand), 0 = no data",
+    "joints": list(JOINT_NAMES),
+    "joints_frame": "mm, camera frame: x right, y down, z forward (OpenCV)",
+    "joints_2d": "pixels (u right, v down) of the full frame, pixel centres at integers",
+    "visibility": "true = the joint's skin is seen from the camera in the written depth",
+}
 
 
 class ExportError(OSError):
     """An export that cannot be done; str() is one line."""
 
 
-def pair_paths(folder: str | Path, stem: str) -> dict[str, Path]:
-    """Where each file of pair `stem` goes."""
+@dataclass(frozen=True)
+class SampleOptions:
+    """Which optional files a sample gets, and how its ControlNet map is made."""
+
+    npy: bool = False
+    preview: bool = True
+    controlnet: ControlNetOptions = field(default_factory=ControlNetOptions)
+    durable: bool = True  # flush each file to the disk (datasets flush in batches instead)
+
+
+@dataclass(frozen=True, eq=False)
+class SampleContent:
+    """Everything one sample holds, computed and checked, ready to be written."""
+
+    record: PoseRecord
+    depth: np.ndarray  # float32 mm, the written (styled) depth
+    unstyled: np.ndarray | None  # float32 mm before the style; None when the style changed nothing
+    labels: np.ndarray  # uint8 part labels of `depth`
+    visibility: np.ndarray  # (21,) bool
+    provenance: dict
+
+
+def make_sample(record: PoseRecord, depth: np.ndarray, unstyled: np.ndarray | None = None,
+                reference_labels: np.ndarray | None = None,
+                provenance: dict | None = None) -> SampleContent:
+    """Check a frame against its pose and derive its labels and joint visibility.
+
+    `record.extra` is not carried over (it is the input's metadata, not this sample's);
+    `provenance` (source, style, sensor, seed, model ...) is. `reference_labels` are the clean
+    render's labels when the source is the simulator (engine.sample_labels).
+    """
+    cam = record.camera
+    depth = _checked_depth(depth, cam, "depth")
+    if unstyled is not None:
+        unstyled = _checked_depth(unstyled, cam, "unstyled depth")
+        if np.array_equal(unstyled, depth):
+            unstyled = None
+    if reference_labels is not None and np.asarray(reference_labels).shape != depth.shape:
+        raise ExportError("labels and depth differ in size")
+    thickness = record.hand.shape.thickness if record.hand is not None else 1.0
+    labels = labels_of_depth(depth, record.joints, cam, thickness, reference_labels)
+    return SampleContent(record=record, depth=depth, unstyled=unstyled, labels=labels,
+                         visibility=joint_visibility(depth, record.joints, cam),
+                         provenance=dict(provenance or {}))
+
+
+def _checked_depth(depth: np.ndarray, cam: Camera, what: str) -> np.ndarray:
+    d = np.asarray(depth, dtype=np.float32)
+    if d.shape != (cam.height, cam.width):
+        raise ExportError(f"{what} is {d.shape[1] if d.ndim > 1 else d.size}x{d.shape[0]}, "
+                          f"the pose's camera is {cam.width}x{cam.height}")
+    if not np.all(np.isfinite(d)):
+        raise ExportError(f"{what} has non-finite values (NaN or infinite)")
+    return d
+
+
+def sample_paths(folder: str | Path, stem: str) -> dict[str, Path]:
+    """Where each file of sample `stem` goes (whether or not it has that file)."""
     folder = Path(folder)
     return {kind: folder / f"{stem}{suffix}" for kind, suffix in SUFFIXES.items()}
 
 
-def _file_names(stem: str) -> list[str]:
-    return [f"{stem}{suffix}" for suffix in SUFFIXES.values()]
-
-
 def next_free_stem(folder: str | Path, prefix: str = STEM_PREFIX) -> str:
-    """The first "prefix_NNNN" after every numbered pair (finished or staged) in the folder.
+    """The first "prefix_NNNN" after every numbered sample (finished or staged) in the folder.
 
-    Only a hint: `export_pair` reserves the stem, and takes the next one when it lost a race.
+    Only a hint: `write_sample` reserves the stem, and takes the next one when it lost a race.
     """
     folder = Path(folder)
     pattern = re.compile(rf"^{re.escape(prefix)}_(\d+)(?:_|$)")
@@ -62,67 +142,113 @@ def next_free_stem(folder: str | Path, prefix: str = STEM_PREFIX) -> str:
     return f"{prefix}_{max(numbers, default=0) + 1:0{STEM_DIGITS}d}"
 
 
-def _reserve_stem(folder: Path, stem: str | None) -> Staging:
+def encode_sample(content: SampleContent, stem: str,
+                  options: SampleOptions = SampleOptions()) -> dict[str, bytes]:
+    """The sample's files as {kind: bytes}, in SUFFIXES order (the pose file last).
+
+    Pure: the same content gives the same bytes, which makes datasets reproducible.
+    """
+    record, cam = content.record, content.record.camera
+    cond = conditioning_images(content.depth, record.joints, cam, options.controlnet)
+    joints_2d = cam.project(record.joints)
+    files: dict[str, bytes] = {"depth": encode_png(_png16(content.depth))}
+    if options.npy:
+        files["depth_npy"] = _npy(content.depth)
+    if content.unstyled is not None:
+        files["unstyled"] = encode_png(_png16(content.unstyled))
+    files["labels"] = encode_png(content.labels)
+    files["mask"] = encode_png(np.where(content.depth > 0, MASK_ON, 0).astype(np.uint8))
+    files["controlnet"] = encode_png(cond.depth)
+    files["skeleton"] = encode_png(cond.skeleton)
+    if options.preview:
+        files["preview"] = encode_png(depth_preview(content.depth, content.labels, joints_2d))
+    names = {kind: f"{stem}{SUFFIXES[kind]}" for kind in [*files, "pose"]}
+    pose = _pose_document(content, joints_2d, cond, options.controlnet, names)
+    files["pose"] = (json.dumps(pose, indent=1) + "\n").encode("utf-8")
+    return files
+
+
+def _png16(depth: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(depth), 0, MAX_DEPTH_MM).astype(np.uint16)
+
+
+def _npy(depth: np.ndarray) -> bytes:
+    buf = BytesIO()
+    np.save(buf, depth.astype(np.float32), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _pose_document(content: SampleContent, joints_2d: np.ndarray, cond: Conditioning,
+                   controlnet: ControlNetOptions, names: dict[str, str]) -> dict:
+    r = content.record
+    doc = record_to_dict(PoseRecord(joints=r.joints, camera=r.camera, handedness=r.handedness,
+                                    hand=r.hand, name=r.name))
+    u0, v0, side = cond.window_px
+    doc.update({
+        "sample": {"format": FORMAT, "version": FORMAT_VERSION},
+        "joints_2d": np.round(joints_2d, 3).tolist(),
+        "visibility": [bool(v) for v in content.visibility],
+        "provenance": content.provenance,
+        "controlnet": {"size": controlnet.size, "near_mm": round(cond.near_mm, 3),
+                       "far_mm": round(cond.far_mm, 3), "invert": controlnet.invert,
+                       "window_px": {"u0": u0, "v0": v0, "side": side}},
+        "files": names,
+        "legend": LEGEND,
+    })
+    return doc
+
+
+def write_sample(folder: str | Path, content: SampleContent, stem: str | None = None,
+                 options: SampleOptions = SampleOptions(), force: bool = False,
+                 recover_first: bool = True) -> dict[str, Path]:
+    """Write one sample into `folder` (created if needed); returns {kind: path} of its files.
+
+    An existing `stem` is an ExportError unless `force`. `recover_first` finishes or removes
+    what a crashed writer left in the folder (a dataset does that once per folder instead).
+    """
+    folder = Path(folder)
+    if stem is not None and not _STEM_PATTERN.match(stem):
+        raise ExportError(f"invalid sample name {stem!r} (letters, digits, '.', '_', '-')")
+    folder.mkdir(parents=True, exist_ok=True)
+    if recover_first:
+        recover(folder)
+    staging = _reserve_stem(folder, stem, force, options.durable)
+    try:
+        files = encode_sample(content, staging.stem, options)
+        names = [f"{staging.stem}{SUFFIXES[kind]}" for kind in files]
+        for name, data in zip(names, files.values()):
+            atomic_write_bytes(staging.path(name), data, durable=options.durable)
+        if force:
+            _remove_others(folder, staging.stem, set(files))
+        staging.commit(names, durable=options.durable)
+    except BaseException:
+        staging.abandon()
+        raise
+    paths = sample_paths(folder, staging.stem)
+    return {kind: paths[kind] for kind in files}
+
+
+def _remove_others(folder: Path, stem: str, kept: set[str]) -> None:
+    """With `force`: an older sample's optional files that the new one does not have."""
+    for kind, path in sample_paths(folder, stem).items():
+        if kind not in kept:
+            path.unlink(missing_ok=True)
+
+
+def _reserve_stem(folder: Path, stem: str | None, force: bool, durable: bool) -> Staging:
+    all_names = lambda s: [f"{s}{suffix}" for suffix in SUFFIXES.values()]  # noqa: E731
     if stem is not None:
-        staging = reserve(folder, stem, _file_names(stem))
+        staging = reserve(folder, stem, [] if force else all_names(stem), durable=durable)
         if staging is None:
-            raise ExportError(f"{folder / stem}: a pair of that name exists; not overwriting it")
+            what = "is being written by another exporter" if force else "exists; not overwriting it (force replaces it)"
+            raise ExportError(f"{folder / stem}: a sample of that name {what}")
         return staging
     first = int(next_free_stem(folder).rsplit("_", 1)[1])
     for n in count(first):
         candidate = f"{STEM_PREFIX}_{n:0{STEM_DIGITS}d}"
-        if (staging := reserve(folder, candidate, _file_names(candidate))) is not None:
+        if (staging := reserve(folder, candidate, all_names(candidate), durable=durable)) is not None:
             return staging
         if n - first >= MAX_STEM_TRIES:
             break
-    raise ExportError(f"{folder}: no free pair name after {MAX_STEM_TRIES} tries")
+    raise ExportError(f"{folder}: no free sample name after {MAX_STEM_TRIES} tries")
 
-
-def export_pair(folder: str | Path, depth_mm: np.ndarray, record: PoseRecord, *,
-                labels: np.ndarray | None = None, preview: bool = True,
-                stem: str | None = None, provenance: dict | None = None) -> dict[str, Path]:
-    """Write one pair into `folder` (created if needed); returns {kind: path} of what was written.
-
-    `depth_mm` is float mm (0 = no data) in `record.camera`'s frame; `provenance` keys (sensor,
-    seed, source, ...) are stored in the pose file next to the pose.
-    """
-    folder = Path(folder)
-    depth = np.asarray(depth_mm)
-    cam = record.camera
-    if depth.shape != (cam.height, cam.width):
-        raise ExportError(f"depth is {depth.shape[1]}x{depth.shape[0]}, the pose's camera is "
-                          f"{cam.width}x{cam.height}")
-    if labels is not None and np.asarray(labels).shape != depth.shape:
-        raise ExportError("labels and depth differ in size")
-    if stem is not None and not _STEM_PATTERN.match(stem):
-        raise ExportError(f"invalid pair name {stem!r} (letters, digits, '.', '_', '-')")
-    folder.mkdir(parents=True, exist_ok=True)
-    recover(folder)
-    staging = _reserve_stem(folder, stem)
-    try:
-        kinds = _write_pair(staging, depth, record, labels, preview, provenance)
-        staging.commit([f"{staging.stem}{SUFFIXES[k]}" for k in kinds])
-    except BaseException:
-        staging.abandon()
-        raise
-    paths = pair_paths(folder, staging.stem)
-    return {kind: paths[kind] for kind in kinds}
-
-
-def _write_pair(staging: Staging, depth: np.ndarray, record: PoseRecord,
-                labels: np.ndarray | None, preview: bool, provenance: dict | None) -> list[str]:
-    """Write the pair's files into the staging folder; returns their kinds in SUFFIXES order."""
-    paths = {kind: staging.path(f"{staging.stem}{suffix}") for kind, suffix in SUFFIXES.items()}
-    cam = record.camera
-    joints_2d = cam.project(record.joints)
-    extra = {**record.extra, **(provenance or {}), "joints_2d": np.round(joints_2d, 3).tolist()}
-    write_depth_png16(paths["depth"], depth)
-    if labels is not None:
-        write_png(paths["labels"], np.asarray(labels, dtype=np.uint8))
-    if preview:
-        write_png(paths["preview"], depth_preview(depth, labels, joints_2d))
-    save_pose(paths["pose"], PoseRecord(joints=record.joints, camera=cam,
-                                        handedness=record.handedness, hand=record.hand,
-                                        name=record.name, extra=extra))
-    return ["depth", *(["labels"] if labels is not None else []), *(["preview"] if preview else []),
-            "pose"]

@@ -72,12 +72,21 @@ def atomic_write_json(path: str | Path, obj: object) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
 
 
-def write_png(path: str | Path, image: np.ndarray) -> None:
-    """Write a uint8/uint16 image as PNG atomically."""
+def encode_png(image: np.ndarray) -> bytes:
+    """A uint8/uint16 image (grey or BGR) as PNG bytes; cv2's encoder is deterministic."""
     ok, buf = cv2.imencode(".png", image)
     if not ok:
-        raise OSError(f"{path}: could not encode PNG")
-    atomic_write_bytes(path, buf.tobytes())
+        raise OSError(f"could not encode a {image.dtype} {image.shape} image as PNG")
+    return buf.tobytes()
+
+
+def write_png(path: str | Path, image: np.ndarray) -> None:
+    """Write a uint8/uint16 image as PNG atomically."""
+    try:
+        data = encode_png(image)
+    except OSError as e:
+        raise OSError(f"{path}: {e}") from None
+    atomic_write_bytes(path, data)
 
 
 def write_depth_png16(path: str | Path, depth_mm: np.ndarray) -> None:

@@ -38,7 +38,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from engine.io_utils import atomic_write_json, fsync_dir
+from engine.io_utils import atomic_write_bytes, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,14 @@ class Staging:
         """Where to write `name` (the final name in the folder) while staging."""
         return self.dir / name
 
-    def commit(self, names: list[str]) -> list[Path]:
-        """Mark the staged `names` complete, move them into place (the last one last), release."""
-        atomic_write_json(self.dir / COMMIT, names)
-        _place(self.dir, self.folder, names)
+    def commit(self, names: list[str], durable: bool = True) -> list[Path]:
+        """Mark the staged `names` complete, move them into place (the last one last), release.
+
+        `durable=False` skips the flushes to the disk: the group is still all-or-nothing for
+        other processes and after a kill, but not after a power cut (a dataset flushes in batches).
+        """
+        atomic_write_bytes(self.dir / COMMIT, _json_bytes(names), durable=durable)
+        _place(self.dir, self.folder, names, durable)
         self._release()
         return [self.folder / n for n in names]
 
@@ -99,15 +103,17 @@ class Staging:
         shutil.rmtree(gone, ignore_errors=True)
 
 
-def reserve(folder: str | Path, stem: str, final_names: list[str]) -> Staging | None:
-    """Hold `stem` in `folder` exclusively, or None when another writer or a file has it."""
+def reserve(folder: str | Path, stem: str, final_names: list[str],
+            durable: bool = True) -> Staging | None:
+    """Hold `stem` in `folder` exclusively, or None when another writer or one of
+    `final_names` has it (an empty list: replace what is there)."""
     folder = Path(folder)
     owner_id = _new_id()
     new = folder / f".{stem}.{owner_id}.new"
     os.mkdir(new)
     try:
-        atomic_write_json(new / OWNER, {"id": owner_id, "pid": os.getpid(),
-                                        "host": socket.gethostname()})
+        atomic_write_bytes(new / OWNER, _json_bytes({"id": owner_id, "pid": os.getpid(),
+                                                     "host": socket.gethostname()}), durable=durable)
         os.rename(new, folder / f".{stem}.{PARTIAL}")
     except OSError as e:
         shutil.rmtree(new, ignore_errors=True)
@@ -134,14 +140,19 @@ def staged_stems(folder: str | Path) -> set[str]:
     return {m["stem"] for p in folder.iterdir() if (m := _ENTRY.match(p.name))}
 
 
-def _place(staged: Path, folder: Path, names: list[str]) -> None:
+def _json_bytes(obj: object) -> bytes:
+    return (json.dumps(obj, indent=2) + "\n").encode("utf-8")
+
+
+def _place(staged: Path, folder: Path, names: list[str], durable: bool = True) -> None:
     """Rename the staged files that are still there into `folder` (again after a crash)."""
     for name in names:
         try:
             os.rename(staged / name, folder / name)
         except FileNotFoundError:
             pass  # moved before the crash
-    fsync_dir(folder)
+    if durable:
+        fsync_dir(folder)
 
 
 def _owner(entry: Path) -> tuple[str, int, str | None]:

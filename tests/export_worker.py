@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import io_utils, staged_files  # noqa: E402
+from engine import export, staged_files  # noqa: E402
 from engine.camera import KINECT_V1  # noqa: E402
-from engine.export import export_pair  # noqa: E402
+from engine.export import make_sample, write_sample  # noqa: E402
 from engine.hand.pose_io import PoseRecord  # noqa: E402
 from engine.hand.presets import load_preset  # noqa: E402
 
@@ -45,7 +45,7 @@ def pair_inputs(writer: str) -> tuple[np.ndarray, PoseRecord, np.ndarray]:
 
 def export_one(folder: str, writer: str) -> None:
     depth, record, labels = pair_inputs(writer)
-    export_pair(folder, depth, record, labels=labels, provenance={"writer": writer})
+    write_sample(folder, make_sample(record, depth, reference_labels=labels, provenance={"writer": writer}))
 
 
 def concurrent(folder: str, tag: str, threads: int, per_thread: int) -> None:
@@ -83,7 +83,8 @@ def crash_at(folder: str, k: int) -> None:
             return real(*args, **kwargs)
         return wrapped
 
-    io_utils.atomic_write_bytes = step(io_utils.atomic_write_bytes)
+    export.atomic_write_bytes = step(export.atomic_write_bytes)
+    staged_files.atomic_write_bytes = step(staged_files.atomic_write_bytes)
     staged_files.os.rename = step(os.rename)
     export_one(folder, "crash")
     raise SystemExit(f"the export finished in {steps} steps, before step {k}")

@@ -109,7 +109,7 @@ def _icvl_without_images(d: Path) -> Path:
 # name -> (dataset spec built in a folder, expected words)
 DATASETS: dict[str, tuple[Callable[[Path], str], str]] = {
     "own missing": (lambda d: str(d / "nope"), "folder not found"),
-    "own empty": (lambda d: str(_mkdir(d / "empty")), "pose.json + depth.png"),
+    "own empty": (lambda d: str(_mkdir(d / "empty")), "STEM_pose.json + STEM_depth.png"),
     "nyu missing": (lambda d: f"nyu:{d / 'nope'}", "joint_data.mat"),
     "nyu empty": (lambda d: f"nyu:{_mkdir(d / 'empty')}", "joint_data.mat"),
     "icvl empty": (lambda d: f"icvl:{_mkdir(d / 'empty')}", "Depth/"),

@@ -49,24 +49,24 @@ def test_render_command_does_not_import_qt(tmp_path):
 
 def test_render_preset_writes_all_files(tmp_path):
     assert main(["render", "--preset", "victory", "--sensor", "kinect_v1", "--seed", "3", "--out", str(tmp_path)]) == 0
-    depth = cv2.imread(str(tmp_path / "depth.png"), cv2.IMREAD_UNCHANGED)
-    labels = cv2.imread(str(tmp_path / "labels.png"), cv2.IMREAD_UNCHANGED)
-    preview = cv2.imread(str(tmp_path / "preview.png"))
+    depth = cv2.imread(str(tmp_path / "sample_depth.png"), cv2.IMREAD_UNCHANGED)
+    labels = cv2.imread(str(tmp_path / "sample_labels.png"), cv2.IMREAD_UNCHANGED)
+    preview = cv2.imread(str(tmp_path / "sample_preview.png"))
     assert depth.dtype == np.uint16 and depth.shape == (480, 640)
     hand = depth[depth > 0]
     assert 600 < np.median(hand) < 720  # the presets' wrist sits 700 mm away
     assert labels.shape == (480, 640) and labels.max() <= 7
     assert preview is not None and preview.shape[0] == 480
-    rec = load_pose(tmp_path / "pose.json")
-    assert rec.name == "victory" and rec.hand is not None and rec.extra["style"] == "kinect_v1"
+    rec = load_pose(tmp_path / "sample_pose.json")
+    assert rec.name == "victory" and rec.hand is not None and rec.extra["provenance"]["style"] == "kinect_v1"
     assert rec.camera.width == 640 and rec.camera.fx == pytest.approx(588.03)
 
 
 def test_render_is_deterministic_per_seed(tmp_path):
     for name in ("a", "b"):
         main(["render", "--preset", "fist", "--sensor", "tof", "--seed", "5", "--out", str(tmp_path / name)])
-    a = cv2.imread(str(tmp_path / "a/depth.png"), cv2.IMREAD_UNCHANGED)
-    b = cv2.imread(str(tmp_path / "b/depth.png"), cv2.IMREAD_UNCHANGED)
+    a = cv2.imread(str(tmp_path / "a/sample_depth.png"), cv2.IMREAD_UNCHANGED)
+    b = cv2.imread(str(tmp_path / "b/sample_depth.png"), cv2.IMREAD_UNCHANGED)
     assert np.array_equal(a, b)
 
 
@@ -75,11 +75,11 @@ def test_render_joints_only_pose_uses_its_camera(tmp_path):
     pose = tmp_path / "ext.json"
     pose.write_text(json.dumps({"joints": joints.tolist(), "camera": ICVL_MSRA.to_dict()}))
     assert main(["render", "--pose", str(pose), "--out", str(tmp_path / "out")]) == 0
-    depth = cv2.imread(str(tmp_path / "out/depth.png"), cv2.IMREAD_UNCHANGED)
-    labels = cv2.imread(str(tmp_path / "out/labels.png"), cv2.IMREAD_UNCHANGED)
+    depth = cv2.imread(str(tmp_path / "out/sample_depth.png"), cv2.IMREAD_UNCHANGED)
+    labels = cv2.imread(str(tmp_path / "out/sample_labels.png"), cv2.IMREAD_UNCHANGED)
     assert depth.shape == (240, 320)
     assert ((depth > 0) == (labels > 0)).all()  # clean render: labels agree with depth
-    np.testing.assert_allclose(load_pose(tmp_path / "out/pose.json").joints, joints, atol=1e-3)
+    np.testing.assert_allclose(load_pose(tmp_path / "out/sample_pose.json").joints, joints, atol=1e-3)
 
 
 def test_bad_pose_file_exits_nonzero_with_one_line(tmp_path):
@@ -109,7 +109,7 @@ def test_render_warns_in_one_line_when_the_hand_leaves_the_sensor_range(tmp_path
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("warning:") and str(pose) in lines[0]
     assert "500-4500 mm" in lines[0]
-    assert (tmp_path / "o/depth.png").exists()
+    assert (tmp_path / "o/sample_depth.png").exists()
 
 
 def test_render_fails_and_writes_nothing_when_no_hand_pixel_is_left(tmp_path):

@@ -23,8 +23,8 @@ def render(tmp_path: Path, capsys, *style_args: str, out: str = "out") -> tuple[
     rc = main(["render", "--preset", "fist", "--seed", "2", *style_args, "--out", str(tmp_path / out)])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 0, err
-    depth = cv2.imread(str(tmp_path / out / "depth.png"), cv2.IMREAD_UNCHANGED)
-    return depth, json.loads((tmp_path / out / "pose.json").read_text()), err
+    depth = cv2.imread(str(tmp_path / out / "sample_depth.png"), cv2.IMREAD_UNCHANGED)
+    return depth, json.loads((tmp_path / out / "sample_pose.json").read_text()), err
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_sensor_is_an_alias_of_the_sensor_styles(tmp_path, capsys):
     by_sensor, pose, err = render(tmp_path, capsys, "--sensor", "tof", out="a")
     by_style, _, _ = render(tmp_path, capsys, "--style", "tof", out="b")
     np.testing.assert_array_equal(by_sensor, by_style)
-    assert pose["style"] == "tof" and err == []
+    assert pose["provenance"]["style"] == "tof" and err == []
     clean, _, _ = render(tmp_path, capsys, out="c")
     assert not np.array_equal(by_style, clean)
 
@@ -50,7 +50,7 @@ def test_a_bank_image_style_says_its_unit_and_keeps_the_geometry(tmp_path, capsy
     clean, _, _ = render(tmp_path, capsys, out="clean")
     styled, pose, err = render(tmp_path, capsys, "--style", "nyu_kinect_test1", out="styled")
     assert err == ["style nyu_kinect_test1: uint16, 1 mm per unit (given)"]  # the bank's crop is mm
-    assert pose["style"] == "nyu_kinect_test1" and pose["style_assumption"].endswith("(given)")
+    assert pose["provenance"]["style"] == "nyu_kinect_test1" and pose["provenance"]["style_assumption"].endswith("(given)")
     assert not np.array_equal(styled, clean)
     hand = (styled > 0) & (clean > 0)
     assert hand.sum() > 1000 and np.median(np.abs(styled[hand].astype(float) - clean[hand])) < 3.0
@@ -62,7 +62,7 @@ def test_an_image_path_guesses_its_unit_or_takes_the_given_scale(tmp_path, capsy
     given, pose, err = render(tmp_path, capsys, "--style", str(sr305_style_png),
                               "--style-scale", "0.125", out="s")
     assert err == [f"style {sr305_style_png}: uint16, 0.125 mm per unit (given)"]
-    assert pose["style_scale_mm"] == 0.125 and pose["style"] == str(sr305_style_png)
+    assert pose["provenance"]["style_scale_mm"] == 0.125 and pose["provenance"]["style"] == str(sr305_style_png)
     np.testing.assert_array_equal(guessed, given)  # the same unit, the same style
 
 

@@ -11,7 +11,7 @@ import cv2
 import pytest
 
 from engine import staged_files
-from engine.export import ExportError, SUFFIXES, export_pair
+from engine.export import ExportError, make_sample, write_sample
 from engine.hand.pose_io import load_pose
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -20,9 +20,12 @@ from export_worker import HAND_BOX, depth_mm_for, export_one, pair_inputs  # noq
 WORKER = Path(__file__).with_name("export_worker.py")
 PROCESSES, THREADS, PER_THREAD = 2, 4, 5
 TIMEOUT_S = 300  # only a hung exporter gets there
+# The files of the worker's samples (no style, no NPY): what engine.export writes then.
+WRITTEN = ("_depth.png", "_labels.png", "_mask.png", "_controlnet.png", "_skeleton.png",
+           "_preview.png", "_pose.json")
 # The export's file-system steps (tests/export_worker.py counts them): 1 owner file, 2 reserve
-# rename, 3-6 staged depth/labels/preview/pose, 7 COMMIT, 8-11 moves into place, 12 release.
-COMMIT_STEP, STEPS = 7, 12
+# rename, 3-9 the staged files, 10 COMMIT, 11-17 moves into place, 18 release.
+COMMIT_STEP, STEPS = 3 + len(WRITTEN), 4 + 2 * len(WRITTEN)
 
 
 def visible(folder: Path) -> list[str]:
@@ -32,10 +35,10 @@ def visible(folder: Path) -> list[str]:
 def check_complete_pair(folder: Path, stem: str) -> str:
     """The writer of pair `stem`, after checking its four files belong together."""
     pose = load_pose(folder / f"{stem}_pose.json")
-    writer = pose.extra["writer"]
+    writer = pose.extra["provenance"]["writer"]
     depth = cv2.imread(str(folder / f"{stem}_depth.png"), cv2.IMREAD_UNCHANGED)
     assert depth[HAND_BOX].min() == depth[HAND_BOX].max() == depth_mm_for(writer), stem
-    for suffix in SUFFIXES.values():
+    for suffix in WRITTEN:
         assert (folder / f"{stem}{suffix}").is_file(), (stem, suffix)
     return writer
 
@@ -64,7 +67,7 @@ def test_processes_and_threads_never_overwrite_each_other(tmp_path):
     writers = {check_complete_pair(tmp_path, stem) for stem in stems}
     assert writers == {f"p{i}-{t}-{n}" for i in range(PROCESSES) for t in range(THREADS)
                        for n in range(PER_THREAD)}
-    assert len(visible(tmp_path)) == total * len(SUFFIXES)
+    assert len(visible(tmp_path)) == total * len(WRITTEN)
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
@@ -102,7 +105,8 @@ def test_a_live_exporters_staging_is_left_alone(tmp_path):
     assert staged_files.recover(tmp_path) == []
     assert mine.dir.is_dir()
     with pytest.raises(ExportError, match="not overwriting"):
-        export_pair(tmp_path, *pair_inputs("x")[:2], stem="pair_0001")
+        depth, record, _ = pair_inputs("x")
+        write_sample(tmp_path, make_sample(record, depth), stem="pair_0001")
     export_one(str(tmp_path), "next")  # takes the next free stem
     assert (tmp_path / "pair_0002_pose.json").is_file() and mine.dir.is_dir()
     mine.abandon()
@@ -130,5 +134,5 @@ def test_an_unfinished_commit_is_rolled_forward_with_the_bytes_that_were_staged(
     assert check_complete_pair(tmp_path, "pair_0001") == "crash"
     for name, data in expected.items():
         assert (tmp_path / name).read_bytes() == data
-    assert visible(tmp_path) == sorted(f"pair_0001{s}" for s in SUFFIXES.values())
+    assert visible(tmp_path) == sorted(f"pair_0001{s}" for s in WRITTEN)
 

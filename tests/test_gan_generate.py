@@ -28,10 +28,10 @@ def all_hand_model(tmp_path) -> Path:
 
 
 def read_outputs(out: Path) -> tuple[np.ndarray, dict]:
-    depth = cv2.imread(str(out / "depth.png"), cv2.IMREAD_UNCHANGED)
+    depth = cv2.imread(str(out / "sample_depth.png"), cv2.IMREAD_UNCHANGED)
     assert depth.dtype == np.uint16 and depth.ndim == 2
-    assert cv2.imread(str(out / "preview.png")) is not None
-    return depth, json.loads((out / "pose.json").read_text())
+    assert cv2.imread(str(out / "sample_preview.png")) is not None
+    return depth, json.loads((out / "sample_pose.json").read_text())
 
 
 def test_generate_writes_render_files(tmp_path, all_hand_model, capsys):
@@ -42,7 +42,7 @@ def test_generate_writes_render_files(tmp_path, all_hand_model, capsys):
     z_c = (joints[:, 2].min() + joints[:, 2].max()) / 2  # the crop centre's depth
     hand = depth[depth > 0]
     assert hand.size > 1000 and np.all(np.abs(hand.astype(float) - z_c) <= 1.0)
-    assert pose["source"] == "generator" and pose["style"] == "none"
+    assert pose["provenance"]["source"] == "generator" and pose["provenance"]["style"] == "none"
 
 
 @pytest.mark.skipif(not DEFAULT_GENERATOR_PATH.exists(), reason="shipped generator not trained yet")
@@ -78,8 +78,8 @@ def test_generate_applies_a_bank_style_to_gs_depth(tmp_path, all_hand_model, cap
     assert not np.array_equal(after, before)  # the style changed G's depth ...
     hand = (after > 0) & (before > 0)
     assert np.abs(after[hand].astype(float) - before[hand]).mean() < 3.0  # ... not its geometry
-    assert pose["style"] == "sr305_palm_a" and pose["seed"] == 4
-    assert pose["style_assumption"].endswith("(given)")
+    assert pose["provenance"]["style"] == "sr305_palm_a" and pose["provenance"]["seed"] == 4
+    assert pose["provenance"]["style_assumption"].endswith("(given)")
 
 
 @pytest.mark.parametrize("style, words", [

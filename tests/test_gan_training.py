@@ -96,18 +96,13 @@ def test_torchrun_two_cpu_processes(tmp_path):
     assert read_steps(run) == [1, 2, 3]  # rank 0 alone writes the log
 
 
-def test_trains_on_a_dataset_folder(tmp_path):
-    from engine.data.readers.sim import draw
-    from engine.hand.pose_io import PoseRecord, save_pose
-    from engine.io_utils import write_depth_png16
-    from engine.sim.render import render_hand
+def test_trains_on_a_generated_dataset(tmp_path):
+    from engine.dataset import DatasetPlan, merge, run_shard
 
-    data = tmp_path / "data"
-    for i in range(3):  # our own format: NAME.png (uint16 mm) + NAME.json (pose file)
-        d = draw(SimConfig(seed=4), i)
-        joints = d.hand.joints()
-        write_depth_png16(data / f"s{i}.png", render_hand(joints, d.camera, d.hand.shape.thickness).depth)
-        save_pose(data / f"s{i}.json", PoseRecord(joints=joints, camera=d.camera))
+    data = tmp_path / "data"  # `main.py dataset`'s output, read back by `own:DIR`
+    run_shard(DatasetPlan(count=3, seed=4, style="kinect_v1"), data)
+    merge(data)
+    data = f"own:{data}"
     summary = train_gan(tmp_path / "run", {**TINY, "data": str(data), "cache_size": 2, "eval_count": 1, "steps": 1})
     assert summary["step"] == 1
     _, _, _, info = read_checkpoint(tmp_path / "run" / "generator.safetensors")

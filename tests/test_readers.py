@@ -346,43 +346,38 @@ def write_pose_json(path: Path, joints: np.ndarray, camera: Camera) -> None:
     path.write_text(json.dumps(pose))
 
 
-def test_own_reader_folder_of_samples_and_render_layout(tmp_path):
+def test_own_reader_reads_samples_and_shard_folders(tmp_path):
     cam = Camera(fx=300.0, fy=300.0, cx=80.0, cy=60.0, width=160, height=120)
     rng = np.random.default_rng(9)
     joints = {}
-    for name in ("a", "b"):
-        write_png16(tmp_path / f"{name}.png", blob_depth(cam, 450, seed=len(joints)))
+    for name in ("a", "shard_0/b"):  # a sample at the top, one in a shard folder
+        write_png16(tmp_path / f"{name}_depth.png", blob_depth(cam, 450, seed=len(joints)))
         joints[name] = rng.uniform([-50, -50, 400], [50, 50, 500], (21, 3))
-        write_pose_json(tmp_path / f"{name}.json", joints[name], cam)
-    write_png16(tmp_path / "a_labels.png", np.zeros((120, 160), np.uint16))  # not a sample
-    samples = list(open_dataset(str(tmp_path)))
-    assert [Path(s.source.split(":", 1)[1]).name for s in samples] == ["a.png", "b.png"]
-    for s, name in zip(samples, ("a", "b")):
-        check_sample(s, cam)
-        assert s.joint_mask.all()
-        np.testing.assert_allclose(s.joints, joints[name], atol=1e-3)
-
-    render = tmp_path / "render_out"
-    write_png16(render / "depth.png", blob_depth(cam, 450, seed=3))
-    write_pose_json(render / "pose.json", joints["a"], cam)
-    (s,) = list(OwnReader(render))
-    check_sample(s, cam)
+        write_pose_json(tmp_path / f"{name}_pose.json", joints[name], cam)
+    samples = list(open_dataset(f"own:{tmp_path}"))
+    assert [Path(s.source.split(":", 1)[1]).name for s in samples] == ["a_depth.png"]
+    check_sample(samples[0], cam)
+    np.testing.assert_allclose(samples[0].joints, joints["a"], atol=1e-3)
+    (tmp_path / "a_pose.json").unlink()
+    (s,) = list(OwnReader(tmp_path))  # no sample at the top: the shard folders'
+    assert s.joint_mask.all() and s.source.endswith("b_depth.png")
+    np.testing.assert_allclose(s.joints, joints["shard_0/b"], atol=1e-3)
 
 
 def test_own_reader_errors(tmp_path):
     cam = Camera(fx=300.0, fy=300.0, cx=80.0, cy=60.0, width=160, height=120)
-    write_pose_json(tmp_path / "a.json", np.full((21, 3), 400.0), cam)
-    with pytest.raises(DatasetError) as exc:
-        OwnReader(tmp_path)
-    assert_one_line_error(exc, tmp_path / "a.png", "not found")
-    write_png16(tmp_path / "a.png", np.zeros((100, 100), np.uint16))
+    write_pose_json(tmp_path / "a_pose.json", np.full((21, 3), 400.0), cam)
     with pytest.raises(DatasetError) as exc:
         list(OwnReader(tmp_path))
-    assert_one_line_error(exc, tmp_path / "a.png", "100x100", "160x120")
-    (tmp_path / "a.json").write_text('{"joints": [[1, 2, 3]], "camera": {}}')
+    assert_one_line_error(exc, tmp_path / "a_depth.png", "not found")
+    write_png16(tmp_path / "a_depth.png", np.zeros((100, 100), np.uint16))
     with pytest.raises(DatasetError) as exc:
         list(OwnReader(tmp_path))
-    assert_one_line_error(exc, tmp_path / "a.json")
+    assert_one_line_error(exc, tmp_path / "a_depth.png", "100x100", "160x120")
+    (tmp_path / "a_pose.json").write_text('{"joints": [[1, 2, 3]], "camera": {}}')
+    with pytest.raises(DatasetError) as exc:
+        list(OwnReader(tmp_path))
+    assert_one_line_error(exc, tmp_path / "a_pose.json")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(DatasetError) as exc:

@@ -9,7 +9,7 @@ small: they shrink counts and sizes, never change what the command does.
   - `--pose my_pose.json` gets a my_pose.json (the fist preset) in tmp_path;
   - `train gan`/`train pose`: 2 steps on a 16-crop cache (their full runs take an hour);
   - `evaluate`: 4 poses against an 8-image baseline bank cached in tmp_path;
-  - `bench`: 20 poses per measurement.
+  - `bench`: 20 poses per measurement; `dataset`: 4 samples.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ SMALLER: dict[str, list[str]] = {
     "train pose": ["--steps", "2", "--batch", "4", "--cache-size", "16", "--eval-count", "4"],
     "evaluate": ["--count", "4", "--bank-size", "8", "--cache-dir", "cache"],
     "bench": ["--count", "20"],
+    "dataset": ["--count", "4"],
 }
 
 

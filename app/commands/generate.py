@@ -1,69 +1,57 @@
-"""`python main.py generate`: one pose through the trained generator G and a style to a depth frame.
-
-Writes the same files as `render` (without labels, which a generator does not produce):
-DIR/depth.png (uint16 mm, 0 = no data), DIR/pose.json and DIR/preview.png.
+"""`python main.py generate`: one pose through the trained generator G and a style into one
+sample, in the same layout as `render` (engine.export). Its labels and mask describe G's own
+depth (engine.sample_labels), never the simulator's silhouette.
 """
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from app.commands.render import (
+    add_output_arguments,
     add_pose_arguments,
     check_hand_visible,
     describe_source,
     pose_from_args,
-    style_provenance,
+    write_and_report,
 )
+from app.commands.sample_options import sample_options
 from app.commands.style_option import add_style_arguments, prepared_style
-from engine.hand.pose_io import PoseRecord, save_pose
-from engine.io_utils import write_depth_png16, write_png
 from engine.models import DEFAULT_GENERATOR_PATH
-from engine.sim.preview import depth_preview
+from engine.runtime import FrameError
+from engine.sample_frames import generator_provenance, render_sample, style_provenance
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="generate a depth image of a pose with the trained generator",
-                       description="Writes DIR/depth.png (uint16 mm, 0 = no data), DIR/pose.json and "
-                                   "DIR/preview.png, like render, from the generator G(y).")
+                       description="Writes one sample DIR/NAME_* like render, from the generator G(y): "
+                                   "depth, labels and mask of G's depth, ControlNet map, skeleton, "
+                                   "preview and pose.json.")
     add_pose_arguments(p)
     p.add_argument("--model", type=Path, default=None,
                    help=f"generator checkpoint (default: the shipped {DEFAULT_GENERATOR_PATH.name})")
     add_style_arguments(p, "G's depth")
     p.add_argument("--seed", type=int, default=0, help="seed of the style's random draws")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_output_arguments(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     style = prepared_style(args.style, args.style_scale)  # a bad style fails before torch loads
-    from engine.models.generator import (  # torch: only when run
-        generate_depth,
-        load_generator,
-    )
+    sample_options(args)
+    from engine.models.generator import load_generator  # torch: only when run
+    from engine.sample_frames import crop_generator
 
     record = pose_from_args(args)
     model_path = args.model or DEFAULT_GENERATOR_PATH
     model, info = load_generator(model_path)
-    generated = generate_depth(model, record.joints, record.camera)
-    if not np.all(np.isfinite(generated)):
-        raise ValueError(f"{model_path}: the generator's output is not finite (NaN or infinite) "
-                         f"for {describe_source(args)}; nothing written")
-    depth = style.apply(generated, record.camera, args.seed, 1.0)
-    check_hand_visible(depth, style.range_warning(generated),
+    provenance = {**generator_provenance(model_path, info),
+                  **style_provenance(args.style, args.style_scale, style)}
+    try:
+        content, warning = render_sample(record, style, args.seed, provenance, crop_generator(model))
+    except FrameError as e:
+        raise ValueError(f"{model_path}: {e} for {describe_source(args)}; nothing written") from None
+    check_hand_visible(content.depth, warning,
                        f"{describe_source(args)} with generator {model_path} and style {args.style}",
                        empty_reason="the generator drew no hand: its output is empty or not finite")
-    provenance = {**record.extra, "source": "generator", "model": str(model_path),
-                  "model_step": info.get("step"), **style_provenance(args.style, args.style_scale, style),
-                  "seed": args.seed}
-    preview = depth_preview(depth, None, record.camera.project(record.joints))
-    out: Path = args.out  # everything is computed before the first write
-    write_depth_png16(out / "depth.png", depth)
-    save_pose(out / "pose.json", PoseRecord(joints=record.joints, camera=record.camera,
-                                            handedness=record.handedness, hand=record.hand,
-                                            name=record.name, extra=provenance))
-    write_png(out / "preview.png", preview)
-    print(f"wrote {out}/depth.png, pose.json, preview.png")
-    return 0
+    return write_and_report(args, content)

@@ -1,6 +1,7 @@
-"""`python main.py render`: one pose through the simulator and a style to depth, labels, pose
-and preview. The style stage is the app's (engine.style): `--style` names a bank entry or a
-depth PNG; `--sensor` is the older spelling for the sensor-model entries of the bank."""
+"""`python main.py render`: one pose through the simulator and a style into one sample
+(engine.export's layout: depth, unstyled depth, labels, mask, ControlNet map, skeleton, preview,
+pose file). The style stage is the app's (engine.style): `--style` names a bank entry or a depth
+PNG; `--sensor` is the older spelling for the sensor-model entries of the bank."""
 from __future__ import annotations
 
 import argparse
@@ -9,27 +10,30 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.camera import DEFAULT_CAMERA
+from app.commands.sample_options import add_sample_arguments, sample_options
 from app.commands.style_option import add_style_arguments, prepared_style
-from engine.hand.pose_io import PoseRecord, load_pose, save_pose
+from engine.camera import DEFAULT_CAMERA
+from engine.export import SampleContent, write_sample
+from engine.hand.pose_io import PoseRecord, load_pose
 from engine.hand.presets import DEFAULT_PRESET, load_preset
-from engine.io_utils import write_depth_png16, write_png
-from engine.sim.preview import depth_preview
-from engine.sim.render import render_hand
+from engine.sample_frames import render_sample, style_provenance
 from engine.sim.sensors import SENSOR_NAMES
+
+DEFAULT_STEM = "sample"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="render a pose with the depth simulator",
-                       description="Writes DIR/depth.png (uint16 mm, 0 = no data), DIR/labels.png "
-                                   "(part labels 0-7), DIR/pose.json and DIR/preview.png.")
+                       description="Writes one sample DIR/NAME_*: depth.png (uint16 mm, 0 = no data), "
+                                   "labels.png, mask.png, controlnet.png, skeleton.png, preview.png, "
+                                   "pose.json (and unstyled.png when a style changed the depth).")
     add_pose_arguments(p)
     style = p.add_mutually_exclusive_group()
     add_style_arguments(p, "the simulator's depth", style)
     style.add_argument("--sensor", choices=SENSOR_NAMES, default=None,
                        help="a sensor model of the bank (the same as --style NAME)")
     p.add_argument("--seed", type=int, default=0, help="seed of the style's random draws")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_output_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -40,13 +44,21 @@ def add_pose_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--preset", help=f"shipped preset name (default {DEFAULT_PRESET!r} when no --pose)")
 
 
+def add_output_arguments(p: argparse.ArgumentParser) -> None:
+    """--out, --name, --force and the sample options (shared by render and generate)."""
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--name", default=DEFAULT_STEM, help=f"the sample's file stem (default {DEFAULT_STEM})")
+    p.add_argument("--force", action="store_true", help="replace a sample of that name")
+    add_sample_arguments(p)
+
+
 def pose_from_args(args: argparse.Namespace) -> PoseRecord:
     """The pose named by --pose or --preset (shared by render and generate)."""
     if args.pose is not None:
         return load_pose(args.pose)
     record = load_preset(args.preset or DEFAULT_PRESET)
     return PoseRecord(joints=record.joints, camera=DEFAULT_CAMERA, handedness=record.handedness,
-                      hand=record.hand, name=record.name, extra=record.extra)
+                      hand=record.hand, name=record.name)
 
 
 def check_hand_visible(depth: np.ndarray, warning: str | None, what: str,
@@ -65,33 +77,19 @@ def describe_source(args: argparse.Namespace) -> str:
     return str(args.pose) if args.pose is not None else f"preset {args.preset or DEFAULT_PRESET!r}"
 
 
-def style_provenance(value: str, scale: float | None, style) -> dict:
-    """What a written pose.json says about the style (shared by render and generate)."""
-    extra = {"style": value}
-    if scale is not None:
-        extra["style_scale_mm"] = scale
-    if style.assumption is not None:
-        extra["style_assumption"] = style.assumption
-    return extra
+def write_and_report(args: argparse.Namespace, content: SampleContent) -> int:
+    """Write the sample (refusing to replace one without --force) and say where it went."""
+    paths = write_sample(args.out, content, stem=args.name, options=sample_options(args), force=args.force)
+    print(f"wrote {args.out}/{args.name}_*: {', '.join(p.name.removeprefix(args.name + '_') for p in paths.values())}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     value = args.sensor or args.style
     style = prepared_style(value, args.style_scale)
+    sample_options(args)  # a bad option fails before any work
     record = pose_from_args(args)
-    thickness = record.hand.shape.thickness if record.hand is not None else 1.0
-    result = render_hand(record.joints, record.camera, thickness)
-    depth = style.apply(result.depth, record.camera, args.seed, 1.0)
-    check_hand_visible(depth, style.range_warning(result.depth), f"{describe_source(args)} with style {value}")
-    provenance = {**record.extra, "source": "simulator", **style_provenance(value, args.style_scale, style),
-                  "seed": args.seed, "joints_2d": result.joints_2d.round(3).tolist()}
-    preview = depth_preview(depth, result.labels, result.joints_2d)
-    out: Path = args.out  # everything is computed before the first write
-    write_depth_png16(out / "depth.png", depth)
-    write_png(out / "labels.png", result.labels)
-    save_pose(out / "pose.json", PoseRecord(joints=record.joints, camera=record.camera,
-                                            handedness=record.handedness, hand=record.hand,
-                                            name=record.name, extra=provenance))
-    write_png(out / "preview.png", preview)
-    print(f"wrote {out}/depth.png, labels.png, pose.json, preview.png")
-    return 0
+    content, warning = render_sample(record, style, args.seed,
+                                     style_provenance(value, args.style_scale, style))
+    check_hand_visible(content.depth, warning, f"{describe_source(args)} with style {value}")
+    return write_and_report(args, content)

@@ -167,15 +167,31 @@ def test_ctrl_e_exports_depth_png16_and_pose(window, qtbot, tmp_path):
     QTest.keyClick(window, QtCore.Qt.Key.Key_E, CTRL)
     QTest.keyClick(window, QtCore.Qt.Key.Key_E, CTRL)
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert files == ["pair_0001_depth.png", "pair_0001_labels.png", "pair_0001_pose.json",
-                     "pair_0001_preview.png", "pair_0002_depth.png", "pair_0002_labels.png",
-                     "pair_0002_pose.json", "pair_0002_preview.png"]
+    kinds = ["controlnet.png", "depth.png", "labels.png", "mask.png", "pose.json", "preview.png",
+             "skeleton.png", "unstyled.png"]  # engine.export's layout; tof changed the depth
+    assert files == [f"pair_000{n}_{k}" for n in (1, 2) for k in kinds]
     depth = cv2.imread(str(tmp_path / "out/pair_0001_depth.png"), cv2.IMREAD_UNCHANGED)
     assert depth.dtype == np.uint16
     np.testing.assert_array_equal(depth, np.rint(c.shown_frame.depth).astype(np.uint16))
     pose = json.loads((tmp_path / "out/pair_0001_pose.json").read_text())
-    assert pose["style"] == "tof" and pose["seed"] == c.scene.seed and pose["source"] == "simulator"
+    prov = pose["provenance"]
+    assert prov["style"] == "tof" and prov["seed"] == c.scene.seed and prov["source"] == "simulator"
     np.testing.assert_allclose(pose["joints"], c.joints, atol=1e-3)
+    labels = cv2.imread(str(tmp_path / "out/pair_0001_labels.png"), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(labels > 0, depth > 0)  # the labels of the written depth
+
+
+def test_an_exported_pose_is_not_called_by_a_preset_it_no_longer_is(window, tmp_path):
+    c = window.controller
+    c.apply_preset("victory")
+    settle(window)
+    first = window.export_pair(tmp_path)
+    assert json.loads(first["pose"].read_text())["name"] == "victory"
+    c.random_pose()
+    c.mirror()
+    settle(window)
+    second = window.export_pair(tmp_path)
+    assert "name" not in json.loads(second["pose"].read_text())
 
 
 def wait_for_styles(qtbot, c) -> None:
@@ -442,7 +458,10 @@ def test_g_switches_the_single_view_between_generator_and_simulator(window, qtbo
     QTest.keyClick(window, QtCore.Qt.Key.Key_E, CTRL)
     exported = cv2.imread(str(tmp_path / "out/pair_0001_depth.png"), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(exported, np.rint(frame.depth).astype(np.uint16))
-    assert json.loads((tmp_path / "out/pair_0001_pose.json").read_text())["source"] == "generator"
+    pose = json.loads((tmp_path / "out/pair_0001_pose.json").read_text())
+    assert pose["provenance"]["source"] == "generator"
+    labels = cv2.imread(str(tmp_path / "out/pair_0001_labels.png"), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(labels > 0, exported > 0)  # G's own silhouette, not the simulator's
 
     undo_label = c.history.undo_label
     QTest.keyClick(window, QtCore.Qt.Key.Key_G)
@@ -456,7 +475,7 @@ def test_g_switches_the_single_view_between_generator_and_simulator(window, qtbo
     QTest.keyClick(window, QtCore.Qt.Key.Key_E, CTRL)
     exported = cv2.imread(str(tmp_path / "out/pair_0002_depth.png"), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(exported, np.rint(frame.simulator).astype(np.uint16))
-    assert json.loads((tmp_path / "out/pair_0002_pose.json").read_text())["source"] == "simulator"
+    assert json.loads((tmp_path / "out/pair_0002_pose.json").read_text())["provenance"]["source"] == "simulator"
 
     assert window.save_scene(tmp_path / "s.json")
     assert json.loads((tmp_path / "s.json").read_text())["view"]["source"] == "simulator"
@@ -479,7 +498,7 @@ def test_a_b_mode_keeps_three_panels_and_exports_the_chosen_source(window, tmp_p
     paths = window.export_pair(tmp_path)
     exported = cv2.imread(str(paths["depth"]), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(exported, np.rint(c.shown_frame.simulator).astype(np.uint16))
-    assert json.loads(paths["pose"].read_text())["source"] == "simulator"
+    assert json.loads(paths["pose"].read_text())["provenance"]["source"] == "simulator"
     window.compare_action.trigger()
     settle(window)
     assert window.depth_view.panel_count == 1

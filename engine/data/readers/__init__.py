@@ -1,7 +1,7 @@
 """Dataset readers: each yields `Sample`s (depth mm, 21 joints mm in our order, mask, camera).
 
 `open_dataset(spec)` turns the command line's dataset spec into a reader:
-    DIR            our own format (engine.data.readers.own)
+    DIR, own:DIR   our own sample layout (engine.export; engine.data.readers.own)
     nyu:PATH       NYU folder with joint_data.mat, or a 14-joint label .txt
     icvl:PATH      ICVL label file, or a folder with labels.txt
     msra:PATH      MSRA15 gesture folder, or any folder above gesture folders
@@ -42,6 +42,7 @@ def _open_nyu(path: str) -> DatasetReader:
 
 
 READERS: dict[str, Callable[[str], DatasetReader]] = {
+    "own": OwnReader,
     "nyu": _open_nyu,
     "icvl": IcvlReader,
     "msra": MsraReader,
@@ -61,7 +62,7 @@ def _open_sim(spec: str, count: int) -> DatasetReader:
 
 # What each spec expects on disk, named in every error about a dataset path.
 LAYOUTS: dict[str, str] = {
-    "own": "DIR/depth.png + DIR/pose.json, or NAME.png + NAME.json pairs in DIR",
+    "own": "STEM_pose.json + STEM_depth.png ... samples in DIR or its shard folders",
     "nyu": "a folder with joint_data.mat and depth_1_0000001.png ..., or a 14-joint label .txt",
     "icvl": "a label file (or a folder with labels.txt) and its PNGs in Depth/ beside it",
     "msra": "P<subject>/<gesture>/ folders with joint.txt and 000000_depth.bin ...",

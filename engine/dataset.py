@@ -1,0 +1,272 @@
+"""A dataset of samples (engine.export's layout): planned, split, written, resumed and merged.
+
+Layout of OUT:
+    shard_00000/00000000_depth.png ...   sample i in shard folder i // SHARD_SIZE, stem i (8 digits)
+    parts/part-I-of-N.jsonl              one manifest row per sample written by shard I of N
+    parts/card-I-of-N.json               what shard I ran: command, counts, timing, versions
+    manifest.jsonl, dataset.json         the merged manifest (rows in index order) and card
+Determinism: sample i depends on (options, seed, i) only (engine.dataset_poses; the style's
+seed is drawn from the same pair), every file is encoded deterministically, and rows come from
+the samples' own pose files, so the samples and the merged manifest are the same bytes whatever
+the workers, shards or interruptions. The cards hold timing and are the only exception.
+Resume: a sample is done when its pose file (placed last) exists. Samples are written without a
+flush each (10 ms a file on this disk); every FLUSH_EVERY samples the disk is synced and only
+then are their rows appended to the manifest part, so after a kill or a power cut the part
+lists only durable samples; on resume, a sample on disk but not in the part is rewritten.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.camera import CAMERA_PRESETS
+from engine.dataset_poses import open_pose_source
+from engine.export import POSE_SUFFIX, SUFFIXES, SampleOptions, write_sample
+from engine.io_utils import atomic_write_json, atomic_write_text, fsync_dir
+from engine.sample_frames import generator_provenance, project_version, render_sample, style_provenance
+from engine.staged_files import recover
+
+SHARD_SIZE = 1000  # samples per folder: listing stays fast, and no folder holds 10^5 files
+STEM_DIGITS = 8
+FLUSH_EVERY = 64  # samples between disk syncs (and manifest appends)
+PARTS = "parts"
+MANIFEST = "manifest.jsonl"
+CARD = "dataset.json"
+
+
+@dataclass(frozen=True)
+class DatasetPlan:
+    """What a dataset is: everything a sample depends on (stored in the card)."""
+
+    count: int
+    seed: int = 0
+    source: str = "simulator"  # or "generator"
+    style: str = "none"
+    style_scale_mm: float | None = None
+    poses: str = "random"
+    camera: str = "kinect_v1"
+    model: str | None = None  # generator checkpoint (source "generator")
+    sample: SampleOptions = field(default_factory=lambda: SampleOptions(preview=False, durable=False))
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"--count must be at least 1, not {self.count}")
+        if self.camera not in CAMERA_PRESETS:
+            raise ValueError(f"unknown camera {self.camera!r}; choose from {', '.join(CAMERA_PRESETS)}")
+        if self.source not in ("simulator", "generator"):
+            raise ValueError(f"unknown source {self.source!r}; use simulator or generator")
+
+
+def shard_range(count: int, shard: int, shards: int) -> range:
+    """The contiguous indices shard `shard` of `shards` writes."""
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard}/{shards}: need 0 <= I < N")
+    return range(count * shard // shards, count * (shard + 1) // shards)
+
+
+def stem_of(index: int) -> str:
+    return f"shard_{index // SHARD_SIZE:05d}/{index:0{STEM_DIGITS}d}"
+
+
+def part_paths(out: Path, shard: int, shards: int) -> tuple[Path, Path]:
+    """(manifest part, card part) of one shard."""
+    return out / PARTS / f"part-{shard}-of-{shards}.jsonl", out / PARTS / f"card-{shard}-of-{shards}.json"
+
+
+class _Writer:
+    """Loads the style (and generator) once per process and writes sample i."""
+
+    def __init__(self, plan: DatasetPlan, out: Path) -> None:
+        from engine.style.registry import resolve_style
+
+        self.plan, self.out = plan, out
+        self.style = resolve_style(plan.style, plan.style_scale_mm).prepare()
+        self.poses = open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera])
+        self.provenance = {**style_provenance(plan.style, plan.style_scale_mm, self.style),
+                           "poses": plan.poses, "dataset_seed": plan.seed}
+        self.generator = None
+        if plan.source == "generator":
+            import torch
+
+            from engine.models import DEFAULT_GENERATOR_PATH
+            from engine.models.generator import load_generator
+            from engine.sample_frames import crop_generator
+
+            torch.set_num_threads(1)  # one process per core does the parallelism
+            path = plan.model or DEFAULT_GENERATOR_PATH
+            model, info = load_generator(path)
+            self.generator = crop_generator(model)
+            self.provenance.update(generator_provenance(path, info))
+        self._recovered: set[Path] = set()
+
+    def write(self, index: int) -> dict:
+        record = self.poses.record(self.plan.seed, index)
+        style_seed = int(np.random.SeedSequence([self.plan.seed, index, 1]).generate_state(1)[0])
+        content, _ = render_sample(record, self.style, style_seed,
+                                   {**self.provenance, "index": index}, self.generator)
+        folder, stem = (self.out / stem_of(index)).parent, stem_of(index).rsplit("/", 1)[1]
+        if folder not in self._recovered:
+            folder.mkdir(parents=True, exist_ok=True)
+            recover(folder)
+            self._recovered.add(folder)
+        write_sample(folder, content, stem=stem, options=self.plan.sample, force=True,
+                     recover_first=False)
+        return manifest_row(self.out, index)
+
+
+def manifest_row(out: Path, index: int) -> dict:
+    """The manifest row of sample `index`, read from its pose file (so it is the same however
+    and whenever the sample was written)."""
+    doc = json.loads((out / f"{stem_of(index)}{POSE_SUFFIX}").read_text(encoding="utf-8"))
+    folder = stem_of(index).rsplit("/", 1)[0]
+    return {"index": index, "files": {k: f"{folder}/{n}" for k, n in doc["files"].items()},
+            "camera": doc["camera"], "handedness": doc["handedness"], **doc["provenance"]}
+
+
+_worker: _Writer | None = None
+
+
+def _init_worker(plan: DatasetPlan, out: Path) -> None:
+    global _worker
+    _worker = _Writer(plan, out)
+
+
+def _write_chunk(indices: list[int]) -> list[dict]:
+    return [_worker.write(i) for i in indices]
+
+
+def _read_part(path: Path) -> list[dict]:
+    """The rows of a manifest part; a torn last line (a kill mid-append) is dropped."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            break
+    return rows
+
+
+def run_shard(plan: DatasetPlan, out: Path, shard: int = 0, shards: int = 1, workers: int = 1,
+              resume: bool = False, command: str = "",
+              progress: Callable[[int, int], None] | None = None,
+              cancelled: Callable[[], bool] = lambda: False) -> dict:
+    """Write this shard's samples; returns its card. `progress(done, total)` after each batch;
+    `cancelled()` is asked between batches (the GUI's cancel): what was flushed stays, and a
+    resume finishes the rest."""
+    out = Path(out)
+    indices = shard_range(plan.count, shard, shards)
+    part, card_path = part_paths(out, shard, shards)
+    if part.exists() and not resume:
+        raise ValueError(f"{out}: shard {shard}/{shards} was started before; --resume continues it")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / PARTS).mkdir(exist_ok=True)
+    rows = [r for r in _read_part(part) if r["index"] in indices]
+    atomic_write_text(part, "".join(json.dumps(r) + "\n" for r in rows))  # drops a torn line
+    done = {r["index"] for r in rows}
+    todo = [i for i in indices if i not in done]
+    start, total, written = time.perf_counter(), len(indices), 0
+    if progress is not None:
+        progress(len(done), total)
+    for batch in _batches(todo, plan, out, workers, cancelled):
+        os.sync()  # the batch's files are on the disk before the manifest says so
+        with open(part, "a", encoding="utf-8") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in batch))
+            f.flush()
+            os.fsync(f.fileno())
+        written += len(batch)
+        if progress is not None:
+            progress(len(done) + written, total)
+    elapsed = time.perf_counter() - start
+    card = {"command": command, "plan": _plan_dict(plan), "shard": shard, "shards": shards,
+            "indices": [indices.start, indices.stop], "samples": len(done) + written,
+            "written_now": written, "resumed_with": len(done), "complete": len(done) + written == total,
+            "seconds": round(elapsed, 3), "samples_per_s": round(written / elapsed, 2) if elapsed else None,
+            "workers": workers, "versions": versions(plan)}
+    atomic_write_json(card_path, card)
+    return card
+
+
+def _batches(todo: list[int], plan: DatasetPlan, out: Path, workers: int,
+             cancelled: Callable[[], bool]) -> Iterator[list[dict]]:
+    """Rows of the written samples, FLUSH_EVERY at a time, in index order."""
+    chunks = [todo[k:k + FLUSH_EVERY] for k in range(0, len(todo), FLUSH_EVERY)]
+    if workers <= 1:
+        _init_worker(plan, out)
+        for chunk in chunks:
+            if cancelled():
+                return
+            yield _write_chunk(chunk)
+        return
+    per = max(1, FLUSH_EVERY // workers)
+    import multiprocessing
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_worker, initargs=(plan, out)) as pool:
+        for chunk in chunks:
+            if cancelled():
+                return
+            parts = pool.map(_write_chunk, [chunk[k:k + per] for k in range(0, len(chunk), per)])
+            yield [row for rows in parts for row in rows]
+
+
+def _plan_dict(plan: DatasetPlan) -> dict:
+    d = asdict(plan)
+    d["sample"]["controlnet"] = asdict(plan.sample.controlnet)
+    return d
+
+
+def versions(plan: DatasetPlan) -> dict:
+    """Versions that shape the bytes (the card's record of them)."""
+    v = {"project": project_version(), "python": platform.python_version(),
+         "numpy": np.__version__, "opencv": cv2.__version__}
+    if plan.source == "generator" and "torch" in sys.modules:
+        v["torch"] = sys.modules["torch"].__version__
+    return v
+
+
+def merge(out: Path) -> dict:
+    """Check that the shards' parts cover every index once with its files, and write the one
+    manifest and card; ValueError (one line) names what is missing."""
+    out = Path(out)
+    cards = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / PARTS).glob("card-*.json"))]
+    if not cards:
+        raise ValueError(f"{out}: no shard cards in {PARTS}/ (is it a dataset folder?)")
+    plans = {json.dumps(c["plan"], sort_keys=True) for c in cards}
+    shards = {c["shards"] for c in cards}
+    if len(plans) != 1 or len(shards) != 1:
+        raise ValueError(f"{out}: the shards were run with different options; not merging")
+    count, n = cards[0]["plan"]["count"], shards.pop()
+    rows: dict[int, dict] = {}
+    for part in sorted((out / PARTS).glob(f"part-*-of-{n}.jsonl")):
+        for row in _read_part(part):
+            if row["index"] in rows:
+                raise ValueError(f"{part}: sample {row['index']} is listed twice")
+            rows[row["index"]] = row
+    missing = [i for i in range(count) if i not in rows]
+    if missing:
+        raise ValueError(f"{out}: {len(missing)} of {count} samples missing (first: {missing[0]}, "
+                         f"shard {missing[0] * n // count}/{n}); run that shard with --resume")
+    absent = [i for i in range(count) if not (out / rows[i]["files"]["pose"]).is_file()]
+    if absent:
+        raise ValueError(f"{out}: sample {absent[0]}'s files are gone ({len(absent)} such)")
+    atomic_write_text(out / MANIFEST, "".join(json.dumps(rows[i]) + "\n" for i in range(count)))
+    card = {"command": [c["command"] for c in cards], "plan": cards[0]["plan"], "samples": count,
+            "shards": n, "seconds": sum(c["seconds"] for c in cards),
+            "files_per_sample": sorted({k for r in rows.values() for k in r["files"]},
+                                       key=list(SUFFIXES).index),
+            "versions": cards[0]["versions"]}
+    atomic_write_json(out / CARD, card)
+    fsync_dir(out)
+    return card

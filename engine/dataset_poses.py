@@ -1,0 +1,113 @@
+"""Where a dataset's poses come from: pose i is a function of (source, seed, i) alone.
+
+Why "of i alone": a dataset split over workers, shards or machines, or resumed after a kill,
+must draw exactly the poses a single uninterrupted run draws, so nothing may depend on what
+was drawn before (the same rule as engine.data.readers.sim).
+    random              the sampler within the joint limits (engine.hand.sampler)
+    FILE.jsonl          one pose (engine.hand.pose_io's schema) a line, used in turn
+    around:POSE.json    the pose with its angles jittered within the limits
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from engine.camera import Camera
+from engine.hand.limits import clamp_angles
+from engine.hand.pose_io import PoseRecord, load_pose, record_from_dict
+from engine.hand.sampler import PoseRanges, sample_pose
+
+# Jitter of `around:`: 8 degrees per angle is about one step of a hand posing for a camera
+# (a tenth of a finger joint's ~90 degree range); the hand shifts by up to 20 mm.
+AROUND_ANGLE_SD_DEG = 8.0
+AROUND_SHIFT_MM = 20.0
+
+
+def pose_rng(seed: int, index: int) -> np.random.Generator:
+    """The random stream of sample `index` (independent of every other sample's)."""
+    return np.random.default_rng([seed, index])
+
+
+class PoseSource(Protocol):
+    """Pose i of a dataset, and the spec that names the source (for the manifest)."""
+
+    spec: str
+
+    def record(self, seed: int, index: int) -> PoseRecord: ...
+
+
+@dataclass(frozen=True)
+class RandomPoses:
+    camera: Camera
+    spec: str = "random"
+    ranges: PoseRanges = PoseRanges()
+
+    def record(self, seed: int, index: int) -> PoseRecord:
+        return PoseRecord.from_hand(sample_pose(pose_rng(seed, index), self.ranges, camera=self.camera),
+                                    self.camera)
+
+
+@dataclass(frozen=True)
+class ListedPoses:
+    records: tuple[PoseRecord, ...]
+    spec: str
+
+    def record(self, seed: int, index: int) -> PoseRecord:
+        r = self.records[index % len(self.records)]
+        return PoseRecord(joints=r.joints, camera=r.camera, handedness=r.handedness, hand=r.hand)
+
+
+@dataclass(frozen=True)
+class PosesAround:
+    base: PoseRecord
+    spec: str
+
+    def record(self, seed: int, index: int) -> PoseRecord:
+        rng = pose_rng(seed, index)
+        hand = self.base.hand
+        angles = clamp_angles(hand.angles + np.deg2rad(rng.normal(0.0, AROUND_ANGLE_SD_DEG, hand.angles.shape)))
+        shift = rng.uniform(-AROUND_SHIFT_MM, AROUND_SHIFT_MM, 3)
+        return PoseRecord.from_hand(replace(hand, angles=angles, translation=hand.translation + shift),
+                                    self.base.camera)
+
+
+def read_pose_lines(path: Path) -> tuple[PoseRecord, ...]:
+    """Every pose of a JSON-lines file; ValueError "FILE:LINE: problem" for a bad line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: cannot read ({e.__class__.__name__})") from None
+    records = []
+    for no, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(record_from_dict(json.loads(line)))
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{path}:{no}: {e}") from None
+    if not records:
+        raise ValueError(f"{path}: no poses (one pose JSON object a line)")
+    return tuple(records)
+
+
+def open_pose_source(spec: str, camera: Camera) -> PoseSource:
+    """The source a `--poses` value names (see the module docstring); one-line ValueError."""
+    if spec == "random":
+        return RandomPoses(camera)
+    if spec.startswith("around:"):
+        path = Path(spec.removeprefix("around:"))
+        base = load_pose(path)
+        if base.hand is None:
+            raise ValueError(f"{path}: around: needs a pose with angles_deg/shape/global (the "
+                             "hand model's), not joints alone")
+        return PosesAround(base, spec)
+    path = Path(spec)
+    if path.suffix.lower() != ".jsonl":
+        raise ValueError(f"--poses {spec!r}: use random, FILE.jsonl or around:POSE.json")
+    return ListedPoses(read_pose_lines(path), spec)

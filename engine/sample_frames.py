@@ -1,0 +1,97 @@
+"""From a pose to a sample's content, the same way for every writer (Ctrl+E, render, generate,
+dataset): the runtime's `compute_frame` makes the frame, `sample_of_frame` picks the source's
+depth, its unstyled depth and (for the simulator) its clean labels, and the provenance says
+where it came from. One path, so a sample never mixes one source's depth with another's labels.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from engine.export import SampleContent, make_sample
+from engine.hand.pose_io import PoseRecord
+from engine.runtime import CropGenerator, FrameRequest, FrameResult, compute_frame
+from engine.style.base import Style
+
+SOURCES = ("simulator", "generator")
+_HASH_CHUNK = 1 << 20
+
+
+def project_version() -> str:
+    """The version in pyproject.toml (the project is run from its checkout, not installed)."""
+    path = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip().startswith("version"):
+            return line.split("=", 1)[1].strip().strip('"')
+    return "unknown"
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file (a checkpoint's identity in provenance)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def style_provenance(value: str, scale: float | None, style: Style | None, strength: float = 1.0) -> dict:
+    """What a sample says about its style: the name or path as given, scale, sensor, unit guess."""
+    extra: dict = {"style": value, "strength": strength}
+    if scale is not None:
+        extra["style_scale_mm"] = scale
+    sensor = getattr(style, "sensor", None)
+    extra["sensor"] = sensor if sensor is not None else ("none" if style is None else None)
+    if style is not None and style.assumption is not None:
+        extra["style_assumption"] = style.assumption
+    return extra
+
+
+def generator_provenance(model_path: str | Path, info: dict) -> dict:
+    """Which generator drew a sample: its file, content hash and training step."""
+    return {"model": str(model_path), "model_sha256": file_sha256(model_path), "model_step": info.get("step")}
+
+
+def sample_of_frame(frame: FrameResult, record: PoseRecord, source: str, provenance: dict) -> SampleContent:
+    """The sample of `frame` as `source` ("simulator" or "generator") shows it.
+
+    The generator's depth is labelled from its own pixels, the simulator's from its clean render
+    (engine.sample_labels); the unstyled depth is the same source before the style.
+    """
+    if source == "generator":
+        if frame.generated is None:
+            raise ValueError("the frame has no generator output")
+        depth, unstyled, reference = frame.depth, frame.generated, None
+    elif source == "simulator":
+        depth, unstyled, reference = frame.simulator, frame.clean, frame.labels
+    else:
+        raise ValueError(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
+    full = {"source": source, **provenance, "project_version": project_version()}
+    return make_sample(record, depth, unstyled, reference, full)
+
+
+def render_sample(record: PoseRecord, style: Style | None, seed: int, provenance: dict,
+                  generator: CropGenerator | None = None, strength: float = 1.0) -> tuple[SampleContent, str | None]:
+    """(sample, the style's range warning) of one pose: the generator's when one is given, else
+    the simulator's; see `sample_of_frame`."""
+    thickness = record.hand.shape.thickness if record.hand is not None else 1.0
+    request = FrameRequest(joints=np.asarray(record.joints, np.float64), camera=record.camera,
+                           thickness=thickness, style=style, seed=seed,
+                           use_generator=generator is not None, strength=strength)
+    frame = compute_frame(request, generator)
+    source = "generator" if generator is not None else "simulator"
+    return sample_of_frame(frame, record, source, {**provenance, "seed": seed}), frame.range_warning
+
+
+def crop_generator(model) -> CropGenerator:
+    """The runtime's one-crop generator interface over a loaded model (imports torch)."""
+    from engine.models.generator import generate_crops
+    from engine.models.pose_encoding import crop_view
+
+    def generate(y: np.ndarray, transform) -> np.ndarray:
+        return generate_crops(model, np.asarray(y)[None], crop_view(transform)[None])[0]
+
+    return generate
+

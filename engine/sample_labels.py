@@ -1,0 +1,115 @@
+"""Part labels and joint visibility judged from a depth image that was actually written.
+
+Why: a generator's or a style's depth has its own silhouette (G's differs from the simulator's
+at IoU ~0.94; a sensor model drops and adds edge pixels), so labels copied from a clean render
+would describe another image. Here every pixel with depth gets the part of the nearest capsule
+of the pose's own skeleton, measured in 3D on the back-projected pixel (so a finger in front of
+the palm keeps its label), and only pixels with depth get a label: label > 0 == depth > 0.
+Where a clean render of the same pose is at hand (the simulator source), its exact labels are
+kept on the pixels it covers and the skeleton only labels the rest.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.camera import Camera
+from engine.hand.skeleton import FINGER_JOINTS, FINGERS, PART_INDEX
+from engine.sim.volume import (
+    FINGER_RADII_MM,
+    FOREARM_LENGTH,
+    FOREARM_RADII,
+    NOMINAL_HAND_LENGTH_MM,
+    PALM_RADIUS_MM,
+    hand_axes,
+    hand_scale,
+)
+
+# A surface point lies one radius in front of the joint under it; a joint counts as occluded
+# when the depth at its pixel is nearer than that by more than this (a finger's breadth, about
+# 16-20 mm, Garrett 1971: another finger or the palm is in front of it).
+OCCLUSION_MARGIN_MM = 15.0
+# How far in front of a joint its own skin may be: the thickest capsule (the palm's half
+# thickness, engine.sim.volume, for a hand up to 15 % larger) plus that margin.
+SKIN_ALLOWANCE_MM = PALM_RADIUS_MM * 1.15 + OCCLUSION_MARGIN_MM
+VISIBILITY_WINDOW_PX = 1  # half side of the window whose farthest valid depth is compared
+
+
+def _capsules(joints: np.ndarray, thickness: float) -> tuple[np.ndarray, ...]:
+    """(start (N, 3), end (N, 3), radius at start (N,), at end (N,), part label (N,)) of the
+    skeleton's capsules, with the simulator's radii (engine.sim.volume)."""
+    j = np.asarray(joints, dtype=np.float64)
+    k = hand_scale(j) * thickness
+    hl = NOMINAL_HAND_LENGTH_MM * hand_scale(j)
+    radial, distal = hand_axes(j)
+    a, b, ra, rb, lab = [], [], [], [], []
+
+    def add(p, q, r0, r1, label):
+        a.append(p), b.append(q), ra.append(r0), rb.append(r1), lab.append(label)
+
+    for finger in FINGERS:
+        chain = FINGER_JOINTS[finger]
+        for bone, (r0, r1) in enumerate(FINGER_RADII_MM[finger]):
+            add(j[chain[bone]], j[chain[bone + 1]], r0 * k, r1 * k, PART_INDEX[finger])
+    palm = PALM_RADIUS_MM * k
+    for mcp in (1, 5, 9, 13, 17):  # the palm's metacarpal rays, and the thenar web
+        add(j[0], j[mcp], palm, palm, PART_INDEX["palm"])
+    add(j[1], j[5], palm, palm, PART_INDEX["palm"])
+    add(j[5], j[17], palm, palm, PART_INDEX["palm"])
+    back = -distal * FOREARM_LENGTH * hl
+    add(j[0], j[0] + back, FOREARM_RADII[0] * hl * thickness, FOREARM_RADII[1] * hl * thickness,
+        PART_INDEX["forearm"])
+    return (np.array(a), np.array(b), np.array(ra), np.array(rb), np.array(lab, np.uint8))
+
+
+def nearest_part(points: np.ndarray, joints: np.ndarray, thickness: float = 1.0) -> np.ndarray:
+    """Part label (uint8) of the capsule whose surface is nearest each point (M, 3) mm."""
+    a, b, ra, rb, labels = (x.astype(np.float32) if x.dtype != np.uint8 else x
+                            for x in _capsules(joints, thickness))
+    p = np.asarray(points, dtype=np.float32)
+    d = b - a
+    inv_length2 = 1.0 / np.maximum((d * d).sum(1), 1e-9)
+    # Per axis, (M, N) arrays: three 2D passes are far cheaper than one (M, N, 3) pass.
+    rel = [p[:, k, None] - a[None, :, k] for k in range(3)]
+    t = np.clip((rel[0] * d[:, 0] + rel[1] * d[:, 1] + rel[2] * d[:, 2]) * inv_length2, 0.0, 1.0)
+    dist2 = sum((rel[k] - t * d[:, k]) ** 2 for k in range(3))
+    gap = np.sqrt(dist2) - (ra + t * (rb - ra))
+    return labels[np.argmin(gap, axis=1)]
+
+
+def labels_of_depth(depth: np.ndarray, joints: np.ndarray, camera: Camera, thickness: float = 1.0,
+                    reference: np.ndarray | None = None) -> np.ndarray:
+    """Part labels (H, W) uint8 of `depth` (mm, 0 = no data): > 0 exactly where depth > 0.
+
+    `reference` (labels of a clean render of the same pose and camera) is used where it has a
+    label and `depth` has data; the pose's skeleton labels the other pixels with data.
+    """
+    depth = np.nan_to_num(np.asarray(depth, dtype=np.float32))
+    valid = depth > 0
+    out = np.zeros(depth.shape, np.uint8)
+    todo = valid
+    if reference is not None:
+        known = valid & (reference > 0)
+        out[known] = reference[known]
+        todo = valid & ~known
+    v, u = np.nonzero(todo)
+    if len(v):
+        points = camera.backproject(u, v, depth[v, u])
+        out[v, u] = nearest_part(points, joints, thickness)
+    return out
+
+
+def joint_visibility(depth: np.ndarray, joints: np.ndarray, camera: Camera) -> np.ndarray:
+    """(21,) bool: the joint projects into the image onto depth that is not clearly in front of
+    it (see OCCLUSION_MARGIN_MM), i.e. a sensor at the camera would see the skin over it."""
+    depth = np.nan_to_num(np.asarray(depth, dtype=np.float32))
+    uv = np.rint(camera.project(joints)).astype(np.int64)
+    h, w = depth.shape
+    visible = np.zeros(len(uv), bool)
+    r = VISIBILITY_WINDOW_PX
+    for i, ((u, v), z) in enumerate(zip(uv, np.asarray(joints)[:, 2])):
+        if not (0 <= u < w and 0 <= v < h):
+            continue
+        window = depth[max(v - r, 0):v + r + 1, max(u - r, 0):u + r + 1]
+        window = window[window > 0]
+        visible[i] = window.size > 0 and window.max() >= z - SKIN_ALLOWANCE_MM
+    return visible

@@ -1,0 +1,141 @@
+"""`main.py dataset`: deterministic whatever the workers and shards, resumable after SIGKILL,
+merged from shards, readable by the own reader and trainable."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from engine.data.readers import open_dataset
+from engine.data.readers.own import read_sample
+from engine.dataset import FLUSH_EVERY, MANIFEST, DatasetPlan, merge, run_shard
+from engine.hand.pose_io import PoseRecord, record_to_dict
+from engine.hand.presets import load_preset
+from engine.camera import KINECT_V1
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT_S = 300  # only a hung run gets there
+STYLED = ["--style", "kinect_v1", "--seed", "11"]
+
+
+def dataset_cmd(out: Path, count: int, *extra: str) -> list[str]:
+    return [sys.executable, "main.py", "dataset", "--count", str(count), "--out", str(out), *STYLED, *extra]
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    """Every sample file and the manifest (the cards hold timings, and are left out)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "parts" not in p.parts and p.name != "dataset.json"}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ref") / "data"
+    assert main(["dataset", "--count", "6", "--out", str(out), *STYLED]) == 0
+    return out
+
+
+def test_a_dataset_is_samples_a_manifest_and_a_card(reference):
+    rows = [json.loads(line) for line in (reference / MANIFEST).read_text().splitlines()]
+    assert [r["index"] for r in rows] == list(range(6))
+    assert all(r["style"] == "kinect_v1" and r["source"] == "simulator" for r in rows)
+    card = json.loads((reference / "dataset.json").read_text())
+    assert card["samples"] == 6 and card["plan"]["seed"] == 11 and card["versions"]["project"]
+    sample = read_sample(reference / rows[3]["files"]["pose"])
+    np.testing.assert_array_equal(sample.labels > 0, sample.depth > 0)
+    assert sample.provenance["index"] == 3
+    assert len(open_dataset(f"own:{reference}")) == 6
+
+
+def test_same_seed_same_bytes_whatever_the_workers_and_shards(reference, tmp_path):
+    assert main(["dataset", "--count", "6", "--out", str(tmp_path / "w2"), "--workers", "2", *STYLED]) == 0
+    assert tree_bytes(tmp_path / "w2") == tree_bytes(reference)
+    sharded = tmp_path / "sharded"  # two local processes, one shard each, then the merge
+    procs = [subprocess.Popen(dataset_cmd(sharded, 6, "--shard", f"{i}/2"), cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=TIMEOUT_S)
+        assert p.returncode == 0, err.decode()[-2000:]
+    assert not (sharded / MANIFEST).exists()
+    assert main(["dataset", "merge", "--out", str(sharded)]) == 0
+    assert tree_bytes(sharded) == tree_bytes(reference)
+
+
+def test_torchrun_ranks_split_the_work(reference, tmp_path):
+    out = tmp_path / "ranks"
+    for rank in range(2):
+        env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": "2"}
+        done = subprocess.run(dataset_cmd(out, 6), cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=TIMEOUT_S)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in (out / "parts").glob("part-*")) == ["part-0-of-2.jsonl", "part-1-of-2.jsonl"]
+    merge(out)
+    assert tree_bytes(out) == tree_bytes(reference)
+
+
+def test_merge_refuses_an_incomplete_dataset(tmp_path, capsys):
+    plan = DatasetPlan(count=4, seed=1)
+    run_shard(plan, tmp_path, 0, 2)
+    assert main(["dataset", "merge", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "2 of 4 samples missing" in err and "\n" not in err
+
+
+def test_resume_after_sigkill_has_no_duplicates_and_no_gaps(tmp_path):
+    count = FLUSH_EVERY + 40
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(dataset_cmd(out, count), cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    part = out / "parts" / "part-0-of-1.jsonl"
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline and proc.poll() is None:
+        if part.exists() and part.stat().st_size > 0:  # the first batch is in: kill mid-run
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=TIMEOUT_S)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / MANIFEST).exists()
+    done = subprocess.run(dataset_cmd(out, count, "--resume"), cwd=ROOT, capture_output=True,
+                          text=True, timeout=TIMEOUT_S)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [json.loads(line) for line in (out / MANIFEST).read_text().splitlines()]
+    assert [r["index"] for r in rows] == list(range(count))
+    assert not [p for p in out.rglob(".*")]  # no staging folder left behind
+    again = tmp_path / "straight"
+    run_shard(DatasetPlan(count=count, seed=11, style="kinect_v1"), again)
+    merge(again)
+    assert tree_bytes(out) == tree_bytes(again)  # the same bytes as an uninterrupted run
+
+
+def test_pose_sources_and_bad_inputs(tmp_path, capsys):
+    victory = load_preset("victory")
+    record = PoseRecord.from_hand(victory.hand, KINECT_V1)
+    lines = tmp_path / "poses.jsonl"
+    lines.write_text(json.dumps(record_to_dict(record)) + "\n")
+    assert main(["dataset", "--count", "2", "--out", str(tmp_path / "listed"), "--poses", str(lines)]) == 0
+    first = read_sample(tmp_path / "listed/shard_00000/00000001_pose.json")
+    np.testing.assert_allclose(first.record.joints, record.joints, atol=1e-3)
+    pose = tmp_path / "victory.json"
+    pose.write_text(json.dumps(record_to_dict(record)))
+    assert main(["dataset", "--count", "2", "--out", str(tmp_path / "around"), "--poses", f"around:{pose}"]) == 0
+    a, b = (read_sample(tmp_path / f"around/shard_00000/0000000{i}_pose.json").record.joints for i in (0, 1))
+    assert 1.0 < np.abs(a - record.joints).max() < 80.0 and not np.allclose(a, b)
+    lines.write_text('{"joints": [1]}\n')
+    capsys.readouterr()
+    for args, words in [(["--poses", str(lines)], f"{lines}:1:"), (["--shard", "3/2"], "0 <= I < N"),
+                        (["--style", "nope"], "unknown style"), (["--poses", "bank2"], "--poses")]:
+        assert main(["dataset", "--count", "1", "--out", str(tmp_path / "bad"), *args]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and words in err and "\n" not in err
+    lines.write_text(json.dumps(record_to_dict(record)) + "\n")
+    assert main(["dataset", "--count", "2", "--out", str(tmp_path / "listed"), "--poses", str(lines)]) == 2
+    assert "--resume" in capsys.readouterr().err  # a started dataset is never overwritten silently
