@@ -21,6 +21,7 @@ from app.commands.style_option import add_style_arguments, prepared_style
 from engine.hand.pose_io import PoseRecord, save_pose
 from engine.io_utils import write_depth_png16, write_png
 from engine.models import DEFAULT_GENERATOR_PATH
+from engine.models.device_names import DEVICE_CHOICES
 from engine.sim.preview import depth_preview
 
 
@@ -33,21 +34,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"generator checkpoint (default: the shipped {DEFAULT_GENERATOR_PATH.name})")
     add_style_arguments(p, "G's depth")
     p.add_argument("--seed", type=int, default=0, help="seed of the style's random draws")
+    p.add_argument("--device", default="auto", help="auto (default: CUDA, else MPS, else CPU), cpu, cuda or mps")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     style = prepared_style(args.style, args.style_scale)  # a bad style fails before torch loads
-    from engine.models.generator import (  # torch: only when run
-        generate_depth,
-        load_generator,
-    )
+    if args.device not in DEVICE_CHOICES:
+        raise ValueError(f"unknown device {args.device!r}; use {', '.join(DEVICE_CHOICES)}")
+    from engine.models.device import resolve_device  # torch: only when run
+    from engine.models.generator import load_generator
+    from engine.models.inference import InferenceGenerator
+    from engine.runtime_batch import generate_batch
 
+    device = resolve_device(args.device)
     record = pose_from_args(args)
     model_path = args.model or DEFAULT_GENERATOR_PATH
-    model, info = load_generator(model_path)
-    generated = generate_depth(model, record.joints, record.camera)
+    model, info = load_generator(model_path, device=device)
+    generated = generate_batch(InferenceGenerator(model), record.joints[None], record.camera).depth[0]
     if not np.all(np.isfinite(generated)):
         raise ValueError(f"{model_path}: the generator's output is not finite (NaN or infinite) "
                          f"for {describe_source(args)}; nothing written")
