@@ -5,15 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULTS_HELP = {"steps": 2000, "batch_size": 16, "lr": 5e-4, "truth_weight": 0.5, "cache_size": 8000,
-                 "eval_count": 200, "base": 12, "levels": 4, "full_res": 8, "seed": 0, "threads": 1}
-# The keys the user may give; the trainer holds the defaults (engine.train.distill.DEFAULTS).
-OPTION_KEYS = ("teacher", "steps", "batch_size", "lr", "truth_weight", "seed", "cache_size", "eval_count",
-               "base", "levels", "full_res", "checkpoint_every", "log_every", "threads")
+from engine.train.distill_options import DEFAULTS, GIVEN_KEYS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    d = DEFAULTS_HELP
+    d = DEFAULTS
     p = sub.add_parser(
         "distill", help="distil a narrower, faster generator from a trained one",
         description="Trains a student SkeletonUNet, initialised from the teacher's strongest channels, "
@@ -32,8 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--base", type=int, help=f"student base channels (default {d['base']})")
     p.add_argument("--levels", type=int, help=f"student U-Net levels, the teacher's (default {d['levels']})")
     p.add_argument("--full-res", type=int, help=f"student full-resolution channels (default {d['full_res']})")
-    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints + evaluations (default 250)")
-    p.add_argument("--log-every", type=int, help="steps between log rows (default 25)")
+    p.add_argument("--checkpoint-every", type=int, help=f"steps between checkpoints + evaluations (default {d['checkpoint_every']})")
+    p.add_argument("--log-every", type=int, help=f"steps between log rows (default {d['log_every']})")
     p.add_argument("--threads", type=int, help=f"CPU threads for torch (default {d['threads']}: the CPU is shared)")
     p.add_argument("--max-minutes", type=float, help="stop with a checkpoint after this much wall time; run again to resume")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -44,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from engine.train.distill import distill  # torch: only when run
 
-    given = {key: getattr(args, key, None) for key in OPTION_KEYS}
+    given = {key: getattr(args, key, None) for key in GIVEN_KEYS}
     if given["teacher"] is not None:
         given["teacher"] = str(given["teacher"])
     factory = None

@@ -32,12 +32,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.models import DEFAULT_GENERATOR_PATH
 from engine.models.checkpoint import save_checkpoint
 from engine.models.generator import ENCODING_SIZE, SkeletonUNet, load_generator
 from engine.models.inference import fold_generator
 from engine.models.pose_encoding import encode_pose
 from engine.train import common
+from engine.train.distill_options import DEFAULTS, MUTABLE
 from engine.train.gan import (
     CALIBRATION_SEED_OFFSET,
     EVAL_SEED_OFFSET,
@@ -48,13 +48,6 @@ from engine.train.gan import (
 )
 from engine.train.rng import restore_rng_state, rng_state
 
-DEFAULTS: dict[str, object] = {
-    "teacher": str(DEFAULT_GENERATOR_PATH), "data": "sim", "sensors": ["none"], "cameras": ["kinect_v1"],
-    "seed": 0, "steps": 2000, "batch_size": 16, "lr": 5e-4, "truth_weight": 0.5,
-    "cache_size": 8000, "eval_count": 200, "base": 12, "levels": 4, "full_res": 8,
-    "checkpoint_every": 250, "log_every": 25, "threads": 1,
-}
-MUTABLE = frozenset({"steps", "checkpoint_every", "log_every", "threads"})
 STATE_FILE, G_FILE = "train_state.pt", "generator.safetensors"
 LOG_COLUMNS = ("step", "time_s", "lr", "loss", "loss_teacher", "loss_truth", "samples_per_s")
 
