@@ -10,12 +10,6 @@ from engine.runtime import CropGenerator
 
 log = logging.getLogger(__name__)
 
-# Torch threads for the generator on a CPU. It runs on every frame while the single view shows
-# it: with torch's default (one per core) a drag on a 2-core machine measured a 48.6 ms longest
-# GUI stall; with one thread, 33-43 ms at the same ~25-30 ms per generator frame, since the GUI
-# thread and software OpenGL need the rest (`python main.py bench app` measures it).
-GENERATOR_CPU_THREADS = 1
-
 
 def load_default_generator() -> tuple[CropGenerator | None, str, str]:
     """(generator or None, device name, status text). Never raises: the app runs without one.
@@ -32,16 +26,19 @@ def load_default_generator() -> tuple[CropGenerator | None, str, str]:
     try:
         import torch
 
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        if device == "cpu":
-            torch.set_num_threads(GENERATOR_CPU_THREADS)  # process-wide: only G uses torch here
-        model, _ = gen_module.load_generator(path, device=device)
-        name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
-
+        from engine.models.device import inference_threads
+        from engine.models.inference import InferenceGenerator
         from engine.models.pose_encoding import crop_view
 
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device == "cpu":  # process-wide: only G uses torch here; one core stays the GUI's
+            torch.set_num_threads(inference_threads(keep_for_gui=True))
+        model, _ = gen_module.load_generator(path, device=device)
+        name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
+        fast = InferenceGenerator(model)  # folded once at load, never per frame
+
         def generate(y: np.ndarray, transform) -> np.ndarray:
-            return gen_module.generate_crops(model, np.asarray(y)[None], crop_view(transform)[None])[0]
+            return fast(np.asarray(y)[None], crop_view(transform)[None])[0]
 
         return generate, name, f"Generator loaded from {path.name} ({name})"
     except Exception as e:

@@ -41,12 +41,21 @@ def test_engine_bench_works_for_small_counts_without_qt(count):
     assert {"p50", "p95"} <= set(hand["fit_pose_ms"])  # the keys only: speed is not a test's
     assert hand["fit_error_mm_mean"] < 1.0  # accuracy of the fit, in mm
     assert {"p50", "p95"} <= set(sim["render_640x480_ms"])
+    out = got["out"]
+    assert set(out["latency_ms"]) == {"encode", "generator", "style", "paste", "pose_to_styled_crop"}
+    assert all({"p50", "p95"} <= set(t) for t in out["latency_ms"].values())
+    assert out["throughput_img_s"] > 0 and out["device"] == "cpu" and out["resolution"] == [128, 128]
+    assert 1.0 < out["gflop_per_img"] < 1.1  # the shipped G's convolutions: 1.04 GFLOP
+    assert all(v > 0 for v in out["peak_gflop_s"].values())
 
 
 def test_engine_bench_text_output_and_count_below_one():
     r = run_main("bench", "--count", "2")
     assert r.returncode == 0, r.stderr
     assert "fit to 21 joints (2 poses)" in r.stdout and "Traceback" not in r.stderr
+    assert "pose_to_styled_crop (1 thread, cpu)" in r.stdout and "img/s" in r.stdout
+    r = run_main("bench", "--count", "2", "--device", "tpu")
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == ["error: unknown device 'tpu'; use auto, cpu, cuda, mps"]
     r = run_main("bench", "--count", "0")
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.strip().splitlines() == ["error: --count must be at least 1, got 0"]

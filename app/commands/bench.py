@@ -8,6 +8,7 @@ import os
 import platform
 
 from engine.bench import FIT_COUNT, bench_hand_model, bench_simulator
+from engine.models.device_names import DEVICE_CHOICES
 
 APP_DRAG_S = 5.0  # long enough for ~100 frames of the generator on a 2-core CPU
 
@@ -21,6 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=100, help="engine: poses per measurement (default 100)")
     p.add_argument("--drag-s", type=float, default=APP_DRAG_S,
                    help=f"app: seconds of dragging per source (default {APP_DRAG_S:g})")
+    p.add_argument("--device", default="cpu", help="engine: where G runs for the runtime figures: cpu (default), cuda, mps or auto")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 
@@ -30,10 +32,15 @@ def run(args: argparse.Namespace) -> int:
         return _run_app(args)
     if args.count < 1:
         raise ValueError(f"--count must be at least 1, got {args.count}")
+    if args.device not in DEVICE_CHOICES:
+        raise ValueError(f"unknown device {args.device!r}; use {', '.join(DEVICE_CHOICES)}")
     import torch  # only for the thread count the numbers were taken with
 
+    from engine.bench_runtime import bench_runtime
+
     result = {"machine": _machine(torch.get_num_threads()),
-              "simulator": bench_simulator(args.count), "hand_model": bench_hand_model(args.count)}
+              "simulator": bench_simulator(args.count), "hand_model": bench_hand_model(args.count),
+              **bench_runtime(args.count, args.device)}
     if args.json:
         print(json.dumps(result))
         return 0
@@ -49,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
                        ("fit_pose_ms", f"fit to 21 joints ({fits} poses)")):
         print(f"{label}: p50 {hand[key]['p50']:.2f} ms, p95 {hand[key]['p95']:.2f} ms")
     print(f"fit error on sampled poses (shape unknown): {hand['fit_error_mm_mean']:.2e} mm mean")
+    for stage, t in result["latency_ms"].items():
+        print(f"{stage} ({result['latency_threads']} thread, {result['device']}): p50 {t['p50']:.2f} ms, p95 {t['p95']:.2f} ms")
+    print(f"G + style in batches of {result['throughput_batch']} ({result['throughput_threads']} threads): "
+          f"{result['throughput_img_s']:.0f} img/s; G {result['gflop_per_img']:.3f} GFLOP/img, "
+          f"matmul peak " + ", ".join(f"{v:.0f} GFLOP/s ({k.replace('_', ' ')})" for k, v in result["peak_gflop_s"].items()))
     return 0
 
 

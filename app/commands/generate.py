@@ -18,6 +18,7 @@ from app.commands.render import (
 from app.commands.sample_options import sample_options
 from app.commands.style_option import add_style_arguments, prepared_style
 from engine.models import DEFAULT_GENERATOR_PATH
+from engine.models.device_names import DEVICE_CHOICES
 from engine.runtime import FrameError
 from engine.sample_frames import generator_provenance, render_sample, style_provenance
 
@@ -32,19 +33,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"generator checkpoint (default: the shipped {DEFAULT_GENERATOR_PATH.name})")
     add_style_arguments(p, "G's depth")
     p.add_argument("--seed", type=int, default=0, help="seed of the style's random draws")
+    p.add_argument("--device", default="auto", help="auto (default: CUDA, else MPS, else CPU), cpu, cuda or mps")
     add_output_arguments(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     style = prepared_style(args.style, args.style_scale)  # a bad style fails before torch loads
+    if args.device not in DEVICE_CHOICES:
+        raise ValueError(f"unknown device {args.device!r}; use {', '.join(DEVICE_CHOICES)}")
     sample_options(args)
-    from engine.models.generator import load_generator  # torch: only when run
+    from engine.models.device import resolve_device  # torch: only when run
+    from engine.models.generator import load_generator
     from engine.sample_frames import crop_generator
 
+    device = resolve_device(args.device)
     record = pose_from_args(args)
     model_path = args.model or DEFAULT_GENERATOR_PATH
-    model, info = load_generator(model_path)
+    model, info = load_generator(model_path, device=device)
     provenance = {**generator_provenance(model_path, info),
                   **style_provenance(args.style, args.style_scale, style)}
     try:

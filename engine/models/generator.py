@@ -160,17 +160,26 @@ def generate_crops(model: nn.Module, y: np.ndarray, view: np.ndarray | None = No
                    batch_size: int = 64) -> np.ndarray:
     """Crops (N, 128, 128) float32 for poses y (N, 21, 3) and views (N, 5) (see crop_view).
 
-    Runs the model in eval mode (hardened silhouette) on its own device, in batches.
+    Runs the model in eval mode (hardened silhouette) on its own device, in batches. A
+    SkeletonUNet runs as its InferenceGenerator (BatchNorm folded, numpy encoding on the CPU:
+    the same output within float32 rounding, faster); the fold is redone per call, so a model
+    still being trained is never seen with stale weights.
     """
+    from engine.models.inference import InferenceGenerator  # it builds on this module
+
     model.eval()
     device = next(model.parameters()).device
     y = np.asarray(y, dtype=np.float32).reshape(-1, 21, 3)
+    views = None if view is None else np.asarray(view, dtype=np.float32).reshape(-1, 5)
+    fast = InferenceGenerator(model) if isinstance(model, SkeletonUNet) else None
     out = []
     for i in range(0, len(y), batch_size):
+        vb = None if views is None else views[i:i + batch_size]
+        if fast is not None:
+            out.append(fast(y[i:i + batch_size], vb))
+            continue
         yb = torch.from_numpy(y[i:i + batch_size]).to(device)
-        vb = None if view is None else torch.from_numpy(
-            np.asarray(view, dtype=np.float32).reshape(-1, 5)[i:i + batch_size]).to(device)
-        out.append(model(yb, vb)[:, 0].float().cpu().numpy())
+        out.append(model(yb, None if vb is None else torch.from_numpy(vb).to(device))[:, 0].float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, CROP_SIZE, CROP_SIZE), np.float32)
 
 
@@ -187,12 +196,9 @@ def generate_depth(model: nn.Module, joints: np.ndarray, camera) -> np.ndarray:
     """A full depth frame (float32 mm, 0 = no data) of a hand's joints (21, 3) mm seen by `camera`.
 
     Crops by the crop convention around the joints, runs G (hardened silhouette) and pastes the
-    crop back into the camera's frame.
+    crop back into the camera's frame: engine.runtime_batch.generate_batch for one pose.
     """
-    from engine.data.crop import make_transform, normalise_joints, paste_crop
-    from engine.models.pose_encoding import crop_view
+    from engine.models.inference import InferenceGenerator  # both build on this module
+    from engine.runtime_batch import generate_batch
 
-    transform = make_transform(joints, camera)
-    y = normalise_joints(joints, transform)[None]
-    crop = generate_crops(model, y, crop_view(transform)[None])[0]
-    return paste_crop(crop, transform)
+    return generate_batch(InferenceGenerator(model), np.asarray(joints)[None], camera).depth[0]

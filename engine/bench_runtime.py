@@ -1,0 +1,139 @@
+"""Timing of pose -> styled crop, stage by stage, and of batches (the `bench` command's runtime figures).
+
+Latency is what one dragged pose costs, so it is timed one crop at a time on ONE torch thread
+(the app's setting on a 2-core machine, engine.models.device.inference_threads); throughput is
+what a dataset command gets, batches on up to THROUGHPUT_THREADS threads. The style stage is the
+registry's `realsense` sensor style (engine.style.registry) applied to the crop in mm, in the
+crop's own camera. Speed is measured here, never asserted in tests.
+
+`gflop_per_img` counts the generator's convolutions (2 * multiply-adds); `peak_gflop_s` is this
+machine's float32 matrix-multiply rate on the same threads, an achievable peak to hold G against.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.bench import BENCH_RANGES, percentiles_ms, time_each
+from engine.camera import KINECT_V1
+from engine.data.crop import CROP_SIZE, crop_camera, make_transform, normalise_joints, paste_crop
+from engine.hand.sampler import sample_pose
+from engine.models import DEFAULT_GENERATOR_PATH
+from engine.models.device import resolve_device
+from engine.models.fast_encoding import encode_pose_numpy
+from engine.models.generator import ENCODING_SIZE, load_generator
+from engine.models.inference import InferenceGenerator
+from engine.models.pose_encoding import crop_view
+from engine.runtime_batch import crop_to_mm, generate_batch
+from engine.style.registry import resolve_style
+
+BENCH_STYLE = "realsense"
+LATENCY_THREADS = 1
+THROUGHPUT_THREADS = 2
+THROUGHPUT_BATCH = 64
+PEAK_MATRIX = 1024  # sgemm side for the peak estimate: large enough to run at full rate
+
+
+@contextmanager
+def torch_threads(n: int):
+    """Run a block on n torch threads, then restore the previous count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def conv_gflop(net: torch.nn.Module, encoding: torch.Tensor) -> float:
+    """GFLOP of the convolutions of one forward pass on `encoding` (batch 1), by forward hooks."""
+    total = 0
+
+    def hook(mod: torch.nn.Conv2d, _inputs: tuple, out: torch.Tensor) -> None:
+        nonlocal total
+        k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
+        total += 2 * out.numel() * k
+
+    hooks = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    try:
+        with torch.inference_mode():
+            net.forward_parts(None, None, encoding)
+    finally:
+        for h in hooks:
+            h.remove()
+    return total / 1e9
+
+
+def peak_gflop_s(threads: int, repeats: int = 5) -> float:
+    """Best float32 matmul rate (GFLOP/s) on `threads` threads: the machine's practical peak."""
+    a = torch.randn(PEAK_MATRIX, PEAK_MATRIX)
+    b = torch.randn(PEAK_MATRIX, PEAK_MATRIX)
+    best = float("inf")
+    with torch_threads(threads), torch.inference_mode():
+        torch.mm(a, b)
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            torch.mm(a, b)
+            best = min(best, time.perf_counter() - t0)
+    return 2 * PEAK_MATRIX ** 3 / best / 1e9
+
+
+def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path = DEFAULT_GENERATOR_PATH,
+                  seed: int = 0) -> dict:
+    """latency_ms per stage, throughput_img_s, gflop_per_img, peak, device and resolution."""
+    dev = resolve_device(device)
+    model, _ = load_generator(model_path, device=dev)
+    gen = InferenceGenerator(model)
+    style = resolve_style(BENCH_STYLE).prepare()
+    rng = np.random.default_rng(seed)
+    joints = np.stack([sample_pose(rng, BENCH_RANGES, camera=KINECT_V1).joints() for _ in range(count)])
+    transforms = [make_transform(j, KINECT_V1) for j in joints]
+    y = np.stack([normalise_joints(j, t) for j, t in zip(joints, transforms)])
+    views = np.stack([crop_view(t) for t in transforms])
+    crops = gen(y, views)
+    encodings = [gen.encode(y[i:i + 1], views[i:i + 1]) for i in range(count)]
+
+    def run_g(i: int) -> None:
+        with torch.inference_mode():
+            out = gen.cut(gen.network(encodings[i]))
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        del out
+
+    stages: dict[str, Callable[[int], object]] = {
+        "encode": lambda i: encode_pose_numpy(y[i:i + 1], views[i:i + 1], size=ENCODING_SIZE),
+        "generator": run_g,
+        "style": lambda i: style.apply(crop_to_mm(crops[i], transforms[i]), crop_camera(transforms[i]), i, 1.0),
+        "paste": lambda i: paste_crop(crops[i], transforms[i]),
+        "pose_to_styled_crop": lambda i: generate_batch(gen, joints[i:i + 1], KINECT_V1, style, i, frames=False),
+    }
+    with torch_threads(LATENCY_THREADS):
+        latency = {name: percentiles_ms(time_each(fn, count)) for name, fn in stages.items()}
+    batch = min(THROUGHPUT_BATCH, count)
+    threads = max(1, min(THROUGHPUT_THREADS, os.cpu_count() or 1))
+    with torch_threads(threads):
+        generate_batch(gen, joints[:batch], KINECT_V1, style, 0, frames=False)  # warm-up
+        t0 = time.perf_counter()
+        done = 0
+        for start in range(0, count, batch):
+            done += len(generate_batch(gen, joints[start:start + batch], KINECT_V1, style, start, frames=False).depth)
+        throughput = done / (time.perf_counter() - t0)
+    return {
+        "device": str(dev) if dev.type != "cuda" else torch.cuda.get_device_name(dev),
+        "resolution": [CROP_SIZE, CROP_SIZE],
+        "latency_threads": LATENCY_THREADS,
+        "latency_ms": latency,
+        "throughput_img_s": round(throughput, 1),
+        "throughput_threads": threads,
+        "throughput_batch": batch,
+        "gflop_per_img": round(conv_gflop(gen.net, encodings[0]), 4),
+        "peak_gflop_s": {"threads_1": round(peak_gflop_s(1), 1), f"threads_{threads}": round(peak_gflop_s(threads), 1)},
+        "style": BENCH_STYLE,
+        "generator": str(model_path),
+    }

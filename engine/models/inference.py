@@ -1,0 +1,127 @@
+"""G for inference: the trained SkeletonUNet rebuilt for speed, numerically the same function.
+
+Why a separate object rather than `model.eval()`: an eval-mode SkeletonUNet still runs each
+BatchNorm as its own pass over the activations, draws the skeleton in torch (5-10 ms for one
+pose on a 2-core CPU) and keeps autograd's bookkeeping unless the caller remembers not to. Here,
+once, at load:
+- every BatchNorm is folded into the convolution before it (w' = w * g / sqrt(v + eps),
+  b' = beta - m * g / sqrt(v + eps)): one pass per layer instead of two;
+- on the CPU the activations run channels_last (oneDNN's native layout for 3x3 convolutions,
+  avoiding its reorders on every layer) and the skeleton is drawn in numpy
+  (engine.models.fast_encoding, < 1 ms); on CUDA it stays batched in torch, optionally under
+  bf16 autocast;
+- calls run under torch.inference_mode (no version counters, no graph).
+The output equals the reference model's eval-mode output within float32 rounding (a test holds
+them within 1e-3 in crop units, 0.06 mm) and goes through the same silhouette cut.
+
+The reference SkeletonUNet stays the trained, exported and tested model; this object is derived
+from it and never saved.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.data.crop import CROP_SIZE
+from engine.models.fast_encoding import encode_pose_numpy
+from engine.models.generator import ENCODING_SIZE, SkeletonUNet
+from engine.models.pose_encoding import VIEW_SIZE, encode_pose
+
+# Crops per network call on the CPU. Larger batches do not pay there: on the 2-core AVX2 machine
+# (1 thread, shared) the shipped G cost 57, 49, 45 and 59 ms per crop at batch 1, 4, 8 and 32 -
+# past 8 the activations (24 x 64 x 64 floats per crop and layer) fall out of the caches.
+CPU_CHUNK = 8
+
+
+def fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
+    """A convolution computing bn(conv(x)) with bn's running statistics (eval mode)."""
+    scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+    fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                      conv.dilation, conv.groups, bias=True, device=conv.weight.device)
+    bias = conv.bias.detach() if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    with torch.no_grad():
+        fused.weight.copy_(conv.weight.detach() * scale[:, None, None, None])
+        fused.bias.copy_((bias - bn.running_mean) * scale + bn.bias.detach())
+    return fused
+
+
+def _fold_block(block: nn.Sequential) -> nn.Sequential:
+    """conv-BN-ReLU-conv-BN-ReLU (generator._block) -> conv-ReLU-conv-ReLU."""
+    layers: list[nn.Module] = []
+    mods = list(block)
+    i = 0
+    while i < len(mods):
+        m = mods[i]
+        if isinstance(m, nn.Conv2d) and i + 1 < len(mods) and isinstance(mods[i + 1], nn.BatchNorm2d):
+            layers.append(fold_batchnorm(m, mods[i + 1]))
+            i += 2
+        else:
+            layers.append(m)
+            i += 1
+    return nn.Sequential(*layers)
+
+
+def fold_generator(model: SkeletonUNet) -> SkeletonUNet:
+    """A copy of `model` with its BatchNorms folded into the convolutions, in eval mode."""
+    folded = copy.deepcopy(model).eval()
+    folded.down = nn.ModuleList(_fold_block(b) for b in folded.down)
+    folded.up = nn.ModuleList(_fold_block(b) for b in folded.up)
+    folded.full = _fold_block(folded.full)
+    return folded.requires_grad_(False)
+
+
+class InferenceGenerator:
+    """G(y, view) -> crops for callers that only run it: the runtime, `generate`, `evaluate`.
+
+    `__call__(y (B, 21, 3), view (B, 5) | None) -> (B, 128, 128) float32` numpy, eval-mode
+    output (silhouette cut), in chunks of CPU_CHUNK on the CPU and whole on a GPU. `amp` (CUDA
+    only): run the network under bf16 autocast (the cut runs in float32 either way).
+    """
+
+    def __init__(self, model: SkeletonUNet, amp: bool = False) -> None:
+        if not isinstance(model, SkeletonUNet):
+            raise TypeError(f"an InferenceGenerator needs a SkeletonUNet, got {type(model).__name__}")
+        self.device = next(model.parameters()).device
+        self.config = dict(model.config)
+        self.net = fold_generator(model)
+        self.cpu = self.device.type == "cpu"
+        self.amp = bool(amp) and self.device.type == "cuda"
+        if self.cpu:
+            self.net = self.net.to(memory_format=torch.channels_last)
+
+    def encode(self, y: np.ndarray, view: np.ndarray | None) -> torch.Tensor:
+        """The 64x64 skeleton encoding on this generator's device (numpy on the CPU)."""
+        if self.cpu:
+            enc = torch.from_numpy(encode_pose_numpy(y, view, size=ENCODING_SIZE))
+            return enc.contiguous(memory_format=torch.channels_last)
+        yt = torch.from_numpy(y).to(self.device, non_blocking=True)
+        vt = None if view is None else torch.from_numpy(view).to(self.device, non_blocking=True)
+        return encode_pose(yt, vt, size=ENCODING_SIZE)
+
+    def network(self, encoding: torch.Tensor) -> torch.Tensor:
+        """x_hat (B, 1, 128, 128) before the cut, from an encoding made by `encode`."""
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+            soft, _ = self.net.forward_parts(None, None, encoding)  # y is unused given the encoding
+        return soft
+
+    def cut(self, soft: torch.Tensor) -> torch.Tensor:
+        """The reference model's eval-mode silhouette cut."""
+        return self.net.cut_silhouette(soft.contiguous())
+
+    def __call__(self, y: np.ndarray, view: np.ndarray | None = None) -> np.ndarray:
+        y = np.ascontiguousarray(y, dtype=np.float32).reshape(-1, 21, 3)
+        if view is not None:
+            view = np.ascontiguousarray(view, dtype=np.float32).reshape(-1, VIEW_SIZE)
+        if not len(y):
+            return np.zeros((0, CROP_SIZE, CROP_SIZE), np.float32)
+        chunk = CPU_CHUNK if self.cpu else len(y)
+        out = np.empty((len(y), CROP_SIZE, CROP_SIZE), np.float32)
+        with torch.inference_mode():
+            for i in range(0, len(y), chunk):
+                vb = None if view is None else view[i:i + chunk]
+                out[i:i + chunk] = self.cut(self.network(self.encode(y[i:i + chunk], vb)))[:, 0].float().cpu().numpy()
+        return out
+

@@ -1,0 +1,80 @@
+"""The one batch entry from hand poses to styled depth: `generate_batch`.
+
+`generate`, `evaluate` (through engine.models.generator.generate_crops), the bench and, later,
+the dataset command go through here, so a batch is drawn the same way everywhere: every pose
+cropped by the crop convention, the whole batch encoded and run through G at once (on the CPU a
+batch fills the cores where one crop cannot), then the style applied per item, since a style
+draws its own noise per image and seed.
+
+An item is either a full camera frame (`frames=True`: the crop pasted back into its camera's
+frame, as `generate` and the app show it) or the 128x128 crop itself in mm, seen by the crop's
+own camera (engine.data.crop.crop_camera), which is what a training set of crops needs and
+costs no 640x480 paste.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.camera import Camera
+from engine.data.crop import (
+    PASTE_BACKGROUND_MIN,
+    CropTransform,
+    crop_camera,
+    make_transform,
+    normalise_joints,
+    paste_crop,
+)
+from engine.models.inference import InferenceGenerator
+from engine.models.pose_encoding import crop_view
+from engine.style.base import Style
+
+
+@dataclass(frozen=True, eq=False)
+class GeneratedBatch:
+    """crops (N, 128, 128) normalised (G's output, before the style); transforms; depth: N float32
+    mm images after the style (full frames or crops, see the module docstring)."""
+
+    crops: np.ndarray
+    transforms: list[CropTransform]
+    depth: list[np.ndarray]
+
+
+def crop_to_mm(crop: np.ndarray, transform: CropTransform) -> np.ndarray:
+    """A normalised crop as depth in mm (0 = no data) in the crop's own camera: paste_crop's
+    depth rule without the resampling into a frame."""
+    c = np.asarray(crop, dtype=np.float32)
+    z = transform.centre[2] + np.clip(c, -1.0, 1.0) * transform.half_cube
+    return np.where(c >= PASTE_BACKGROUND_MIN, 0.0, z).astype(np.float32)
+
+
+def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: Camera | Sequence[Camera],
+                   style: Style | None = None, seeds: Sequence[int] | int = 0, strength: float = 1.0,
+                   frames: bool = True) -> GeneratedBatch:
+    """Depth of N hands' joints (N, 21, 3) mm, each seen by its camera (one for all, or N).
+
+    Seeds: the style's draws per item (one int: seed + i for item i, so items differ).
+    """
+    joints = np.asarray(joints, dtype=np.float64)
+    if joints.ndim != 3 or joints.shape[1:] != (21, 3):
+        raise ValueError(f"joints must be (N, 21, 3), got {joints.shape}")
+    n = len(joints)
+    cams = [cameras] * n if isinstance(cameras, Camera) else list(cameras)
+    if len(cams) != n:
+        raise ValueError(f"{n} poses but {len(cams)} cameras")
+    seed_list = [int(seeds) + i for i in range(n)] if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
+    if len(seed_list) != n:
+        raise ValueError(f"{n} poses but {len(seed_list)} seeds")
+    transforms = [make_transform(j, c) for j, c in zip(joints, cams)]
+    y = np.stack([normalise_joints(j, t) for j, t in zip(joints, transforms)]) if n else np.zeros((0, 21, 3), np.float32)
+    views = np.stack([crop_view(t) for t in transforms]) if n else np.zeros((0, 5), np.float32)
+    crops = generator(y, views)
+    depth = []
+    for crop, t, cam, seed in zip(crops, transforms, cams, seed_list):
+        image = paste_crop(crop, t) if frames else crop_to_mm(crop, t)
+        if style is not None:
+            image = style.apply(image, cam if frames else crop_camera(t), seed, strength)
+        depth.append(image)
+    return GeneratedBatch(crops=crops, transforms=transforms, depth=depth)
