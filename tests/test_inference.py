@@ -117,7 +117,7 @@ def test_a_bad_device_for_generate_is_a_one_line_error(tmp_path, capsys):
 
 def test_generate_on_cpu_writes_its_files(tmp_path):
     assert main(["generate", "--preset", "fist", "--device", "cpu", "--out", str(tmp_path)]) == 0
-    assert (tmp_path / "depth.png").is_file()
+    assert (tmp_path / "sample_depth.png").is_file()
 
 
 @pytest.mark.parametrize("cores, gui, threads", [(2, True, 1), (2, False, 2), (1, True, 1), (8, True, 7), (16, False, 16)])
