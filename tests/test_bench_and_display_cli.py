@@ -40,6 +40,9 @@ def test_engine_bench_works_for_small_counts_without_qt(count):
     hand, sim = got["out"]["hand_model"], got["out"]["simulator"]
     assert {"p50", "p95"} <= set(hand["fit_pose_ms"]) and hand["fit_error_mm_mean"] < 1.0
     assert {"p50", "p95"} <= set(sim["render_640x480_ms"])
+    style = got["out"]["style"]
+    assert {"p50", "p95"} <= set(style["style_stage_128_ms"]) and {"p50", "p95"} <= set(style["adain_peer_128_ms"])
+    assert style["peer_over_stage_p50"] > 0 and style["threads"] == 1
 
 
 def test_engine_bench_text_output_and_count_below_one():
