@@ -167,3 +167,12 @@ def test_style_crop_frames_the_hand_and_refuses_an_empty_image(style_image):
     assert crop.norm.min() >= -1 and crop.norm.max() <= 1 and crop.features().shape == (4,)
     with pytest.raises(ValueError, match="no hand"):
         style_crop(np.zeros((64, 64), np.float32))
+
+
+def test_edge_inputs_equal_torch_max_pools():
+    import torch.nn.functional as F
+    from engine.models.style_net import stage_inputs
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    got = stage_inputs(x)
+    torch.testing.assert_close(got[:, 1:2], F.max_pool2d(x, 3, 1, 1) + F.max_pool2d(-x, 3, 1, 1))
+    torch.testing.assert_close(got[:, 2:3], F.max_pool2d(x, 5, 1, 2) + F.max_pool2d(-x, 5, 1, 2))

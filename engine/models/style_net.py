@@ -46,10 +46,19 @@ def stage_inputs(x: torch.Tensor) -> torch.Tensor:
     5x5 windows, and the hand (not background). Why: sensors drop pixels by their distance to
     a depth edge (outline, hole or step between fingers); a first version given the crop alone
     learned that only as a blur (predicted hole rate 0.25 where realsense drops 0.6 within
-    1.5 px of an edge, 0.08 where it drops none beyond 3 px). Two max-pools are ~0.1 ms."""
-    r3 = F.max_pool2d(x, 3, 1, 1) + F.max_pool2d(-x, 3, 1, 1)
-    r5 = F.max_pool2d(x, 5, 1, 2) + F.max_pool2d(-x, 5, 1, 2)
+    1.5 px of an edge, 0.08 where it drops none beyond 3 px)."""
+    hi3, lo3 = window_max3(x), -window_max3(-x)
+    r3 = hi3 - lo3
+    r5 = window_max3(hi3) + window_max3(-lo3)  # a 3x3 max of a 3x3 max is the 5x5 max
     return torch.cat([x, r3, r5, (x < PASTE_BACKGROUND_MIN).to(x.dtype)], dim=1)
+
+
+def window_max3(x: torch.Tensor) -> torch.Tensor:
+    """max_pool2d(x, 3, stride 1, padding 1), as shifted maxima: for one channel at 128x128
+    torch's stride-1 max-pool costs ~0.2 ms a call on the CPU, this ~0.03 ms."""
+    p = F.pad(x, (1, 1, 1, 1), value=float("-inf"))
+    h = torch.maximum(torch.maximum(p[..., :, :-2], p[..., :, 1:-1]), p[..., :, 2:])
+    return torch.maximum(torch.maximum(h[..., :-2, :], h[..., 1:-1, :]), h[..., 2:, :])
 
 
 class _FiLMConv(nn.Module):
