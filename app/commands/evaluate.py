@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _style(args: argparse.Namespace):
+def _style(args: argparse.Namespace) -> tuple[object, object]:
     """The style to evaluate and its source images (engine.eval.style_eval), resolved before
     anything slow runs, so a bad --style fails at once."""
     from engine.eval.style_eval import image_sources, sensor_sources

@@ -11,7 +11,6 @@ per-frame cost is compared. It is never trained or shipped; speed does not depen
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from engine.models.vgg import IMAGENET_WIDTHS

@@ -21,6 +21,7 @@ them per style or per frame).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +102,7 @@ def stage_maps(model: StyleStage, crops: np.ndarray, code: torch.Tensor | list
     return logit[:, 0].numpy(), noise[:, 0].numpy()
 
 
-def _bisect(f, lo: float, hi: float, target: float) -> float:
+def _bisect(f: Callable[[float], float], lo: float, hi: float, target: float) -> float:
     """x in [lo, hi] with f(x) ~ target for an increasing f (the nearer end when out of reach)."""
     if f(lo) >= target:
         return lo

@@ -22,7 +22,6 @@ draws what an uninterrupted one would have.
 """
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,8 +46,6 @@ from engine.style.stats import edge_band
 from engine.style.style_crop import HALF_CUBE_MM, StyleCrop, style_crop
 from engine.train import common
 from engine.train.style_options import DEFAULTS, MUTABLE, REAL_SOURCES
-
-log = logging.getLogger(__name__)
 
 REAL_SAMPLES_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "real_depth_samples"
 # Where each real sensor's frames are, and their unit (the samples' README: SR305 mm = raw / 8).
