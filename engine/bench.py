@@ -71,3 +71,40 @@ def bench_hand_model(count: int = 100, seed: int = 0) -> dict:
         "fit_pose_ms": percentiles_ms(time_each(lambda i: fit_pose(joints[i], hands[i].handedness), fit_count)),
         "fit_error_mm_mean": float(np.mean([f.mean_error_mm for f in fits])),
     }
+
+
+# The style stage against its peer: one 128x128 crop, one thread (the issue's operating point).
+STYLE_BENCH_THREADS = 1
+PEER_COUNT_MAX = 20  # the peer takes ~100x longer per call; fewer calls keep bench short
+
+
+def bench_style(count: int = 100, seed: int = 0, weights: str | None = None) -> dict:
+    """Per-crop latency of the learned style stage (LearnedStyle.apply on a 128x128 crop in mm:
+    crop, network, holes and noise) and of the AdaIN peer (engine.models.adain_peer, random
+    weights, style encoded once), with torch on STYLE_BENCH_THREADS thread(s); their ratio."""
+    import torch
+
+    from engine.data.crop import crop_camera
+    from engine.models import DEFAULT_STYLE_STAGE_PATH
+    from engine.models.adain_peer import AdaINPeer
+    from engine.style.learned import LearnedStyle, crop_to_mm
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(STYLE_BENCH_THREADS)
+    try:
+        samples = [crop_sample(SimConfig(seed=seed), i) for i in range(count)]
+        crops = [(crop_to_mm(s.clean, float(s.transform.centre[2])), crop_camera(s.transform)) for s in samples]
+        style = LearnedStyle(crops[0][0], name="bench", weights=weights or DEFAULT_STYLE_STAGE_PATH).prepare()
+        stage = time_each(lambda i: style.apply(crops[i][0], crops[i][1], i, 1.0), count)
+        torch.manual_seed(seed)
+        peer = AdaINPeer().eval()
+        peer_count = min(count, PEER_COUNT_MAX)
+        with torch.inference_mode():
+            x = torch.from_numpy(np.stack([s.clean for s in samples[:peer_count]]))[:, None].expand(-1, 3, -1, -1)
+            mean, std = peer.encode_style(x[:1])
+            peer_t = time_each(lambda i: peer(x[i:i + 1], mean, std), peer_count, warmup=2)
+    finally:
+        torch.set_num_threads(threads)
+    s_ms, p_ms = percentiles_ms(stage), percentiles_ms(peer_t)
+    return {"style_stage_128_ms": s_ms, "adain_peer_128_ms": p_ms,
+            "peer_over_stage_p50": round(p_ms["p50"] / s_ms["p50"], 1), "threads": STYLE_BENCH_THREADS}

@@ -47,6 +47,9 @@ def test_engine_bench_works_for_small_counts_without_qt(count):
     assert out["throughput_img_s"] > 0 and out["device"] == "cpu" and out["resolution"] == [128, 128]
     assert 1.0 < out["gflop_per_img"] < 1.1  # the shipped G's convolutions: 1.04 GFLOP
     assert all(v > 0 for v in out["peak_gflop_s"].values())
+    style = got["out"]["style"]
+    assert {"p50", "p95"} <= set(style["style_stage_128_ms"]) and {"p50", "p95"} <= set(style["adain_peer_128_ms"])
+    assert style["peer_over_stage_p50"] > 0 and style["threads"] == 1
 
 
 def test_engine_bench_text_output_and_count_below_one():

@@ -151,3 +151,26 @@ def test_shipped_generator_on_the_real_nyu_frame_with_missing_joints(tmp_path, c
     assert r["n"] == 1
     assert r["silhouette_iou"] > 0.6  # without completion: 0.05 (a few bones drawn)
     assert r["fg_mae_mm"] < 20.0
+
+
+STYLE_KEYS = {"kid", "hole_ratio", "edge_hole_ratio", "hf_energy"}
+
+
+@pytest.mark.parametrize("style", [["--style", "sr305_palm_a"], ["--style", "tof", "--learned"], ["--style", "tof"]])
+def test_cli_style_evidence_keys(models, tmp_path, capsys, style):
+    r = run_json(capsys, "--model", str(models["g"]), "--estimator", str(models["e"]), "--data", "sim",
+                 "--count", "3", "--batch", "2", "--bank-size", "4", "--cache-dir", str(tmp_path), *style)
+    assert KEYS <= set(r)  # the generator's evaluation is still there
+    assert STYLE_KEYS <= set(r["styled"]) and STYLE_KEYS <= set(r["unstyled"])
+    assert set(r["style_reference"]) == STYLE_KEYS - {"kid"}
+    assert r["styled"]["n"] == r["unstyled"]["n"] == 3 and r["geometry_shift_mm"] >= 0
+    assert set(r["style_check"]) >= {"kid_lower", "hf_energy_half_way", "geometry_kept", "passed"}
+    expected = "SensorStyle" if style == ["--style", "tof"] else "LearnedStyle"
+    assert r["style_stage"] == expected
+
+
+def test_cli_learned_on_an_image_style_is_a_one_line_error(models, tmp_path, capsys):
+    rc = main(["evaluate", "--model", str(models["g"]), "--estimator", str(models["e"]), "--data", "sim",
+               "--count", "2", "--style", "sr305_palm_a", "--learned"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "--learned applies to sensor styles" in err[0]

@@ -18,6 +18,7 @@ from engine.sim.render import render_hand
 from engine.sim.sensors import SENSOR_NAMES, apply_sensor, blend_with_clean
 from engine.style.base import Style
 from engine.style.image import StyleImageError, read_depth_image
+from engine.style import registry
 from engine.style.matched import MatchedImageStyle
 from engine.style.registry import STYLE_DIR, load_bank, resolve_style, style_names
 from engine.style.sensor import SensorStyle
@@ -61,7 +62,8 @@ def test_sensor_style_wraps_the_sensor_models(clean):
         style.apply(clean, DEFAULT_CAMERA, 3, 1.5)
 
 
-def test_an_image_path_becomes_a_style_matched_once(tmp_path, clean):
+def test_without_the_stage_weights_an_image_path_is_matched_once(tmp_path, clean, monkeypatch):
+    monkeypatch.setattr(registry, "STYLE_STAGE_PATH", tmp_path / "absent.safetensors")
     write_depth_png16(tmp_path / "mine.png", apply_sensor(clean, DEFAULT_CAMERA, "tof", 1))
     style = resolve_style(str(tmp_path / "mine.png"))
     assert isinstance(style, MatchedImageStyle) and not style.prepared

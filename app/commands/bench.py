@@ -6,8 +6,9 @@ import argparse
 import json
 import os
 import platform
+from pathlib import Path
 
-from engine.bench import FIT_COUNT, bench_hand_model, bench_simulator
+from engine.bench import FIT_COUNT, bench_hand_model, bench_simulator, bench_style
 from engine.models.device_names import DEVICE_CHOICES
 
 APP_DRAG_S = 5.0  # long enough for ~100 frames of the generator on a 2-core CPU
@@ -23,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--drag-s", type=float, default=APP_DRAG_S,
                    help=f"app: seconds of dragging per source (default {APP_DRAG_S:g})")
     p.add_argument("--device", default="cpu", help="engine: where G runs for the runtime figures: cpu (default), cuda, mps or auto")
+    p.add_argument("--style-weights", type=Path, help="engine: style stage checkpoint timed (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 
@@ -37,10 +39,16 @@ def run(args: argparse.Namespace) -> int:
     import torch  # only for the thread count the numbers were taken with
 
     from engine.bench_runtime import bench_runtime
+    from engine.models import DEFAULT_STYLE_STAGE_PATH
 
     result = {"machine": _machine(torch.get_num_threads()),
               "simulator": bench_simulator(args.count), "hand_model": bench_hand_model(args.count),
               **bench_runtime(args.count, args.device)}
+    weights = args.style_weights or DEFAULT_STYLE_STAGE_PATH
+    if weights.is_file():
+        result["style"] = bench_style(args.count, weights=str(weights))
+    else:
+        result["style"] = {"error": f"{weights}: no style stage weights (train one: main.py train style)"}
     if args.json:
         print(json.dumps(result))
         return 0
@@ -61,6 +69,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"G + style in batches of {result['throughput_batch']} ({result['throughput_threads']} threads): "
           f"{result['throughput_img_s']:.0f} img/s; G {result['gflop_per_img']:.3f} GFLOP/img, "
           f"matmul peak " + ", ".join(f"{v:.0f} GFLOP/s ({k.replace('_', ' ')})" for k, v in result["peak_gflop_s"].items()))
+    st = result["style"]
+    if "error" in st:
+        print(f"style stage: {st['error']}")
+    else:
+        print(f"style stage 128x128 ({st['threads']} thread): p50 {st['style_stage_128_ms']['p50']:.2f} ms, "
+              f"p95 {st['style_stage_128_ms']['p95']:.2f} ms; AdaIN peer (VGG-19 to relu4_1 + decoder): "
+              f"p50 {st['adain_peer_128_ms']['p50']:.1f} ms, p95 {st['adain_peer_128_ms']['p95']:.1f} ms; "
+              f"peer / stage {st['peer_over_stage_p50']:.1f}x")
     return 0
 
 

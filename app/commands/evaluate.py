@@ -33,6 +33,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="auto (default): CUDA when available")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--style", help="also evaluate a style (a bank name or a depth PNG) on the clean sim crops "
+                                   "of the evaluated seed: styled/unstyled KID and statistics, geometry shift")
+    p.add_argument("--style-scale", type=float, help="mm per stored unit of a --style image (default: sidecar or guess)")
+    p.add_argument("--learned", action="store_true",
+                   help="with a sensor --style: evaluate the learned stage with a render through the sensor "
+                        "as its style image, instead of the sensor model itself")
+    p.add_argument("--style-weights", type=Path,
+                   help="learned style stage checkpoint for an image --style or --learned (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
     p.set_defaults(run=run)
 
@@ -66,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
 
+    style, style_sources = _style(args) if args.style is not None else (None, None)
     model_path = args.model or DEFAULT_GENERATOR_PATH
     estimator_path = args.estimator or DEFAULT_ESTIMATOR_PATH
     device = pick_device(args.device)
@@ -101,6 +110,11 @@ def run(args: argparse.Namespace) -> int:
         bank = open_bank(cache_dir(args.cache_dir), train_stream, args.bank_size,
                          progress=lambda d, n: progress("baseline bank", d, n))
         scores = evaluate(generator, estimator, source, bank, batch=args.batch, progress=progress)
+        if style is not None:
+            from engine.eval.style_eval import evaluate_style
+            style_seed = args.seed if args.data == "sim" else HELD_OUT_SEED
+            scores.update(style=args.style, style_stage=type(style).__name__,
+                          **evaluate_style(style, style_sources, estimator, args.count, style_seed, progress))
     finally:
         for bar in bars.values():
             bar.close()
@@ -120,6 +134,44 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_table(result))
     return 0
+
+
+def _style(args: argparse.Namespace) -> tuple[object, object]:
+    """The style to evaluate and its source images (engine.eval.style_eval), resolved before
+    anything slow runs, so a bad --style fails at once."""
+    from engine.eval.style_eval import image_sources, sensor_sources
+    from engine.sim.sensor_match import read_style_image
+    from engine.style.registry import load_bank, resolve_style
+    from engine.style.sensor import SensorStyle
+
+    from engine.models import DEFAULT_STYLE_STAGE_PATH
+    from engine.style.learned import LearnedStyle, crop_to_mm
+
+    weights = args.style_weights or DEFAULT_STYLE_STAGE_PATH
+    style = resolve_style(args.style, args.style_scale)
+    if isinstance(style, SensorStyle):
+        sources = sensor_sources(style.sensor)
+        if args.learned:
+            from engine.data.readers.sim import SimConfig, crop_sample
+            s = crop_sample(SimConfig(seed=SENSOR_STYLE_SEED, sensors=(style.sensor,)), 0)
+            image = crop_to_mm(s.depth, float(s.transform.centre[2]))
+            style = LearnedStyle(image, name=style.name, title=f"a {style.sensor} render", weights=weights)
+        elif args.style_weights is not None:
+            raise ValueError(f"--style-weights applies to image styles or --learned; {args.style!r} is a sensor model")
+        return style, sources
+    if args.learned:
+        raise ValueError(f"--learned applies to sensor styles; {args.style!r} is an image style")
+    entries = {e.name: e for e in load_bank()}
+    path, scale = (entries[args.style].image, entries[args.style].depth_scale_mm) \
+        if args.style in entries else (args.style, args.style_scale)
+    if args.style_weights is not None:
+        style = LearnedStyle(path, scale, name=style.name, title=style.title, weights=weights)
+    return style, image_sources(read_style_image(path, scale).depth)
+
+
+# A sensor style evaluated through the learned stage gets this render as its style image: a
+# simulator stream of its own, apart from the evaluated poses and the source crops.
+SENSOR_STYLE_SEED = 5_000_011
 
 
 _ROWS = (("silhouette IoU", "silhouette_iou", "{:.3f}"),
@@ -148,5 +200,14 @@ def format_table(result: dict) -> str:
         lines.append(f"bar (IoU >= {bar['silhouette_iou_min']}, MAE <= {bar['fg_mae_mm_max']} mm, "
                      f"pose error <= {bar['pose_error_ratio_max']}x reference): "
                      + ("passed" if bar["passed"] else "not passed"))
+    if "styled" in result:
+        lines.append(f"style {result['style']} ({result['style_stage']})")
+        lines.append(f"{'':30s}{'unstyled':>12s}{'styled':>12s}{'reference':>12s}")
+        for key in ("kid", "hole_ratio", "edge_hole_ratio", "hf_energy"):
+            ref = result["style_reference"].get(key)
+            lines.append(f"{key:30s}{show('{:.5f}', result['unstyled'][key]):>12s}"
+                         f"{show('{:.5f}', result['styled'][key]):>12s}{show('{:.5f}', ref):>12s}")
+        lines.append(f"geometry shift {result['geometry_shift_mm']:.2f} mm; requirements "
+                     + ("met" if result["style_check"]["passed"] else "not met"))
     lines.append(f"estimator {result['estimator']}")
     return "\n".join(lines)

@@ -4,14 +4,14 @@ from __future__ import annotations
 import argparse
 from types import ModuleType
 
-from app.commands import train_distill, train_gan, train_pose
+from app.commands import train_distill, train_gan, train_pose, train_style
 
 # Each trainer module provides add_parser(subparsers) and run(args) -> int.
-TRAINERS: tuple[ModuleType, ...] = (train_gan, train_pose, train_distill)
+TRAINERS: tuple[ModuleType, ...] = (train_gan, train_pose, train_style, train_distill)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a model (gan, pose, distill)")
+    p = sub.add_parser("train", help="train a model (gan, pose, style, distill)")
     kinds = p.add_subparsers(dest="model_kind", metavar="MODEL", required=True)
     for module in TRAINERS:
         module.add_parser(kinds)

@@ -28,6 +28,7 @@ ARCHITECTURE_MODULES: dict[str, str] = {
     "skeleton_unet": "engine.models.generator",
     "patch_critic": "engine.models.discriminator",
     "pose_net_vgg19": "engine.models.pose_net",
+    "style_stage": "engine.models.style_net",
 }
 
 

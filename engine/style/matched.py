@@ -2,8 +2,8 @@
 
 This is today's "Add style image" behaviour behind the style seam: prepare decodes the image
 once (engine.style.image, the one loader) and picks the sensor model whose hole, noise and step
-statistics are nearest the image's; apply runs that model. The learned stage (issue 13, part 3)
-replaces `_apply` with a network fed the prepared image, and keeps prepare's decoding.
+statistics are nearest the image's; apply runs that model. The registry uses it only where
+the learned stage's weights are missing (engine.style.registry.image_style).
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.io_utils import read_json_file
+from engine.models import DEFAULT_STYLE_STAGE_PATH
 from engine.sim.sensors import SENSOR_NAMES
 from engine.style.base import Style
 from engine.style.image import check_png_header
@@ -22,6 +23,8 @@ STYLE_DIR = Path(__file__).resolve().parents[2] / "resources" / "styles"
 BANK_INDEX = STYLE_DIR / "index.json"
 BANK_VERSION = 1
 KINDS = ("sensor", "image")
+# The learned stage's weights; image styles fall back to the closest sensor model without them.
+STYLE_STAGE_PATH = DEFAULT_STYLE_STAGE_PATH
 _REQUIRED = ("name", "kind", "title", "description", "thumbnail", "source", "licence")
 
 
@@ -45,8 +48,19 @@ class BankEntry:
         """A fresh, unprepared Style for this entry."""
         if self.kind == "sensor":
             return SensorStyle(self.sensor, name=self.name)
-        return MatchedImageStyle(self.image, self.depth_scale_mm, name=self.name,
-                                 title=self.title, description=self.description)
+        return image_style(self.image, self.depth_scale_mm, name=self.name, title=self.title,
+                           description=self.description)
+
+
+def image_style(path: str | Path, scale: float | None = None, **labels: str) -> Style:
+    """A depth image as a style: the learned stage (engine.style.learned) when its weights
+    are installed, else the closest sensor model (engine.style.matched), so a checkout without
+    the weights file still offers every style. Imported here, not at the top: the learned
+    stage needs torch, and this module must load without it (`styles`, `--help`)."""
+    if Path(STYLE_STAGE_PATH).is_file():
+        from engine.style.learned import LearnedStyle
+        return LearnedStyle(path, scale, weights=STYLE_STAGE_PATH, **labels)
+    return MatchedImageStyle(path, scale, **labels)
 
 
 def load_bank(index: str | Path = BANK_INDEX) -> tuple[BankEntry, ...]:
@@ -113,4 +127,4 @@ def resolve_style(value: str, scale: float | None = None, index: str | Path = BA
         raise ValueError(f"unknown style {value!r}; bank names: {', '.join(entries)} "
                          f"(or the path of a depth PNG)")
     check_png_header(path)  # raises StyleImageError (one line) for a missing or non-PNG file
-    return MatchedImageStyle(path, scale)
+    return image_style(path, scale)
