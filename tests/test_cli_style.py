@@ -15,6 +15,7 @@ from engine.hand.presets import load_preset
 from engine.sim.render import render_hand
 from engine.sim.sensors import apply_sensor
 from engine.style.registry import STYLE_DIR
+from engine.style.stats import geometry_shift_mm
 
 SR305_UNIT_MM = 0.125  # the SR305 stores mm x 8 (resources/styles/README.md)
 
@@ -53,7 +54,9 @@ def test_a_bank_image_style_says_its_unit_and_keeps_the_geometry(tmp_path, capsy
     assert pose["provenance"]["style"] == "nyu_kinect_test1" and pose["provenance"]["style_assumption"].endswith("(given)")
     assert not np.array_equal(styled, clean)
     hand = (styled > 0) & (clean > 0)
-    assert hand.sum() > 1000 and np.median(np.abs(styled[hand].astype(float) - clean[hand])) < 3.0
+    # noise may move single pixels by several mm; the hand's low-pass must stay (issue 13: <= 3 mm)
+    assert hand.sum() > 1000
+    assert geometry_shift_mm(styled.astype(np.float32), clean.astype(np.float32), clean > 0) <= 3.0
 
 
 def test_an_image_path_guesses_its_unit_or_takes_the_given_scale(tmp_path, capsys, sr305_style_png):

@@ -142,7 +142,6 @@ class LearnedStyle(Style):
         self._array = image if isinstance(image, np.ndarray) else None
         self.scale_mm = scale_mm
         self.weights = Path(weights)
-        self.assumption = "depth in mm (given as an array)"
         self.image: StyleImage | None = None  # the decoded file (None for an array)
         self.crop: StyleCrop | None = None
         self.code: torch.Tensor | None = None
@@ -155,7 +154,7 @@ class LearnedStyle(Style):
             depth = np.asarray(self._array, dtype=np.float32)
         else:
             self.image = read_style_image(self.path, self.scale_mm)
-            depth, self.assumption = self.image.depth, self.image.assumption
+            depth = self.image.depth
         try:
             self.crop = style_crop(depth)
         except ValueError as e:
@@ -166,6 +165,12 @@ class LearnedStyle(Style):
                                            torch.from_numpy(self.crop.features())[None])
             self._mods = self._model.modulations(self.code)
         self.calibration = calibrate(self._model, self.code, self.crop)
+
+    @property
+    def assumption(self) -> str | None:
+        if self._array is not None:
+            return "depth in mm (given as an array)"
+        return super().assumption
 
     @property
     def summary(self) -> str:
