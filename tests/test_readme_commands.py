@@ -9,7 +9,9 @@ small: they shrink counts and sizes, never change what the command does.
   - `--pose my_pose.json` gets a my_pose.json (the fist preset) in tmp_path;
   - `train gan`/`train pose`: 2 steps on a 16-crop cache (their full runs take an hour);
   - `evaluate`: 4 poses against an 8-image baseline bank cached in tmp_path;
-  - `bench`: 20 poses per measurement; `dataset`: 4 samples.
+  - `bench`: 20 poses per measurement; `dataset`: 4 samples; `stylize`: 2 steps;
+    `train style`: 2 steps of 2 styles;
+  - paths under `resources/` are the repository's (the README is read from its root).
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ SMALLER: dict[str, list[str]] = {
     "evaluate": ["--count", "4", "--bank-size", "8", "--cache-dir", "cache"],
     "bench": ["--count", "20"],
     "dataset": ["--count", "4"],
+    "stylize": ["--steps", "2"],
+    "train style": ["--steps", "2", "--batch-size", "2", "--cache-size", "8", "--no-progress"],
 }
 
 
@@ -57,6 +61,7 @@ def test_readme_command_runs(line, tmp_path):
         pytest.skip("opens a window: covered by tests/app")
     if "my_pose.json" in argv:
         shutil.copy(ROOT / "resources/poses/fist.json", tmp_path / "my_pose.json")
+    argv = [str(ROOT / a) if a.startswith("resources/") else a for a in argv]
     extra = SMALLER.get(name, [])
     # an option the README sets itself keeps the README's value, except counts made smaller
     argv = [a for i, a in enumerate(argv) if not (a == "--count" or (i and argv[i - 1] == "--count"))] + extra
