@@ -128,3 +128,19 @@ def resolve_style(value: str, scale: float | None = None, index: str | Path = BA
                          f"(or the path of a depth PNG)")
     check_png_header(path)  # raises StyleImageError (one line) for a missing or non-PNG file
     return image_style(path, scale)
+
+
+def style_image_source(value: str, scale: float | None = None,
+                       index: str | Path = BANK_INDEX) -> tuple[Path, float | None]:
+    """(depth PNG, mm per stored unit or None for "guess") that a `--style` value names, for
+    callers that need the image itself (a training target), not a per-frame style. A bank style
+    made by a model alone has no image: ValueError in one line."""
+    entries = {entry.name: entry for entry in load_bank(index)}
+    if value in entries:
+        entry = entries[value]
+        if entry.image is None:
+            raise ValueError(f"style {value!r} is a simulator sensor model, not a style image; "
+                             "give a bank image or the path of a depth PNG")
+        return entry.image, entry.depth_scale_mm
+    resolve_style(value, scale, index)  # the same one-line errors as everywhere else
+    return Path(value), scale

@@ -37,8 +37,7 @@ from engine.models.vgg import VGG19Features, load_pose_trunk
 from engine.sim.sensor_match import read_style_image
 from engine.style.image import StyleImage
 from engine.style.losses import StyleLossConfig, StyleTransferLoss
-from engine.style.matched import MatchedImageStyle
-from engine.style.registry import resolve_style
+from engine.style.registry import style_image_source
 from engine.style.stats import reference_mask
 
 # Median depth of the visible hand surface in 200 clean simulator crops (seed 5) is -0.077 crop
@@ -112,17 +111,17 @@ def load_style_target(options: dict) -> StyleTarget:
     an image without a hand, or a bank style that is a sensor model rather than an image.
     """
     value = str(options["style"])
-    style = resolve_style(value, options.get("style_scale"))
-    if not isinstance(style, MatchedImageStyle):
-        raise ValueError(f"--style {value}: a simulator sensor model, not a style image; "
-                         "train gan --style needs a depth image (a bank image or a PNG path)")
-    image = read_style_image(style.path, style.scale_mm)
+    try:
+        path, scale = style_image_source(value, options.get("style_scale"))
+    except ValueError as e:
+        raise ValueError(f"--style {value}: {e}; train gan --style needs a depth image") from None
+    image = read_style_image(path, scale)
     name = style_camera_name(options)
     try:
         crops = hand_crops(image.depth, CAMERA_PRESETS[name])
     except ValueError as e:
-        raise ValueError(f"{style.path}: {e}") from None
-    return StyleTarget(value, style.path, image, name, crops)
+        raise ValueError(f"{path}: {e}") from None
+    return StyleTarget(value, path, image, name, crops)
 
 
 def describe_objective(options: dict) -> dict:
