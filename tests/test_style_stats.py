@@ -46,10 +46,18 @@ def test_edge_hole_ratio_counts_holes_in_the_band_only():
 def test_hf_energy_of_a_plane_is_zero_and_of_one_spike_is_worked_out():
     depth, mask = square_hand()
     assert hf_energy(depth, mask) == pytest.approx(0.0, abs=1e-9)
-    depth[20, 20] += 25.0  # one spike in the core: the 5x5 mean there rises by 1 mm
+    depth[20, 20] += 15.0  # one spike in the core: the 5x5 mean there rises by 0.6 mm
     # Interior = the square less a 2 px band: 16 x 16 = 256 pixels, all of whose windows stay
-    # inside the square. At the spike, 25 - 1 = 24; at its 24 neighbours, 0 - 1 = -1.
-    assert hf_energy(depth, mask) == pytest.approx((24 ** 2 + 24 * 1) / 256)
+    # inside the square. At the spike, 15 - 0.6 = 14.4; at its 24 neighbours, 0 - 0.6 = -0.6.
+    assert hf_energy(depth, mask) == pytest.approx((14.4 ** 2 + 24 * 0.6 ** 2) / 256)
+
+
+def test_hf_energy_ignores_a_surface_over_another():
+    depth, mask = square_hand()
+    depth[:, 20:] -= 40.0  # a finger 40 mm in front of the palm: shape, not noise
+    assert hf_energy(depth, mask) == pytest.approx(0.0, abs=1e-9)
+    depth[10, 12] += 3.0  # noise on one surface still counts
+    assert hf_energy(depth, mask) > 0.0
 
 
 def test_hf_energy_of_a_noisy_ramp_is_the_noise_variance():
