@@ -6,6 +6,8 @@ was drawn before (the same rule as engine.data.readers.sim).
     random              the sampler within the joint limits (engine.hand.sampler)
     FILE.jsonl          one pose (engine.hand.pose_io's schema) a line, used in turn
     around:POSE.json    the pose with its angles jittered within the limits
+    bank                a real tracked pose (engine.hand.pose_bank), drawn with the seed, a
+                        left hand half of the time, its middle MCP on the optical axis
 """
 from __future__ import annotations
 
@@ -18,13 +20,18 @@ import numpy as np
 
 from engine.camera import Camera
 from engine.hand.limits import clamp_angles
+from engine.hand.model import forward_kinematics
+from engine.hand.pose_bank import bank_params, bank_pose
 from engine.hand.pose_io import PoseRecord, load_pose, record_from_dict
-from engine.hand.sampler import PoseRanges, sample_pose
+from engine.hand.sampler import HAND_CENTRE_JOINT, PoseRanges, mirror_pose, sample_pose
 
 # Jitter of `around:`: 8 degrees per angle is about one step of a hand posing for a camera
 # (a tenth of a finger joint's ~90 degree range); the hand shifts by up to 20 mm.
 AROUND_ANGLE_SD_DEG = 8.0
 AROUND_SHIFT_MM = 20.0
+# Where `bank` places a hand: 700 mm, as the presets, is inside every preset sensor's range
+# (Kinect v1 from ~500 mm, RealSense D4xx and Kinect v2 to several metres).
+BANK_DISTANCE_MM = 700.0
 
 
 def pose_rng(seed: int, index: int) -> np.random.Generator:
@@ -75,6 +82,21 @@ class PosesAround:
                                     self.base.camera)
 
 
+@dataclass(frozen=True)
+class BankPoses:
+    camera: Camera
+    spec: str = "bank"
+
+    def record(self, seed: int, index: int) -> PoseRecord:
+        rng = pose_rng(seed, index)
+        hand = bank_pose(int(rng.integers(len(bank_params()))))
+        if rng.uniform() < 0.5:
+            hand = mirror_pose(hand)
+        centre = self.camera.backproject(self.camera.cx, self.camera.cy, BANK_DISTANCE_MM)
+        placed = replace(hand, translation=hand.translation + centre - forward_kinematics(hand)[HAND_CENTRE_JOINT])
+        return PoseRecord.from_hand(placed, self.camera)
+
+
 def read_pose_lines(path: Path) -> tuple[PoseRecord, ...]:
     """Every pose of a JSON-lines file; ValueError "FILE:LINE: problem" for a bad line."""
     try:
@@ -100,6 +122,9 @@ def open_pose_source(spec: str, camera: Camera) -> PoseSource:
     """The source a `--poses` value names (see the module docstring); one-line ValueError."""
     if spec == "random":
         return RandomPoses(camera)
+    if spec == "bank":
+        bank_params()  # a missing or broken bank fails here, in one line, before any worker
+        return BankPoses(camera)
     if spec.startswith("around:"):
         path = Path(spec.removeprefix("around:"))
         base = load_pose(path)
@@ -109,5 +134,5 @@ def open_pose_source(spec: str, camera: Camera) -> PoseSource:
         return PosesAround(base, spec)
     path = Path(spec)
     if path.suffix.lower() != ".jsonl":
-        raise ValueError(f"--poses {spec!r}: use random, FILE.jsonl or around:POSE.json")
+        raise ValueError(f"--poses {spec!r}: use random, bank, FILE.jsonl or around:POSE.json")
     return ListedPoses(read_pose_lines(path), spec)

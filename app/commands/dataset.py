@@ -2,6 +2,7 @@
 
     dataset --count N --out DIR [--source simulator|generator] [--style NAME|PNG] [--poses ...]
             [--camera PRESET] [--seed S] [--workers K] [--shard I/N] [--resume]
+            [--format own|icvl|keypoints-json|controlnet]
     dataset merge --out DIR      check every shard's part and write DIR/manifest.jsonl
 
 Splitting over machines uses the launchers people have: under torchrun (RANK, WORLD_SIZE in the
@@ -21,6 +22,7 @@ from pathlib import Path
 from app.commands.sample_options import add_sample_arguments, sample_options
 from engine.camera import CAMERA_PRESETS
 from engine.dataset import DatasetPlan, merge, run_shard
+from engine.dataset_formats import FORMATS
 
 PROGRESS_EVERY_S = 0.5
 
@@ -36,8 +38,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", type=Path, default=None, help="generator checkpoint (default: the shipped one)")
     p.add_argument("--style", default="none", metavar="NAME|PNG", help="a bank style, a depth PNG, or none")
     p.add_argument("--style-scale", type=float, default=None, metavar="MM", help="mm per unit of a style PNG")
-    p.add_argument("--poses", default="random", metavar="random|FILE.jsonl|around:POSE.json",
-                   help="where the poses come from (default random within the joint limits)")
+    p.add_argument("--poses", default="random", metavar="random|bank|FILE.jsonl|around:POSE.json",
+                   help="where the poses come from (default random within the joint limits; bank: "
+                        "2,336 real tracked poses)")
+    p.add_argument("--format", choices=FORMATS, default="own",
+                   help="also write an index other training code reads: ICVL labels.txt, COCO/MediaPipe "
+                        "keypoints.json or a ControlNet prompt.json (docs/dataset_formats.md)")
     p.add_argument("--camera", choices=sorted(CAMERA_PRESETS), default="kinect_v1")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1, help="processes writing samples (default 1)")
@@ -93,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
     plan = DatasetPlan(count=args.count, seed=args.seed,
                        source="simulator" if args.source == "sim" else args.source,
                        style=args.style, style_scale_mm=args.style_scale, poses=args.poses,
-                       camera=args.camera, model=str(args.model) if args.model else None,
+                       camera=args.camera, format=args.format,
+                       model=str(args.model) if args.model else None,
                        sample=sample_options(args, durable=False))
     _check_inputs(plan)
     command = shlex.join(["main.py", *sys.argv[1:]]) if sys.argv[1:] else "dataset"
