@@ -56,6 +56,7 @@ class DatasetPlan:
     style: str = "none"
     style_scale_mm: float | None = None
     poses: str = "random"
+    frames: int = 1  # > 1: the poses are keyframes this many frames apart (engine.dataset_keyframes)
     camera: str = "kinect_v1"
     model: str | None = None  # generator checkpoint (source "generator")
     format: str = "own"  # an index for other training code (engine.dataset_formats)
@@ -69,6 +70,8 @@ class DatasetPlan:
         if self.source not in ("simulator", "generator"):
             raise ValueError(f"unknown source {self.source!r}; use simulator or generator")
         check_format(self.format)
+        if self.frames < 1:
+            raise ValueError(f"--frames must be at least 1, not {self.frames}")
 
 
 def shard_range(count: int, shard: int, shards: int) -> range:
@@ -95,9 +98,9 @@ class _Writer:
 
         self.plan, self.out = plan, out
         self.style = resolve_style(plan.style, plan.style_scale_mm).prepare()
-        self.poses = open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera])
+        self.poses = open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera], plan.frames)
         self.provenance = {**style_provenance(plan.style, plan.style_scale_mm, self.style),
-                           "poses": plan.poses, "dataset_seed": plan.seed}
+                           "poses": plan.poses, "frames": plan.frames, "dataset_seed": plan.seed}
         self.generator = None
         if plan.source == "generator":
             import torch
