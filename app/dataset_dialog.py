@@ -176,6 +176,7 @@ class DatasetDialog(QtWidgets.QDialog):
         self.status.setText(f"{done}/{total} samples")
 
     def _on_finished(self, card: dict) -> None:
+        self.job.wait()  # the thread only has its return left: no thread outlives its job
         self._set_running(False)
         rate = card["samples_per_s"] or 0.0
         what = "done" if card["complete"] else "stopped (Start again to continue)"
@@ -183,6 +184,7 @@ class DatasetDialog(QtWidgets.QDialog):
         self.jobFinished.emit(card)
 
     def _on_failed(self, message: str) -> None:
+        self.job.wait()
         self._set_running(False)
         self.status.setText(message)
 

@@ -23,11 +23,11 @@ def test_a_tiny_dataset_runs_with_progress_and_is_merged(dialog, qtbot, tmp_path
     dialog.count.setValue(3)
     dialog.format.setCurrentText("keypoints-json")
     seen = []
+    dialog.progress.valueChanged.connect(seen.append)  # the dialog's own progress slot drives it
     with qtbot.waitSignal(dialog.jobFinished, timeout=TIMEOUT_MS) as finished:
-        job = dialog.start(tmp_path / "d")
-        job.progressed.connect(lambda done, total: seen.append((done, total)))
+        dialog.start(tmp_path / "d")
     assert finished.args[0]["complete"] and finished.args[0]["samples"] == 3
-    assert seen[-1] == (3, 3) and dialog.progress.value() == 3
+    assert seen[-1] == 3 and dialog.progress.maximum() == 3
     assert len((tmp_path / "d" / "manifest.jsonl").read_text().splitlines()) == 3
     assert len(json.loads((tmp_path / "d" / "keypoints.json").read_text())["annotations"]) == 3
     assert dialog.start_button.isEnabled() and not dialog.job.running
@@ -39,9 +39,15 @@ def test_cancel_stops_between_batches_and_start_resumes(dialog, qtbot, tmp_path,
     monkeypatch.setattr(dataset, "FLUSH_EVERY", 2)
     dialog.count.setValue(40)
     out = tmp_path / "d"
+
+    def stop_early(done: int) -> None:
+        if done >= 2:
+            dialog.job.cancel()
+
+    dialog.progress.valueChanged.connect(stop_early)
     with qtbot.waitSignal(dialog.jobFinished, timeout=TIMEOUT_MS) as finished:
-        job = dialog.start(out)
-        job.progressed.connect(lambda done, total: done >= 2 and job.cancel())
+        dialog.start(out)
+    dialog.progress.valueChanged.disconnect(stop_early)
     card = finished.args[0]
     assert not card["complete"] and 2 <= card["samples"] < 40
     assert not (out / "manifest.jsonl").exists()
