@@ -21,6 +21,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from app import scene as scene_io
 from app.compare_panels import frame_panels
 from app.controller import StudioController
+from app.dataset_dialog import open_dataset_dialog
 from app.scene import Scene, ViewState
 from app.style_controls import StyleControls
 from app.thumbnails import pose_thumbnail
@@ -190,6 +191,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.export_action = self._action(file, "&Export pair", self._on_export, "Ctrl+E",
                                           tip="Depth PNG (uint16 mm) + pose JSON + labels + preview")
         self._action(file, "Export pair &to…", self._on_export_to, "Ctrl+Shift+E")
+        self._action(file, "Generate &dataset…", lambda: open_dataset_dialog(self))
         file.addSeparator()
         self._action(file, "&Quit", self.close, "Ctrl+Q")
 

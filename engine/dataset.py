@@ -5,6 +5,7 @@ Layout of OUT:
     parts/part-I-of-N.jsonl              one manifest row per sample written by shard I of N
     parts/card-I-of-N.json               what shard I ran: command, counts, timing, versions
     manifest.jsonl, dataset.json         the merged manifest (rows in index order) and card
+    labels.txt | keypoints.json | prompt.json   the --format's index (engine.dataset_formats)
 Determinism: sample i depends on (options, seed, i) only (engine.dataset_poses; the style's
 seed is drawn from the same pair), every file is encoded deterministically, and rows come from
 the samples' own pose files, so the samples and the merged manifest are the same bytes whatever
@@ -30,6 +31,7 @@ import cv2
 import numpy as np
 
 from engine.camera import CAMERA_PRESETS
+from engine.dataset_formats import check_format, write_format
 from engine.dataset_poses import open_pose_source
 from engine.export import POSE_SUFFIX, SUFFIXES, SampleOptions, write_sample
 from engine.io_utils import atomic_write_json, atomic_write_text, fsync_dir
@@ -54,8 +56,10 @@ class DatasetPlan:
     style: str = "none"
     style_scale_mm: float | None = None
     poses: str = "random"
+    frames: int = 1  # > 1: the poses are keyframes this many frames apart (engine.dataset_keyframes)
     camera: str = "kinect_v1"
     model: str | None = None  # generator checkpoint (source "generator")
+    format: str = "own"  # an index for other training code (engine.dataset_formats)
     sample: SampleOptions = field(default_factory=lambda: SampleOptions(preview=False, durable=False))
 
     def __post_init__(self) -> None:
@@ -65,6 +69,9 @@ class DatasetPlan:
             raise ValueError(f"unknown camera {self.camera!r}; choose from {', '.join(CAMERA_PRESETS)}")
         if self.source not in ("simulator", "generator"):
             raise ValueError(f"unknown source {self.source!r}; use simulator or generator")
+        check_format(self.format)
+        if self.frames < 1:
+            raise ValueError(f"--frames must be at least 1, not {self.frames}")
 
 
 def shard_range(count: int, shard: int, shards: int) -> range:
@@ -91,9 +98,9 @@ class _Writer:
 
         self.plan, self.out = plan, out
         self.style = resolve_style(plan.style, plan.style_scale_mm).prepare()
-        self.poses = open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera])
+        self.poses = open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera], plan.frames)
         self.provenance = {**style_provenance(plan.style, plan.style_scale_mm, self.style),
-                           "poses": plan.poses, "dataset_seed": plan.seed}
+                           "poses": plan.poses, "frames": plan.frames, "dataset_seed": plan.seed}
         self.generator = None
         if plan.source == "generator":
             import torch
@@ -261,7 +268,9 @@ def merge(out: Path) -> dict:
     absent = [i for i in range(count) if not (out / rows[i]["files"]["pose"]).is_file()]
     if absent:
         raise ValueError(f"{out}: sample {absent[0]}'s files are gone ({len(absent)} such)")
-    atomic_write_text(out / MANIFEST, "".join(json.dumps(rows[i]) + "\n" for i in range(count)))
+    ordered = [rows[i] for i in range(count)]
+    atomic_write_text(out / MANIFEST, "".join(json.dumps(r) + "\n" for r in ordered))
+    write_format(out, cards[0]["plan"].get("format", "own"), ordered)
     card = {"command": [c["command"] for c in cards], "plan": cards[0]["plan"], "samples": count,
             "shards": n, "seconds": sum(c["seconds"] for c in cards),
             "files_per_sample": sorted({k for r in rows.values() for k in r["files"]},

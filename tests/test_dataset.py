@@ -139,3 +139,16 @@ def test_pose_sources_and_bad_inputs(tmp_path, capsys):
     lines.write_text(json.dumps(record_to_dict(record)) + "\n")
     assert main(["dataset", "--count", "2", "--out", str(tmp_path / "listed"), "--poses", str(lines)]) == 2
     assert "--resume" in capsys.readouterr().err  # a started dataset is never overwritten silently
+
+
+def test_train_pose_reads_an_own_dataset(reference, tmp_path):
+    from engine.models.checkpoint import load_model
+    from engine.train.pose import MODEL_FILE, train_pose
+
+    given = {"data": f"own:{reference}", "steps": 2, "batch": 4, "cache_size": 6, "eval_count": 1,
+             "widths": [2, 2, 4, 4, 4], "hidden": 8}
+    metrics = train_pose(tmp_path / "run", given)
+    assert metrics["steps"] == 2 and np.isfinite(list(metrics["pose_error_mm"].values())).all()
+    assert load_model(tmp_path / "run" / MODEL_FILE)[2]["options"]["data"] == f"own:{reference}"
+    with pytest.raises(ValueError, match="fewer than --batch"):
+        train_pose(tmp_path / "small", {**given, "batch": 8, "cache_size": 8})

@@ -1,7 +1,8 @@
 """`python main.py dataset`: many samples (engine.export's layout) with a manifest and a card.
 
     dataset --count N --out DIR [--source simulator|generator] [--style NAME|PNG] [--poses ...]
-            [--camera PRESET] [--seed S] [--workers K] [--shard I/N] [--resume]
+            [--frames N] [--camera PRESET] [--seed S] [--workers K] [--shard I/N] [--resume]
+            [--format own|icvl|keypoints-json|controlnet]
     dataset merge --out DIR      check every shard's part and write DIR/manifest.jsonl
 
 Splitting over machines uses the launchers people have: under torchrun (RANK, WORLD_SIZE in the
@@ -21,6 +22,7 @@ from pathlib import Path
 from app.commands.sample_options import add_sample_arguments, sample_options
 from engine.camera import CAMERA_PRESETS
 from engine.dataset import DatasetPlan, merge, run_shard
+from engine.dataset_formats import FORMATS
 
 PROGRESS_EVERY_S = 0.5
 
@@ -36,8 +38,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", type=Path, default=None, help="generator checkpoint (default: the shipped one)")
     p.add_argument("--style", default="none", metavar="NAME|PNG", help="a bank style, a depth PNG, or none")
     p.add_argument("--style-scale", type=float, default=None, metavar="MM", help="mm per unit of a style PNG")
-    p.add_argument("--poses", default="random", metavar="random|FILE.jsonl|around:POSE.json",
-                   help="where the poses come from (default random within the joint limits)")
+    p.add_argument("--poses", default="random", metavar="random|bank|FILE.jsonl|around:POSE.json|READER:PATH",
+                   help="where the poses come from (default random within the joint limits; bank: "
+                        "2,336 real tracked poses; READER:PATH, e.g. nyu:PATH or own:DIR: a dataset's "
+                        "joints, fitted to the model)")
+    p.add_argument("--frames", type=int, default=1, metavar="N",
+                   help="N > 1: temporally coherent clips, N frames interpolated between the poses")
+    p.add_argument("--format", choices=FORMATS, default="own",
+                   help="also write an index other training code reads: ICVL labels.txt, COCO/MediaPipe "
+                        "keypoints.json or a ControlNet prompt.json (docs/dataset_formats.md)")
     p.add_argument("--camera", choices=sorted(CAMERA_PRESETS), default="kinect_v1")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1, help="processes writing samples (default 1)")
@@ -93,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
     plan = DatasetPlan(count=args.count, seed=args.seed,
                        source="simulator" if args.source == "sim" else args.source,
                        style=args.style, style_scale_mm=args.style_scale, poses=args.poses,
-                       camera=args.camera, model=str(args.model) if args.model else None,
+                       frames=args.frames,
+                       camera=args.camera, format=args.format,
+                       model=str(args.model) if args.model else None,
                        sample=sample_options(args, durable=False))
     _check_inputs(plan)
     command = shlex.join(["main.py", *sys.argv[1:]]) if sys.argv[1:] else "dataset"
@@ -114,6 +125,6 @@ def _check_inputs(plan: DatasetPlan) -> None:
     from engine.style.registry import resolve_style
 
     resolve_style(plan.style, plan.style_scale_mm).prepare()
-    open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera])
+    open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera], plan.frames)
     if plan.model is not None and not Path(plan.model).is_file():
         raise ValueError(f"{plan.model}: no such generator checkpoint")

@@ -17,7 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "through every sensor model. Run again with the same --out to resume (a larger "
                     f"--steps extends it). Writes OUT/{MODEL_FILE}, OUT/log.csv and OUT/metrics.json "
                     "(held-out mean joint error per sensor).")
-    p.add_argument("--data", default="sim", choices=["sim"], help="training data (the simulator)")
+    p.add_argument("--data", default=None, metavar="sim|own:DIR|nyu:PATH|...",
+                   help="training data: the simulator (default), or a dataset reader's spec, e.g. "
+                        "own:DIR for a folder written by `dataset`")
     p.add_argument("--out", type=Path, required=True, help="run folder (created; resumed if it holds a run)")
     p.add_argument("--steps", type=int, help=f"optimiser steps (default {_D.steps})")
     p.add_argument("--batch", type=int, help=f"batch size (default {_D.batch})")
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    given = {"steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed,
+    given = {"data": args.data, "steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed,
              "cache_size": args.cache_size, "eval_count": args.eval_count}
     bars: dict[str, tqdm] = {}
 

@@ -3,7 +3,9 @@
 Data: the sim stream with clean and noisy sensors mixed, so the estimator and its features hold
 on both the renderer's clean depth and a sensor's (and, later, a generator's) output. The first
 `cache_size` samples are rendered once into the run folder (engine.eval.baseline.CropBank) and
-batches are drawn from them.
+batches are drawn from them. With `data` a reader spec (e.g. own:DIR, a `dataset` folder), the
+first `cache_size` of its samples are cropped by the same convention instead (read again on a
+resume: the readers are deterministic); the held-out report stays on the sim stream.
 
 Run folder (plumbing from engine.train.common, shared with the GAN trainer):
     options.json               the run's options (so a checkpoint explains itself; checked on resume)
@@ -49,6 +51,7 @@ from engine.train.common import (
     set_lr,
     write_options,
 )
+from engine.train.gan import dataset_crops
 from engine.train.pose_options import MODEL_FILE, PoseTrainConfig
 from engine.train.rng import restore_rng_state, rng_state
 
@@ -119,8 +122,13 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
     report = on_progress or (lambda *a: None)
     dev = pick_device(device)
 
-    bank = open_bank(out / "cache", config.sim_config(), config.cache_size,
-                     progress=lambda d, n: report("cache", d, n, {}))
+    if config.data == "sim":
+        bank = open_bank(out / "cache", config.sim_config(), config.cache_size,
+                         progress=lambda d, n: report("cache", d, n, {}))
+    else:
+        bank = dataset_crops(config.data, config.cache_size)
+        if len(bank) < config.batch:
+            raise ValueError(f"{config.data}: {len(bank)} usable samples, fewer than --batch {config.batch}")
 
     torch.manual_seed(config.seed)
     model = PoseNet(**config.model_config()).to(dev)

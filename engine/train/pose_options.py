@@ -16,6 +16,7 @@ class PoseTrainConfig:
     """The options of a run (stored in options.json)."""
 
     steps: int = 2400  # ~12 min on one CPU thread (~110 images/s)
+    data: str = "sim"  # the sim stream, or a dataset reader's spec (own:DIR, nyu:PATH, ...)
     batch: int = 32
     lr: float = 1e-3
     seed: int = 0  # sim stream seed and weight init
