@@ -2,7 +2,7 @@
 
 Data: the sim stream with clean and noisy sensors mixed, so the estimator and its features hold
 on both the renderer's clean depth and a sensor's (and, later, a generator's) output. The first
-`cache_size` samples are rendered once into the run folder (engine.eval.baseline.CropBank) and
+`cache_size` samples are rendered once into the run folder (engine.data.crop_bank) and
 batches are drawn from them.
 
 Run folder (plumbing from engine.train.common, shared with the GAN trainer):
@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from engine.eval import HELD_OUT_SEED
-from engine.eval.baseline import open_bank
+from engine.data.crop_bank import open_bank
 from engine.eval.estimator import held_out_pose_error
 from engine.eval.metrics import HALF_CUBE_MM
 from engine.io_utils import atomic_write_json
