@@ -7,22 +7,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from types import ModuleType
 
 from app.commands import bench, dataset, evaluate, generate, gui, render, screenshot, styles, stylize, train
+from app.entry import run_command
 
 # Order is the order `--help` lists them in.
 COMMANDS: tuple[ModuleType, ...] = (gui, render, generate, dataset, train, evaluate, bench, styles,
                                      stylize, screenshot)
-
-DEBUG_ENV = "HANDDEPTH_DEBUG"  # set to 1 to see tracebacks instead of one-line errors
-
-
-class UserError(Exception):
-    """A problem with the user's input; printed as one line, exit status 2."""
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -43,14 +36,4 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:  # the app takes no options of its own: `main.py -v` opens it too
         args.command, args.run = "gui", gui.run
-    try:
-        return int(args.run(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except (UserError, ValueError, OSError) as e:
-        if os.environ.get(DEBUG_ENV):
-            raise
-        message = str(e).splitlines()[0] if str(e) else e.__class__.__name__
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+    return run_command(args.run, args)

@@ -13,23 +13,16 @@ from __future__ import annotations
 import numpy as np
 
 from engine.camera import Camera
+from engine.hand.anatomy import FINGER_RADII_MM, FOREARM_LENGTH, FOREARM_RADII, HAND_LENGTH_MM, PALM_RADIUS_MM
 from engine.hand.skeleton import FINGER_JOINTS, FINGERS, PART_INDEX
-from engine.sim.volume import (
-    FINGER_RADII_MM,
-    FOREARM_LENGTH,
-    FOREARM_RADII,
-    NOMINAL_HAND_LENGTH_MM,
-    PALM_RADIUS_MM,
-    hand_axes,
-    hand_scale,
-)
+from engine.sim.volume import hand_axes, hand_scale
 
 # A surface point lies one radius in front of the joint under it; a joint counts as occluded
 # when the depth at its pixel is nearer than that by more than this (a finger's breadth, about
 # 16-20 mm, Garrett 1971: another finger or the palm is in front of it).
 OCCLUSION_MARGIN_MM = 15.0
 # How far in front of a joint its own skin may be: the thickest capsule (the palm's half
-# thickness, engine.sim.volume, for a hand up to 15 % larger) plus that margin.
+# thickness, engine.hand.anatomy, for a hand up to 15 % larger) plus that margin.
 SKIN_ALLOWANCE_MM = PALM_RADIUS_MM * 1.15 + OCCLUSION_MARGIN_MM
 VISIBILITY_WINDOW_PX = 1  # half side of the window whose farthest valid depth is compared
 
@@ -39,7 +32,7 @@ def _capsules(joints: np.ndarray, thickness: float) -> tuple[np.ndarray, ...]:
     skeleton's capsules, with the simulator's radii (engine.sim.volume)."""
     j = np.asarray(joints, dtype=np.float64)
     k = hand_scale(j) * thickness
-    hl = NOMINAL_HAND_LENGTH_MM * hand_scale(j)
+    hl = HAND_LENGTH_MM * hand_scale(j)
     radial, distal = hand_axes(j)
     a, b, ra, rb, lab = [], [], [], [], []
 

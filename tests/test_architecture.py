@@ -49,3 +49,26 @@ def test_weights_are_never_unpickled():
 
 def test_viewport_math_is_pure_numpy():
     assert not imported_roots(ROOT / "widgets" / "viewport_math.py") & GUI_LIBS
+
+
+def imported_modules(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+# Inside engine/, lower rooms never import higher ones: the hand's anatomy lives in engine/hand
+# (the renderer imports it, not the reverse), and data caches know nothing of trainers.
+ENGINE_FLOORS = {"engine/hand": ("engine.sim", "engine.data", "engine.models", "engine.train"),
+                 "engine/data": ("engine.train", "engine.eval")}
+
+
+@pytest.mark.parametrize("room", sorted(ENGINE_FLOORS))
+def test_engine_rooms_import_only_downwards(room):
+    offenders = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p) if m.startswith(ENGINE_FLOORS[room]))
+                 for p in files(room)}
+    assert not {p: m for p, m in offenders.items() if m}

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.data import crop_bank
+from engine.data.crop_bank import open_bank
 from engine.data.readers.sim import SimConfig, crop_sample
-from engine.eval import baseline
-from engine.eval.baseline import nearest_pose, open_bank, retrieve
+from engine.eval.baseline import nearest_pose, retrieve
 
 
 def test_nearest_pose_uses_only_labelled_joints():
@@ -39,14 +40,14 @@ def test_bank_holds_the_stream_and_is_reused(tmp_path, monkeypatch):
     def no_render(*_):
         raise AssertionError("a complete bank must not be rendered again")
 
-    monkeypatch.setattr(baseline, "crop_sample", no_render)
+    monkeypatch.setattr(crop_bank, "crop_sample", no_render)
     again = open_bank(tmp_path, config, 4)
     np.testing.assert_array_equal(again.y, bank.y)
 
 
 def test_interrupted_bank_resumes_where_it_stopped(tmp_path, monkeypatch):
     config = SimConfig(seed=6)
-    monkeypatch.setattr(baseline, "_CHUNK", 2)
+    monkeypatch.setattr(crop_bank, "_CHUNK", 2)
 
     def stop_after_first_chunk(done, total):
         if done == 2:
@@ -55,8 +56,8 @@ def test_interrupted_bank_resumes_where_it_stopped(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         open_bank(tmp_path, config, 5, progress=stop_after_first_chunk)
     rendered = []
-    real = baseline.crop_sample
-    monkeypatch.setattr(baseline, "crop_sample", lambda c, i: rendered.append(i) or real(c, i))
+    real = crop_bank.crop_sample
+    monkeypatch.setattr(crop_bank, "crop_sample", lambda c, i: rendered.append(i) or real(c, i))
     bank = open_bank(tmp_path, config, 5)
     assert rendered == [2, 3, 4]
     np.testing.assert_array_equal(bank.y[0], crop_sample(config, 0).y)
@@ -74,11 +75,11 @@ def test_retrieve_returns_the_nearest_training_image(tmp_path):
 
 
 def test_cache_dir_prefers_explicit_then_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv(baseline.CACHE_ENV, str(tmp_path / "env"))
-    assert baseline.cache_dir(tmp_path / "x") == tmp_path / "x"
-    assert baseline.cache_dir() == tmp_path / "env"
-    monkeypatch.delenv(baseline.CACHE_ENV)
-    assert baseline.cache_dir() == baseline.DEFAULT_CACHE_DIR
+    monkeypatch.setenv(crop_bank.CACHE_ENV, str(tmp_path / "env"))
+    assert crop_bank.cache_dir(tmp_path / "x") == tmp_path / "x"
+    assert crop_bank.cache_dir() == tmp_path / "env"
+    monkeypatch.delenv(crop_bank.CACHE_ENV)
+    assert crop_bank.cache_dir() == crop_bank.DEFAULT_CACHE_DIR
 
 
 @pytest.mark.parametrize("damage", ["meta_garbage", "meta_empty", "array_cut_short"])

@@ -12,7 +12,7 @@ from torch import nn
 from app.cli import main
 from engine.data.readers.sim import SimConfig
 from engine.eval import HELD_OUT_SEED
-from engine.eval.baseline import open_bank
+from engine.data.crop_bank import open_bank
 from engine.eval.evaluate import evaluate, sim_source, training_stream
 from engine.models.checkpoint import register, save_checkpoint
 from engine.models.generator import SkeletonUNet

@@ -17,7 +17,8 @@ from engine.models.checkpoint import read_checkpoint, save_checkpoint
 from engine.models.discriminator import PatchCritic
 from engine.models.generator import SkeletonUNet, load_generator
 from engine.train import common
-from engine.train.gan import gan_step, sim_crops, train_gan
+from engine.data.crop_cache import sim_crops
+from engine.train.gan import gan_step, train_gan
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"g_base": 4, "g_levels": 2, "g_full": 4, "d_base": 4, "batch_size": 2, "cache_size": 8,

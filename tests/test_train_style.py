@@ -17,7 +17,7 @@ from engine.models.generator import SkeletonUNet
 from engine.models.vgg import load_pose_trunk
 from engine.style.losses import StyleLossConfig, content_loss, gram_matrix, style_loss, total_variation
 from engine.style.stats import reference_mask
-from engine.train.gan import sim_crops
+from engine.data.crop_cache import sim_crops
 from engine.train.gan_options import DEFAULTS
 from engine.train.style_objective import StyleObjective, hand_crops, load_style_target, loss_config
 

@@ -28,7 +28,7 @@ from engine.data.readers.sim import SimConfig
 from engine.eval.metrics import silhouette_iou
 from engine.models.generator import load_generator
 from engine.style.stats import geometry_shift_mm, reference_mask, style_reference, style_stats
-from engine.train.gan import EVAL_SEED_OFFSET, sim_crops
+from engine.data.crop_cache import EVAL_SEED_OFFSET, sim_crops
 from engine.train.gan_options import DEFAULTS
 from engine.train.style_objective import load_style_target
 

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from engine.data.readers import open_dataset
-    from engine.eval.baseline import cache_dir, open_bank
+    from engine.data.crop_bank import cache_dir, open_bank
     from engine.eval.estimator import load_estimator
     from engine.eval.evaluate import (
         bar_check,

@@ -1,4 +1,4 @@
-"""`python main.py train {gan,pose}`: training commands, one module each."""
+"""`python main.py train {gan,pose,distill}`: training commands, one module each."""
 from __future__ import annotations
 
 import argparse

@@ -24,10 +24,11 @@ import numpy as np
 from torch import nn
 
 from engine.data.crop import BACKGROUND, CROP_SIZE, crop_depth, make_transform, normalise_joints
+from engine.data.crop_bank import CropBank
 from engine.data.readers.base import DatasetReader
 from engine.data.readers.sim import SimConfig, crop_sample
 from engine.eval import HELD_OUT_SEED
-from engine.eval.baseline import CropBank, retrieve
+from engine.eval.baseline import retrieve
 from engine.eval.estimator import estimate
 from engine.eval.metrics import (
     fg_abs_error_mm,

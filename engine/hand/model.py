@@ -7,8 +7,7 @@ camera = R_global @ CANONICAL_TO_CAMERA @ local + wrist.
 
 Segment lengths are fractions of hand length (wrist crease to middle fingertip) from
 Buchholz, Armstrong & Goldstein, "Anthropometric data for describing the kinematics of the
-human hand", Ergonomics 35(3), 1992 (Table 2); the mean adult hand length of 187 mm is the
-ANSUR II average of both sexes (Gordon et al., 2014).
+human hand", Ergonomics 35(3), 1992 (Table 2), of the nominal hand of engine.hand.anatomy.
 """
 from __future__ import annotations
 
@@ -16,10 +15,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from engine.hand.anatomy import HAND_LENGTH_MM
 from engine.hand.limits import NUM_ANGLES, clamp_angles
 from engine.hand.skeleton import FINGER_JOINTS, FINGERS, NUM_JOINTS
-
-HAND_LENGTH_MM = 187.0
 
 # Phalanx lengths per finger (base bone, middle bone, tip bone) as fractions of hand length
 # [Buchholz 1992]. For the thumb the base bone is the metacarpal (CMC to MCP).
@@ -33,7 +31,7 @@ SEGMENT_RATIOS: dict[str, tuple[float, float, float]] = {
 
 # Base joint positions (thumb CMC, finger MCPs) in the hand-local frame, fractions of hand
 # length. Wrist-to-middle-MCP = 1 - middle finger length (0.456) so that the hand length holds;
-# MCP spread gives a ~55 mm knuckle span at 187 mm, as in Buchholz's palm breadth.
+# MCP spread gives a ~55 mm knuckle span at HAND_LENGTH_MM, as in Buchholz's palm breadth.
 BASE_POSITIONS: dict[str, tuple[float, float, float]] = {
     "thumb": (0.13, 0.12, 0.05),
     "index": (0.145, 0.440, 0.0),

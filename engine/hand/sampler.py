@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.hand.limits import LOWER, UPPER, clamp_angles
+from engine.hand.anatomy import FINGER_RADII_MM
 from engine.hand.model import (
     HandPose,
     HandShape,
@@ -19,7 +20,6 @@ from engine.hand.model import (
     rotvec_to_matrix,
 )
 from engine.hand.skeleton import FINGER_JOINTS, FINGERS
-from engine.sim.volume import FINGER_RADII_MM
 
 # Fraction of the radii sum two bones of different fingers may overlap before it counts as a
 # collision (soft tissue gives; fingers pressed together still touch).

@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from engine.data.crop import CROP_SIZE
+from engine.hand.anatomy import FOREARM_LENGTH, HAND_LENGTH_MM, NOMINAL_WRIST_TO_MCP_MM
 from engine.models.pose_encoding import (
     _FOREARM_SEGMENT,
     _HALF,
@@ -28,7 +29,6 @@ from engine.models.pose_encoding import (
     SIGMA_PX,
     VIEW_SIZE,
 )
-from engine.sim.volume import FOREARM_LENGTH, NOMINAL_HAND_LENGTH_MM, NOMINAL_WRIST_TO_MCP_MM
 
 CUTOFF_SIGMAS = 5.0  # falloff beyond it < 3.7e-6: drawn as 0 (see the module docstring)
 
@@ -63,7 +63,7 @@ def _forearm_end(y: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):  # every MCP missing: NaN, the segment is skipped
         known = to_mcp[np.isfinite(to_mcp)]
         mean = known.mean() if known.size else np.nan
-    hand_length = mean * (NOMINAL_HAND_LENGTH_MM / NOMINAL_WRIST_TO_MCP_MM)
+    hand_length = mean * (HAND_LENGTH_MM / NOMINAL_WRIST_TO_MCP_MM)
     return wrist - distal * (FOREARM_LENGTH * hand_length)
 
 

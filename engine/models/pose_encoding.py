@@ -35,14 +35,14 @@ import numpy as np
 import torch
 
 from engine.data.crop import CROP_SIZE, CropTransform, crop_camera
-from engine.hand.skeleton import BONES, FINGER_JOINTS, FINGERS
-from engine.sim.volume import (
+from engine.hand.anatomy import (
     FOREARM_LENGTH,
     FOREARM_OFFSET,
     FOREARM_RADII,
-    NOMINAL_HAND_LENGTH_MM,
+    HAND_LENGTH_MM,
     NOMINAL_WRIST_TO_MCP_MM,
 )
+from engine.hand.skeleton import BONES, FINGER_JOINTS, FINGERS
 
 PARTS: tuple[str, ...] = ("palm", *FINGERS, "forearm")
 
@@ -76,7 +76,7 @@ VIEW_SIZE = 5  # (a, b, s, du, dv), see the module docstring
 SIGMA_PX = 3.0
 # The forearm stub is two capsules side by side (engine.sim.volume): half its width over a
 # finger's radius (~9 mm at FINGER_RADII_MM) widens its falloff.
-FOREARM_SIGMA_SCALE = (FOREARM_OFFSET + FOREARM_RADII[0]) * NOMINAL_HAND_LENGTH_MM / 9.0
+FOREARM_SIGMA_SCALE = (FOREARM_OFFSET + FOREARM_RADII[0]) * HAND_LENGTH_MM / 9.0
 _HALF = CROP_SIZE / 2.0  # 64 px per cube half-side
 _PIXEL_CENTRE = (CROP_SIZE - 1) / 2.0  # 63.5
 
@@ -106,7 +106,7 @@ def forearm_end(y: torch.Tensor) -> torch.Tensor:
     distal = y[:, 9] - wrist
     distal = distal / distal.norm(dim=-1, keepdim=True).clamp_min(1e-6)
     to_mcp = (y[:, [5, 9, 13, 17]] - wrist[:, None]).norm(dim=-1)  # (B, 4), NaN where missing
-    hand_length = torch.nanmean(to_mcp, dim=1) * (NOMINAL_HAND_LENGTH_MM / NOMINAL_WRIST_TO_MCP_MM)
+    hand_length = torch.nanmean(to_mcp, dim=1) * (HAND_LENGTH_MM / NOMINAL_WRIST_TO_MCP_MM)
     return wrist - distal * (FOREARM_LENGTH * hand_length)[:, None]
 
 

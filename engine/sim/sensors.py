@@ -9,41 +9,13 @@ Depth images are float32 millimetres with 0 = no data (docs/architecture.md).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np
 
 from engine.camera import KINECT_V1, REALSENSE_SR300, Camera
-
-SENSOR_NAMES: tuple[str, ...] = ("none", "kinect_v1", "tof", "realsense")
-
-
-@dataclass(frozen=True)
-class SensorInfo:
-    """What a GUI picker or the CLI shows for one sensor model."""
-
-    name: str
-    title: str
-    description: str
-
-
-SENSORS: dict[str, SensorInfo] = {
-    "none": SensorInfo("none", "Clean", "The renderer's exact depth, no sensor artefacts."),
-    "kinect_v1": SensorInfo(
-        "kinect_v1", "Kinect v1 (structured light)",
-        "PrimeSense: projector shadows, 1/8-pixel disparity steps, depth-squared noise, "
-        "ragged edges with holes; 0.4-4 m."),
-    "tof": SensorInfo(
-        "tof", "Time of flight (Kinect v2)",
-        "Flying pixels trailing behind depth edges, mild noise, dropouts on grazing "
-        "surfaces; 0.5-4.5 m."),
-    "realsense": SensorInfo(
-        "realsense", "RealSense SR305 (coded light)",
-        "Short range: smooth ~1 mm noise in 1/8 mm steps, eroded ragged silhouette, "
-        "grazing dropouts; 0.2-1.5 m."),
-}
 
 # --- Shared geometry --------------------------------------------------------------------------
 # Padding around the valid pixels' bounding box: wider than the flying-pixel band (1 px), and
@@ -162,14 +134,13 @@ def apply_sensor(
     describe this image (pass the adjusted intrinsics for a crop). An int seed or a Generator
     makes the output reproducible bit for bit.
     """
-    if sensor not in _MODELS and sensor != "none":
-        raise ValueError(f"unknown sensor {sensor!r}; valid names: {', '.join(SENSOR_NAMES)}")
+    info = sensor_info(sensor)
     clean = np.array(depth, dtype=np.float32, copy=True)
     if clean.ndim != 2:
         raise ValueError(f"depth must be a 2-D image, got shape {clean.shape}")
-    if sensor == "none":
+    if info.model is None:
         return clean
-    model, (near, far) = _MODELS[sensor]
+    model, (near, far) = info.model, info.range_mm
     # Surfaces outside the working range return nothing, so they cannot mix into flying pixels.
     valid = (clean >= near) & (clean <= far)
     out = np.zeros_like(clean)
@@ -268,22 +239,48 @@ def _realsense(p: _Patch, rng: np.random.Generator) -> np.ndarray:
     return _finish(noisy, keep, SR_RANGE_MM)
 
 
-# Explicit registry: each public name maps to its model and working range (mm).
 _Model = Callable[[_Patch, np.random.Generator], np.ndarray]
-_MODELS: dict[str, tuple[_Model, tuple[float, float]]] = {
-    "kinect_v1": (_kinect_v1, KINECT_RANGE_MM),
-    "tof": (_tof, TOF_RANGE_MM),
-    "realsense": (_realsense, SR_RANGE_MM),
-}
+
+
+@dataclass(frozen=True)
+class SensorInfo:
+    """One sensor model, the only place it is listed: what a GUI picker or the CLI shows for it,
+    its working range (mm) and the function that applies it (None: the clean render)."""
+
+    name: str
+    title: str
+    description: str
+    range_mm: tuple[float, float] = (0.0, float("inf"))
+    model: _Model | None = None
+
+
+# Explicit registry, in the order pickers list them. Adding a sensor model is one entry here.
+SENSORS: dict[str, SensorInfo] = {s.name: s for s in (
+    SensorInfo("none", "Clean", "The renderer's exact depth, no sensor artefacts."),
+    SensorInfo("kinect_v1", "Kinect v1 (structured light)",
+               "PrimeSense: projector shadows, 1/8-pixel disparity steps, depth-squared noise, "
+               "ragged edges with holes; 0.4-4 m.", KINECT_RANGE_MM, _kinect_v1),
+    SensorInfo("tof", "Time of flight (Kinect v2)",
+               "Flying pixels trailing behind depth edges, mild noise, dropouts on grazing "
+               "surfaces; 0.5-4.5 m.", TOF_RANGE_MM, _tof),
+    SensorInfo("realsense", "RealSense SR305 (coded light)",
+               "Short range: smooth ~1 mm noise in 1/8 mm steps, eroded ragged silhouette, "
+               "grazing dropouts; 0.2-1.5 m.", SR_RANGE_MM, _realsense),
+)}
+SENSOR_NAMES: tuple[str, ...] = tuple(SENSORS)  # a view of SENSORS for choices and checks
+
+
+def sensor_info(sensor: str) -> SensorInfo:
+    """The record of a sensor model by name, or a ValueError listing the valid names."""
+    try:
+        return SENSORS[sensor]
+    except KeyError:
+        raise ValueError(f"unknown sensor {sensor!r}; valid names: {', '.join(SENSOR_NAMES)}") from None
 
 
 def sensor_range_mm(sensor: str) -> tuple[float, float]:
     """The working range (mm) of a sensor model; the clean render ("none") has no limit."""
-    if sensor == "none":
-        return 0.0, float("inf")
-    if sensor not in _MODELS:
-        raise ValueError(f"unknown sensor {sensor!r}; valid names: {', '.join(SENSOR_NAMES)}")
-    return _MODELS[sensor][1]
+    return sensor_info(sensor).range_mm
 
 
 def range_warning(clean_depth: np.ndarray, sensor: str) -> str | None:

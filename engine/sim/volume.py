@@ -15,31 +15,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.hand.anatomy import (
+    FINGER_RADII_MM,
+    FOREARM_LENGTH,
+    FOREARM_OFFSET,
+    FOREARM_RADII,
+    HAND_LENGTH_MM,
+    NOMINAL_WRIST_TO_MCP_MM,
+    PALM_RADIUS_MM,
+    PALM_WRIST_CORNER,
+)
 from engine.hand.skeleton import FINGER_JOINTS, FINGERS, PART_INDEX
-
-NOMINAL_HAND_LENGTH_MM = 187.0
-# Mean wrist-to-MCP distance of the index..little fingers of the nominal hand (engine.hand.model).
-NOMINAL_WRIST_TO_MCP_MM = 80.5
-
-# Capsule radii in mm for a 187 mm hand, per finger bone (base, middle, tip) as
-# (start radius, end radius): finger breadths of 16-20 mm at the proximal phalanx and 13-15 mm
-# at the tip (Garrett, "The adult human hand: some anthropometric and biomechanical
-# considerations", Human Factors 13(2), 1971).
-FINGER_RADII_MM: dict[str, tuple[tuple[float, float], ...]] = {
-    "thumb": ((12.0, 11.0), (11.0, 10.0), (10.0, 8.5)),
-    "index": ((9.8, 8.8), (8.8, 8.0), (8.0, 7.2)),
-    "middle": ((10.0, 9.0), (9.0, 8.2), (8.2, 7.4)),
-    "ring": ((9.4, 8.5), (8.5, 7.8), (7.8, 7.0)),
-    "little": ((8.5, 7.6), (7.6, 7.0), (7.0, 6.2)),
-}
-# Half the palm thickness (about 25 mm at the mid-palm, Garrett 1971).
-PALM_RADIUS_MM = 12.5
-# Palm corners at the wrist, in hand lengths along (radial, distal) from the wrist joint.
-PALM_WRIST_CORNER = (0.12, 0.05)
-# Forearm stub: two side-by-side capsules (wrist breadth ~55 mm, thickness ~35 mm).
-FOREARM_OFFSET = 0.05  # hand lengths either side of the axis
-FOREARM_LENGTH = 0.4  # hand lengths back from the wrist
-FOREARM_RADII = (0.095, 0.105)  # hand lengths at the wrist and at the cut
 
 RIPPLE_MM = 0.4  # largest dip of a capsule's surface between two of its spheres
 
@@ -75,7 +61,7 @@ def hand_axes(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def hand_scale(joints: np.ndarray) -> float:
-    """Size of a hand relative to the nominal 187 mm hand, from its wrist-to-knuckle lengths."""
+    """Size of a hand relative to the nominal hand (engine.hand.anatomy), from its wrist-to-knuckle lengths."""
     mcps = joints[[5, 9, 13, 17]]
     return float(np.mean(np.linalg.norm(mcps - joints[0], axis=1)) / NOMINAL_WRIST_TO_MCP_MM)
 
@@ -85,7 +71,7 @@ def build_hand_volume(joints: np.ndarray, thickness: float = 1.0) -> HandVolume:
     j = np.asarray(joints, dtype=np.float64)
     scale = hand_scale(j)
     k = scale * thickness
-    hl = NOMINAL_HAND_LENGTH_MM * scale
+    hl = HAND_LENGTH_MM * scale
     radial, distal = hand_axes(j)
 
     centres, radii, labels = [], [], []

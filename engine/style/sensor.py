@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.camera import Camera
-from engine.sim.sensors import SENSOR_NAMES, SENSORS, apply_sensor, blend_with_clean, range_warning
+from engine.sim.sensors import apply_sensor, blend_with_clean, range_warning, sensor_info
 from engine.style.base import Style
 
 
@@ -17,9 +17,7 @@ class SensorStyle(Style):
     """One of engine.sim.sensors' models ("none", "kinect_v1", "tof", "realsense")."""
 
     def __init__(self, sensor: str, name: str | None = None) -> None:
-        if sensor not in SENSOR_NAMES:
-            raise ValueError(f"unknown sensor {sensor!r}; valid names: {', '.join(SENSOR_NAMES)}")
-        info = SENSORS[sensor]
+        info = sensor_info(sensor)
         super().__init__(name or sensor, info.title, info.description)
         self.sensor = sensor
 

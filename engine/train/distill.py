@@ -14,9 +14,9 @@ Objective per batch: mean over pixels of (x_s - x_t)^2 + truth_weight * (x_s - x
 and x_t are the student's and the teacher's raw output x_hat (before the eval-mode cut) and x
 the clean simulator crop: the teacher carries what the GAN learned, the truth keeps the student
 from copying the teacher's errors. Then the student's own silhouette cut is calibrated exactly
-as the GAN trainer does (engine.train.gan.calibrate_silhouette_cut, on its calibration seed).
+as the GAN trainer does (engine.train.calibration.calibrate_silhouette_cut, on its calibration seed).
 
-Data and files as `train gan`'s (same cache layout and seeds, engine.train.gan.build_cache):
+Data and files as `train gan`'s (same cache layout and seeds, engine.data.crop_cache.build_cache):
 RUN_DIR/options.json, cache/, train_state.pt (the resume point: student, optimiser, step, wall
 time, RNG states, written atomically), log.csv + log.jsonl, generator.safetensors (the student
 at the last checkpoint, with its cut and held-out scores). Running again resumes.
@@ -25,27 +25,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.data.crop_cache import CALIBRATION_SEED_OFFSET, EVAL_SEED_OFFSET, build_cache
 from engine.models.checkpoint import save_checkpoint
 from engine.models.generator import ENCODING_SIZE, SkeletonUNet, load_generator
 from engine.models.inference import fold_generator
 from engine.models.pose_encoding import encode_pose
 from engine.train import common
 from engine.train.distill_options import DEFAULTS, MUTABLE
-from engine.train.gan import (
-    CALIBRATION_SEED_OFFSET,
-    EVAL_SEED_OFFSET,
-    build_cache,
-    calibrate_silhouette_cut,
-    checkpoint_info,
-    evaluate_generator,
-)
+from engine.train.calibration import calibrate_silhouette_cut, evaluate_generator
+from engine.train.gan import checkpoint_info
+from engine.progress import Progress, note, silent
 from engine.train.rng import restore_rng_state, rng_state
 
 STATE_FILE, G_FILE = "train_state.pt", "generator.safetensors"
@@ -115,8 +110,7 @@ def distill_step(student: SkeletonUNet, teacher_net: SkeletonUNet, optimiser: to
     return {"loss": loss.item(), "loss_teacher": loss_teacher.item(), "loss_truth": loss_truth.item()}
 
 
-def distill(run_dir: Path, given: dict, progress_factory: Callable[..., object] | None = None,
-            stop_after: float | None = None) -> dict:
+def distill(run_dir: Path, given: dict, progress: Progress = silent, stop_after: float | None = None) -> dict:
     """Train (or resume) a student in run_dir; returns {step, wall_s, eval}."""
     run_dir = Path(run_dir)
     options, resuming = common.run_options(run_dir, given, DEFAULTS, MUTABLE)
@@ -128,7 +122,7 @@ def distill(run_dir: Path, given: dict, progress_factory: Callable[..., object] 
         torch.set_num_threads(int(options["threads"]))
     teacher, teacher_info = load_generator(options["teacher"])
     teacher_net = fold_generator(teacher)
-    train, held_out, calib = build_cache(run_dir, {**options, "data": "sim"}, progress_factory)
+    train, held_out, calib = build_cache(run_dir, {**options, "data": "sim"}, progress)
     torch.manual_seed(options["seed"])
     student = slim_student(teacher, options["base"], options["levels"], options["full_res"]).train()
     optimiser = torch.optim.Adam(student.parameters(), lr=options["lr"])
@@ -142,7 +136,7 @@ def distill(run_dir: Path, given: dict, progress_factory: Callable[..., object] 
         restore_rng_state(state["rng"])
     run_log = common.RunLog(run_dir, LOG_COLUMNS, resume_step=step if resuming else None)
     total = int(options["steps"])
-    bar = progress_factory(total=total, initial=step, desc="distill", unit="step") if progress_factory else None
+    progress("distill", step, total, {})
     started, window_t, window_n = time.monotonic() - elapsed, time.monotonic(), 0
     metrics: dict = {}
     while step < total:
@@ -154,24 +148,22 @@ def distill(run_dir: Path, given: dict, progress_factory: Callable[..., object] 
         losses = distill_step(student, teacher_net, optimiser, x, y, v, options["truth_weight"])
         step += 1
         window_n += len(idx)
-        if bar is not None:
-            bar.update(1)
+        shown: dict[str, float] = {}
         if step % options["log_every"] == 0 or step == total:
             now = time.monotonic()
+            shown = {**losses, "samples_per_s": round(window_n / max(now - window_t, 1e-9), 1)}
             run_log.row({"step": step, "time_s": round(now - started, 1), "lr": optimiser.param_groups[0]["lr"],
-                         **losses, "samples_per_s": round(window_n / max(now - window_t, 1e-9), 1)})
+                         **shown})
             window_t, window_n = now, 0
+        progress("distill", step, total, shown)
         out_of_time = stop_after is not None and time.monotonic() - started - elapsed >= stop_after
         if step % options["checkpoint_every"] == 0 or step == total or out_of_time:
             metrics = _checkpoint(run_dir, options, teacher_info, step, time.monotonic() - started,
                                   student, optimiser, held_out, calib, run_log)
             student.train()
-            if bar is not None:
-                bar.write(f"step {step}: held-out IoU {metrics['iou']:.3f}, fg MAE {metrics['fg_mae_mm']:.2f} mm")
+            note(progress, f"step {step}", {"held-out IoU": metrics["iou"], "fg MAE mm": metrics["fg_mae_mm"]})
         if out_of_time:
             break
-    if bar is not None:
-        bar.close()
     return {"step": step, "wall_s": time.monotonic() - started, "eval": metrics}
 
 

@@ -6,11 +6,10 @@ One step (alternating, as designed; losses in engine.losses):
      styled variant -log D(G(y), y) + L_ST(G(y); content x, style S) (engine.train.style_objective).
 Both nets see the pose as one skeleton image per batch (engine.models.pose_encoding).
 
-Data. Training crops are made once into RUN_DIR/cache/ (float16 depth, float32 pose and view, as
-.npy files read by memory map, so DDP processes share one copy): `--data sim` draws them from the
-simulator stream (engine.data.readers.sim.crop_sample, seed = the run's seed); a dataset spec
-crops each Sample by the crop convention. Held-out evaluation poses come from the simulator with
-another seed (EVAL_SEED_OFFSET), or for datasets from samples after the training ones.
+Pieces. This module is the loop, its checkpoints and previews; the crops it trains, evaluates
+and calibrates on are made once into RUN_DIR/cache/ by engine.data.crop_cache; each checkpoint
+sets G's silhouette cut and scores it with engine.train.calibration; the options are
+engine.train.gan_options.GanOptions; progress goes out through engine.progress.
 
 Run folder (RUN_DIR): options.json, cache/, train_state.pt (the resume point), the products
 generator.safetensors (G at the last checkpoint) and generator_best.safetensors (best held-out
@@ -38,37 +37,28 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from engine.data.crop import (
-    BACKGROUND,
-    CROP_SIZE,
-    CUBE_MM,
-    crop_depth,
-    make_transform,
-    normalise_joints,
-)
-from engine.data.readers import open_dataset
-from engine.data.readers.sim import SimConfig, crop_sample
-from engine.eval.metrics import fg_mae_mm, nanmean, silhouette_iou
-from engine.io_utils import atomic_write_json, fsync_dir, write_png
+from engine.data.crop import BACKGROUND, CROP_SIZE, CUBE_MM
+from engine.data.crop_cache import CALIBRATION_SEED_OFFSET, Crops, build_cache
+from engine.io_utils import write_png
 from engine.losses import discriminator_loss, generator_loss
 from engine.models.checkpoint import read_checkpoint, save_checkpoint
 from engine.models.discriminator import PatchCritic
 from engine.models.generator import ENCODING_SIZE, SkeletonUNet
-from engine.models.pose_encoding import VIEW_SIZE, crop_view, encode_pose
+from engine.models.pose_encoding import encode_pose
 from engine.sim.sensors import SENSOR_NAMES
 from engine.train import common
+from engine.train.calibration import calibrate_silhouette_cut, evaluate_generator
 from engine.train.common import Dist
 from engine.train.gan_options import DEFAULTS, MUTABLE
+from engine.progress import Progress, note, silent
 from engine.train.rng import restore_rng_state, rng_state
 from engine.train.style_objective import (
     STYLE_LOG_COLUMNS, StyleObjective, check_style_options, describe_objective, load_style_target, loss_config)
@@ -76,208 +66,14 @@ from engine.train.warm_start import read_init
 
 log = logging.getLogger(__name__)
 
-EVAL_SEED_OFFSET = 1_000_003  # held-out simulator poses: seed + this, never drawn in training
-CALIBRATION_SEED_OFFSET = 2_000_003  # crops that calibrate G's silhouette cut: neither train nor eval
-# Candidate silhouette cuts (SkeletonUNet.cut_silhouette): window, edge fraction, hand maximum.
-CUT_GRID = tuple((k, f, h) for k in (5, 7, 9, 11) for f in (0.4, 0.5, 0.6) for h in (0.8, 0.9))
-# Candidate depth snapping of the cut (window, step in crop units), after (1, 0): off.
-DEPTH_GRID = tuple((w, step) for w in (3, 5) for step in (0.0, 0.04, 0.08, 0.16, 0.24))
 G_FILE, STATE_FILE, BEST_FILE = "generator.safetensors", "train_state.pt", "generator_best.safetensors"
 D_FILE = "discriminator.safetensors"  # older run folders only: D now lives in the state file
 STATE_FORMAT = 2  # 1 (no "format" key): optimisers only, G and D in their own files
 LOG_COLUMNS = ("step", "epoch", "time_s", "lr_g", "lr_d", "loss_d", "loss_g", "loss_g_adv",
                "loss_g_l2", "d_real", "d_fake", "samples_per_s")
 
-ProgressFactory = Callable[..., object]
 # G's loss in place of the L2 objective: (D's logits on G(y), x, G(y)) -> (L_G, its named terms).
 GeneratorObjective = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
-
-
-@dataclass
-class Crops:
-    """Crops in the crop convention: depth (N, 128, 128), pose y (N, 21, 3), view (N, 5)."""
-
-    depth: np.ndarray
-    y: np.ndarray
-    view: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.depth)
-
-    def batch(self, idx: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        order = np.sort(idx)  # memory-mapped reads in file order
-        x = torch.from_numpy(np.asarray(self.depth[order], dtype=np.float32))[:, None]
-        y = torch.from_numpy(np.asarray(self.y[order], dtype=np.float32))
-        v = torch.from_numpy(np.asarray(self.view[order], dtype=np.float32))
-        return x.to(device), y.to(device), v.to(device)
-
-
-# ------------------------------------------------------------------------------- data cache
-
-def sim_crops(config: SimConfig, start: int, count: int, clean: bool = False,
-              progress: Callable[[int], None] | None = None) -> Crops:
-    """`count` simulator crops from index `start`: the sensor's depth, or the clean render."""
-    depth = np.empty((count, CROP_SIZE, CROP_SIZE), np.float16)
-    y = np.empty((count, 21, 3), np.float32)
-    view = np.empty((count, VIEW_SIZE), np.float32)
-    for k in range(count):
-        s = crop_sample(config, start + k)
-        depth[k], y[k], view[k] = (s.clean if clean else s.depth), s.y, crop_view(s.transform)
-        if progress is not None:
-            progress(1)
-    return Crops(depth, y, view)
-
-
-def dataset_crops(spec: str, count: int, progress: Callable[[int], None] | None = None) -> Crops:
-    """Up to `count` crops from a dataset reader, each by the crop convention around its joints."""
-    depth, ys, views = [], [], []
-    for sample in open_dataset(spec):
-        if len(depth) >= count:
-            break
-        if not np.isfinite(sample.joints).all(axis=1).any():
-            continue  # no labelled joint: nowhere to crop
-        try:
-            t = make_transform(sample.joints, sample.camera)
-        except ValueError:
-            continue  # centre behind the camera
-        depth.append(crop_depth(sample.depth, t).astype(np.float16))
-        ys.append(normalise_joints(sample.joints, t))
-        views.append(crop_view(t))
-        if progress is not None:
-            progress(1)
-    if not depth:
-        raise ValueError(f"{spec}: no usable samples (none with labelled joints)")
-    return Crops(np.stack(depth), np.stack(ys).astype(np.float32), np.stack(views))
-
-
-def _cache_key(options: dict, part: str) -> dict:
-    return {"part": part, "data": options["data"], "sensors": list(options["sensors"]),
-            "cameras": list(options["cameras"]), "seed": options["seed"],
-            "cache_size": options["cache_size"], "eval_count": options["eval_count"], "version": 1}
-
-
-def _load_cached(folder: Path, key: dict) -> Crops | None:
-    try:
-        if json.loads((folder / "key.json").read_text(encoding="utf-8")) != key:
-            return None
-        return Crops(*(np.load(folder / f"{name}.npy", mmap_mode="r") for name in ("depth", "y", "view")))
-    except (OSError, ValueError):
-        return None
-
-
-def _save_cached(folder: Path, key: dict, crops: Crops) -> None:
-    """Write the arrays, flush them to the disk, then the key: a cache with a key is whole."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "key.json").unlink(missing_ok=True)  # incomplete until the key is written last
-    fsync_dir(folder)
-    for name in ("depth", "y", "view"):
-        with (folder / f"{name}.npy").open("wb") as f:  # streamed: a cache can be GBs, no copy
-            np.save(f, getattr(crops, name))
-            f.flush()
-            os.fsync(f.fileno())
-    atomic_write_json(folder / "key.json", key)
-
-
-def build_cache(run_dir: Path, options: dict,
-                progress_factory: ProgressFactory | None = None) -> tuple[Crops, Crops, Crops]:
-    """(training, held-out evaluation, calibration) crops of a run, made once into RUN_DIR/cache."""
-    out = []
-    for part in ("train", "eval", "calib"):
-        folder, key = run_dir / "cache" / part, _cache_key(options, part)
-        crops = _load_cached(folder, key)
-        if crops is None:
-            n = {"train": options["cache_size"], "eval": options["eval_count"], "calib": options["eval_count"]}[part]
-            bar = progress_factory(total=n, desc=f"caching {part} crops", unit="crop") if progress_factory else None
-            tick = bar.update if bar is not None else None
-            crops = _make_crops(options, part, tick)
-            if bar is not None:
-                bar.close()
-            _save_cached(folder, key, crops)
-            crops = _load_cached(folder, key) or crops
-        out.append(crops)
-    return out[0], out[1], out[2]
-
-
-def _make_crops(options: dict, part: str, tick: Callable[[int], None] | None) -> Crops:
-    n_train, n_eval = options["cache_size"], options["eval_count"]
-    if part == "calib":
-        # As many clean simulator crops as are evaluated, from a third seed (for datasets too:
-        # the cut is about the generator's silhouettes).
-        config = SimConfig(seed=options["seed"] + CALIBRATION_SEED_OFFSET, cameras=tuple(options["cameras"]))
-        return sim_crops(config, 0, n_eval, clean=True, progress=tick)
-    if options["data"] == "sim":
-        if part == "train":
-            config = SimConfig(seed=options["seed"], sensors=tuple(options["sensors"]), cameras=tuple(options["cameras"]))
-            return sim_crops(config, 0, n_train, progress=tick)
-        # Held out: another seed, and always the clean render (the bar is against it).
-        config = SimConfig(seed=options["seed"] + EVAL_SEED_OFFSET, cameras=tuple(options["cameras"]))
-        return sim_crops(config, 0, n_eval, clean=True, progress=tick)
-    crops = dataset_crops(options["data"], n_train + n_eval, progress=tick)
-    if len(crops) <= n_eval:
-        raise ValueError(f"{options['data']}: only {len(crops)} usable samples, need more than --eval-count {n_eval}")
-    sl = slice(0, len(crops) - n_eval) if part == "train" else slice(len(crops) - n_eval, len(crops))
-    return Crops(crops.depth[sl], crops.y[sl], crops.view[sl])
-
-
-# ----------------------------------------------------------------------------------- metrics
-
-def crop_metrics(generated: np.ndarray, target: np.ndarray) -> dict[str, float]:
-    """Silhouette IoU and foreground MAE (mm) of crops (N, 128, 128) against targets, with the
-    definitions of `python main.py evaluate` (engine.eval.metrics), plus the 10th-percentile IoU
-    that shows the worst hands while training."""
-    iou = silhouette_iou(generated, target)
-    return {"iou": nanmean(iou), "iou_p10": float(np.nanpercentile(iou, 10)) if np.isfinite(iou).any() else float("nan"),
-            "fg_mae_mm": fg_mae_mm(generated, target), "count": len(generated)}
-
-
-@torch.no_grad()
-def evaluate_generator(model: torch.nn.Module, crops: Crops, device: torch.device, batch: int = 50) -> dict[str, float]:
-    """crop_metrics of a generator (eval mode: hardened silhouette) on held-out crops."""
-    was_training = model.training
-    model.eval()
-    out = []
-    for i in range(0, len(crops), batch):
-        _, y, v = crops.batch(np.arange(i, min(i + batch, len(crops))), device)
-        out.append(model(y, v)[:, 0].float().cpu().numpy())
-    model.train(was_training)
-    return crop_metrics(np.concatenate(out), np.asarray(crops.depth, dtype=np.float32))
-
-
-@torch.no_grad()
-def calibrate_silhouette_cut(model: SkeletonUNet, crops: Crops, device: torch.device,
-                             batch: int = 50) -> dict[str, float]:
-    """Set the generator's eval-mode silhouette cut from `crops` and return it with its metrics.
-
-    The silhouette (window, fraction, hand maximum) is the CUT_GRID entry with the best IoU
-    (ties: lower foreground MAE); then the depth snapping of DEPTH_GRID with the lowest
-    foreground MAE (it leaves the silhouette alone).
-    """
-    was_training = model.training
-    model.eval()
-    raw = []
-    for i in range(0, len(crops), batch):
-        _, y, v = crops.batch(np.arange(i, min(i + batch, len(crops))), device)
-        raw.append(model.forward_parts(y, v)[0].float())
-    raw_all, target = torch.cat(raw), np.asarray(crops.depth, dtype=np.float32)
-
-    def score(*cut: float) -> dict[str, float]:
-        model.set_silhouette_cut(*cut)
-        return crop_metrics(model.cut_silhouette(raw_all)[:, 0].cpu().numpy(), target)
-
-    best: dict[str, float] | None = None
-    for cut in CUT_GRID:
-        m = score(*cut)
-        if best is None or (m["iou"], -m["fg_mae_mm"]) > (best["iou"], -best["fg_mae_mm"]):
-            best = {"edge_window": cut[0], "edge_fraction": cut[1], "hand_max": cut[2],
-                    "depth_window": 1, "depth_step": 0.0, **m}
-    silhouette = (best["edge_window"], best["edge_fraction"], best["hand_max"])
-    for w, step in DEPTH_GRID:
-        m = score(*silhouette, w, step)
-        if m["fg_mae_mm"] < best["fg_mae_mm"]:
-            best = {**best, "depth_window": w, "depth_step": step, **m}
-    model.set_silhouette_cut(*silhouette, best["depth_window"], best["depth_step"])
-    model.train(was_training)
-    return best
 
 
 # ------------------------------------------------------------------------------------ previews
@@ -372,7 +168,7 @@ def _epoch_indices(n: int, seed: int, epoch: int, d: Dist) -> np.ndarray:
     return perm[d.rank::d.world_size]
 
 
-def train_gan(run_dir: Path, given: dict, progress_factory: ProgressFactory | None = None,
+def train_gan(run_dir: Path, given: dict, progress: Progress = silent,
               stop_after: float | None = None) -> dict:
     """Train (or resume) the GAN run in `run_dir`; returns a summary dict (rank 0's view).
 
@@ -382,13 +178,12 @@ def train_gan(run_dir: Path, given: dict, progress_factory: ProgressFactory | No
     """
     d = common.setup_distributed(str(given.get("device") or DEFAULTS["device"]))
     try:
-        return _train(run_dir, given, d, progress_factory, stop_after)
+        return _train(run_dir, given, d, progress, stop_after)
     finally:
         common.teardown_distributed()
 
 
-def _train(run_dir: Path, given: dict, d: Dist, progress_factory: ProgressFactory | None,
-           stop_after: float | None) -> dict:
+def _train(run_dir: Path, given: dict, d: Dist, progress: Progress, stop_after: float | None) -> dict:
     options, resuming = common.run_options(run_dir, given, DEFAULTS, MUTABLE)
     _check_options(options)
     # Everything a run reads from outside is checked before its folder is written.
@@ -397,14 +192,14 @@ def _train(run_dir: Path, given: dict, d: Dist, progress_factory: ProgressFactor
     init = read_init(options["init"], build_models(options)[0].config) if options["init"] and fresh else None
     if options["threads"]:
         torch.set_num_threads(int(options["threads"]))
-    bar_factory = progress_factory if d.is_main else None
+    progress = progress if d.is_main else silent
     if d.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         common.remove_stale_temps(run_dir, run_dir / "previews", *(run_dir / "cache").glob("*"))
         common.write_options(run_dir, options)
-        build_cache(run_dir, options, bar_factory)
+        build_cache(run_dir, options, progress)
     common.barrier(d)
-    train, held_out, calib = build_cache(run_dir, options, None)
+    train, held_out, calib = build_cache(run_dir, options)
     if len(train) < options["batch_size"] * d.world_size:
         raise ValueError(f"only {len(train)} training crops for a batch of {options['batch_size']} x {d.world_size} processes")
 
@@ -437,7 +232,7 @@ def _train(run_dir: Path, given: dict, d: Dist, progress_factory: ProgressFactor
 
     total, batch = int(options["steps"]), int(options["batch_size"])
     per_epoch = len(train) // d.world_size // batch
-    bar = bar_factory(total=total, initial=step, desc="train gan", unit="step") if bar_factory else None
+    progress("train gan", step, total, {})
     sums: dict[str, float] = {}
     n_sums = 0
     t_start, t_window, n_window = time.monotonic(), time.monotonic(), 0
@@ -458,8 +253,7 @@ def _train(run_dir: Path, given: dict, d: Dist, progress_factory: ProgressFactor
         n_window += len(x) * d.world_size
         for k, val in losses.items():
             sums[k] = sums.get(k, 0.0) + val
-        if bar is not None:
-            bar.update(1)
+        shown: dict[str, float] = {}
         if d.is_main and (step % options["log_every"] == 0 or step == total):
             now = time.monotonic()
             n = max(1, n_sums)
@@ -467,9 +261,9 @@ def _train(run_dir: Path, given: dict, d: Dist, progress_factory: ProgressFactor
                    "lr_g": lr_g, "lr_d": lr_d, **{k: s / n for k, s in sums.items()},
                    "samples_per_s": round(n_window / max(now - t_window, 1e-9), 2)}
             run_log.row(row)
-            if bar is not None:
-                bar.set_postfix(d=f"{row['loss_d']:.3f}", l2=f"{row['loss_g_l2']:.1f}", adv=f"{row['loss_g_adv']:.2f}")
+            shown = {k: row[k] for k in ("loss_d", "loss_g", "samples_per_s")}
             t_window, n_window = now, 0
+        progress("train gan", step, total, shown)
         if step % options["log_every"] == 0 or step == total:
             sums, n_sums = {}, 0
         if d.is_main and step % options["preview_every"] == 0:
@@ -484,12 +278,10 @@ def _train(run_dir: Path, given: dict, d: Dist, progress_factory: ProgressFactor
             if d.is_main:
                 best = _checkpoint(run_dir, options, step, elapsed + time.monotonic() - t_start, best,
                                    common.unwrap(G), common.unwrap(D), opt_g, opt_d, scaler_g, scaler_d,
-                                   held_out, calib, run_log, bar)
+                                   held_out, calib, run_log, progress)
             common.barrier(d)
         if stop:
             break
-    if bar is not None:
-        bar.close()
     summary.update(step=step, wall_s=round(elapsed + time.monotonic() - t_start, 1), best=best,
                    finished=step >= total)
     return summary
@@ -512,7 +304,7 @@ def _check_options(o: dict) -> None:
 
 def _checkpoint(run_dir: Path, options: dict, step: int, elapsed: float, best: dict,
                 G: torch.nn.Module, D: torch.nn.Module, opt_g, opt_d, scaler_g, scaler_d,
-                held_out: Crops, calib: Crops, run_log: common.RunLog, bar) -> dict:
+                held_out: Crops, calib: Crops, run_log: common.RunLog, progress: Progress) -> dict:
     """Calibrate G's silhouette cut and evaluate on held-out crops; log that, write the state
     file (the resume point), then export the products from it. Returns the best record."""
     t0 = time.monotonic()
@@ -534,8 +326,7 @@ def _checkpoint(run_dir: Path, options: dict, step: int, elapsed: float, best: d
         "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
         "scaler_g": scaler_g.state_dict(), "scaler_d": scaler_d.state_dict(), "rng": rng_state()})
     _export(run_dir, G, info, best, step)
-    if bar is not None:
-        bar.write(f"step {step}: held-out IoU {metrics['iou']:.3f}, fg MAE {metrics['fg_mae_mm']:.2f} mm")
+    note(progress, f"step {step}", {"held-out IoU": metrics["iou"], "fg MAE mm": metrics["fg_mae_mm"]})
     return best
 
 

@@ -1,21 +1,58 @@
-"""Options of `train gan` and their defaults, free of torch so the command line's help is quick.
-
-The options of a run and their defaults are the CLI's flags, one for one. Those in MUTABLE may
-change when a run is resumed; the rest define the run and must match its options.json.
+"""Options of `train gan`: one field each, from which the CLI's flags, the defaults and the
+resume rule are derived (engine.train.options). Free of torch so the command line's help is quick.
 """
 from __future__ import annotations
 
-DEFAULTS: dict[str, object] = {
-    "data": "sim", "sensors": ["none"], "cameras": ["kinect_v1"], "seed": 0,
-    "steps": 3000, "batch_size": 32, "lr_g": 1e-3, "lr_d": 2e-4, "l2_weight": 1.0,
-    "cache_size": 24000, "eval_count": 200,
-    "g_base": 24, "g_levels": 4, "g_full": 16, "d_base": 16,
-    "checkpoint_every": 250, "preview_every": 250, "log_every": 10, "device": "auto", "threads": 0,
-    # Styled runs (engine.train.style_objective): L_ST in place of the L2 term when "style" is set.
+from dataclasses import dataclass
+
+from engine.sim.sensors import SENSOR_NAMES
+from engine.train.options import defaults, mutable, option
+
+_DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class GanOptions:
+    """The options of a GAN run (its options.json, key for key)."""
+
+    data: str = option("sim", "sim, DIR, nyu:PATH, icvl:PATH, msra:PATH or hands17:PATH")
+    sensors: tuple[str, ...] = option(
+        ("none",), "sim only: comma-separated sensor models of the training targets, from "
+        f"{', '.join(SENSOR_NAMES)} (none: the clean render)")
+    cameras: tuple[str, ...] = option(("kinect_v1",), "sim only: comma-separated camera presets")
+    seed: int = option(0, "seed of the simulator stream and the shuffling")
+    steps: int = option(3000, "total training steps", mutable=True)
+    batch_size: int = option(32, "samples per step per process")
+    lr_g: float = option(1e-3, "generator Adam learning rate, cosine-decayed")
+    lr_d: float = option(2e-4, "discriminator Adam learning rate, cosine-decayed")
+    l2_weight: float = option(1.0, "lambda of the L2 term")
+    cache_size: int = option(24000, "training crops made once into RUN_DIR/cache")
+    eval_count: int = option(200, "held-out crops evaluated at each checkpoint")
+    g_base: int = option(24, "generator base channels")
+    g_levels: int = option(4, "generator U-Net levels")
+    g_full: int = option(16, "generator full-resolution channels")
+    d_base: int = option(16, "discriminator base channels")
+    checkpoint_every: int = option(250, "steps between checkpoints + evaluations", mutable=True)
+    preview_every: int = option(250, "steps between preview images", mutable=True)
+    log_every: int = option(10, "steps between log rows", mutable=True)
+    device: str = option("auto", "auto: CUDA when available", mutable=True, choices=_DEVICES)
+    threads: int = option(0, "CPU threads for torch (0: torch's choice)", mutable=True)
+    # Styled runs (engine.train.style_objective): L_ST in place of the L2 term when `style` is set.
     # The weights are the design's start, engine.style.losses.StyleLossConfig's defaults
     # (tests/test_train_style.py checks they agree; that module imports torch, this one must not).
-    "style": None, "style_scale": None, "style_camera": None,
-    "w_content": 2.0, "w_style": 0.15, "w_tv": 0.5,
-    "init": None,  # a generator file G starts from (engine.train.warm_start)
-}
-MUTABLE = frozenset({"steps", "checkpoint_every", "preview_every", "log_every", "device", "threads"})
+    style: str | None = option(
+        None, "the design's styled variant: G minimises -log D(G(y), y) + L_ST(G(y); content x, style "
+        "image) instead of the L2 term; a style-bank image name or a depth PNG path (fixed for a run)", parse=str)
+    style_scale: float | None = option(None, "mm per stored unit of a --style PNG (default: sidecar or guessed)",
+                                       parse=float)
+    style_camera: str | None = option(
+        None, "camera preset the style image is cropped through (default: the run's first camera)", parse=str)
+    w_content: float = option(2.0, "L_ST content weight, relu4_2")
+    w_style: float = option(0.15, "L_ST Gram style weight, relu1_1..relu5_1")
+    w_tv: float = option(0.5, "L_ST total-variation weight")
+    init: str | None = option(None, "a generator .safetensors that a new run's G starts from (same --g-* sizes)",
+                              parse=str)
+
+
+DEFAULTS: dict[str, object] = defaults(GanOptions)  # the options.json a new run starts from
+MUTABLE = mutable(GanOptions)

@@ -2,7 +2,7 @@
 
 Data: the sim stream with clean and noisy sensors mixed, so the estimator and its features hold
 on both the renderer's clean depth and a sensor's (and, later, a generator's) output. The first
-`cache_size` samples are rendered once into the run folder (engine.eval.baseline.CropBank) and
+`cache_size` samples are rendered once into the run folder (engine.data.crop_bank) and
 batches are drawn from them. With `data` a reader spec (e.g. own:DIR, a `dataset` folder), the
 first `cache_size` of its samples are cropped by the same convention instead (read again on a
 resume: the readers are deterministic); the held-out report stays on the sim stream.
@@ -25,15 +25,14 @@ step from the final state, so a kill during them is repaired by running the comm
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import fields
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from engine.eval import HELD_OUT_SEED
-from engine.eval.baseline import open_bank
+from engine.data.crop_bank import open_bank
 from engine.eval.estimator import held_out_pose_error
 from engine.eval.metrics import HALF_CUBE_MM
 from engine.io_utils import atomic_write_json
@@ -51,8 +50,10 @@ from engine.train.common import (
     set_lr,
     write_options,
 )
-from engine.train.gan import dataset_crops
-from engine.train.pose_options import MODEL_FILE, PoseTrainConfig
+from engine.data.crop_cache import dataset_crops
+from engine.train.options import from_json
+from engine.progress import Progress, silent
+from engine.train.pose_options import MODEL_FILE, MUTABLE, PoseTrainConfig
 from engine.train.rng import restore_rng_state, rng_state
 
 STATE_FILE = "train_state.pt"
@@ -63,16 +64,8 @@ LOG_COLUMNS = ("step", "loss_mm", "lr", "images_per_s", "wall_s")
 WARMUP_STEPS = 100
 FINAL_LR_FRACTION = 0.02
 
-
-
-
-# Options that may change when a run is resumed (the rest shape the model or the data).
-MUTABLE_OPTIONS = frozenset({"steps", "eval_count"})
 CHECKPOINT_EVERY = 250
 LOG_EVERY = 25
-
-# on_progress(stage, done, total, stats): stage is "cache", "train" or "eval".
-ProgressFn = Callable[[str, int, int, dict], None]
 
 
 def lr_at(step: int, config: PoseTrainConfig) -> float:
@@ -96,19 +89,17 @@ def resolve_options(out: Path, given: Mapping[str, object]) -> tuple[PoseTrainCo
     unknown = set(given) - set(defaults)
     if unknown:
         raise ValueError(f"unknown pose training option {sorted(unknown)[0]!r}")
-    options, resuming = run_options(out, given, defaults, mutable=MUTABLE_OPTIONS)
-    names = {f.name for f in fields(PoseTrainConfig)}
-    config = PoseTrainConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                for k, v in options.items() if k in names})
-    return config, resuming
+    options, resuming = run_options(out, given, defaults, mutable=MUTABLE)
+    return from_json(PoseTrainConfig, options), resuming
 
 
 def train_pose(out: str | Path, given: Mapping[str, object] | None = None, device: str = "auto",
-               on_progress: ProgressFn | None = None) -> dict:
+               progress: Progress = silent) -> dict:
     """Train (or resume) the run in `out`; returns the held-out metrics written to metrics.json.
 
     `given`: the options the caller set (PoseTrainConfig's fields; None or absent = default, or
-    the saved run's value when resuming).
+    the saved run's value when resuming). `progress` (engine.progress) counts the stages
+    "cache", "train" and "eval".
     """
     out = Path(out)
     config, resuming = resolve_options(out, given or {})
@@ -119,12 +110,11 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out)
     write_options(out, config.to_json())
-    report = on_progress or (lambda *a: None)
     dev = pick_device(device)
 
     if config.data == "sim":
         bank = open_bank(out / "cache", config.sim_config(), config.cache_size,
-                         progress=lambda d, n: report("cache", d, n, {}))
+                         progress=lambda d, n: progress("cache", d, n, {}))
     else:
         bank = dataset_crops(config.data, config.cache_size)
         if len(bank) < config.batch:
@@ -153,7 +143,7 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
 
     model.train()
     window_loss, window_n, window_t = 0.0, 0, time.perf_counter()
-    report("train", step, config.steps, {})
+    progress("train", step, config.steps, {})
     while step < config.steps:
         t0 = time.perf_counter()
         idx = np.sort(np.random.default_rng([config.seed, step]).choice(
@@ -176,14 +166,14 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
                      "images_per_s": window_n * config.batch / max(now - window_t, 1e-9),
                      "wall_s": round(wall_s, 1)}
             log.row(stats)
-            report("train", step, config.steps, stats)
+            progress("train", step, config.steps, stats)
             window_loss, window_n, window_t = 0.0, 0, now
         if step % CHECKPOINT_EVERY == 0 or step == config.steps:
             checkpoint()
 
     model = fold_batch_norm(model.eval())
     errors = held_out_pose_error(model, config.eval_count, sensors=SENSOR_NAMES,
-                                 progress=lambda d, n: report("eval", d, n, {}))
+                                 progress=lambda d, n: progress("eval", d, n, {}))
     metrics = {"held_out_seed": HELD_OUT_SEED, "eval_count_per_sensor": config.eval_count,
                "pose_error_mm": errors, "steps": step, "train_wall_s": round(wall_s, 1),
                "device": dev.type, "threads": torch.get_num_threads()}

@@ -1,12 +1,14 @@
-"""Options of `train pose` (stored in a run's options.json), free of torch so the command
-line's help is quick."""
+"""Options of `train pose`: one field each, from which the CLI's flags, the defaults and the
+resume rule are derived (engine.train.options). Free of torch so the command line's help is quick.
+"""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from engine.data.readers.sim import SimConfig
 from engine.models import DEFAULT_ESTIMATOR_WIDTHS
 from engine.sim.sensors import SENSOR_NAMES
+from engine.train.options import mutable, option, to_json
 
 MODEL_FILE = "pose_estimator.safetensors"
 
@@ -15,18 +17,20 @@ MODEL_FILE = "pose_estimator.safetensors"
 class PoseTrainConfig:
     """The options of a run (stored in options.json)."""
 
-    steps: int = 2400  # ~12 min on one CPU thread (~110 images/s)
-    data: str = "sim"  # the sim stream, or a dataset reader's spec (own:DIR, nyu:PATH, ...)
-    batch: int = 32
-    lr: float = 1e-3
-    seed: int = 0  # sim stream seed and weight init
-    cache_size: int = 32768
-    sensors: tuple[str, ...] = SENSOR_NAMES  # "none" (clean) and every noisy sensor, mixed
-    cameras: tuple[str, ...] = ("kinect_v1",)
-    widths: tuple[int, ...] = DEFAULT_ESTIMATOR_WIDTHS
-    hidden: int = 256
-    batch_norm: bool = True  # trained with batch norm, folded into the convs for export
-    eval_count: int = 500  # held-out samples per sensor for metrics.json
+    steps: int = option(2400, "optimiser steps (~12 min on one CPU thread, ~110 images/s)", mutable=True)
+    data: str = option("sim", "training data: the simulator (sim), or a dataset reader's spec, e.g. "
+                              "own:DIR for a folder written by `dataset`")
+    batch: int = option(32, "batch size")
+    lr: float = option(1e-3, "peak Adam learning rate")
+    seed: int = option(0, "sim stream and init seed")
+    cache_size: int = option(32768, "sim crops rendered once into OUT/cache")
+    # "none" (clean) and every noisy sensor, mixed.
+    sensors: tuple[str, ...] = option(SENSOR_NAMES, "sensor models of the training crops", flag=False)
+    cameras: tuple[str, ...] = option(("kinect_v1",), "camera presets", flag=False)
+    widths: tuple[int, ...] = option(DEFAULT_ESTIMATOR_WIDTHS, "convolution widths per stage", flag=False)
+    hidden: int = option(256, "width of the fully connected layer", flag=False)
+    batch_norm: bool = option(True, "trained with batch norm, folded into the convs for export", flag=False)
+    eval_count: int = option(500, "held-out crops per sensor for metrics.json", mutable=True)
 
     def sim_config(self) -> SimConfig:
         return SimConfig(seed=self.seed, sensors=tuple(self.sensors), cameras=tuple(self.cameras))
@@ -36,4 +40,7 @@ class PoseTrainConfig:
         return {"widths": list(self.widths), "hidden": self.hidden, "batch_norm": self.batch_norm}
 
     def to_json(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return to_json(self)
+
+
+MUTABLE = mutable(PoseTrainConfig)
