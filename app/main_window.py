@@ -109,7 +109,6 @@ class MainWindow(QtWidgets.QMainWindow):
                                            parent=self)
         self.scene_path: Path | None = None
         self.export_folder: Path | None = None
-        self._crop = self.controller.scene.view.crop
         self._presets_filled = False
         self._pending_pose: HandPose | None = None
         self._pending_frame: FrameResult | None = None
@@ -248,8 +247,9 @@ class MainWindow(QtWidgets.QMainWindow):
         c.sourceChanged.connect(self._on_source_changed)
         c.statusMessage.connect(self._show_message)
         c.sceneReplaced.connect(lambda: self._show_scene(first=False))
-        c.view_provider = self.view_state
-        c.paced_by_view = True  # _draw_frame reports each drawn frame
+        c.viewChanged.connect(self._on_view_changed)
+        c.view_provider = self.widget_view
+        c.frames.paced_by_view = True  # _draw_frame reports each drawn frame
 
         vp = self.viewport
         vp.jointDragStarted.connect(self._on_joint_drag_started)
@@ -289,10 +289,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.depth_view.set_levels(*view.levels)
         else:
             self.relevel()
-        self._crop = view.crop
-        self.depth_view.set_crop_checked(view.crop)
-        self.crop_action.setChecked(view.crop)
-        self.compare_action.setChecked(view.compare)
+        self._on_view_changed(view)
         self._on_source_changed(self.controller.source)
         if view.orbit:
             self._restore_orbit(view.orbit)
@@ -315,12 +312,23 @@ class MainWindow(QtWidgets.QMainWindow):
         except (KeyError, TypeError, ValueError) as e:
             log.warning("ignoring the saved 3D view: %s", e)
 
-    def view_state(self) -> ViewState:
+    def widget_view(self) -> dict:
+        """The view settings the widgets hold while in use, as ViewState fields."""
         cam = self.viewport.view.camera
         orbit = dict(cam.get_state())
         orbit["distance"] = cam.distance
-        return ViewState(colormap=self.depth_view.colormap, levels=tuple(self.depth_view.levels),
-                         crop=self._crop, compare=self.compare_action.isChecked(), orbit=orbit)
+        return {"colormap": self.depth_view.colormap, "levels": tuple(self.depth_view.levels),
+                "orbit": orbit}
+
+    @QtCore.Slot(object)
+    def _on_view_changed(self, view: ViewState) -> None:
+        """Mirror the controller's view state; the blockers keep it from coming back as an edit."""
+        with QtCore.QSignalBlocker(self.crop_action), QtCore.QSignalBlocker(self.compare_action):
+            self.crop_action.setChecked(view.crop)
+            self.compare_action.setChecked(view.compare)
+        self.depth_view.set_crop_checked(view.crop)
+        if self.controller.shown_frame is not None:
+            self._on_frame_ready(self.controller.shown_frame)
 
     def relevel(self) -> None:
         """Fix the depth view's levels around the hand's distance."""
@@ -428,7 +436,7 @@ class MainWindow(QtWidgets.QMainWindow):
         source, depth = c.shown_depth(result)
         entry = c.style_entry
         return frame_panels(result, (f"{source} · {style}", depth), style,
-                            entry.reference if entry is not None else None, c.compare, self._crop)
+                            entry.reference if entry is not None else None, c.compare, c.view.crop)
 
     @QtCore.Slot(object)
     def _on_camera_changed(self, camera: Camera) -> None:
@@ -513,11 +521,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.relevel()
 
     def _on_crop_toggled(self, checked: bool) -> None:
-        self._crop = bool(checked)
-        self.depth_view.set_crop_checked(self._crop)
-        self.crop_action.setChecked(self._crop)
-        if self.controller.shown_frame is not None:
-            self._on_frame_ready(self.controller.shown_frame)
+        self.controller.set_view(crop=bool(checked))
 
     def _on_compare_toggled(self, checked: bool) -> None:
         self.controller.set_compare(checked)
