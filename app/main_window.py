@@ -8,7 +8,6 @@ arrive from the runtime through the controller on the GUI thread.
 from __future__ import annotations
 
 import logging
-import math
 import signal
 import sys
 import time
@@ -25,21 +24,14 @@ from app.dataset_dialog import open_dataset_dialog
 from app.scene import Scene, ViewState
 from app.style_controls import StyleControls
 from app.thumbnails import pose_thumbnail
-from engine.camera import CAMERA_PRESETS, Camera
+from app.presenter import distance_levels, hand_drawing, pose_panel_state, screen_rotation
+from engine.camera import CAMERA_PRESETS, CAMERA_TITLES, Camera
 from engine.export import ExportError
 from engine.hand import controls
-from engine.hand.ik import joints_at_limit
-from engine.hand.model import (
-    HandPose,
-    forward_kinematics,
-    matrix_to_rotvec,
-    rotvec_to_matrix,
-)
+from engine.hand.model import HandPose
 from engine.hand.presets import load_preset, preset_names
-from engine.hand.skeleton import BONES, FINGERS, JOINT_NAMES, finger_of_joint
+from engine.hand.skeleton import FINGERS, JOINT_NAMES, finger_of_joint
 from engine.runtime import FrameResult
-from engine.sim.preview import PART_COLOURS_BGR
-from engine.sim.volume import build_hand_volume
 from widgets import theme
 from widgets.camera_panel import CUSTOM, CameraPanel
 from widgets.depth_view import COLORMAPS, DepthView
@@ -52,10 +44,6 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "HandDepth Studio"
 DEFAULT_SIZE = (1600, 960)
-# Depth view levels: a fixed window around the hand centre's depth, so the picture does not jump
-# with every frame; an open hand is ~60 mm deep, a fist or fingers towards the camera ~150 mm.
-LEVELS_NEAR_MM, LEVELS_FAR_MM = 110.0, 90.0
-LEVELS_ROUND_MM = 10.0
 STATUS_REFRESH_MS = 500
 SIGNAL_POLL_MS = 200
 # The views are refreshed by a display tick that draws one heavy view (3D canvas or depth image)
@@ -67,19 +55,12 @@ DISPLAY_INTERVAL_MS = 25.0
 THREE_QUARTER_VIEW = (125.0, 20.0)  # azimuth, elevation of the 3D view at start
 STYLE_DOCK_WIDTH = 230  # two thumbnails a row
 COMPARE_DEPTH_SHARE = 2 / 3  # of the centre for the depth view in A/B mode: three panels, not one
-# Titles of the camera presets in the camera panel (engine.camera.CAMERA_PRESETS keys).
-CAMERA_TITLES = {"kinect_v1": "Kinect v1 / NYU 640×480", "icvl_msra": "ICVL-MSRA 320×240",
-                 "realsense_sr300": "RealSense SR300 640×480"}
-# Joint colours: each finger in its part-label colour (engine.sim.preview), the wrist in grey.
-_PART_RGB = PART_COLOURS_BGR[:, ::-1].astype(np.float64) / 255.0
-JOINT_COLORS = np.array([_PART_RGB[1] if finger_of_joint(j) is None
-                         else _PART_RGB[2 + FINGERS.index(finger_of_joint(j))]
-                         for j in range(len(JOINT_NAMES))])
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Drag a joint", "Move it (IK within the joint limits); the wrist moves the hand"),
     ("Shift + drag", "Rotate the hand"),
     ("Drag elsewhere", "Orbit the 3D view · right-drag / wheel: zoom"),
     ("1 · 2 · 3", "Camera / side / top view"),
+    ("F", "Frame the hand in the 3D view"),
     ("Ctrl+Z · Ctrl+Shift+Z", "Undo · redo"),
     ("Ctrl+E", "Export the current depth + pose pair"),
     ("Ctrl+S · Ctrl+O", "Save · open a scene"),
@@ -110,13 +91,13 @@ class MainWindow(QtWidgets.QMainWindow):
                                            parent=self)
         self.scene_path: Path | None = None
         self.export_folder: Path | None = None
-        self._crop = self.controller.scene.view.crop
         self._presets_filled = False
         self._pending_pose: HandPose | None = None
         self._pending_frame: FrameResult | None = None
         self._last_drawn = "frame"
         self._frames_drawn = 0
         self._surface_hidden = False
+        self._frame_hand_pending = False  # frame the hand once its new pose is drawn
         self._last_draw_time = 0.0
         self._single_panel_split: list[int] | None = None  # the centre's split before A/B mode
         self._display_timer = QtCore.QTimer(self, singleShot=True)
@@ -199,15 +180,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.undo_action = self._action(edit, "&Undo", self.controller.undo, "Ctrl+Z")
         self.redo_action = self._action(edit, "&Redo", self.controller.redo, ("Ctrl+Shift+Z", "Ctrl+Y"))
         edit.addSeparator()
-        self._action(edit, "&Random pose", self.controller.random_pose, "Ctrl+R")
-        self._action(edit, "&Mirror left ↔ right", self.controller.mirror, "Ctrl+M")
-        self._action(edit, "Reset &hand", self.controller.reset_hand)
+        self._action(edit, "&Random pose", self._framing(self.controller.random_pose), "Ctrl+R")
+        self._action(edit, "&Mirror left ↔ right", self._framing(self.controller.mirror), "Ctrl+M")
+        self._action(edit, "Reset &hand", self._framing(self.controller.reset_hand))
         self._action(edit, "New noise &seed", self.controller.new_seed, "N",
                      tip="Draw new sensor noise (it otherwise holds still)")
 
         view = bar.addMenu("&View")
         for key, name in (("1", "camera"), ("2", "side"), ("3", "top")):
             self._action(view, f"{name.capitalize()} view", lambda _=False, n=name: self.viewport.snap_view(n), key)
+        self._action(view, "&Frame hand", self.viewport.frame_hand, "F")
         view.addSeparator()
         self.crop_action = self._action(view, "&Crop", self._on_crop_toggled, "C", checkable=True,
                                         tip="Show the hand crop instead of the full frame")
@@ -224,10 +206,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
+        self._shown_label = QtWidgets.QLabel()
         self._device_label = QtWidgets.QLabel()
         self._latency_label = QtWidgets.QLabel()
         self._fps_label = QtWidgets.QLabel()
-        for label, width, tip in ((self._device_label, 150, "Where the depth is computed"),
+        for label, width, tip in ((self._shown_label, 200, "The depth source and style shown"),
+                                  (self._device_label, 150, "Where the depth is computed"),
                                   (self._latency_label, 120, "Time to compute the last frame"),
                                   (self._fps_label, 70, "Frames shown per second")):
             label.setMinimumWidth(width)
@@ -250,8 +234,9 @@ class MainWindow(QtWidgets.QMainWindow):
         c.sourceChanged.connect(self._on_source_changed)
         c.statusMessage.connect(self._show_message)
         c.sceneReplaced.connect(lambda: self._show_scene(first=False))
-        c.view_provider = self.view_state
-        c.paced_by_view = True  # _draw_frame reports each drawn frame
+        c.viewChanged.connect(self._on_view_changed)
+        c.view_provider = self.widget_view
+        c.frames.paced_by_view = True  # _draw_frame reports each drawn frame
 
         vp = self.viewport
         vp.jointDragStarted.connect(self._on_joint_drag_started)
@@ -266,11 +251,11 @@ class MainWindow(QtWidgets.QMainWindow):
         pp.fingerCurlChanged.connect(c.set_curl)
         pp.fingerSpreadChanged.connect(c.set_spread)
         pp.globalRotationChanged.connect(c.set_rotation)
-        pp.randomPoseRequested.connect(c.random_pose)
-        pp.mirrorRequested.connect(c.mirror)
+        pp.randomPoseRequested.connect(self._framing(c.random_pose))
+        pp.mirrorRequested.connect(self._framing(c.mirror))
         pp.handednessChanged.connect(c.set_handedness)
         pp.fingerResetRequested.connect(c.reset_finger)
-        pp.handResetRequested.connect(c.reset_hand)
+        pp.handResetRequested.connect(self._framing(c.reset_hand))
 
         self.style_controls = StyleControls(self.style_picker, c, self._show_message, self)
         self.camera_panel.cameraChanged.connect(self._on_camera_edited)
@@ -291,10 +276,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.depth_view.set_levels(*view.levels)
         else:
             self.relevel()
-        self._crop = view.crop
-        self.depth_view.set_crop_checked(view.crop)
-        self.crop_action.setChecked(view.crop)
-        self.compare_action.setChecked(view.compare)
+        self._on_view_changed(view)
         self._on_source_changed(self.controller.source)
         if view.orbit:
             self._restore_orbit(view.orbit)
@@ -303,33 +285,34 @@ class MainWindow(QtWidgets.QMainWindow):
         self._on_history_changed()
 
     def _restore_orbit(self, orbit: dict | None) -> None:
-        cam = self.viewport.view.camera
         if orbit is None:  # from the depth camera's place, orbited to a three-quarter view
             self.viewport.snap_view("camera")
-            cam.set_state({"azimuth": THREE_QUARTER_VIEW[0], "elevation": THREE_QUARTER_VIEW[1]})
+            self.viewport.restore_orbit({"azimuth": THREE_QUARTER_VIEW[0],
+                                         "elevation": THREE_QUARTER_VIEW[1]})
             return
         try:
-            state = {k: v for k, v in orbit.items() if k in cam._state_props}
-            state["center"] = tuple(float(x) for x in state.get("center", cam.center))
-            cam.set_state(state)
-            if "distance" in orbit and orbit["distance"] is not None:
-                cam.distance = float(orbit["distance"])
+            self.viewport.restore_orbit(orbit)
         except (KeyError, TypeError, ValueError) as e:
             log.warning("ignoring the saved 3D view: %s", e)
 
-    def view_state(self) -> ViewState:
-        cam = self.viewport.view.camera
-        orbit = dict(cam.get_state())
-        orbit["distance"] = cam.distance
-        return ViewState(colormap=self.depth_view.colormap, levels=tuple(self.depth_view.levels),
-                         crop=self._crop, compare=self.compare_action.isChecked(), orbit=orbit)
+    def widget_view(self) -> dict:
+        """The view settings the widgets hold while in use, as ViewState fields."""
+        return {"colormap": self.depth_view.colormap, "levels": tuple(self.depth_view.levels),
+                "orbit": self.viewport.orbit_state()}
+
+    @QtCore.Slot(object)
+    def _on_view_changed(self, view: ViewState) -> None:
+        """Mirror the controller's view state; the blockers keep it from coming back as an edit."""
+        with QtCore.QSignalBlocker(self.crop_action), QtCore.QSignalBlocker(self.compare_action):
+            self.crop_action.setChecked(view.crop)
+            self.compare_action.setChecked(view.compare)
+        self.depth_view.set_crop_checked(view.crop)
+        if self.controller.shown_frame is not None:
+            self._on_frame_ready(self.controller.shown_frame)
 
     def relevel(self) -> None:
         """Fix the depth view's levels around the hand's distance."""
-        d = controls.hand_distance(self.controller.hand)
-        near = LEVELS_ROUND_MM * round((d - LEVELS_NEAR_MM) / LEVELS_ROUND_MM)
-        far = LEVELS_ROUND_MM * round((d + LEVELS_FAR_MM) / LEVELS_ROUND_MM)
-        self.depth_view.set_levels(max(near, 1.0), far)
+        self.depth_view.set_levels(*distance_levels(self.controller.hand))
 
     def fill_presets(self) -> None:
         """Render the preset library's thumbnails (~0.1 s; done once, after the window shows)."""
@@ -382,25 +365,26 @@ class MainWindow(QtWidgets.QMainWindow):
             self._on_display_tick()
 
     def _draw_pose(self, hand: HandPose) -> None:
-        joints = forward_kinematics(hand)
-        self.viewport.set_hand(joints, BONES, JOINT_COLORS, joints_at_limit(hand))
-        if self.controller.dragging:
-            # The translucent surface is the canvas's heaviest layer; a drag shows the skeleton
-            # alone and the surface comes back on release.
+        dragging = self.controller.dragging
+        drawing = hand_drawing(hand, with_surface=not dragging)
+        self.viewport.set_hand(drawing.joints, drawing.bones, drawing.colors, drawing.at_limit)
+        if drawing.surface is None:  # the surface comes back on release
             if not self._surface_hidden:
                 self.viewport.clear_surface()
                 self._surface_hidden = True
         else:
-            volume = build_hand_volume(joints, hand.shape.thickness)
-            self.viewport.set_surface_spheres(volume.centres, volume.radii)
+            self.viewport.set_surface_spheres(*drawing.surface)
             self._surface_hidden = False
-        if self.controller.dragging:
+        if self._frame_hand_pending:
+            self._frame_hand_pending = False
+            self.viewport.frame_hand()
+        self._frame_hand_pending = False  # frame the hand once its new pose is drawn
+        if dragging:
             return  # the panels catch up on release
-        self.pose_panel.set_state(
-            curls={f: controls.finger_curl(hand, f) for f in FINGERS},
-            spreads={f: controls.finger_spread(hand, f) for f in FINGERS},
-            rotation=controls.global_rotation_deg(hand), handedness=hand.handedness)
-        self.camera_panel.set_distance(controls.hand_distance(hand))
+        panel = pose_panel_state(hand)
+        self.pose_panel.set_state(curls=panel.curls, spreads=panel.spreads,
+                                  rotation=panel.rotation, handedness=panel.handedness)
+        self.camera_panel.set_distance(panel.distance_mm)
 
     def _draw_frame(self, result: FrameResult) -> None:
         panels = self._panels(result)
@@ -430,7 +414,7 @@ class MainWindow(QtWidgets.QMainWindow):
         source, depth = c.shown_depth(result)
         entry = c.style_entry
         return frame_panels(result, (f"{source} · {style}", depth), style,
-                            entry.reference if entry is not None else None, c.compare, self._crop)
+                            entry.reference if entry is not None else None, c.compare, c.view.crop)
 
     @QtCore.Slot(object)
     def _on_camera_changed(self, camera: Camera) -> None:
@@ -476,14 +460,16 @@ class MainWindow(QtWidgets.QMainWindow):
         device = f"Device: {c.device}"
         latency = f"{frame.timings_ms.get('total', 0.0):.0f} ms / frame" if frame else "– ms / frame"
         fps = f"{c.fps():.0f} fps"
-        for label, text in ((self._device_label, device), (self._latency_label, latency),
-                            (self._fps_label, fps)):
+        shown = f"{c.source} · {c.style_title()}"
+        for label, text in ((self._shown_label, shown), (self._device_label, device),
+                            (self._latency_label, latency), (self._fps_label, fps)):
             if label.text() != text:
                 label.setText(text)
 
     # -- user gestures ------------------------------------------------------------------------
     def _on_joint_drag_started(self, joint: int) -> None:
         self.controller.begin_drag()
+        self._frame_hand_pending = False  # a pose the edit did not change must not jump mid-drag
         finger = finger_of_joint(joint) if joint >= 0 else None
         if finger is not None:
             self.pose_panel.set_selected_finger(finger)
@@ -494,11 +480,18 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_hand_rotate_dragged(self, dx_deg: float, dy_deg: float) -> None:
         right, down, _ = self.viewport.view_axes()
-        turn = (rotvec_to_matrix(math.radians(dy_deg) * right)
-                @ rotvec_to_matrix(-math.radians(dx_deg) * down))
-        self.controller.rotate_by(matrix_to_rotvec(turn))
+        self.controller.rotate_by(screen_rotation(dx_deg, dy_deg, right, down))
+
+    def _framing(self, edit):
+        """`edit` that also frames the hand once its new pose is drawn: a preset, reset, mirror
+        or distance change can move the hand out of the 3D view."""
+        def run(*_args) -> None:
+            self._frame_hand_pending = True
+            edit()
+        return run
 
     def _on_preset_chosen(self, name: str) -> None:
+        self._frame_hand_pending = True
         self.controller.apply_preset(name)
         self._show_message(f"Preset {name}")
 
@@ -511,15 +504,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.set_camera(camera, key if values.get("name") != CUSTOM else scene_io.CUSTOM_CAMERA)
 
     def _on_distance_edited(self, distance_mm: float) -> None:
+        self._frame_hand_pending = True
         self.controller.set_distance(distance_mm)
         self.relevel()
 
     def _on_crop_toggled(self, checked: bool) -> None:
-        self._crop = bool(checked)
-        self.depth_view.set_crop_checked(self._crop)
-        self.crop_action.setChecked(self._crop)
-        if self.controller.shown_frame is not None:
-            self._on_frame_ready(self.controller.shown_frame)
+        self.controller.set_view(crop=bool(checked))
 
     def _on_compare_toggled(self, checked: bool) -> None:
         self.controller.set_compare(checked)

@@ -1,4 +1,4 @@
-"""What the user is working on, Qt-free: the scene, its JSON file, autosave, and the pose history.
+"""What the user is working on, Qt-free: the scene, its JSON file and autosave.
 
 A scene file (JSON) holds everything needed to see the same picture again:
 
@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -346,83 +345,7 @@ def write_autosave(scene: Scene) -> Path:
     return path
 
 
-# -- undo -------------------------------------------------------------------------------------
-
-@dataclass
-class _Edit:
-    before: HandPose
-    after: HandPose
-    label: str
-    merge_key: object | None
-    time: float
-
-
-MERGE_WINDOW_S = 1.0  # slider moves of one control closer together than this are one edit
-HISTORY_LIMIT = 500
-
-
 def same_pose(a: HandPose, b: HandPose) -> bool:
     return (a.handedness == b.handedness and a.shape == b.shape
             and np.array_equal(a.angles, b.angles) and np.array_equal(a.rotation, b.rotation)
             and np.array_equal(a.translation, b.translation))
-
-
-class PoseHistory:
-    """Undo/redo of pose edits. A whole drag is one edit; repeated moves of one slider (same
-    merge key, within MERGE_WINDOW_S) merge into one, as QUndoCommand.mergeWith does."""
-
-    def __init__(self, limit: int = HISTORY_LIMIT) -> None:
-        self._done: list[_Edit] = []
-        self._undone: list[_Edit] = []
-        self._limit = limit
-
-    def record(self, before: HandPose, after: HandPose, label: str, merge_key: object | None = None,
-               now: float | None = None) -> None:
-        if same_pose(before, after):
-            return
-        now = time.monotonic() if now is None else now
-        top = self._done[-1] if self._done else None
-        if (merge_key is not None and top is not None and not self._undone
-                and top.merge_key == merge_key and now - top.time < MERGE_WINDOW_S):
-            top.after, top.time = after, now
-            return
-        self._done.append(_Edit(before, after, label, merge_key, now))
-        self._undone.clear()
-        del self._done[:-self._limit]
-
-    def undo(self) -> HandPose | None:
-        """The pose to go back to, or None when there is nothing to undo."""
-        if not self._done:
-            return None
-        edit = self._done.pop()
-        self._undone.append(edit)
-        return edit.before
-
-    def redo(self) -> HandPose | None:
-        if not self._undone:
-            return None
-        edit = self._undone.pop()
-        edit.time = -math.inf  # a redone edit never merges with the next one
-        self._done.append(edit)
-        return edit.after
-
-    def clear(self) -> None:
-        self._done.clear()
-        self._undone.clear()
-
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._done)
-
-    @property
-    def can_redo(self) -> bool:
-        return bool(self._undone)
-
-    @property
-    def undo_label(self) -> str:
-        return self._done[-1].label if self._done else ""
-
-    @property
-    def redo_label(self) -> str:
-        return self._undone[-1].label if self._undone else ""
-

@@ -60,3 +60,10 @@ CAMERA_PRESETS: dict[str, Camera] = {
     "realsense_sr300": REALSENSE_SR300,
 }
 DEFAULT_CAMERA = KINECT_V1
+# What a person reads for each preset (the app's camera panel), kept beside the presets so a
+# new camera is a one-place change.
+CAMERA_TITLES: dict[str, str] = {
+    "kinect_v1": "Kinect v1 / NYU 640×480",
+    "icvl_msra": "ICVL-MSRA 320×240",
+    "realsense_sr300": "RealSense SR300 640×480",
+}

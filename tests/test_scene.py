@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from app import scene as scene_io
-from app.scene import PoseHistory, SceneFileError, StyleChoice, ViewState
+from app.history import EditHistory
+from app.scene import SceneFileError, StyleChoice, ViewState
 from engine.camera import ICVL_MSRA
 from engine.hand.controls import set_finger_curl
 
@@ -233,7 +234,7 @@ def test_set_aside_autosaves_never_replace_each_other(home):
 def test_history_undo_redo_and_merging():
     base = scene_io.default_scene().hand
     poses = [set_finger_curl(base, "ring", c) for c in (0.1, 0.2, 0.3, 0.9)]
-    h = PoseHistory()
+    h = EditHistory(scene_io.same_pose)
     assert h.undo() is None and not h.can_undo
     h.record(base, poses[0], "Curl ring", merge_key=("curl", "ring"), now=0.0)
     h.record(poses[0], poses[1], "Curl ring", merge_key=("curl", "ring"), now=0.3)  # same slider: merged

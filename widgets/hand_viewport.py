@@ -21,7 +21,7 @@ from vispy import scene  # noqa: E402  (the backend must be chosen first)
 from vispy.color import Color  # noqa: E402
 from vispy.util import keys  # noqa: E402
 
-from . import theme  # noqa: E402
+from . import orbit, theme  # noqa: E402
 from .viewport_math import drag_target, nearest_point, project_to_canvas  # noqa: E402
 
 SNAP_VIEWS: tuple[str, ...] = ("camera", "side", "top")
@@ -254,10 +254,7 @@ class HandViewport(QtWidgets.QWidget):
             self._set_distance(z)  # the eye sits at the origin, where the depth camera is
         else:
             cam.fov = _ORBIT_FOV_DEG
-            cam.center = tuple(self._hand_centre())
-            extent = max(_MIN_HAND_EXTENT_MM, float(np.ptp(self._joints, axis=0).max())
-                         if len(self._joints) else 0.0)
-            self._set_distance(_FRAME_MARGIN * extent / (2.0 * math.tan(math.radians(cam.fov) / 2)))
+            self.frame_hand()
         cam.azimuth, cam.elevation, cam.roll = azimuth, elevation, 0.0
 
     def view_axes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -321,6 +318,22 @@ class HandViewport(QtWidgets.QWidget):
         self._hovered = joint
         self._update_hover()
         self.jointHovered.emit(joint)
+
+    def frame_hand(self) -> None:
+        """Keep the angle of view, centre the hand and step back until all of it shows."""
+        cam = self.view.camera
+        cam.center = tuple(self._hand_centre())
+        extent = max(_MIN_HAND_EXTENT_MM, float(np.ptp(self._joints, axis=0).max())
+                     if len(self._joints) else 0.0)
+        self._set_distance(_FRAME_MARGIN * extent / (2.0 * math.tan(math.radians(cam.fov) / 2)))
+
+    def orbit_state(self) -> dict:
+        """The 3D view's camera as plain data (a scene file keeps it)."""
+        return orbit.orbit_state(self.view.camera)
+
+    def restore_orbit(self, state: dict) -> None:
+        """Put the 3D view's camera back as `orbit_state` gave it (TypeError/ValueError: bad)."""
+        orbit.restore_orbit(self.view.camera, state)
 
     def _set_distance(self, distance: float) -> None:
         cam = self.view.camera

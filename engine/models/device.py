@@ -38,7 +38,7 @@ def inference_threads(cores: int | None = None, keep_for_gui: bool = False) -> i
 
     Headless, every core. Beside a GUI one core is left to it (its thread and software OpenGL):
     on a 2-core machine a drag with two torch threads measured a 48.6 ms longest GUI stall
-    against 33-43 ms with one (app.generator_loading). Always at least one.
+    against 33-43 ms with one (engine.generator_loading). Always at least one.
     """
     n = cores if cores is not None else (os.cpu_count() or 1)
     return max(1, n - 1) if keep_for_gui else max(1, n)

@@ -50,7 +50,7 @@ def test_a_continuous_drag_reaches_the_ik_keeps_the_depth_live_and_undoes(open_w
     def last_pose_on_screen() -> bool:
         # a busy machine may still deliver the release's own request after wait_for_frame
         window.flush_display()
-        return c.frame_is_current and rec.shown[-1][1] == c.last_request_id
+        return c.frames.frame_is_current and rec.shown[-1][1] == c.frames.last_request_id
 
     qtbot.waitUntil(last_pose_on_screen, timeout=int(EVENT_TIMEOUT_S * 1000))
     # the GUI kept running its event loop

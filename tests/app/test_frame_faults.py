@@ -50,7 +50,7 @@ def break_frames(c, monkeypatch, fault: str) -> None:
     if fault == "callback":
         def broken_delivery(result):
             raise KeyError("view gone")
-        monkeypatch.setattr(c, "_on_frame_from_worker", broken_delivery)
+        monkeypatch.setattr(c.frames, "_on_frame_from_worker", broken_delivery)
         c.request_frame()
     else:
         use_generator(c, {"raises": raising_generator, "nan": nan_generator, "inf": inf_generator}[fault])
@@ -71,7 +71,7 @@ def test_a_failing_frame_is_reported_once_and_the_next_one_renders(window, monke
     for curl in (0.2, 0.4, 0.6):
         c.set_curl("index", curl)
         assert not c.wait_for_frame(EVENT_TIMEOUT_S)  # returns as soon as the failure is in
-        assert c.settled and c.shown_frame is shown_before
+        assert c.frames.settled and c.shown_frame is shown_before
     assert c.runtime.wait_until_idle(EVENT_TIMEOUT_S)
     failures = [m for m in messages if m.startswith("Frame failed")]
     assert len(failures) == 1 and EXPECTED[fault] in failures[0] and "\n" not in failures[0]
@@ -85,7 +85,7 @@ def test_a_failing_frame_is_reported_once_and_the_next_one_renders(window, monke
     use_generator(c, good_generator)
     assert c.wait_for_frame(EVENT_TIMEOUT_S)
     window.flush_display()
-    assert displayed[-1] == c.last_request_id and c.shown_frame.generated is not None
+    assert displayed[-1] == c.frames.last_request_id and c.shown_frame.generated is not None
     assert np.isfinite(c.shown_frame.depth).all()
 
     # A new failure after a good frame is news again: said once more.

@@ -1,7 +1,14 @@
-"""Loading the shipped generator for the app, off the GUI thread, without ever failing the app."""
+"""Loading the shipped generator for a live runtime: the device and thread policy, off the
+caller's thread, never failing the caller.
+
+The policy lives beside the runtime (not in the app) because it is a fact about torch and the
+machine: on CUDA use the GPU; on a CPU leave one core to whoever draws the frames.
+"""
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,3 +51,16 @@ def load_default_generator() -> tuple[CropGenerator | None, str, str]:
     except Exception as e:
         log.exception("loading the generator failed")
         return None, "CPU", f"Generator could not be loaded ({str(e).splitlines()[0]}): simulator only"
+
+
+LoadedCallback = Callable[[CropGenerator | None, str, str], None]
+
+
+def load_generator_in_background(done: LoadedCallback) -> threading.Thread:
+    """Start `load_default_generator` on a daemon thread; `done(generator, device, message)` is
+    called on that thread. Join the thread before the interpreter exits: a loader still inside
+    torch at exit makes the C++ runtime abort."""
+    thread = threading.Thread(target=lambda: done(*load_default_generator()), daemon=True,
+                              name="generator-load")
+    thread.start()
+    return thread
