@@ -5,9 +5,9 @@ its hand as a style crop (engine.style.style_crop), encode it into the stage's c
 FiLM modulations), and calibrate the noise: the stage's hole probabilities are used as trained
 (their BCE makes them calibrated for every simulated style, and real styles were pulled to
 their own hole rates), while its noise was only supervised on simulated sensors, so a few
-frozen calibration crops from the simulator raise the noise gain until the styled crops reach
-the style crop's hf_energy (a noisier sensor than any simulated one, such as the NYU Kinect
-frame). This is AdaIN's idea (match the style's statistics) on the output that carries it.
+frozen calibration crops from the simulator set the noise gain so that the styled crops reach
+the style crop's hf_energy (up for a noisier sensor than any simulated one, such as the NYU
+Kinect frame; down for a quiet one, such as the SR305). This is AdaIN's idea (match the style's statistics) on the output that carries it.
 Tried and dropped: calibrating the hole rates to the style image's own ratios as well: one
 image's ratios depend on its pose and on its eroded outline (there is no clean hand to measure
 against), and on held-out poses that made every simulated sensor's holes worse.
@@ -44,10 +44,10 @@ from engine.style.style_crop import HALF_CUBE_MM, StyleCrop, style_crop
 # Calibration crops: simulator poses from a stream no training or evaluation uses.
 CALIBRATION_SEED = 3_000_017
 CALIBRATION_COUNT = 8
-# Noise gains searched. Never below 1: the stage's noise is what it learned for the style, and
-# a style image's hf_energy below a clean render's comes from its pose (a flat palm), not from
-# less noise; above 4 the noise would approach the residual bound.
-GAIN_RANGE = (1.0, 4.0)
+# Noise gains searched. hf_energy measures noise on one surface (engine.style.stats), so a style
+# quieter than the stage's learned average is matched by turning the noise down, to 0 at most;
+# above 4 the noise would approach the residual bound.
+GAIN_RANGE = (0.0, 4.0)
 SEARCH_STEPS = 16
 
 _models: dict[Path, StyleStage] = {}
@@ -117,7 +117,7 @@ def _bisect(f: Callable[[float], float], lo: float, hi: float, target: float) ->
 def calibrate(model: StyleStage, code: torch.Tensor, style: StyleCrop) -> Calibration:
     """The noise gain that gives the calibration crops the style crop's hf_energy, searched in
     GAIN_RANGE (noise drawn with fixed seeds: a deterministic search). See the module docstring
-    for why only the noise is calibrated and only upwards."""
+    for why only the noise is calibrated."""
     crops = _CalibrationCrops.get()
     logits, noises = stage_maps(model, np.stack([c for _, c in crops]), code)
 

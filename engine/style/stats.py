@@ -97,15 +97,20 @@ def edge_hole_ratio(depth: np.ndarray, mask: np.ndarray, band_px: int = EDGE_BAN
     return float(np.mean(d[band] <= 0)) if band.any() else 0.0
 
 
-def hf_energy(depth: np.ndarray, mask: np.ndarray, kernel_px: int = HF_KERNEL_PX) -> float:
+def hf_energy(depth: np.ndarray, mask: np.ndarray, kernel_px: int = HF_KERNEL_PX,
+              step_mm: float | None = STEP_MM) -> float:
     """Mean squared (depth - local low-pass) in mm^2 over measured pixels of the hand's
     interior (the hand eroded by the window's radius, so the low-pass never reaches past the
-    outline, where the surface ends and a one-sided average would be biased by the slope)."""
+    outline, where the surface ends and a one-sided average would be biased by the slope) whose
+    window spans no depth step over `step_mm` (None: depth steps count too, the definition the
+    shipped style stage's encoder takes as an input feature)."""
     d, m = _checked(depth, mask)
     valid = m & (d > 0)
     radius = kernel_px // 2
     interior = m & ~edge_band(m, radius) if radius else m
-    where = interior & valid & (local_range(d, valid, kernel_px) <= STEP_MM)
+    where = interior & valid
+    if step_mm is not None:
+        where &= local_range(d, valid, kernel_px) <= step_mm
     if not where.any():
         return 0.0
     low = masked_lowpass(d, valid, kernel_px)

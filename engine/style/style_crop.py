@@ -13,12 +13,12 @@ resolution, so that they compare with what the stage writes into a 128x128 conte
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from engine.data.crop import BACKGROUND, CROP_SIZE, CUBE_MM
-from engine.style.stats import StyleStats, edge_band, hole_ratio, reference_mask, style_stats
+from engine.style.stats import StyleStats, edge_band, hf_energy, hole_ratio, reference_mask, style_stats
 
 HALF_CUBE_MM = CUBE_MM / 2.0
 # An open hand is ~180 mm long; in the 250 mm cube that is 0.72 of the crop's side.
@@ -41,8 +41,11 @@ class StyleCrop:
         return hole_ratio(self.depth_mm, interior) if interior.any() else self.stats.hole_ratio
 
     def features(self) -> np.ndarray:
-        """The explicit statistics the style encoder is given beside the crop (STAT_FEATURES)."""
-        return stat_features(self.stats, self.interior_hole_ratio)
+        """The explicit statistics the style encoder is given beside the crop (STAT_FEATURES).
+        Its hf_energy counts depth steps too: the shipped stage was trained on that input, and
+        an input feature only has to describe the style consistently, not isolate its noise."""
+        stats = replace(self.stats, hf_energy=hf_energy(self.depth_mm, self.mask, step_mm=None))
+        return stat_features(stats, self.interior_hole_ratio)
 
 
 STAT_FEATURES = 4  # edge hole ratio, interior hole ratio, log hf_energy, hole ratio
