@@ -143,9 +143,9 @@ def test_surface_mesh_spheres_and_toggles(viewport, hand):
     viewport.set_surface_mesh(tetrahedron, np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]))
     assert viewport._surface_mesh.visible and not viewport._surface_spheres.visible
     assert viewport.canvas.render().shape[2] == 4
-    viewport._surface_toggle.setChecked(False)
-    viewport._frustum_toggle.setChecked(False)
+    viewport.toolbar.surface_toggle.setChecked(False)
+    viewport.toolbar.frustum_toggle.setChecked(False)
     assert not viewport._surface_mesh.visible and not viewport._frustum.visible
-    viewport._surface_toggle.setChecked(True)
+    viewport.toolbar.surface_toggle.setChecked(True)
     viewport.clear_surface()
     assert not viewport._surface_mesh.visible and not viewport._surface_spheres.visible
