@@ -8,7 +8,6 @@ arrive from the runtime through the controller on the GUI thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +16,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from app import scene as scene_io
 from app.compare_panels import frame_panels
 from app.controller import StudioController
-from app.dataset_dialog import open_dataset_dialog
 from app.display_pacer import DisplayPacer
 from app.file_actions import FileActions
+from app.menus import build_menus
 from app.scene import Scene, ViewState
 from app.shortcuts import SHORTCUTS
 from app.status_readout import StatusReadout
@@ -114,63 +113,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, menu: QtWidgets.QMenu, text: str, slot, shortcut: str | Sequence[str] = (),
-                checkable: bool = False, tip: str = "") -> QtGui.QAction:
-        action = QtGui.QAction(text, self, checkable=checkable)
-        keys = [shortcut] if isinstance(shortcut, str) else list(shortcut)
-        if keys:
-            action.setShortcuts([QtGui.QKeySequence(k) for k in keys])
-            action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        self.addAction(action)  # shortcuts work wherever the focus is in the window
-        return action
-
     def _build_actions(self) -> None:
-        bar = self.menuBar()
-        file = bar.addMenu("&File")
-        files = self.files
-        self._action(file, "&Open scene…", files.on_open_scene, "Ctrl+O")
-        self._action(file, "&Save scene", files.on_save_scene, "Ctrl+S")
-        self._action(file, "Save scene &as…", files.on_save_scene_as, "Ctrl+Shift+S")
-        file.addSeparator()
-        self.export_action = self._action(file, "&Export pair", files.on_export, "Ctrl+E",
-                                          tip="Depth PNG (uint16 mm) + pose JSON + labels + preview")
-        self._action(file, "Export pair &to…", files.on_export_to, "Ctrl+Shift+E")
-        self._action(file, "Generate &dataset…", lambda: open_dataset_dialog(self))
-        file.addSeparator()
-        self._action(file, "&Quit", self.close, "Ctrl+Q")
-
-        edit = bar.addMenu("&Edit")
-        self.undo_action = self._action(edit, "&Undo", self.controller.undo, "Ctrl+Z")
-        self.redo_action = self._action(edit, "&Redo", self.controller.redo, ("Ctrl+Shift+Z", "Ctrl+Y"))
-        edit.addSeparator()
-        self._action(edit, "&Random pose", self._framing(self.controller.pose_edits.random_pose), "Ctrl+R")
-        self._action(edit, "&Mirror left ↔ right", self._framing(self.controller.pose_edits.mirror), "Ctrl+M")
-        self._action(edit, "Reset &hand", self._framing(self.controller.pose_edits.reset_hand))
-        self._action(edit, "New noise &seed", self.controller.new_seed, "N",
-                     tip="Draw new sensor noise (it otherwise holds still)")
-
-        view = bar.addMenu("&View")
-        for key, name in (("1", "camera"), ("2", "side"), ("3", "top")):
-            self._action(view, f"{name.capitalize()} view", lambda _=False, n=name: self.viewport.snap_view(n), key)
-        self._action(view, "&Frame hand", self.viewport.frame_hand, "F")
-        view.addSeparator()
-        self.crop_action = self._action(view, "&Crop", self._on_crop_toggled, "C", checkable=True,
-                                        tip="Show the hand crop instead of the full frame")
-        self.source_action = self._action(view, "&Generator depth", self._on_source_toggled, "G",
-                                          checkable=True)
-        self.compare_action = self._action(view, "A/B &compare", self._on_compare_toggled, "B",
-                                           checkable=True)
+        build_menus(self)
         self._on_generator_changed(False)
-        view.addSeparator()
-        self._action(view, "Keyboard &shortcuts", self.overlay.toggle, ("F1", "?"))
-        self.view_menu = view
-        for dock in self.findChildren(QtWidgets.QDockWidget):
-            view.addAction(dock.toggleViewAction())
 
     def _build_status_bar(self) -> None:
         self.status_readout = StatusReadout(self.statusBar(), self.controller)

@@ -149,3 +149,19 @@ def test_surface_mesh_spheres_and_toggles(viewport, hand):
     viewport.toolbar.surface_toggle.setChecked(True)
     viewport.clear_surface()
     assert not viewport._surface_mesh.visible and not viewport._surface_spheres.visible
+
+
+def test_the_toolbar_hint_is_never_cut_off_in_a_narrow_view(viewport, qtbot):
+    viewport.resize(330, 400)
+    viewport.show()
+    qtbot.waitExposed(viewport)
+    qtbot.waitUntil(lambda: viewport.toolbar.hint.width() <= 330)
+    assert viewport.toolbar.hint_fits()
+    hint = viewport.toolbar.hint
+    hint.setFixedSize(120, hint.fontMetrics().height())
+    assert not hint_fits_after_layout(viewport, qtbot)  # the check can fail: one 120 px line
+
+
+def hint_fits_after_layout(viewport, qtbot) -> bool:
+    qtbot.waitUntil(lambda: viewport.toolbar.hint.width() == 120)
+    return viewport.toolbar.hint_fits()
