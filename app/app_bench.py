@@ -10,14 +10,15 @@ SOURCES = ("simulator", "generator")
 
 def bench_app(drag_s: float) -> dict[str, dict]:
     """{source: figures}; a source that cannot run gets {"error": one line} instead."""
-    from app.main_window import application
+    from app.app_lifetime import application
 
     application()
     return {source: _bench_source(source, drag_s) for source in SOURCES}
 
 
 def _bench_source(source: str, drag_s: float) -> dict:
-    from app.main_window import MainWindow, dispose
+    from app.app_lifetime import dispose
+    from app.main_window import MainWindow
 
     # restore/autosave off: the user's autosave is neither read nor touched
     window = MainWindow(restore=False, autosave=False, load_generator=source == "generator")

@@ -7,8 +7,8 @@ to the Qt views. It owns no state of its own beyond that wiring.
     engine.generator_loading          the generator, its device and thread policy
     app.sample_export / app.scene     Ctrl+E and scene files
 
-Widgets report what the user did; the controller turns that into a document edit through
-engine functions (IK, controls, sampler); the document says what changed, and the controller
+Widgets report what the user did; app.pose_edits turns a pose gesture into a document edit
+through engine functions (IK, controls, sampler); the document says what changed, and the controller
 turns that into signals, a frame request and an autosave.
 """
 from __future__ import annotations
@@ -28,26 +28,20 @@ from app import scene as scene_io
 from app.document import SceneDocument
 from app.frame_scheduler import FrameScheduler
 from app.history import EditHistory
+from app.pose_edits import PoseEdits
 from app.sample_export import export_sample, exported_name
 from app.scene import DEPTH_SOURCES, Scene, ViewState
 from app.style_bank import NO_STYLE, StyleEntry, style_title
 from app.style_session import StyleSession
 from engine.camera import Camera
 from engine.generator_loading import load_generator_in_background
-from engine.hand import controls
-from engine.hand.ik import move_joint, rotate_hand
 from engine.hand.model import HandPose, forward_kinematics
-from engine.hand.presets import load_preset
-from engine.hand.sampler import PoseRanges, mirror_pose, sample_pose
 from engine.runtime import DepthRuntime, FrameRequest, FrameResult, compute_frame
 
 log = logging.getLogger(__name__)
 
 AUTOSAVE_DELAY_MS = 1500  # after the last change; also on exit
 GENERATOR_JOIN_TIMEOUT_S = 30.0  # loading the shipped generator takes 1-3 s
-# Random poses keep the hand where it is and facing the camera roughly (a back-facing random
-# orientation is rarely what someone posing a hand wants from one click).
-RANDOM_MAX_ROTATION_DEG = 50.0
 
 
 class StudioController(QtCore.QObject):
@@ -73,7 +67,7 @@ class StudioController(QtCore.QObject):
         self.runtime = DepthRuntime()
         self.generator_available = False
         self.device = "CPU"
-        self._rng = np.random.default_rng()
+        self._rng = np.random.default_rng()  # noise seeds
         self._closed = False
         self.styles = StyleSession(self.set_style, lambda: self.document.scene.style.name, self)
         self.styles.entriesChanged.connect(self.stylesChanged)
@@ -82,6 +76,7 @@ class StudioController(QtCore.QObject):
         scene = scene or scene_io.default_scene()
         self.document = SceneDocument(replace(scene, style=self.styles.restore(scene.style)))
         self.document.subscribe(self._on_document_changed)
+        self.pose_edits = PoseEdits(self.document)
         self.frames = FrameScheduler(self.runtime, self.frame_request, self)
         self.frames.frameReady.connect(self.frameReady)
         self.frames.frameFailed.connect(lambda m: self.statusMessage.emit(f"Frame failed: {m}"))
@@ -169,25 +164,9 @@ class StudioController(QtCore.QObject):
         if kinds != {doc.HISTORY}:
             self._schedule_autosave()
 
-    # -- pose edits -----------------------------------------------------------------------------
-    def set_pose(self, hand: HandPose, label: str, merge_key: object | None = None) -> None:
-        """Make `hand` the pose: one undo step (merged with the last one of the same key)."""
-        self.document.set_pose(hand, label, merge_key)
-
+    # -- pose edits (app.pose_edits) and history -----------------------------------------------
     def begin_drag(self) -> None:
         self.document.begin_drag()
-
-    def drag_joint(self, joint: int, target: np.ndarray) -> None:
-        """One mouse move of a joint drag: IK from the current pose, no undo step yet."""
-        if not self.dragging:
-            self.begin_drag()
-        self.document.set_pose(move_joint(self.hand, joint, target), "Drag")
-
-    def rotate_by(self, rotvec: np.ndarray) -> None:
-        """One mouse move of a hand rotation (axis-angle, camera frame), about the hand centre."""
-        if not self.dragging:
-            self.begin_drag()
-        self.document.set_pose(rotate_hand(self.hand, rotvec), "Rotate hand")
 
     def end_drag(self, label: str) -> None:
         """The drag is over: the whole of it becomes one undo step."""
@@ -197,60 +176,11 @@ class StudioController(QtCore.QObject):
     def dragging(self) -> bool:
         return self.document.dragging
 
-    def apply_preset(self, name: str) -> None:
-        """Take a preset's fingers and orientation, keeping the hand where it is."""
-        record = load_preset(name)
-        if record.hand is None:
-            return
-        hand = replace(record.hand, handedness=self.hand.handedness)
-        self.document.set_pose(self._keep_centre(hand), f"Preset {name}", name=name)
-
-    def random_pose(self) -> None:
-        ranges = PoseRanges(max_rotation_deg=RANDOM_MAX_ROTATION_DEG, size=(1.0, 1.0),
-                            finger_scale=(1.0, 1.0), thickness=(1.0, 1.0))
-        sampled = sample_pose(self._rng, ranges, handedness=self.hand.handedness)
-        hand = replace(sampled, shape=self.hand.shape)
-        self.set_pose(self._keep_centre(hand), "Random pose")
-
-    def mirror(self) -> None:
-        self.set_pose(mirror_pose(self.hand), "Mirror")
-
-    def set_handedness(self, side: str) -> None:
-        if side != self.hand.handedness:
-            self.set_pose(replace(self.hand, handedness=side), f"{side.capitalize()} hand")
-
-    def set_curl(self, finger: str, curl: float) -> None:
-        self.set_pose(controls.set_finger_curl(self.hand, finger, curl), f"Curl {finger}",
-                      merge_key=("curl", finger))
-
-    def set_spread(self, finger: str, spread: float) -> None:
-        self.set_pose(controls.set_finger_spread(self.hand, finger, spread), f"Spread {finger}",
-                      merge_key=("spread", finger))
-
-    def set_rotation(self, x_deg: float, y_deg: float, z_deg: float) -> None:
-        self.set_pose(controls.set_global_rotation_deg(self.hand, (x_deg, y_deg, z_deg)),
-                      "Rotate hand", merge_key="rotation")
-
-    def set_distance(self, distance_mm: float) -> None:
-        self.set_pose(controls.set_hand_distance(self.hand, distance_mm), "Distance",
-                      merge_key="distance")
-
-    def reset_finger(self, finger: str) -> None:
-        self.set_pose(controls.reset_finger(self.hand, finger), f"Reset {finger}")
-
-    def reset_hand(self) -> None:
-        self.set_pose(controls.reset_hand(self.hand), "Reset hand")
-
     def undo(self) -> None:
         self.document.undo()
 
     def redo(self) -> None:
         self.document.redo()
-
-    def _keep_centre(self, hand: HandPose) -> HandPose:
-        """`hand` moved so its centre (middle MCP) sits where the current hand's is."""
-        centre_now = forward_kinematics(self.hand)[9]
-        return replace(hand, translation=hand.translation + centre_now - forward_kinematics(hand)[9])
 
     # -- camera, style, seed --------------------------------------------------------------------
     def set_camera(self, camera: Camera, preset: str | None = None) -> None:

@@ -8,10 +8,6 @@ arrive from the runtime through the controller on the GUI thread.
 from __future__ import annotations
 
 import logging
-import signal
-import sys
-import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,19 +16,21 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from app import scene as scene_io
 from app.compare_panels import frame_panels
 from app.controller import StudioController
-from app.dataset_dialog import open_dataset_dialog
+from app.display_pacer import DisplayPacer
+from app.file_actions import FileActions
+from app.menus import build_menus
 from app.scene import Scene, ViewState
+from app.shortcuts import SHORTCUTS
+from app.status_readout import StatusReadout
 from app.style_controls import StyleControls
 from app.thumbnails import pose_thumbnail
 from app.presenter import distance_levels, hand_drawing, pose_panel_state, screen_rotation
 from engine.camera import CAMERA_PRESETS, CAMERA_TITLES, Camera
-from engine.export import ExportError
 from engine.hand import controls
 from engine.hand.model import HandPose
 from engine.hand.presets import load_preset, preset_names
 from engine.hand.skeleton import FINGERS, JOINT_NAMES, finger_of_joint
 from engine.runtime import FrameResult
-from widgets import theme
 from widgets.camera_panel import CUSTOM, CameraPanel
 from widgets.depth_view import COLORMAPS, DepthView
 from widgets.hand_viewport import HandViewport
@@ -44,34 +42,9 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "HandDepth Studio"
 DEFAULT_SIZE = (1600, 960)
-STATUS_REFRESH_MS = 500
-SIGNAL_POLL_MS = 200
-# The views are refreshed by a display tick that draws one heavy view (3D canvas or depth image)
-# at a time, at most every DISPLAY_INTERVAL_MS, so one pass of the event loop never paints both:
-# in software OpenGL (Xvfb + llvmpipe) each repaint of the window costs tens of milliseconds,
-# and a drag must never stall the GUI for more than 50 ms. Either view still updates ~20 times
-# a second during a drag, more when only one has news.
-DISPLAY_INTERVAL_MS = 25.0
 THREE_QUARTER_VIEW = (125.0, 20.0)  # azimuth, elevation of the 3D view at start
 STYLE_DOCK_WIDTH = 230  # two thumbnails a row
 COMPARE_DEPTH_SHARE = 2 / 3  # of the centre for the depth view in A/B mode: three panels, not one
-SHORTCUTS: tuple[tuple[str, str], ...] = (
-    ("Drag a joint", "Move it (IK within the joint limits); the wrist moves the hand"),
-    ("Shift + drag", "Rotate the hand"),
-    ("Drag elsewhere", "Orbit the 3D view · right-drag / wheel: zoom"),
-    ("1 · 2 · 3", "Camera / side / top view"),
-    ("F", "Frame the hand in the 3D view"),
-    ("Ctrl+Z · Ctrl+Shift+Z", "Undo · redo"),
-    ("Ctrl+E", "Export the current depth + pose pair"),
-    ("Ctrl+S · Ctrl+O", "Save · open a scene"),
-    ("Ctrl+R", "Random pose"),
-    ("Ctrl+M", "Mirror left ↔ right"),
-    ("N", "New sensor noise seed"),
-    ("C", "Crop / full frame"),
-    ("G", "Depth source: generator (+ style) / simulator"),
-    ("B", "A/B: generator | generator + style | the style image"),
-    ("F1 or ?", "This overlay"),
-)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -89,20 +62,13 @@ class MainWindow(QtWidgets.QMainWindow):
             scene, startup_message = scene_io.load_autosave()
         self.controller = StudioController(scene, autosave=autosave, load_generator=load_generator,
                                            parent=self)
-        self.scene_path: Path | None = None
-        self.export_folder: Path | None = None
+        self.files = FileActions(self, self.controller, self._show_message)
         self._presets_filled = False
-        self._pending_pose: HandPose | None = None
-        self._pending_frame: FrameResult | None = None
-        self._last_drawn = "frame"
+        self._pacer = DisplayPacer(self._draw_pose, self._draw_frame, self)
         self._frames_drawn = 0
         self._surface_hidden = False
         self._frame_hand_pending = False  # frame the hand once its new pose is drawn
-        self._last_draw_time = 0.0
         self._single_panel_split: list[int] | None = None  # the centre's split before A/B mode
-        self._display_timer = QtCore.QTimer(self, singleShot=True)
-        self._display_timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
-        self._display_timer.timeout.connect(self._on_display_tick)
 
         self._build_widgets()
         self._build_actions()
@@ -147,81 +113,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, menu: QtWidgets.QMenu, text: str, slot, shortcut: str | Sequence[str] = (),
-                checkable: bool = False, tip: str = "") -> QtGui.QAction:
-        action = QtGui.QAction(text, self, checkable=checkable)
-        keys = [shortcut] if isinstance(shortcut, str) else list(shortcut)
-        if keys:
-            action.setShortcuts([QtGui.QKeySequence(k) for k in keys])
-            action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        self.addAction(action)  # shortcuts work wherever the focus is in the window
-        return action
-
     def _build_actions(self) -> None:
-        bar = self.menuBar()
-        file = bar.addMenu("&File")
-        self._action(file, "&Open scene…", self._on_open_scene, "Ctrl+O")
-        self._action(file, "&Save scene", self._on_save_scene, "Ctrl+S")
-        self._action(file, "Save scene &as…", self._on_save_scene_as, "Ctrl+Shift+S")
-        file.addSeparator()
-        self.export_action = self._action(file, "&Export pair", self._on_export, "Ctrl+E",
-                                          tip="Depth PNG (uint16 mm) + pose JSON + labels + preview")
-        self._action(file, "Export pair &to…", self._on_export_to, "Ctrl+Shift+E")
-        self._action(file, "Generate &dataset…", lambda: open_dataset_dialog(self))
-        file.addSeparator()
-        self._action(file, "&Quit", self.close, "Ctrl+Q")
-
-        edit = bar.addMenu("&Edit")
-        self.undo_action = self._action(edit, "&Undo", self.controller.undo, "Ctrl+Z")
-        self.redo_action = self._action(edit, "&Redo", self.controller.redo, ("Ctrl+Shift+Z", "Ctrl+Y"))
-        edit.addSeparator()
-        self._action(edit, "&Random pose", self._framing(self.controller.random_pose), "Ctrl+R")
-        self._action(edit, "&Mirror left ↔ right", self._framing(self.controller.mirror), "Ctrl+M")
-        self._action(edit, "Reset &hand", self._framing(self.controller.reset_hand))
-        self._action(edit, "New noise &seed", self.controller.new_seed, "N",
-                     tip="Draw new sensor noise (it otherwise holds still)")
-
-        view = bar.addMenu("&View")
-        for key, name in (("1", "camera"), ("2", "side"), ("3", "top")):
-            self._action(view, f"{name.capitalize()} view", lambda _=False, n=name: self.viewport.snap_view(n), key)
-        self._action(view, "&Frame hand", self.viewport.frame_hand, "F")
-        view.addSeparator()
-        self.crop_action = self._action(view, "&Crop", self._on_crop_toggled, "C", checkable=True,
-                                        tip="Show the hand crop instead of the full frame")
-        self.source_action = self._action(view, "&Generator depth", self._on_source_toggled, "G",
-                                          checkable=True)
-        self.compare_action = self._action(view, "A/B &compare", self._on_compare_toggled, "B",
-                                           checkable=True)
+        build_menus(self)
         self._on_generator_changed(False)
-        view.addSeparator()
-        self._action(view, "Keyboard &shortcuts", self.overlay.toggle, ("F1", "?"))
-        self.view_menu = view
-        for dock in self.findChildren(QtWidgets.QDockWidget):
-            view.addAction(dock.toggleViewAction())
 
     def _build_status_bar(self) -> None:
-        status = self.statusBar()
-        self._shown_label = QtWidgets.QLabel()
-        self._device_label = QtWidgets.QLabel()
-        self._latency_label = QtWidgets.QLabel()
-        self._fps_label = QtWidgets.QLabel()
-        for label, width, tip in ((self._shown_label, 200, "The depth source and style shown"),
-                                  (self._device_label, 150, "Where the depth is computed"),
-                                  (self._latency_label, 120, "Time to compute the last frame"),
-                                  (self._fps_label, 70, "Frames shown per second")):
-            label.setMinimumWidth(width)
-            label.setToolTip(tip)
-            label.setStyleSheet(f"color: {theme.MUTED_TEXT}; padding: 0 6px;")
-            status.addPermanentWidget(label)
-        self._status_timer = QtCore.QTimer(self, interval=STATUS_REFRESH_MS)
-        self._status_timer.timeout.connect(self._refresh_status)
-        self._status_timer.start()
-        self._refresh_status()
+        self.status_readout = StatusReadout(self.statusBar(), self.controller)
 
     def _connect_controls(self) -> None:
         c = self.controller
@@ -240,7 +137,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         vp = self.viewport
         vp.jointDragStarted.connect(self._on_joint_drag_started)
-        vp.jointDragged.connect(c.drag_joint)
+        vp.jointDragged.connect(c.pose_edits.drag_joint)
         vp.jointDragFinished.connect(lambda j: self._on_drag_finished(f"Drag {JOINT_NAMES[j]}"))
         vp.handRotateStarted.connect(lambda: self._on_joint_drag_started(-1))
         vp.handRotateDragged.connect(self._on_hand_rotate_dragged)
@@ -248,14 +145,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
         pp = self.pose_panel
         pp.presetChosen.connect(self._on_preset_chosen)
-        pp.fingerCurlChanged.connect(c.set_curl)
-        pp.fingerSpreadChanged.connect(c.set_spread)
-        pp.globalRotationChanged.connect(c.set_rotation)
-        pp.randomPoseRequested.connect(self._framing(c.random_pose))
-        pp.mirrorRequested.connect(self._framing(c.mirror))
-        pp.handednessChanged.connect(c.set_handedness)
-        pp.fingerResetRequested.connect(c.reset_finger)
-        pp.handResetRequested.connect(self._framing(c.reset_hand))
+        pp.fingerCurlChanged.connect(c.pose_edits.set_curl)
+        pp.fingerSpreadChanged.connect(c.pose_edits.set_spread)
+        pp.globalRotationChanged.connect(c.pose_edits.set_rotation)
+        pp.randomPoseRequested.connect(self._framing(c.pose_edits.random_pose))
+        pp.mirrorRequested.connect(self._framing(c.pose_edits.mirror))
+        pp.handednessChanged.connect(c.pose_edits.set_handedness)
+        pp.fingerResetRequested.connect(c.pose_edits.reset_finger)
+        pp.handResetRequested.connect(self._framing(c.pose_edits.reset_hand))
 
         self.style_controls = StyleControls(self.style_picker, c, self._show_message, self)
         self.camera_panel.cameraChanged.connect(self._on_camera_edited)
@@ -330,39 +227,15 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- controller signals -------------------------------------------------------------------
     @QtCore.Slot(object)
     def _on_pose_changed(self, hand: HandPose) -> None:
-        self._pending_pose = hand
-        self._schedule_display()
+        self._pacer.show_pose(hand)
 
     @QtCore.Slot(object)
     def _on_frame_ready(self, result: FrameResult) -> None:
-        self._pending_frame = result
-        self._schedule_display()
-
-    def _schedule_display(self) -> None:
-        if not self._display_timer.isActive():  # restarting it on every event would starve it
-            wait = DISPLAY_INTERVAL_MS - (time.perf_counter() - self._last_draw_time) * 1e3
-            self._display_timer.start(max(0, int(wait)))
-
-    def _on_display_tick(self) -> None:
-        """Draw what is pending: one heavy view per tick, alternating so neither starves."""
-        self._display_timer.stop()
-        draw_pose, draw_frame = self._pending_pose is not None, self._pending_frame is not None
-        if draw_pose and draw_frame:
-            draw_pose, draw_frame = self._last_drawn == "frame", self._last_drawn == "pose"
-        if draw_pose:
-            pose, self._pending_pose, self._last_drawn = self._pending_pose, None, "pose"
-            self._draw_pose(pose)
-        if draw_frame:
-            frame, self._pending_frame, self._last_drawn = self._pending_frame, None, "frame"
-            self._draw_frame(frame)
-        self._last_draw_time = time.perf_counter()
-        if self._pending_pose is not None or self._pending_frame is not None:
-            self._schedule_display()
+        self._pacer.show_frame(result)
 
     def flush_display(self) -> None:
         """Draw whatever is pending now (tests and the screenshot command)."""
-        while self._pending_pose is not None or self._pending_frame is not None:
-            self._on_display_tick()
+        self._pacer.flush()
 
     def _draw_pose(self, hand: HandPose) -> None:
         dragging = self.controller.dragging
@@ -454,18 +327,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def _show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
-    def _refresh_status(self) -> None:
-        c = self.controller
-        frame = c.shown_frame
-        device = f"Device: {c.device}"
-        latency = f"{frame.timings_ms.get('total', 0.0):.0f} ms / frame" if frame else "– ms / frame"
-        fps = f"{c.fps():.0f} fps"
-        shown = f"{c.source} · {c.style_title()}"
-        for label, text in ((self._shown_label, shown), (self._device_label, device),
-                            (self._latency_label, latency), (self._fps_label, fps)):
-            if label.text() != text:
-                label.setText(text)
-
     # -- user gestures ------------------------------------------------------------------------
     def _on_joint_drag_started(self, joint: int) -> None:
         self.controller.begin_drag()
@@ -480,7 +341,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_hand_rotate_dragged(self, dx_deg: float, dy_deg: float) -> None:
         right, down, _ = self.viewport.view_axes()
-        self.controller.rotate_by(screen_rotation(dx_deg, dy_deg, right, down))
+        self.controller.pose_edits.rotate_by(screen_rotation(dx_deg, dy_deg, right, down))
 
     def _framing(self, edit):
         """`edit` that also frames the hand once its new pose is drawn: a preset, reset, mirror
@@ -492,7 +353,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_preset_chosen(self, name: str) -> None:
         self._frame_hand_pending = True
-        self.controller.apply_preset(name)
+        self.controller.pose_edits.apply_preset(name)
         self._show_message(f"Preset {name}")
 
     def add_style_image(self, path: str | Path) -> None:
@@ -505,7 +366,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_distance_edited(self, distance_mm: float) -> None:
         self._frame_hand_pending = True
-        self.controller.set_distance(distance_mm)
+        self.controller.pose_edits.set_distance(distance_mm)
         self.relevel()
 
     def _on_crop_toggled(self, checked: bool) -> None:
@@ -517,61 +378,16 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_source_toggled(self, checked: bool) -> None:
         self.controller.set_source("generator" if checked else "simulator")
 
-    # -- files --------------------------------------------------------------------------------
-    def _on_open_scene(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open scene", "", "Scenes (*.json)")
-        if path:
-            self.open_scene(path)
-
+    # -- files (app.file_actions) -------------------------------------------------------------
     def open_scene(self, path: str | Path) -> bool:
-        try:
-            self.controller.open_scene(path)
-        except scene_io.SceneFileError as e:
-            self._show_message(str(e))
-            return False
-        self.scene_path = Path(path)
-        return True
-
-    def _on_save_scene(self) -> None:
-        if self.scene_path is None:
-            self._on_save_scene_as()
-        else:
-            self.save_scene(self.scene_path)
-
-    def _on_save_scene_as(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save scene", "scene.json", "Scenes (*.json)")
-        if path:
-            self.save_scene(path)
+        return self.files.open_scene(path)
 
     def save_scene(self, path: str | Path) -> bool:
-        try:
-            self.controller.save_scene(path)
-        except OSError as e:
-            self._show_message(f"Could not save {path}: {e}")
-            return False
-        self.scene_path = Path(path)
-        return True
-
-    def _on_export(self) -> None:
-        if self.export_folder is None:
-            self._on_export_to()
-        else:
-            self.export_pair(self.export_folder)
-
-    def _on_export_to(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Export pairs to")
-        if folder:
-            self.export_pair(folder)
+        return self.files.save_scene(path)
 
     def export_pair(self, folder: str | Path) -> dict[str, Path] | None:
         """Export the current pair into `folder` (remembered for the next Ctrl+E)."""
-        try:
-            paths = self.controller.export_current(folder)
-        except (ExportError, OSError) as e:
-            self._show_message(f"Export failed: {e}")
-            return None
-        self.export_folder = Path(folder)
-        return paths
+        return self.files.export_pair(folder)
 
     # -- lifetime -----------------------------------------------------------------------------
     def showEvent(self, event: QtGui.QShowEvent) -> None:
@@ -581,48 +397,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         """Stop the runtime and close the GL canvas before Qt tears the window down."""
-        self._status_timer.stop()
+        self.status_readout.stop()
+        self._pacer.stop()
         self.controller.shutdown()
         self.viewport.close()  # a child gets no closeEvent of its own: this closes its canvas
         super().closeEvent(event)
 
-
-def application() -> QtWidgets.QApplication:
-    """The QApplication, created once with the app's dark theme."""
-    app = QtWidgets.QApplication.instance()
-    if app is None:
-        app = QtWidgets.QApplication(sys.argv[:1])
-        app.setApplicationName(APP_NAME)
-        app.setStyle("Fusion")
-        app.setPalette(theme.dark_palette())
-    return app
-
-
-def dispose(window: MainWindow) -> None:
-    """Close and delete the window now (not at interpreter exit, which can abort; HEADLESS.md)."""
-    if window.isVisible() or not window.controller.closed:
-        window.close()
-    window.deleteLater()
-    app = QtWidgets.QApplication.instance()
-    app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
-    app.processEvents()
-
-
-def run_app() -> int:
-    """`python main.py`: open the window, run until it closes, tear down in a safe order."""
-    app = application()
-    window = MainWindow()
-    window.show()
-    # Ctrl+C in the terminal or a plain kill closes the window properly (autosave, runtime,
-    # canvas). Python runs signal handlers only between bytecodes, so a timer wakes it up; the
-    # handler may run inside a paint of the GL canvas, so it only queues the close (closing the
-    # canvas mid-paint crashed with SIGSEGV).
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: QtCore.QTimer.singleShot(0, window.close))
-    wake = QtCore.QTimer(interval=SIGNAL_POLL_MS)
-    wake.timeout.connect(lambda: None)
-    wake.start()
-    code = app.exec()
-    wake.stop()
-    dispose(window)
-    return int(code)

@@ -22,7 +22,8 @@ from vispy.color import Color  # noqa: E402
 from vispy.util import keys  # noqa: E402
 
 from . import orbit, theme  # noqa: E402
-from .viewport_math import drag_target, nearest_point, project_to_canvas  # noqa: E402
+from .viewport_math import darken, drag_target, ground_grid, nearest_point, project_to_canvas  # noqa: E402
+from .viewport_toolbar import ViewportToolbar  # noqa: E402
 
 SNAP_VIEWS: tuple[str, ...] = ("camera", "side", "top")
 # TurntableCamera angles (azimuth, elevation) with up='-y', i.e. up is the camera frame's -y.
@@ -43,10 +44,6 @@ _LIMIT_EDGE_PX = 3.0
 _DEFAULT_JOINT_COLOR = (0.92, 0.92, 0.95, 1.0)
 _SURFACE_COLOR = (0.93, 0.78, 0.66, 0.22)
 
-_GRID_STEP_MM = 50.0
-_GRID_HALF_WIDTH_MM = 400.0
-_GRID_DEPTH_MM = 1000.0
-_GRID_Y_MM = 220.0                   # the ground sits below the optical axis (y points down)
 _AXIS_LENGTH_MM = 40.0
 
 
@@ -107,7 +104,7 @@ class HandViewport(QtWidgets.QWidget):
     # -- construction -------------------------------------------------------------------------
     def _build_visuals(self) -> None:
         parent = self.view.scene
-        self._grid = scene.visuals.Line(_ground_grid(), color=theme.GRID, connect="segments",
+        self._grid = scene.visuals.Line(ground_grid(), color=theme.GRID, connect="segments",
                                         method="gl", parent=parent)
         self._axes = scene.visuals.XYZAxis(width=2, parent=parent)
         self._axes.transform = scene.transforms.STTransform(scale=(_AXIS_LENGTH_MM,) * 3)
@@ -137,35 +134,11 @@ class HandViewport(QtWidgets.QWidget):
         self._label.visible = False
 
     def _build_layout(self) -> None:
-        bar = QtWidgets.QHBoxLayout()
-        bar.setContentsMargins(6, 4, 6, 4)
-        bar.setSpacing(4)
-        for view in SNAP_VIEWS:
-            button = QtWidgets.QToolButton(text=view.capitalize())
-            button.setToolTip(f"Snap to the {view} view")
-            button.clicked.connect(lambda _=False, v=view: self.snap_view(v))
-            bar.addWidget(button)
-        hint = QtWidgets.QLabel("drag joint: move · Shift+drag: rotate · wheel: zoom")
-        hint.setToolTip("Drag a joint to move it (in the plane facing you) · Shift+drag the hand "
-                        "to rotate it · drag elsewhere to orbit, Shift+drag elsewhere to pan · "
-                        "right-drag or wheel to zoom")
-        hint.setStyleSheet(f"color: {theme.MUTED_TEXT};")
-        # Cut off rather than widen the window when the viewport is narrow.
-        hint.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
-                           QtWidgets.QSizePolicy.Policy.Preferred)
-        bar.addSpacing(10)
-        bar.addWidget(hint, 1)
-        self._surface_toggle = QtWidgets.QCheckBox("Surface", checked=True)
-        self._surface_toggle.setToolTip("Show the translucent hand surface")
-        bar.addWidget(self._surface_toggle)
-        self._frustum_toggle = QtWidgets.QCheckBox("Frustum", checked=True)
-        self._frustum_toggle.setToolTip("Show the depth camera's field of view")
-        bar.addWidget(self._frustum_toggle)
-
+        self.toolbar = ViewportToolbar(SNAP_VIEWS)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        layout.addWidget(self.toolbar)
         layout.addWidget(self.canvas.native, 1)
         self.canvas.native.setMinimumSize(320, 240)
 
@@ -177,8 +150,9 @@ class HandViewport(QtWidgets.QWidget):
         # After the camera has zoomed, so the hover follows the joint now under the mouse.
         self.canvas.events.mouse_wheel.connect(self._on_mouse_wheel, position="last")
         self.canvas.native.installEventFilter(self)
-        self._surface_toggle.toggled.connect(self._on_surface_toggled)
-        self._frustum_toggle.toggled.connect(self._on_frustum_toggled)
+        self.toolbar.viewSnapped.connect(self.snap_view)
+        self.toolbar.surfaceToggled.connect(self._on_surface_toggled)
+        self.toolbar.frustumToggled.connect(self._on_frustum_toggled)
 
     # -- public API ---------------------------------------------------------------------------
     def set_hand(self, joints: np.ndarray, bones: Iterable[tuple[int, int]],
@@ -283,7 +257,7 @@ class HandViewport(QtWidgets.QWidget):
     def _update_skeleton(self) -> None:
         pos = self._joints.astype(np.float32)
         if len(self._bones):
-            self._bones_visual.set_data(pos=pos, color=_darken(self._colors, 0.8),
+            self._bones_visual.set_data(pos=pos, color=darken(self._colors, 0.8),
                                         connect=self._bones)
         self._bones_visual.visible = bool(len(self._bones))
         limited = np.array([j in self._limited for j in range(len(pos))], dtype=bool)
@@ -308,7 +282,7 @@ class HandViewport(QtWidgets.QWidget):
         self._label.pos = self.joint_canvas_positions()[j] + (_HOVER_SIZE_PX / 2, -4.0)
 
     def _show_surface(self) -> None:
-        shown = self._surface_kind if self._surface_toggle.isChecked() else None
+        shown = self._surface_kind if self.toolbar.surface_toggle.isChecked() else None
         self._surface_spheres.visible = shown == "spheres"
         self._surface_mesh.visible = shown == "mesh"
 
@@ -430,17 +404,3 @@ class HandViewport(QtWidgets.QWidget):
         self.canvas.close()
         super().closeEvent(event)
 
-
-def _darken(rgba: np.ndarray, factor: float) -> np.ndarray:
-    out = np.array(rgba, dtype=np.float32)
-    out[:, :3] *= factor
-    return out
-
-
-def _ground_grid() -> np.ndarray:
-    """Line segments of a grid on the plane y = _GRID_Y_MM, in front of the camera."""
-    xs = np.arange(-_GRID_HALF_WIDTH_MM, _GRID_HALF_WIDTH_MM + 1, _GRID_STEP_MM)
-    zs = np.arange(0.0, _GRID_DEPTH_MM + 1, _GRID_STEP_MM)
-    segments = [((x, _GRID_Y_MM, zs[0]), (x, _GRID_Y_MM, zs[-1])) for x in xs]
-    segments += [((xs[0], _GRID_Y_MM, z), (xs[-1], _GRID_Y_MM, z)) for z in zs]
-    return np.asarray(segments, dtype=np.float32).reshape(-1, 3)

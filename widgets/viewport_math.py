@@ -70,3 +70,28 @@ def nearest_point(points_2d: np.ndarray, pos: np.ndarray, radius: float) -> int:
     dist = np.linalg.norm(np.asarray(points_2d) - np.asarray(pos, dtype=np.float64)[:2], axis=1)
     best = int(np.argmin(dist))
     return best if dist[best] <= radius else -1
+
+
+def darken(rgba: np.ndarray, factor: float) -> np.ndarray:
+    """`rgba` (N x 4) with its colour, not its alpha, scaled by `factor`."""
+    out = np.array(rgba, dtype=np.float32)
+    out[:, :3] *= factor
+    return out
+
+
+
+# The 3D view's ground: a 50 mm grid, 800 mm wide and 1 m deep in front of the camera, below
+# the optical axis (y points down) so a hand at the usual distance stands on it.
+GRID_STEP_MM = 50.0
+GRID_HALF_WIDTH_MM = 400.0
+GRID_DEPTH_MM = 1000.0
+GRID_Y_MM = 220.0
+
+
+def ground_grid() -> np.ndarray:
+    """Line segments of a grid on the plane y = GRID_Y_MM, in front of the camera."""
+    xs = np.arange(-GRID_HALF_WIDTH_MM, GRID_HALF_WIDTH_MM + 1, GRID_STEP_MM)
+    zs = np.arange(0.0, GRID_DEPTH_MM + 1, GRID_STEP_MM)
+    segments = [((x, GRID_Y_MM, zs[0]), (x, GRID_Y_MM, zs[-1])) for x in xs]
+    segments += [((xs[0], GRID_Y_MM, z), (xs[-1], GRID_Y_MM, z)) for z in zs]
+    return np.asarray(segments, dtype=np.float32).reshape(-1, 3)

@@ -10,6 +10,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.main_window import run_app  # Qt only from here on
+    from app.app_lifetime import run_app  # Qt only from here on
 
     return run_app()

@@ -58,13 +58,14 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown preset {args.preset!r}; choose from: {', '.join(preset_names())}")
     from PySide6 import QtCore
 
-    from app.main_window import MainWindow, application, dispose
+    from app.app_lifetime import application, dispose
+    from app.main_window import MainWindow
 
     app = application()
     window = MainWindow(restore=False, autosave=False)
     try:
         if args.preset:
-            window.controller.apply_preset(args.preset)
+            window.controller.pose_edits.apply_preset(args.preset)
         if args.style != "none":
             window.controller.set_style(args.style)
         window.resize(*args.size)

@@ -69,7 +69,7 @@ def test_a_failing_frame_is_reported_once_and_the_next_one_renders(window, monke
     break_frames(c, monkeypatch, fault)
     # A drag's worth of edits over the broken path: each answered by a failure, none shown.
     for curl in (0.2, 0.4, 0.6):
-        c.set_curl("index", curl)
+        c.pose_edits.set_curl("index", curl)
         assert not c.wait_for_frame(EVENT_TIMEOUT_S)  # returns as soon as the failure is in
         assert c.frames.settled and c.shown_frame is shown_before
     assert c.runtime.wait_until_idle(EVENT_TIMEOUT_S)
@@ -90,6 +90,6 @@ def test_a_failing_frame_is_reported_once_and_the_next_one_renders(window, monke
 
     # A new failure after a good frame is news again: said once more.
     use_generator(c, raising_generator)
-    c.set_curl("index", 0.1)
+    c.pose_edits.set_curl("index", 0.1)
     assert not c.wait_for_frame(EVENT_TIMEOUT_S)
     assert len([m for m in messages if m.startswith("Frame failed")]) == 2

@@ -62,7 +62,7 @@ def test_app_starts_with_a_frame_and_closes_cleanly(window):
     assert window.depth_view.panel_count == 1
     assert window.depth_view.panel_titles()[0].startswith("simulator ·")  # no generator loaded
     assert c.source == "simulator" and not window.source_action.isEnabled()
-    assert "Device: CPU" in window._device_label.text()
+    assert "Device: CPU" in window.status_readout.device_label.text()
     window.close()
     assert c.closed and not c.runtime._thread.is_alive()
 
@@ -130,7 +130,7 @@ def test_sliders_presets_mirror_edit_the_pose_without_echo(window, qtbot):
 
     panel.presetChosen.emit("fist")
     assert finger_curl(c.hand, "middle") > 0.7
-    c.mirror()
+    c.pose_edits.mirror()
     assert c.hand.handedness == "left"
     window.flush_display()
     assert panel.handedness() == "left"
@@ -163,7 +163,7 @@ def test_ctrl_e_exports_depth_png16_and_pose(window, qtbot, tmp_path):
     c = window.controller
     c.set_style("tof")
     settle(window)
-    window.export_folder = tmp_path / "out"
+    window.files.export_folder = tmp_path / "out"
     QTest.keyClick(window, QtCore.Qt.Key.Key_E, CTRL)
     QTest.keyClick(window, QtCore.Qt.Key.Key_E, CTRL)
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
@@ -183,12 +183,12 @@ def test_ctrl_e_exports_depth_png16_and_pose(window, qtbot, tmp_path):
 
 def test_an_exported_pose_is_not_called_by_a_preset_it_no_longer_is(window, tmp_path):
     c = window.controller
-    c.apply_preset("victory")
+    c.pose_edits.apply_preset("victory")
     settle(window)
     first = window.export_pair(tmp_path)
     assert json.loads(first["pose"].read_text())["name"] == "victory"
-    c.random_pose()
-    c.mirror()
+    c.pose_edits.random_pose()
+    c.pose_edits.mirror()
     settle(window)
     second = window.export_pair(tmp_path)
     assert "name" not in json.loads(second["pose"].read_text())
@@ -276,7 +276,7 @@ def test_an_old_scene_with_a_style_image_restores_it(window, qtbot, tmp_path):
 
 def test_scene_save_and_open_restore_pose_camera_style_and_view(window, tmp_path):
     c = window.controller
-    c.set_curl("little", 0.9)
+    c.pose_edits.set_curl("little", 0.9)
     c.set_style("realsense")
     c.set_strength(0.5)
     window.depth_view.set_colormap("turbo")
@@ -284,7 +284,7 @@ def test_scene_save_and_open_restore_pose_camera_style_and_view(window, tmp_path
     window.viewport.snap_view("top")
     assert window.save_scene(tmp_path / "s.json")
     saved_hand = c.hand
-    c.reset_hand()
+    c.pose_edits.reset_hand()
     c.set_style("none")
     window.depth_view.set_colormap("grey")
     assert window.open_scene(tmp_path / "s.json")
@@ -301,7 +301,7 @@ def test_scene_save_and_open_restore_pose_camera_style_and_view(window, tmp_path
 
 def test_autosave_on_exit_and_restore_on_start(open_window, home):
     first = open_window(autosave=True)
-    first.controller.set_curl("thumb", 1.0)
+    first.controller.pose_edits.set_curl("thumb", 1.0)
     first.controller.set_style("tof")
     hand = first.controller.hand
     first.close()
@@ -397,7 +397,7 @@ def test_a_b_mode_shows_generator_styled_generator_and_the_style_image(window, q
 def test_a_sensor_out_of_range_is_explained(window):
     c = window.controller
     c.set_style("tof")
-    c.set_distance(400.0)
+    c.pose_edits.set_distance(400.0)
     settle(window)
     message = window.statusBar().currentMessage()
     assert "outside the" in message and "500-4500 mm" in message and "\n" not in message
@@ -454,7 +454,7 @@ def test_g_switches_the_single_view_between_generator_and_simulator(window, qtbo
     assert window.depth_view.panel_depth() is frame.depth  # G(y) + style, the third A/B panel
     assert not np.array_equal(frame.depth, frame.simulator)
     assert window.depth_view.panel_titles()[0].startswith("generator · RealSense")
-    window.export_folder = tmp_path / "out"
+    window.files.export_folder = tmp_path / "out"
     QTest.keyClick(window, QtCore.Qt.Key.Key_E, CTRL)
     exported = cv2.imread(str(tmp_path / "out/pair_0001_depth.png"), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(exported, np.rint(frame.depth).astype(np.uint16))

@@ -45,9 +45,9 @@ def test_a_range_warning_is_taken_back_when_the_hand_is_in_range_again(window, q
     c.statusMessage.connect(messages.append)
     c.set_style("tof")
     qtbot.waitUntil(lambda: c.style_entry is not None and c.frames.frame_is_current, timeout=EVENT_TIMEOUT_MS)
-    c.set_distance(300.0)
+    c.pose_edits.set_distance(300.0)
     qtbot.waitUntil(lambda: any("Change Camera > Distance" in m for m in messages), timeout=EVENT_TIMEOUT_MS)
-    c.set_distance(700.0)
+    c.pose_edits.set_distance(700.0)
     qtbot.waitUntil(lambda: "range again" in messages[-1], timeout=EVENT_TIMEOUT_MS)
 
 
@@ -55,9 +55,9 @@ def test_the_status_bar_names_the_source_and_style_shown(window, qtbot):
     c = window.controller
     c.set_style("realsense")
     c.set_strength(0.5)
-    window._refresh_status()
-    assert window._shown_label.text() == f"simulator · {c.style_title()}"
+    window.status_readout.refresh()
+    assert window.status_readout.shown_label.text() == f"simulator · {c.style_title()}"
     c.undo()  # undo covers the strength, then the style
     c.undo()
-    window._refresh_status()
-    assert window._shown_label.text() == "simulator · clean"
+    window.status_readout.refresh()
+    assert window.status_readout.shown_label.text() == "simulator · clean"

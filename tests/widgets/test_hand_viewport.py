@@ -143,9 +143,25 @@ def test_surface_mesh_spheres_and_toggles(viewport, hand):
     viewport.set_surface_mesh(tetrahedron, np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]))
     assert viewport._surface_mesh.visible and not viewport._surface_spheres.visible
     assert viewport.canvas.render().shape[2] == 4
-    viewport._surface_toggle.setChecked(False)
-    viewport._frustum_toggle.setChecked(False)
+    viewport.toolbar.surface_toggle.setChecked(False)
+    viewport.toolbar.frustum_toggle.setChecked(False)
     assert not viewport._surface_mesh.visible and not viewport._frustum.visible
-    viewport._surface_toggle.setChecked(True)
+    viewport.toolbar.surface_toggle.setChecked(True)
     viewport.clear_surface()
     assert not viewport._surface_mesh.visible and not viewport._surface_spheres.visible
+
+
+def test_the_toolbar_hint_is_never_cut_off_in_a_narrow_view(viewport, qtbot):
+    viewport.resize(330, 400)
+    viewport.show()
+    qtbot.waitExposed(viewport)
+    qtbot.waitUntil(lambda: viewport.toolbar.hint.width() <= 330)
+    assert viewport.toolbar.hint_fits()
+    hint = viewport.toolbar.hint
+    hint.setFixedSize(120, hint.fontMetrics().height())
+    assert not hint_fits_after_layout(viewport, qtbot)  # the check can fail: one 120 px line
+
+
+def hint_fits_after_layout(viewport, qtbot) -> bool:
+    qtbot.waitUntil(lambda: viewport.toolbar.hint.width() == 120)
+    return viewport.toolbar.hint_fits()
