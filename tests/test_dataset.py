@@ -55,6 +55,14 @@ def test_a_dataset_is_samples_a_manifest_and_a_card(reference):
     assert len(open_dataset(f"own:{reference}")) == 6
 
 
+def test_a_dataset_writes_controlnet_images_only_when_asked(reference, tmp_path):
+    assert not list(reference.rglob("*_controlnet.png")) and not list(reference.rglob("*_skeleton.png"))
+    assert main(["dataset", "--count", "1", "--out", str(tmp_path / "c"), "--controlnet", *STYLED]) == 0
+    doc = json.loads(next((tmp_path / "c").rglob("*_pose.json")).read_text())
+    assert {"controlnet", "skeleton"} <= set(doc["files"]) and doc["controlnet"]["size"] == 512
+    assert DatasetPlan(count=1, format="controlnet").sample.conditioning
+
+
 def test_same_seed_same_bytes_whatever_the_workers_and_shards(reference, tmp_path):
     assert main(["dataset", "--count", "6", "--out", str(tmp_path / "w2"), "--workers", "2", *STYLED]) == 0
     assert tree_bytes(tmp_path / "w2") == tree_bytes(reference)
