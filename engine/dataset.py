@@ -10,8 +10,9 @@ Determinism: sample i depends on (options, seed, i) only (engine.dataset_poses; 
 seed is drawn from the same pair), every file is encoded deterministically, and rows come from
 the samples' own pose files, so the samples and the merged manifest are the same bytes whatever
 the workers, shards or interruptions. The cards hold timing and are the only exception.
-Resume: a sample is done when its pose file (placed last) exists. Samples are written without a
-flush each (10 ms a file on this disk); every FLUSH_EVERY samples the disk is synced and only
+Resume: a sample is done when its pose file (placed last) exists. Samples are written in place
+(engine.export.write_sample_in_place: this writer owns its stems), without a flush each (10 ms a
+file on this disk); every FLUSH_EVERY samples the disk is synced and only
 then are their rows appended to the manifest part, so after a kill or a power cut the part
 lists only durable samples; on resume, a sample on disk but not in the part is rewritten.
 """
@@ -33,10 +34,9 @@ import numpy as np
 from engine.camera import CAMERA_PRESETS
 from engine.dataset_formats import check_format, write_format
 from engine.dataset_poses import open_pose_source
-from engine.export import POSE_SUFFIX, SUFFIXES, SampleOptions, write_sample
+from engine.export import POSE_SUFFIX, SUFFIXES, SampleOptions, write_sample_in_place
 from engine.io_utils import atomic_write_json, atomic_write_text, fsync_dir
 from engine.sample_frames import generator_provenance, project_version, render_sample, style_provenance
-from engine.staged_files import recover
 
 SHARD_SIZE = 1000  # samples per folder: listing stays fast, and no folder holds 10^5 files
 STEM_DIGITS = 8
@@ -119,7 +119,7 @@ class _Writer:
             model, info = load_generator(path)
             self.generator = crop_generator(model)
             self.provenance.update(generator_provenance(path, info))
-        self._recovered: set[Path] = set()
+        self._folders: set[Path] = set()
 
     def write(self, index: int) -> dict:
         record = self.poses.record(self.plan.seed, index)
@@ -127,12 +127,10 @@ class _Writer:
         content, _ = render_sample(record, self.style, style_seed,
                                    {**self.provenance, "index": index}, self.generator)
         folder, stem = (self.out / stem_of(index)).parent, stem_of(index).rsplit("/", 1)[1]
-        if folder not in self._recovered:
+        if folder not in self._folders:
             folder.mkdir(parents=True, exist_ok=True)
-            recover(folder)
-            self._recovered.add(folder)
-        write_sample(folder, content, stem=stem, options=self.plan.sample, force=True,
-                     recover_first=False)
+            self._folders.add(folder)
+        write_sample_in_place(folder, content, stem, self.plan.sample)
         return manifest_row(self.out, index)
 
 
