@@ -203,19 +203,17 @@ def _pose_document(content: SampleContent, joints_2d: np.ndarray, cond: Conditio
 
 
 def write_sample(folder: str | Path, content: SampleContent, stem: str | None = None,
-                 options: SampleOptions = SampleOptions(), force: bool = False,
-                 recover_first: bool = True) -> dict[str, Path]:
+                 options: SampleOptions = SampleOptions(), force: bool = False) -> dict[str, Path]:
     """Write one sample into `folder` (created if needed); returns {kind: path} of its files.
 
-    An existing `stem` is an ExportError unless `force`. `recover_first` finishes or removes
-    what a crashed writer left in the folder (a dataset does that once per folder instead).
+    An existing `stem` is an ExportError unless `force`. What a crashed writer left in the
+    folder is finished or removed first (engine.staged_files.recover).
     """
     folder = Path(folder)
     if stem is not None and not _STEM_PATTERN.match(stem):
         raise ExportError(f"invalid sample name {stem!r} (letters, digits, '.', '_', '-')")
     folder.mkdir(parents=True, exist_ok=True)
-    if recover_first:
-        recover(folder)
+    recover(folder)
     staging = _reserve_stem(folder, stem, force, options.durable)
     try:
         files = encode_sample(content, staging.stem, options)
