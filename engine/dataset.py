@@ -10,8 +10,9 @@ Determinism: sample i depends on (options, seed, i) only (engine.dataset_poses; 
 seed is drawn from the same pair), every file is encoded deterministically, and rows come from
 the samples' own pose files, so the samples and the merged manifest are the same bytes whatever
 the workers, shards or interruptions. The cards hold timing and are the only exception.
-Resume: a sample is done when its pose file (placed last) exists. Samples are written without a
-flush each (10 ms a file on this disk); every FLUSH_EVERY samples the disk is synced and only
+Resume: a sample is done when its pose file (placed last) exists. Samples are written in place
+(engine.export.write_sample_in_place: this writer owns its stems), without a flush each (10 ms a
+file on this disk); every FLUSH_EVERY samples the disk is synced and only
 then are their rows appended to the manifest part, so after a kill or a power cut the part
 lists only durable samples; on resume, a sample on disk but not in the part is rewritten.
 """
@@ -24,7 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -33,10 +34,9 @@ import numpy as np
 from engine.camera import CAMERA_PRESETS
 from engine.dataset_formats import check_format, write_format
 from engine.dataset_poses import open_pose_source
-from engine.export import POSE_SUFFIX, SUFFIXES, SampleOptions, write_sample
+from engine.export import POSE_SUFFIX, SUFFIXES, SampleOptions, write_sample_in_place
 from engine.io_utils import atomic_write_json, atomic_write_text, fsync_dir
 from engine.sample_frames import generator_provenance, project_version, render_sample, style_provenance
-from engine.staged_files import recover
 
 SHARD_SIZE = 1000  # samples per folder: listing stays fast, and no folder holds 10^5 files
 STEM_DIGITS = 8
@@ -60,7 +60,10 @@ class DatasetPlan:
     camera: str = "kinect_v1"
     model: str | None = None  # generator checkpoint (source "generator")
     format: str = "own"  # an index for other training code (engine.dataset_formats)
-    sample: SampleOptions = field(default_factory=lambda: SampleOptions(preview=False, durable=False))
+    # Preview and ControlNet images are off unless asked: nobody trains on them, and they were
+    # a fifth of a sample's time (--format controlnet turns the ControlNet images on).
+    sample: SampleOptions = field(default_factory=lambda: SampleOptions(preview=False, conditioning=False,
+                                                                        durable=False))
 
     def __post_init__(self) -> None:
         if self.count < 1:
@@ -70,6 +73,8 @@ class DatasetPlan:
         if self.source not in ("simulator", "generator"):
             raise ValueError(f"unknown source {self.source!r}; use simulator or generator")
         check_format(self.format)
+        if self.format == "controlnet" and not self.sample.conditioning:  # its index pairs those images
+            object.__setattr__(self, "sample", replace(self.sample, conditioning=True))
         if self.frames < 1:
             raise ValueError(f"--frames must be at least 1, not {self.frames}")
 
@@ -114,7 +119,7 @@ class _Writer:
             model, info = load_generator(path)
             self.generator = crop_generator(model)
             self.provenance.update(generator_provenance(path, info))
-        self._recovered: set[Path] = set()
+        self._folders: set[Path] = set()
 
     def write(self, index: int) -> dict:
         record = self.poses.record(self.plan.seed, index)
@@ -122,12 +127,10 @@ class _Writer:
         content, _ = render_sample(record, self.style, style_seed,
                                    {**self.provenance, "index": index}, self.generator)
         folder, stem = (self.out / stem_of(index)).parent, stem_of(index).rsplit("/", 1)[1]
-        if folder not in self._recovered:
+        if folder not in self._folders:
             folder.mkdir(parents=True, exist_ok=True)
-            recover(folder)
-            self._recovered.add(folder)
-        write_sample(folder, content, stem=stem, options=self.plan.sample, force=True,
-                     recover_first=False)
+            self._folders.add(folder)
+        write_sample_in_place(folder, content, stem, self.plan.sample)
         return manifest_row(self.out, index)
 
 
@@ -208,10 +211,9 @@ def run_shard(plan: DatasetPlan, out: Path, shard: int = 0, shards: int = 1, wor
 def _batches(todo: list[int], plan: DatasetPlan, out: Path, workers: int,
              cancelled: Callable[[], bool]) -> Iterator[list[dict]]:
     """Rows of the written samples, FLUSH_EVERY at a time, in index order."""
-    chunks = [todo[k:k + FLUSH_EVERY] for k in range(0, len(todo), FLUSH_EVERY)]
     if workers <= 1:
         _init_worker(plan, out)
-        for chunk in chunks:
+        for chunk in (todo[k:k + FLUSH_EVERY] for k in range(0, len(todo), FLUSH_EVERY)):
             if cancelled():
                 return
             yield _write_chunk(chunk)
@@ -221,11 +223,21 @@ def _batches(todo: list[int], plan: DatasetPlan, out: Path, workers: int,
 
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_worker, initargs=(plan, out)) as pool:
-        for chunk in chunks:
-            if cancelled():
-                return
-            parts = pool.map(_write_chunk, [chunk[k:k + per] for k in range(0, len(chunk), per)])
-            yield [row for rows in parts for row in rows]
+        # All queued at once, so the workers go on writing while this process syncs the disk
+        # (a map per batch left them idle at every sync: 2 workers ran slower than 1).
+        futures = [pool.submit(_write_chunk, todo[k:k + per]) for k in range(0, len(todo), per)]
+        try:
+            batch: list[dict] = []
+            for future in futures:
+                if not batch and cancelled():
+                    return
+                batch += future.result()
+                if len(batch) >= FLUSH_EVERY or future is futures[-1]:
+                    yield batch
+                    batch = []
+        finally:
+            for future in futures:
+                future.cancel()
 
 
 def _plan_dict(plan: DatasetPlan) -> dict:

@@ -9,7 +9,8 @@ A sample STEM in a folder:
                          > 0 exactly where it has depth (engine.sample_labels)
     STEM_mask.png        the valid-depth mask (255 = depth; every such pixel is hand)
     STEM_controlnet.png  8-bit depth for ControlNet, square around the hand (engine.controlnet)
-    STEM_skeleton.png    the OpenPose-coloured hand skeleton on the same square
+    STEM_skeleton.png    the OpenPose-coloured hand skeleton on the same square (these two
+                         unless switched off: a dataset writes them only when asked)
     STEM_preview.png     a colour preview for people (unless switched off)
     STEM_pose.json       the pose (engine.hand.pose_io's schema) + 2D joints, visibility,
                          provenance, legend and file list; placed last, so a sample whose pose
@@ -22,6 +23,7 @@ file last). Without a stem, the next free "pair_NNNN" is taken.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -73,6 +75,7 @@ class SampleOptions:
 
     npy: bool = False
     preview: bool = True
+    conditioning: bool = True  # STEM_controlnet.png and STEM_skeleton.png
     controlnet: ControlNetOptions = field(default_factory=ControlNetOptions)
     durable: bool = True  # flush each file to the disk (datasets flush in batches instead)
 
@@ -149,7 +152,7 @@ def encode_sample(content: SampleContent, stem: str,
     Pure: the same content gives the same bytes, which makes datasets reproducible.
     """
     record, cam = content.record, content.record.camera
-    cond = conditioning_images(content.depth, record.joints, cam, options.controlnet)
+    cond = conditioning_images(content.depth, record.joints, cam, options.controlnet) if options.conditioning else None
     joints_2d = cam.project(record.joints)
     files: dict[str, bytes] = {"depth": encode_png(_png16(content.depth))}
     if options.npy:
@@ -158,8 +161,9 @@ def encode_sample(content: SampleContent, stem: str,
         files["unstyled"] = encode_png(_png16(content.unstyled))
     files["labels"] = encode_png(content.labels)
     files["mask"] = encode_png(np.where(content.depth > 0, MASK_ON, 0).astype(np.uint8))
-    files["controlnet"] = encode_png(cond.depth)
-    files["skeleton"] = encode_png(cond.skeleton)
+    if cond is not None:
+        files["controlnet"] = encode_png(cond.depth)
+        files["skeleton"] = encode_png(cond.skeleton)
     if options.preview:
         files["preview"] = encode_png(depth_preview(content.depth, content.labels, joints_2d))
     names = {kind: f"{stem}{SUFFIXES[kind]}" for kind in [*files, "pose"]}
@@ -178,40 +182,38 @@ def _npy(depth: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _pose_document(content: SampleContent, joints_2d: np.ndarray, cond: Conditioning,
+def _pose_document(content: SampleContent, joints_2d: np.ndarray, cond: Conditioning | None,
                    controlnet: ControlNetOptions, names: dict[str, str]) -> dict:
     r = content.record
     doc = record_to_dict(PoseRecord(joints=r.joints, camera=r.camera, handedness=r.handedness,
                                     hand=r.hand, name=r.name))
-    u0, v0, side = cond.window_px
     doc.update({
         "sample": {"format": FORMAT, "version": FORMAT_VERSION},
         "joints_2d": np.round(joints_2d, 3).tolist(),
         "visibility": [bool(v) for v in content.visibility],
         "provenance": content.provenance,
-        "controlnet": {"size": controlnet.size, "near_mm": round(cond.near_mm, 3),
-                       "far_mm": round(cond.far_mm, 3), "invert": controlnet.invert,
-                       "window_px": {"u0": u0, "v0": v0, "side": side}},
-        "files": names,
-        "legend": LEGEND,
     })
+    if cond is not None:
+        u0, v0, side = cond.window_px
+        doc["controlnet"] = {"size": controlnet.size, "near_mm": round(cond.near_mm, 3),
+                             "far_mm": round(cond.far_mm, 3), "invert": controlnet.invert,
+                             "window_px": {"u0": u0, "v0": v0, "side": side}}
+    doc.update({"files": names, "legend": LEGEND})
     return doc
 
 
 def write_sample(folder: str | Path, content: SampleContent, stem: str | None = None,
-                 options: SampleOptions = SampleOptions(), force: bool = False,
-                 recover_first: bool = True) -> dict[str, Path]:
+                 options: SampleOptions = SampleOptions(), force: bool = False) -> dict[str, Path]:
     """Write one sample into `folder` (created if needed); returns {kind: path} of its files.
 
-    An existing `stem` is an ExportError unless `force`. `recover_first` finishes or removes
-    what a crashed writer left in the folder (a dataset does that once per folder instead).
+    An existing `stem` is an ExportError unless `force`. What a crashed writer left in the
+    folder is finished or removed first (engine.staged_files.recover).
     """
     folder = Path(folder)
     if stem is not None and not _STEM_PATTERN.match(stem):
         raise ExportError(f"invalid sample name {stem!r} (letters, digits, '.', '_', '-')")
     folder.mkdir(parents=True, exist_ok=True)
-    if recover_first:
-        recover(folder)
+    recover(folder)
     staging = _reserve_stem(folder, stem, force, options.durable)
     try:
         files = encode_sample(content, staging.stem, options)
@@ -225,6 +227,31 @@ def write_sample(folder: str | Path, content: SampleContent, stem: str | None = 
         staging.abandon()
         raise
     paths = sample_paths(folder, staging.stem)
+    return {kind: paths[kind] for kind in files}
+
+
+def write_sample_in_place(folder: str | Path, content: SampleContent, stem: str,
+                          options: SampleOptions = SampleOptions()) -> dict[str, Path]:
+    """Write sample `stem` straight under its final names, replacing any older one; the pose
+    file goes last, atomically (renamed from a fixed hidden name that a rerun overwrites).
+
+    For a writer that owns its stems and resumes from its own record of finished samples (a
+    dataset): readers key on the pose file, so until it lands the other files are not a sample,
+    and a rerun rewrites them. Why: the staged path's reservation, staging folder and renames
+    were a third of a dataset sample's I/O. No flushes: the dataset syncs in batches.
+    """
+    folder = Path(folder)
+    files = encode_sample(content, stem, options)
+    paths = sample_paths(folder, stem)
+    paths["pose"].unlink(missing_ok=True)  # an older sample stops being one before its files change
+    for kind, path in paths.items():
+        if kind not in files:
+            path.unlink(missing_ok=True)
+        elif kind != "pose":
+            path.write_bytes(files[kind])
+    staged = folder / f".{paths['pose'].name}.tmp"
+    staged.write_bytes(files["pose"])
+    os.replace(staged, paths["pose"])
     return {kind: paths[kind] for kind in files}
 
 

@@ -5,6 +5,7 @@ where it came from. One path, so a sample never mixes one source's depth with an
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -19,8 +20,10 @@ SOURCES = ("simulator", "generator")
 _HASH_CHUNK = 1 << 20
 
 
+@functools.cache
 def project_version() -> str:
-    """The version in pyproject.toml (the project is run from its checkout, not installed)."""
+    """The version in pyproject.toml (the project is run from its checkout, not installed);
+    read once per process, not once per sample."""
     path = Path(__file__).resolve().parents[1] / "pyproject.toml"
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip().startswith("version"):

@@ -15,7 +15,7 @@ import pytest
 
 from app.cli import main
 from engine.data.readers import open_dataset
-from engine.data.readers.own import read_sample
+from engine.data.readers.own import pose_files, read_sample
 from engine.dataset import FLUSH_EVERY, MANIFEST, DatasetPlan, merge, run_shard
 from engine.hand.pose_io import PoseRecord, record_to_dict
 from engine.hand.presets import load_preset
@@ -53,6 +53,14 @@ def test_a_dataset_is_samples_a_manifest_and_a_card(reference):
     np.testing.assert_array_equal(sample.labels > 0, sample.depth > 0)
     assert sample.provenance["index"] == 3
     assert len(open_dataset(f"own:{reference}")) == 6
+
+
+def test_a_dataset_writes_controlnet_images_only_when_asked(reference, tmp_path):
+    assert not list(reference.rglob("*_controlnet.png")) and not list(reference.rglob("*_skeleton.png"))
+    assert main(["dataset", "--count", "1", "--out", str(tmp_path / "c"), "--controlnet", *STYLED]) == 0
+    doc = json.loads(next((tmp_path / "c").rglob("*_pose.json")).read_text())
+    assert {"controlnet", "skeleton"} <= set(doc["files"]) and doc["controlnet"]["size"] == 512
+    assert DatasetPlan(count=1, format="controlnet").sample.conditioning
 
 
 def test_same_seed_same_bytes_whatever_the_workers_and_shards(reference, tmp_path):
@@ -152,3 +160,13 @@ def test_train_pose_reads_an_own_dataset(reference, tmp_path):
     assert load_model(tmp_path / "run" / MODEL_FILE)[2]["options"]["data"] == f"own:{reference}"
     with pytest.raises(ValueError, match="fewer than --batch"):
         train_pose(tmp_path / "small", {**given, "batch": 8, "cache_size": 8})
+
+
+def test_a_sample_written_in_place_is_one_only_once_its_pose_file_lands(reference, tmp_path):
+    rows = [json.loads(line) for line in (reference / MANIFEST).read_text().splitlines()]
+    folder = tmp_path / "d" / "shard_00000"
+    folder.mkdir(parents=True)
+    for kind, name in rows[0]["files"].items():  # a sample cut short: all but its pose file
+        if kind != "pose":
+            (folder / Path(name).name).write_bytes((reference / name).read_bytes())
+    assert pose_files(tmp_path / "d") == []  # the reader does not see it

@@ -52,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1, help="processes writing samples (default 1)")
     p.add_argument("--shard", default=None, metavar="I/N", help="write only shard I of N (0-based)")
     p.add_argument("--resume", action="store_true", help="continue a run that stopped")
-    add_sample_arguments(p, preview_default=False)
+    add_sample_arguments(p, preview_default=False, conditioning_default=False)
     p.set_defaults(run=run)
 
 
