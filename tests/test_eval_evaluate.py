@@ -11,12 +11,12 @@ from torch import nn
 
 from app.cli import main
 from engine.data.readers.sim import SimConfig
-from engine.eval import HELD_OUT_SEED
 from engine.data.crop_bank import open_bank
 from engine.eval.evaluate import evaluate, sim_source, training_stream
 from engine.models.checkpoint import register, save_checkpoint
 from engine.models.generator import SkeletonUNet
 from engine.models.pose_net import PoseNet
+from engine.seeds import TEST_SEED
 
 KEYS = {"silhouette_iou", "fg_mae_mm", "pose_error_mm", "pose_error_reference_mm", "kid", "n"}
 
@@ -74,7 +74,7 @@ def test_cli_json_on_sim(models, tmp_path, capsys):
     r = run_json(capsys, "--model", str(models["g"]), "--estimator", str(models["e"]), "--data", "sim",
                  "--count", "5", "--batch", "2", "--bank-size", "8", "--cache-dir", str(tmp_path))
     assert KEYS <= set(r) and KEYS <= set(r["nn_baseline"])
-    assert r["n"] == 5 and r["seed"] == HELD_OUT_SEED and r["held_out"] is True
+    assert r["n"] == 5 and r["seed"] == TEST_SEED and r["split"] == "test" and r["held_out"] is True
     assert r["nn_baseline"]["bank_seed"] == 0 and r["nn_baseline"]["bank_size"] == 8
     assert "training_data" in r["nn_baseline"]["bank_stream"]
     assert r["estimator"].endswith("e.safetensors") and r["data"] == "sim"
