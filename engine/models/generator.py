@@ -157,13 +157,14 @@ def local_minimum(x: torch.Tensor, window: int) -> torch.Tensor:
 
 @torch.no_grad()
 def generate_crops(model: nn.Module, y: np.ndarray, view: np.ndarray | None = None,
-                   batch_size: int = 64) -> np.ndarray:
+                   batch_size: int = 64, silhouette_cut: bool = True) -> np.ndarray:
     """Crops (N, 128, 128) float32 for poses y (N, 21, 3) and views (N, 5) (see crop_view).
 
     Runs the model in eval mode (hardened silhouette) on its own device, in batches. A
     SkeletonUNet runs as its InferenceGenerator (BatchNorm folded, numpy encoding on the CPU:
     the same output within float32 rounding, faster); the fold is redone per call, so a model
-    still being trained is never seen with stale weights.
+    still being trained is never seen with stale weights. `silhouette_cut=False`: a SkeletonUNet's
+    raw x_hat, without the eval-mode cut.
     """
     from engine.models.inference import InferenceGenerator  # it builds on this module
 
@@ -171,7 +172,7 @@ def generate_crops(model: nn.Module, y: np.ndarray, view: np.ndarray | None = No
     device = next(model.parameters()).device
     y = np.asarray(y, dtype=np.float32).reshape(-1, 21, 3)
     views = None if view is None else np.asarray(view, dtype=np.float32).reshape(-1, 5)
-    fast = InferenceGenerator(model) if isinstance(model, SkeletonUNet) else None
+    fast = InferenceGenerator(model, silhouette_cut=silhouette_cut) if isinstance(model, SkeletonUNet) else None
     out = []
     for i in range(0, len(y), batch_size):
         vb = None if views is None else views[i:i + batch_size]
@@ -181,6 +182,21 @@ def generate_crops(model: nn.Module, y: np.ndarray, view: np.ndarray | None = No
         yb = torch.from_numpy(y[i:i + batch_size]).to(device)
         out.append(model(yb, None if vb is None else torch.from_numpy(vb).to(device))[:, 0].float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, CROP_SIZE, CROP_SIZE), np.float32)
+
+
+@torch.no_grad()
+def generate_raw_and_cut(model: nn.Module, y: np.ndarray, view: np.ndarray | None = None,
+                         batch_size: int = 64) -> tuple[np.ndarray, np.ndarray | None]:
+    """(raw network output, output after the eval-mode silhouette cut), each (N, 128, 128), from
+    one pass. A model without a cut (not a SkeletonUNet) gives its eval-mode output and None."""
+    from engine.models.inference import InferenceGenerator  # it builds on this module
+
+    if not isinstance(model, SkeletonUNet):
+        return generate_crops(model, y, view, batch_size), None
+    fast = InferenceGenerator(model.eval())
+    y = np.asarray(y, dtype=np.float32).reshape(-1, 21, 3)
+    views = None if view is None else np.asarray(view, dtype=np.float32).reshape(-1, 5)
+    return fast.raw_and_cut(y, views)
 
 
 def load_generator(path: str | Path = DEFAULT_GENERATOR_PATH,
