@@ -88,13 +88,15 @@ def render_sample(record: PoseRecord, style: Style | None, seed: int, provenance
     return sample_of_frame(frame, record, source, {**provenance, "seed": seed}), frame.range_warning
 
 
-def crop_generator(model) -> CropGenerator:
-    """The runtime's one-crop generator interface over a loaded model (imports torch)."""
+def crop_generator(model, silhouette_cut: bool = True) -> CropGenerator:
+    """The runtime's one-crop generator interface over a loaded model (imports torch);
+    `silhouette_cut=False` shows the network's raw output (`generate --no-cut`)."""
     from engine.models.generator import generate_crops
     from engine.models.pose_encoding import crop_view
 
     def generate(y: np.ndarray, transform) -> np.ndarray:
-        return generate_crops(model, np.asarray(y)[None], crop_view(transform)[None])[0]
+        return generate_crops(model, np.asarray(y)[None], crop_view(transform)[None],
+                              silhouette_cut=silhouette_cut)[0]
 
     return generate
 

@@ -98,3 +98,19 @@ def test_a_damaged_bank_cache_is_rebuilt_not_an_error(tmp_path, damage):
     bank = open_bank(tmp_path, config, 3)
     for i in range(3):
         np.testing.assert_allclose(bank.depth[i], crop_sample(config, i).depth, atol=1e-3)
+
+
+def test_view_aware_retrieval_prefers_the_same_pose_seen_from_the_same_view():
+    from types import SimpleNamespace
+
+    from engine.eval.baseline import retrieve
+
+    rng = np.random.default_rng(0)
+    y = rng.uniform(-0.4, 0.4, (21, 3)).astype(np.float32)
+    on_axis = np.zeros(5, np.float32)
+    off_axis = np.array([0.35, 0.0, 0.25, 0.0, 0.0], np.float32)  # seen obliquely
+    bank = SimpleNamespace(y=np.stack([y, y + 0.02]), view=np.stack([on_axis, off_axis]),
+                           depth=np.stack([np.zeros((128, 128)), np.ones((128, 128))]).astype(np.float16))
+    # By pose alone the exact pose wins; with the query's view the crop seen like it does.
+    assert retrieve(bank, y[None])[1][0] == 0
+    assert retrieve(bank, y[None], off_axis[None])[1][0] == 1

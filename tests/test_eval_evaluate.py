@@ -11,14 +11,15 @@ from torch import nn
 
 from app.cli import main
 from engine.data.readers.sim import SimConfig
-from engine.eval import HELD_OUT_SEED
 from engine.data.crop_bank import open_bank
 from engine.eval.evaluate import evaluate, sim_source, training_stream
 from engine.models.checkpoint import register, save_checkpoint
 from engine.models.generator import SkeletonUNet
 from engine.models.pose_net import PoseNet
+from engine.seeds import TEST_SEED
 
-KEYS = {"silhouette_iou", "fg_mae_mm", "pose_error_mm", "pose_error_reference_mm", "kid", "n"}
+KEYS = {"silhouette_iou", "boundary_f", "fg_mae_mm", "full_mae_mm", "finger_iou_mean", "pose_error_mm",
+        "pose_error_reference_mm", "kid", "kid_std", "n"}
 
 
 @register("test_nan_generator")
@@ -66,20 +67,24 @@ def test_baseline_from_the_evaluated_stream_itself_is_exact(models, tmp_path):
     nn_r = result["nn_baseline"]
     assert nn_r["silhouette_iou"] == pytest.approx(1.0) and nn_r["fg_mae_mm"] == pytest.approx(0.0, abs=0.1)
     assert nn_r["pose_error_mm"] == pytest.approx(nn_r["pose_error_reference_mm"], abs=0.05)
-    assert result["n"] == nn_r["n"] == 6 and result["skipped"] == {}
-    assert 0.0 <= result["silhouette_iou"] <= 1.0
+    assert result["raw"]["n"] == result["cut"]["n"] == nn_r["n"] == 6 and result["skipped"] == {}
+    assert 0.0 <= result["cut"]["silhouette_iou"] <= 1.0 and 0.0 <= result["raw"]["silhouette_iou"] <= 1.0
+    sim = result["simulator"]  # the upper line: the reference against itself
+    assert sim["silhouette_iou"] == 1.0 and sim["boundary_f"] == 1.0 and sim["full_mae_mm"] == 0.0
+    assert sim["finger_iou_mean"] == 1.0 and sim["kid"] != sim["kid"]  # KID left out (NaN)
 
 
 def test_cli_json_on_sim(models, tmp_path, capsys):
     r = run_json(capsys, "--model", str(models["g"]), "--estimator", str(models["e"]), "--data", "sim",
                  "--count", "5", "--batch", "2", "--bank-size", "8", "--cache-dir", str(tmp_path))
-    assert KEYS <= set(r) and KEYS <= set(r["nn_baseline"])
-    assert r["n"] == 5 and r["seed"] == HELD_OUT_SEED and r["held_out"] is True
+    assert KEYS <= set(r["raw"]) and KEYS <= set(r["cut"]) and KEYS <= set(r["nn_baseline"])
+    assert r["raw"]["n"] == 5 and r["seed"] == TEST_SEED and r["split"] == "test" and r["held_out"] is True
     assert r["nn_baseline"]["bank_seed"] == 0 and r["nn_baseline"]["bank_size"] == 8
     assert "training_data" in r["nn_baseline"]["bank_stream"]
     assert r["estimator"].endswith("e.safetensors") and r["data"] == "sim"
-    assert set(r["bar"]) >= {"passed", "pose_error_ratio"}
-    assert 0 <= r["silhouette_iou"] <= 1 and r["pose_error_reference_mm"] > 0
+    assert set(r["raw"]["bar"]) >= {"passed", "pose_error_ratio"} and "bar" in r["cut"]
+    assert 0 <= r["cut"]["silhouette_iou"] <= 1 and r["cut"]["pose_error_reference_mm"] > 0
+    assert r["nn_baseline"]["matches"] == "pose and view"
 
 
 def test_cli_table_and_dataset_folder(models, tmp_path, capsys):
@@ -89,7 +94,7 @@ def test_cli_table_and_dataset_folder(models, tmp_path, capsys):
                  "--data", str(tmp_path / "ds"), "--count", "3", "--bank-size", "4",
                  "--cache-dir", str(tmp_path / "cache")]) == 0
     out = capsys.readouterr().out
-    assert "nn baseline" in out and "silhouette IoU" in out
+    assert "nn baseline" in out and "silhouette IoU" in out and "G raw" in out and "G with cut" in out
     assert "bar" not in out  # the bar is for held-out sim poses only
 
 
@@ -97,10 +102,11 @@ def test_non_finite_outputs_are_failures_counted_and_fail_the_bar(models, tmp_pa
     r = run_json(capsys, "--model", str(models["nan"]), "--estimator", str(models["e"]), "--data", "sim",
                  "--count", "8", "--bank-size", "4", "--cache-dir", str(tmp_path))
     failed = r["non_finite_outputs"]
-    assert 0 < failed < 8 and r["n"] == 8 and r["skipped"] == {}  # counted, not dropped
-    assert r["bar"]["passed"] is False and r["bar"]["non_finite_outputs"] == failed
+    assert 0 < failed < 8 and r["raw"]["n"] == 8 and r["skipped"] == {}  # counted, not dropped
+    assert "cut" not in r  # a model without a silhouette cut has only its raw output
+    assert r["raw"]["bar"]["passed"] is False and r["raw"]["bar"]["non_finite_outputs"] == failed
     # the failures score as empty crops: the finite ones are empty too, so IoU is exactly 0
-    assert r["silhouette_iou"] == 0.0
+    assert r["raw"]["silhouette_iou"] == 0.0
 
 
 def test_non_finite_outputs_lower_the_scores_instead_of_vanishing(models, tmp_path):
@@ -109,8 +115,8 @@ def test_non_finite_outputs_lower_the_scores_instead_of_vanishing(models, tmp_pa
     nan_model = NanGenerator().eval()
     poses = sim_source(8, config=stream, batch=4)
     result = evaluate(nan_model, models["e_module"], poses, bank)
-    assert result["n"] == 8 and 0 < result["non_finite_outputs"] < 8
-    assert np.isfinite(result["pose_error_mm"])  # estimated on the empty crops, not NaN
+    assert result["raw"]["n"] == 8 and 0 < result["non_finite_outputs"] < 8
+    assert np.isfinite(result["raw"]["pose_error_mm"])  # estimated on the empty crops, not NaN
 
 
 def test_wrong_model_is_a_one_line_error(models, tmp_path, capsys):
@@ -131,11 +137,13 @@ def test_training_stream_is_read_from_the_checkpoint():
 
 def test_shipped_generator_on_a_few_held_out_poses(tmp_path, capsys):
     r = run_json(capsys, "--data", "sim", "--count", "16", "--bank-size", "64", "--cache-dir", str(tmp_path))
-    assert KEYS <= set(r) and r["n"] == 16 and r["held_out"] is True
-    assert 0.5 < r["silhouette_iou"] <= 1.0
-    assert 0.0 <= r["fg_mae_mm"] < 30.0
-    assert 0.0 < r["pose_error_reference_mm"] < 60.0 and r["pose_error_mm"] < 100.0
-    assert np.isfinite(r["kid"])
+    assert KEYS <= set(r["cut"]) and r["cut"]["n"] == 16 and r["held_out"] is True
+    cut, raw = r["cut"], r["raw"]
+    assert 0.5 < cut["silhouette_iou"] <= 1.0 and 0.5 < raw["silhouette_iou"] <= 1.0
+    assert 0.0 <= cut["fg_mae_mm"] < 30.0 and 0.0 <= cut["full_mae_mm"] < 60.0
+    assert 0.0 < cut["pose_error_reference_mm"] < 60.0 and cut["pose_error_mm"] < 100.0
+    assert np.isfinite(cut["kid"]) and np.isfinite(cut["kid_std"]) and cut["kid_std"] > 0
+    assert 0.3 < cut["finger_iou_mean"] <= 1.0
 
 
 REAL_NYU_LABEL = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real_depth_samples"
@@ -148,9 +156,9 @@ def test_shipped_generator_on_the_real_nyu_frame_with_missing_joints(tmp_path, c
     # the fitted hand model, the metrics still use the labels alone.
     r = run_json(capsys, "--data", f"nyu:{REAL_NYU_LABEL}", "--count", "1", "--bank-size", "64",
                  "--cache-dir", str(tmp_path))
-    assert r["n"] == 1
-    assert r["silhouette_iou"] > 0.6  # without completion: 0.05 (a few bones drawn)
-    assert r["fg_mae_mm"] < 20.0
+    assert r["cut"]["n"] == 1
+    assert r["cut"]["silhouette_iou"] > 0.6  # without completion: 0.05 (a few bones drawn)
+    assert r["cut"]["fg_mae_mm"] < 20.0
 
 
 STYLE_KEYS = {"kid", "hole_ratio", "edge_hole_ratio", "hf_energy"}
@@ -160,7 +168,7 @@ STYLE_KEYS = {"kid", "hole_ratio", "edge_hole_ratio", "hf_energy"}
 def test_cli_style_evidence_keys(models, tmp_path, capsys, style):
     r = run_json(capsys, "--model", str(models["g"]), "--estimator", str(models["e"]), "--data", "sim",
                  "--count", "3", "--batch", "2", "--bank-size", "4", "--cache-dir", str(tmp_path), *style)
-    assert KEYS <= set(r)  # the generator's evaluation is still there
+    assert KEYS <= set(r["raw"]) and KEYS <= set(r["cut"])  # the generator's evaluation is still there
     assert STYLE_KEYS <= set(r["styled"]) and STYLE_KEYS <= set(r["unstyled"])
     assert set(r["style_reference"]) == STYLE_KEYS - {"kid"}
     assert r["styled"]["n"] == r["unstyled"]["n"] == 3 and r["geometry_shift_mm"] >= 0
@@ -174,3 +182,14 @@ def test_cli_learned_on_an_image_style_is_a_one_line_error(models, tmp_path, cap
                "--count", "2", "--style", "sr305_palm_a", "--learned"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "--learned applies to sensor styles" in err[0]
+
+
+def test_kid_is_no_win_within_its_spread():
+    from engine.eval.evaluate import beats_baseline
+
+    base = {"silhouette_iou": 0.5, "boundary_f": 0.5, "finger_iou_mean": 0.5, "fg_mae_mm": 9.0,
+            "full_mae_mm": 9.0, "pose_error_mm": 30.0, "kid": 0.0001, "kid_std": 0.001}
+    within = {**base, "kid": -0.00089, "kid_std": 0.0008}
+    assert beats_baseline(within, base)["kid"] is False
+    assert beats_baseline({**base, "kid": -0.002}, base)["kid"] is True
+    assert beats_baseline({**base, "kid": -0.002, "kid_std": float("nan")}, base)["kid"] is False

@@ -11,9 +11,14 @@ from engine.eval.metrics import (
     fg_abs_error_mm,
     fg_mae_mm,
     hand_mask,
+    boundary,
+    boundary_f_score,
+    full_abs_error_mm,
+    hand_mask,
     kid,
     mmd2_unbiased,
     nanmean,
+    part_iou,
     polynomial_kernel,
     pose_error_mm,
     silhouette_iou,
@@ -97,11 +102,59 @@ def test_kid_of_one_distribution_is_near_zero_and_of_shifted_sets_is_not():
     assert shifted > 20 * abs(same)
 
 
-def test_kid_subsets_are_drawn_unless_they_are_the_whole_sets():
+def test_kid_subsets_are_drawn_and_whole_sets_get_a_real_spread():
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(40, 4)), rng.normal(size=(40, 4)) + 1
-    whole = kid(x, y, subsets=5, subset_size=1000)
-    assert whole == (pytest.approx(mmd2_unbiased(x, y)), 0.0)
+    whole_mean, whole_std = kid(x, y, subsets=5, subset_size=1000)
+    # Issue 15: the std of whole sets was 0.0; it is now the spread over half-set draws.
+    assert whole_mean == pytest.approx(mmd2_unbiased(x, y)) and whole_std > 0
+    assert math.isnan(kid(x[:3], y[:3], subsets=5)[1])  # half of 3 is too few for MMD
     mean, std = kid(x, y, subsets=5, subset_size=10, seed=3)
     assert std > 0 and mean > 0
     assert kid(x, y, subsets=5, subset_size=10, seed=3) == (mean, std)  # seeded
+
+
+def test_full_crop_mae_counts_missed_and_invented_pixels_at_the_background_distance():
+    # 1 unit of crop depth = 125 mm. Pixels: both hand (0.0 vs 0.2), output drops a hand pixel
+    # at -0.5 (1.5 to background), output invents one at 0.6 (0.4), both background (ignored).
+    out = crops([[0.0, BG], [0.6, BG]])
+    ref = crops([[0.2, -0.5], [BG, BG]])
+    total, n = full_abs_error_mm(out, ref)
+    assert n[0] == 3 and total[0] == pytest.approx((0.2 + 1.5 + 0.4) * 125.0)
+    # Dropping the uncertain pixel no longer helps, unlike the foreground MAE.
+    assert fg_mae_mm(out, ref) == pytest.approx(25.0)
+
+
+def test_full_crop_mae_caps_at_the_crop_depth_range():
+    total, n = full_abs_error_mm(crops([[-3.0]]), crops([[BG]]))  # an out-of-range raw value
+    assert n[0] == 1 and total[0] == pytest.approx(2.0 * 125.0)
+
+
+def test_boundary_f_score_by_hand():
+    ref = np.full((1, 14, 14), BG)
+    ref[0, 3:9, 3:9] = 0.0  # a 6x6 square, rows and columns 3-8: its outline is 20 pixels
+    near, far = np.full_like(ref, BG), np.full_like(ref, BG)
+    near[0, 3:9, 5:11] = 0.0  # 2 px to the right: every outline pixel within 2 px of the other's
+    far[0, 3:9, 6:12] = 0.0  # 3 px to the right
+    assert boundary_f_score(ref, ref)[0] == pytest.approx(1.0)
+    assert boundary_f_score(near, ref)[0] == pytest.approx(1.0)
+    # Far's outline: its top and bottom rows (columns 6-11) match but for column 11 (3 px from
+    # column 8): 5 + 5; its left side (column 6, rows 4-7) is 2 px from ref's right side: 4; its
+    # right side (column 11, rows 4-7) is 3 px away: 0. Precision 14/20, recall the same.
+    assert boundary(hand_mask(far)).sum() == boundary(hand_mask(ref)).sum() == 20
+    assert boundary_f_score(far, ref)[0] == pytest.approx(0.7)
+    empty = np.full_like(ref, BG)
+    assert boundary_f_score(empty, ref)[0] == 0.0 and math.isnan(boundary_f_score(empty, empty)[0])
+
+
+def test_boundary_ignores_the_crop_border():
+    m = np.zeros((1, 5, 5), bool)
+    m[0, :, :2] = True  # a forearm leaving the crop on the left
+    assert boundary(m)[0].sum() == 5 and boundary(m)[0, :, 1].all()
+
+
+def test_part_iou_by_hand():
+    out = np.array([[[3, 3, 4, 0]]])
+    ref = np.array([[[3, 4, 4, 0]]])
+    iou = part_iou(out, ref, (3, 4, 5))
+    assert iou[0, 0] == pytest.approx(1 / 2) and iou[0, 1] == pytest.approx(1 / 2) and math.isnan(iou[0, 2])

@@ -95,3 +95,13 @@ def test_a_bad_style_is_one_line_and_nothing_is_written(tmp_path, all_hand_model
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and all(w in err for w in words), err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(not DEFAULT_GENERATOR_PATH.exists(), reason="shipped generator not trained yet")
+def test_generate_no_cut_shows_the_raw_network_output(tmp_path):
+    assert main(["generate", "--preset", "fist", "--out", str(tmp_path / "cut")]) == 0
+    assert main(["generate", "--preset", "fist", "--no-cut", "--out", str(tmp_path / "raw")]) == 0
+    cut, cut_pose = read_outputs(tmp_path / "cut")
+    raw, raw_pose = read_outputs(tmp_path / "raw")
+    assert cut_pose["provenance"]["silhouette_cut"] is True and raw_pose["provenance"]["silhouette_cut"] is False
+    assert not np.array_equal(cut, raw)  # the cut changes the raw output's pixels

@@ -133,3 +133,14 @@ def test_a_full_width_student_is_its_teacher(shipped, poses):
     assert narrow.config["base"] == 12 and narrow.edge_window == shipped.edge_window
     with pytest.raises(ValueError, match="levels"):
         slim_student(shipped, base=12, levels=3, full_res=8)
+
+
+def test_raw_and_cut_come_from_one_pass_and_match_the_reference(shipped, poses):
+    y, view = poses
+    raw, cut = InferenceGenerator(shipped).raw_and_cut(y, view)
+    with torch.no_grad():
+        soft, _ = shipped.eval().forward_parts(torch.from_numpy(y), torch.from_numpy(view))
+    assert np.abs(raw - soft[:, 0].numpy()).max() < TOLERANCE
+    assert np.abs(cut - reference_crops(shipped, y, view)).max() < TOLERANCE
+    assert np.array_equal(InferenceGenerator(shipped, silhouette_cut=False)(y, view), raw)
+    assert np.array_equal(generate_crops(shipped, y, view, silhouette_cut=False), raw)

@@ -138,11 +138,11 @@ def test_resumed_training_ends_with_the_uninterrupted_weights(tmp_path, monkeypa
             assert torch.equal(t, b["optimiser"]["state"][k][name]), (k, name)
 
 
-def test_training_refuses_the_held_out_seed(tmp_path):
-    from engine.eval import HELD_OUT_SEED
+def test_training_refuses_the_test_seed(tmp_path):
+    from engine.seeds import TEST_SEED
 
-    with pytest.raises(ValueError, match="held-out"):
-        train_pose(tmp_path, {"seed": HELD_OUT_SEED, "steps": 1})
+    with pytest.raises(ValueError, match="test seed"):
+        train_pose(tmp_path, {"seed": TEST_SEED, "steps": 1})
 
 
 @pytest.mark.skipif(not DEFAULT_ESTIMATOR_PATH.exists(), reason="shipped estimator not present")

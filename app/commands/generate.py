@@ -33,6 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"generator checkpoint (default: the shipped {DEFAULT_GENERATOR_PATH.name})")
     add_style_arguments(p, "G's depth")
     p.add_argument("--seed", type=int, default=0, help="seed of the style's random draws")
+    p.add_argument("--no-cut", action="store_true",
+                   help="show the network's raw output, without the eval-mode silhouette cut")
     p.add_argument("--device", default="auto", help="auto (default: CUDA, else MPS, else CPU), cpu, cuda or mps")
     add_output_arguments(p)
     p.set_defaults(run=run)
@@ -52,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
     model_path = args.model or DEFAULT_GENERATOR_PATH
     model, info = load_generator(model_path, device=device)
     provenance = {**generator_provenance(model_path, info),
-                  **style_provenance(args.style, args.style_scale, style)}
+                  **style_provenance(args.style, args.style_scale, style), "silhouette_cut": not args.no_cut}
     try:
-        content, warning = render_sample(record, style, args.seed, provenance, crop_generator(model))
+        content, warning = render_sample(record, style, args.seed, provenance, crop_generator(model, silhouette_cut=not args.no_cut))
     except FrameError as e:
         raise ValueError(f"{model_path}: {e} for {describe_source(args)}; nothing written") from None
     check_hand_visible(content.depth, warning,

@@ -22,6 +22,7 @@ from engine.data.crop import CROP_SIZE
 from engine.data.readers.sim import SimConfig, crop_sample
 from engine.hand.skeleton import NUM_JOINTS
 from engine.io_utils import atomic_write_json
+from engine.models.pose_encoding import VIEW_SIZE, crop_view
 
 # Where banks go when the caller names no folder; HANDDEPTH_CACHE overrides it.
 CACHE_ENV = "HANDDEPTH_CACHE"
@@ -62,13 +63,15 @@ def stream_key(config: SimConfig) -> dict:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class CropBank:
-    """Samples 0..len-1 of a sim stream: depth (N, 128, 128) float16, y (N, 21, 3), sensor index."""
+    """Samples 0..len-1 of a sim stream: depth (N, 128, 128) float16, y (N, 21, 3), sensor index,
+    and each crop's view (N, 5) (crop_view), which a view-aware baseline matches as well."""
 
     path: Path
     config: SimConfig
     depth: np.ndarray
     y: np.ndarray
     sensor: np.ndarray  # index into config.sensors
+    view: np.ndarray
 
     def __len__(self) -> int:
         return len(self.y)
@@ -108,7 +111,8 @@ def open_bank(root: str | Path, config: SimConfig, count: int,
     except (OSError, ValueError, TypeError, AttributeError):
         done = 0
     files = {"depth": ((count, CROP_SIZE, CROP_SIZE), np.float16),
-             "y": ((count, NUM_JOINTS, 3), np.float32), "sensor": ((count,), np.uint8)}
+             "y": ((count, NUM_JOINTS, 3), np.float32), "sensor": ((count,), np.uint8),
+             "view": ((count, VIEW_SIZE), np.float32)}
     mode = "r+" if done > 0 and all(_intact(folder / f"{n}.npy", *spec) for n, spec in files.items()) else "w+"
     if mode == "w+":
         done = 0
@@ -123,6 +127,7 @@ def open_bank(root: str | Path, config: SimConfig, count: int,
             arrays["depth"][i] = s.depth
             arrays["y"][i] = s.y
             arrays["sensor"][i] = config.sensors.index(s.sensor)
+            arrays["view"][i] = crop_view(s.transform)
         for a in arrays.values():
             a.flush()
         done = stop
@@ -133,4 +138,5 @@ def open_bank(root: str | Path, config: SimConfig, count: int,
     return CropBank(path=folder, config=config,
                     depth=np.load(folder / "depth.npy", mmap_mode="r"),
                     y=np.load(folder / "y.npy", mmap_mode="r"),
-                    sensor=np.load(folder / "sensor.npy", mmap_mode="r"))
+                    sensor=np.load(folder / "sensor.npy", mmap_mode="r"),
+                    view=np.load(folder / "view.npy", mmap_mode="r"))

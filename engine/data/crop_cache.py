@@ -4,7 +4,7 @@ Crops are stored in the crop convention (engine.data.crop) as float16 depth, flo
 view, in .npy files read by memory map, so DDP processes share one copy. `--data sim` draws
 them from the simulator stream (engine.data.readers.sim.crop_sample, seed = the run's seed); a
 dataset spec crops each Sample by the crop convention around its joints. Held-out poses come
-from the simulator with another seed (EVAL_SEED_OFFSET), or for datasets from samples after the
+from the simulator with another seed (engine.seeds.DEVELOPMENT_SEED_OFFSET), or for datasets from samples after the
 training ones; calibration crops from a third seed. Used by the GAN and distillation trainers.
 
 Why not engine.eval.baseline.CropBank, which also caches simulator crops: a bank is one sim
@@ -32,9 +32,8 @@ from engine.data.readers.sim import SimConfig, crop_sample
 from engine.io_utils import atomic_write_json, fsync_dir
 from engine.models.pose_encoding import VIEW_SIZE, crop_view
 from engine.progress import Progress, silent
+from engine.seeds import CALIBRATION_SEED_OFFSET, DEVELOPMENT_SEED_OFFSET, check_not_test_seed
 
-EVAL_SEED_OFFSET = 1_000_003  # held-out simulator poses: seed + this, never drawn in training
-CALIBRATION_SEED_OFFSET = 2_000_003  # crops that calibrate G's silhouette cut: neither train nor eval
 PARTS = ("train", "eval", "calib")
 
 
@@ -126,6 +125,7 @@ def build_cache(run_dir: Path, options: Mapping,
                 progress: Progress = silent) -> tuple[Crops, Crops, Crops]:
     """(training, held-out evaluation, calibration) crops of a run, made once into RUN_DIR/cache;
     `progress` counts the stages "cache train", "cache eval" and "cache calib"."""
+    check_not_test_seed(int(options["seed"]), "generator training")
     out = []
     for part in PARTS:
         folder, key = run_dir / "cache" / part, _cache_key(options, part)
@@ -152,7 +152,7 @@ def _make_crops(options: Mapping, part: str, tick: Callable[[int], None]) -> Cro
             config = SimConfig(seed=options["seed"], sensors=tuple(options["sensors"]), cameras=tuple(options["cameras"]))
             return sim_crops(config, 0, n_train, progress=tick)
         # Held out: another seed, and always the clean render (the bar is against it).
-        config = SimConfig(seed=options["seed"] + EVAL_SEED_OFFSET, cameras=tuple(options["cameras"]))
+        config = SimConfig(seed=options["seed"] + DEVELOPMENT_SEED_OFFSET, cameras=tuple(options["cameras"]))
         return sim_crops(config, 0, n_eval, clean=True, progress=tick)
     crops = dataset_crops(options["data"], n_train + n_eval, progress=tick)
     if len(crops) <= n_eval:

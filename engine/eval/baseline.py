@@ -4,6 +4,11 @@ The baseline "generates" for pose y the crop-bank image (engine.data.crop_bank) 
 closest to y: what a lookup table of the generator's own training data would give. A generator
 that does no better than this has memorised, not learned the mapping, which only shows on poses
 it never saw.
+
+Nearest by pose alone ignores the view G is given (engine.models.pose_encoding): the same pose
+seen off the optical axis covers other pixels (IoU 0.80 between the two views of one pose). So
+`retrieve` with views matches where the joints land in the crop and their depths
+(pose_encoding.crop_coordinates), which is pose and view at once, in the crop's own units.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import numpy as np
 
 from engine.data.crop import CROP_SIZE
 from engine.data.crop_bank import CropBank
+from engine.models.pose_encoding import crop_coordinates
 
 
 def nearest_pose(bank_y: np.ndarray, query_y: np.ndarray, block: int = 256) -> np.ndarray:
@@ -37,12 +43,17 @@ def nearest_pose(bank_y: np.ndarray, query_y: np.ndarray, block: int = 256) -> n
     return out
 
 
-def retrieve(bank: CropBank, query_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def retrieve(bank: CropBank, query_y: np.ndarray, query_view: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
     """The baseline's output for poses y: (crops (Q, 128, 128) float32, bank indices (Q,)).
 
-    Queries without any labelled joint get an all-background crop and index -1.
+    With `query_view` (Q, 5) the nearest crop by where the joints land in it (view-aware),
+    else by pose alone. Queries without any labelled joint get an all-background crop and index -1.
     """
-    idx = nearest_pose(bank.y, query_y)
+    if query_view is None:
+        idx = nearest_pose(bank.y, query_y)
+    else:
+        idx = nearest_pose(crop_coordinates(bank.y, bank.view), crop_coordinates(query_y, query_view))
     crops = np.ones((len(idx), CROP_SIZE, CROP_SIZE), dtype=np.float32)
     ok = idx >= 0
     crops[ok] = bank.depth[idx[ok]].astype(np.float32)

@@ -9,7 +9,7 @@ import torch
 
 from engine.data.crop import CROP_SIZE
 from engine.data.readers.sim import SimConfig, crop_sample
-from engine.eval import HELD_OUT_SEED
+from engine.seeds import TEST_SEED
 from engine.eval.metrics import nanmean, pose_error_mm
 from engine.hand.skeleton import NUM_JOINTS
 from engine.models.checkpoint import load_model
@@ -45,7 +45,7 @@ def estimate(model: PoseNet, crops: np.ndarray, batch: int = 128) -> tuple[np.nd
 
 
 def held_out_pose_error(model: PoseNet, count: int, sensors: tuple[str, ...],
-                        seed: int = HELD_OUT_SEED, progress: ProgressFn | None = None) -> dict[str, float]:
+                        seed: int = TEST_SEED, progress: ProgressFn | None = None) -> dict[str, float]:
     """Mean joint error (mm) on `count` held-out sim crops per sensor ("none" is reported as "clean").
 
     Every sensor sees the same poses: sample i's pose does not depend on the sensor list.

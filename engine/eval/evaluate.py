@@ -1,15 +1,21 @@
-"""`python main.py evaluate`: score a generator G(y) against reference depth, and the baseline.
+"""`python main.py evaluate`: score a generator G(y) against reference depth, and the baselines.
 
 For each evaluated pose y (with the view of its crop, engine.models.pose_encoding.crop_view):
-    output     G(y, view), in eval mode (hard silhouette)
-    reference  --data sim: the simulator's clean render of the same pose, from the held-out
-               stream (seed HELD_OUT_SEED, never used for training); a dataset: its own depth,
-               cropped by the crop convention around its labelled joints
-    baseline   the nearest-pose training image (engine.eval.baseline) from the generator's
-               training stream
-Each of output and baseline is scored against the reference (engine.eval.metrics): silhouette
-IoU, foreground depth MAE, the pose estimator's joint error against y (and on the reference
-itself: the floor an image can reach with this estimator), and KID on the estimator's features.
+    raw        G's network output x_hat, as trained (SkeletonUNet.forward_parts)
+    cut        the same after the eval-mode silhouette cut (what `generate` and the app show by
+               default); reported apart so the cut's share is never credited to the network
+    reference  --data sim: the simulator's clean render of the same pose, from the test stream
+               (engine.seeds.TEST_SEED by default); a dataset: its own depth, cropped by the crop
+               convention around its labelled joints
+    nn_baseline  the training-stream crop (engine.eval.baseline) whose joints land nearest in
+               the crop: pose and view matched at once
+    simulator  (sim only) the reference scored against itself: the upper line, perfect by
+               construction on sim, reported so no number is read without it
+Each is scored against the reference (engine.eval.metrics): silhouette IoU, boundary F-score,
+foreground and full-crop depth MAE, per-finger IoU of part labels (sim: the render's labels
+against G's pixels labelled by the nearest bone, engine.sample_labels), the pose estimator's
+joint error against y (and on the reference itself: the floor an image can reach with this
+estimator), and KID on the estimator's features.
 
 Everything is streamed in batches, so memory does not grow with the count.
 """
@@ -27,21 +33,27 @@ from engine.data.crop import BACKGROUND, CROP_SIZE, crop_depth, make_transform, 
 from engine.data.crop_bank import CropBank
 from engine.data.readers.base import DatasetReader
 from engine.data.readers.sim import SimConfig, crop_sample
-from engine.eval import HELD_OUT_SEED
 from engine.eval.baseline import retrieve
 from engine.eval.estimator import estimate
 from engine.eval.metrics import (
+    HALF_CUBE_MM,
+    boundary_f_score,
     fg_abs_error_mm,
+    full_abs_error_mm,
+    hand_mask,
     kid,
     nanmean,
+    part_iou,
     pose_error_mm,
     silhouette_iou,
 )
 from engine.hand.fit import MIN_JOINTS, complete_joints
-from engine.hand.skeleton import NUM_JOINTS
-from engine.models.generator import generate_crops
-from engine.models.pose_encoding import VIEW_SIZE, crop_view
+from engine.hand.skeleton import FINGERS, NUM_JOINTS, PART_INDEX
+from engine.models.generator import generate_crops, generate_raw_and_cut
+from engine.models.pose_encoding import VIEW_SIZE, crop_view, unproject_crop
 from engine.models.pose_net import PoseNet
+from engine.sample_labels import nearest_part
+from engine.seeds import TEST_SEED
 
 # The issue's bar for the default generator on held-out sim poses against the clean render.
 BAR_SILHOUETTE_IOU = 0.90
@@ -49,7 +61,9 @@ BAR_FG_MAE_MM = 8.0
 BAR_POSE_ERROR_RATIO = 1.5  # G's pose error over the estimator's error on the clean render
 
 
-METRIC_KEYS = ("silhouette_iou", "fg_mae_mm", "pose_error_mm", "pose_error_reference_mm", "kid", "kid_std", "n")
+METRIC_KEYS = ("silhouette_iou", "boundary_f", "fg_mae_mm", "full_mae_mm", "finger_iou", "finger_iou_mean",
+               "pose_error_mm", "pose_error_reference_mm", "kid", "kid_std", "n")
+FINGER_PARTS = tuple(PART_INDEX[f] for f in FINGERS)
 
 # progress(stage, done, total); total is None when unknown.
 ProgressFn = Callable[[str, int, "int | None"], None]
@@ -57,14 +71,16 @@ ProgressFn = Callable[[str, int, "int | None"], None]
 
 @dataclass(frozen=True, eq=False)
 class EvalBatch:
-    """Poses y (B, 21, 3), views (B, 5), reference crops (B, 128, 128), and the poses given to
-    the generator: y with any missing joint completed by the fitted hand model
-    (engine.hand.fit.complete_joints), as it draws every bone."""
+    """Poses y (B, 21, 3), views (B, 5), reference crops (B, 128, 128), the poses given to the
+    generator (y with any missing joint completed by the fitted hand model,
+    engine.hand.fit.complete_joints, as it draws every bone) and the reference's part labels
+    (B, 128, 128) uint8 (all 0 where the source has none)."""
 
     y: np.ndarray
     view: np.ndarray
     reference: np.ndarray
     y_input: np.ndarray
+    labels: np.ndarray
 
 
 @dataclass
@@ -73,6 +89,7 @@ class EvalSource:
 
     batches: Iterator[EvalBatch]
     total: int | None
+    labelled: bool = False  # the references come with part labels (per-finger IoU)
     skipped: dict[str, int] = field(default_factory=dict)
 
     def skip(self, reason: str, count: int = 1) -> None:
@@ -91,7 +108,7 @@ def _batched(items: Iterable[tuple[np.ndarray, ...]], batch: int) -> Iterator[Ev
         yield EvalBatch(*(np.stack(a) for a in zip(*buf)))
 
 
-def sim_source(count: int, seed: int = HELD_OUT_SEED, batch: int = 64,
+def sim_source(count: int, seed: int = TEST_SEED, batch: int = 64,
                config: SimConfig | None = None) -> EvalSource:
     """Samples 0..count-1 of the sim stream `seed`; the reference is the clean render."""
     cfg = config or SimConfig(seed=seed)
@@ -99,9 +116,9 @@ def sim_source(count: int, seed: int = HELD_OUT_SEED, batch: int = 64,
     def items() -> Iterator[tuple[np.ndarray, ...]]:
         for i in range(count):
             s = crop_sample(cfg, i)
-            yield s.y, crop_view(s.transform), s.clean, s.y
+            yield s.y, crop_view(s.transform), s.clean, s.y, s.labels
 
-    return EvalSource(_batched(items(), batch), total=count)
+    return EvalSource(_batched(items(), batch), total=count, labelled=True)
 
 
 def dataset_source(reader: DatasetReader, count: int, batch: int = 64) -> EvalSource:
@@ -112,6 +129,7 @@ def dataset_source(reader: DatasetReader, count: int, batch: int = 64) -> EvalSo
     labelled, behind the camera) is skipped and counted.
     """
     source = EvalSource(iter(()), total=min(count, len(reader)))
+    unlabelled = np.zeros((CROP_SIZE, CROP_SIZE), np.uint8)
 
     def items() -> Iterator[tuple[np.ndarray, ...]]:
         used = 0
@@ -128,10 +146,23 @@ def dataset_source(reader: DatasetReader, count: int, batch: int = 64) -> EvalSo
             labelled = np.isfinite(joints).all(axis=1)
             whole = complete_joints(joints, labelled) if labelled.sum() >= MIN_JOINTS else joints
             yield (normalise_joints(joints, transform), crop_view(transform),
-                   crop_depth(sample.depth, transform), normalise_joints(whole, transform))
+                   crop_depth(sample.depth, transform), normalise_joints(whole, transform), unlabelled)
 
     source.batches = _batched(items(), batch)
     return source
+
+
+def crop_part_labels(crops: np.ndarray, y: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """(N, 128, 128) uint8 part labels of generated crops: each hand pixel, back-projected with
+    its crop's view, gets the part of the pose's nearest capsule (engine.sample_labels), as a
+    generated sample's labels are made. Poses with missing joints get no labels (all 0)."""
+    out = np.zeros(np.shape(crops), np.uint8)
+    for i, (crop, pose, v) in enumerate(zip(crops, y, view)):
+        rows, cols = np.nonzero(hand_mask(crop)[0])
+        if len(rows) and np.isfinite(pose).all():
+            points = unproject_crop(cols, rows, crop[rows, cols], v) * HALF_CUBE_MM
+            out[i, rows, cols] = nearest_part(points, np.asarray(pose, np.float64) * HALF_CUBE_MM)
+    return out
 
 
 class _Scores:
@@ -139,28 +170,45 @@ class _Scores:
 
     def __init__(self) -> None:
         self.iou: list[np.ndarray] = []
-        self.abs_error_mm, self.overlap_px = 0.0, 0
+        self.boundary_f: list[np.ndarray] = []
+        self.fg_error_mm, self.fg_px, self.full_error_mm, self.full_px = 0.0, 0, 0.0, 0
+        self.fingers: list[np.ndarray] = []
         self.pose: list[np.ndarray] = []
         self.features: list[np.ndarray] = []
 
-    def add(self, estimator: PoseNet, images: np.ndarray, batch: EvalBatch) -> None:
-        feats, pose = estimate(estimator, images)
+    def add(self, images: np.ndarray, batch: EvalBatch, estimated: tuple[np.ndarray, np.ndarray],
+            labels: np.ndarray | None) -> None:
+        """Score `images` against the batch's references; `estimated` = (features, pose) of the
+        images by the estimator; `labels`: their part labels, None where the source has none."""
+        feats, pose = estimated
         self.iou.append(silhouette_iou(images, batch.reference))
+        self.boundary_f.append(boundary_f_score(images, batch.reference))
         total, n = fg_abs_error_mm(images, batch.reference)
-        self.abs_error_mm += float(total.sum())
-        self.overlap_px += int(n.sum())
+        self.fg_error_mm += float(total.sum())
+        self.fg_px += int(n.sum())
+        total, n = full_abs_error_mm(images, batch.reference)
+        self.full_error_mm += float(total.sum())
+        self.full_px += int(n.sum())
+        if labels is not None:
+            reference_labels = np.where(hand_mask(batch.reference), batch.labels, 0)
+            self.fingers.append(part_iou(labels, reference_labels, FINGER_PARTS))
         self.pose.append(pose_error_mm(pose, batch.y))
         self.features.append(feats)
 
-    def summary(self, reference_features: np.ndarray, pose_error_reference_mm: float, seed: int) -> dict:
+    def summary(self, reference_features: np.ndarray | None, pose_error_reference_mm: float, seed: int) -> dict:
+        """The pooled metrics; KID against `reference_features` (None: not defined, left out)."""
         cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0)  # noqa: E731
         feats = np.concatenate(self.features) if self.features else np.zeros((0, 1))
-        if len(feats) >= 2:
+        if reference_features is not None and len(feats) >= 2:
             kid_mean, kid_std = kid(feats, reference_features, seed=seed)
         else:
             kid_mean, kid_std = float("nan"), float("nan")
-        mae = self.abs_error_mm / self.overlap_px if self.overlap_px else float("nan")
-        return {"silhouette_iou": nanmean(cat(self.iou)), "fg_mae_mm": mae,
+        fingers = np.concatenate(self.fingers) if self.fingers else np.full((0, len(FINGERS)), np.nan)
+        per_finger = {f: nanmean(fingers[:, k]) for k, f in enumerate(FINGERS)}
+        return {"silhouette_iou": nanmean(cat(self.iou)), "boundary_f": nanmean(cat(self.boundary_f)),
+                "fg_mae_mm": self.fg_error_mm / self.fg_px if self.fg_px else float("nan"),
+                "full_mae_mm": self.full_error_mm / self.full_px if self.full_px else float("nan"),
+                "finger_iou": per_finger, "finger_iou_mean": nanmean(np.array(list(per_finger.values()))),
                 "pose_error_mm": nanmean(cat(self.pose)),
                 "pose_error_reference_mm": pose_error_reference_mm,
                 "kid": kid_mean, "kid_std": kid_std, "n": int(len(feats))}
@@ -168,57 +216,85 @@ class _Scores:
 
 def evaluate(generator: nn.Module, estimator: PoseNet, source: EvalSource, bank: CropBank,
              batch: int = 64, progress: ProgressFn | None = None) -> dict:
-    """Metrics of the generator and of the nearest-pose baseline on `source` (see module docstring)."""
-    gen, nn_base = _Scores(), _Scores()
+    """Metrics of G's raw output, of its output after the cut (a model without a cut has none),
+    of the view-aware nearest-pose baseline and (sim) of the simulator itself; see the module
+    docstring. Non-finite outputs are counted once for both outputs (`non_finite_outputs`)."""
+    scores = {"raw": _Scores(), "cut": _Scores(), "nn_baseline": _Scores(), "simulator": _Scores()}
     ref_features: list[np.ndarray] = []
     ref_pose_error: list[np.ndarray] = []
     done = non_finite = 0
+    has_cut = True
     for b in source.batches:
-        output = generate_crops(generator, b.y_input, b.view, batch_size=batch)
+        raw, cut = generate_raw_and_cut(generator, b.y_input, b.view, batch_size=batch)
+        has_cut = cut is not None
         # A non-finite output is a failure, not a gap: it is scored as an empty crop (IoU 0, the
         # estimator's guess on nothing) and counted, so it cannot improve the mean by vanishing.
-        finite = np.isfinite(output).reshape(len(output), -1).all(axis=1)
+        # The cut would hide it (NaN compares false: background), so it is judged on the raw output.
+        finite = np.isfinite(raw).reshape(len(raw), -1).all(axis=1)
         non_finite += int((~finite).sum())
-        output[~finite] = BACKGROUND
+        outputs = {"raw": raw, "cut": cut}
+        for images in outputs.values():
+            if images is not None:
+                images[~finite] = BACKGROUND
         done += len(finite)
-        if len(output):
-            retrieved, _ = retrieve(bank, b.y)
-            gen.add(estimator, output, b)
-            nn_base.add(estimator, retrieved, b)
-            feats, pose = estimate(estimator, b.reference)
-            ref_features.append(feats)
-            ref_pose_error.append(pose_error_mm(pose, b.y))
+        if len(raw):
+            outputs["nn_baseline"], _ = retrieve(bank, b.y, b.view)
+            estimated_ref = estimate(estimator, b.reference)
+            outputs["simulator"] = b.reference if source.labelled else None
+            for name, images in outputs.items():
+                if images is None:
+                    continue
+                if name == "simulator":
+                    scores[name].add(images, b, estimated_ref, b.labels)
+                    continue
+                labels = crop_part_labels(images, b.y_input, b.view) if source.labelled else None
+                scores[name].add(images, b, estimate(estimator, images), labels)
+            ref_features.append(estimated_ref[0])
+            ref_pose_error.append(pose_error_mm(estimated_ref[1], b.y))
         if progress is not None:
             progress("evaluate", done, source.total)
     ref_feats = np.concatenate(ref_features) if ref_features else np.zeros((0, estimator.feature_dim))
     floor = nanmean(np.concatenate(ref_pose_error)) if ref_pose_error else float("nan")
-    result = gen.summary(ref_feats, floor, seed=0)
-    result["nn_baseline"] = nn_base.summary(ref_feats, floor, seed=0)
+    result = {name: scores[name].summary(ref_feats, floor, seed=0) for name in ("raw", "cut", "nn_baseline")}
+    if not has_cut:
+        del result["cut"]
+    if source.labelled:
+        # KID of the references against themselves says nothing: left out.
+        result["simulator"] = scores["simulator"].summary(None, floor, seed=0)
     result["skipped"] = dict(source.skipped)
     result["non_finite_outputs"] = non_finite
     return result
 
 
-def bar_check(result: dict) -> dict:
-    """The issue's bar for the default generator (meaningful on held-out sim poses); any
-    non-finite output fails it."""
-    floor = result["pose_error_reference_mm"]
-    ratio = result["pose_error_mm"] / floor if floor > 0 else float("nan")
+def outputs(result: dict) -> tuple[str, ...]:
+    """The generator outputs a result scores: ("raw", "cut"), or ("raw",) for a model without a cut."""
+    return tuple(k for k in ("raw", "cut") if k in result)
+
+
+def bar_check(scored: dict, non_finite_outputs: int) -> dict:
+    """The issue's bar for the default generator (meaningful on held-out sim poses) for one of
+    the generator's outputs; any non-finite output fails it."""
+    floor = scored["pose_error_reference_mm"]
+    ratio = scored["pose_error_mm"] / floor if floor > 0 else float("nan")
     return {"silhouette_iou_min": BAR_SILHOUETTE_IOU, "fg_mae_mm_max": BAR_FG_MAE_MM,
             "pose_error_ratio_max": BAR_POSE_ERROR_RATIO, "pose_error_ratio": ratio,
-            "non_finite_outputs": result["non_finite_outputs"],
-            "passed": bool(result["non_finite_outputs"] == 0
-                           and result["silhouette_iou"] >= BAR_SILHOUETTE_IOU
-                           and result["fg_mae_mm"] <= BAR_FG_MAE_MM
+            "non_finite_outputs": non_finite_outputs,
+            "passed": bool(non_finite_outputs == 0
+                           and scored["silhouette_iou"] >= BAR_SILHOUETTE_IOU
+                           and scored["fg_mae_mm"] <= BAR_FG_MAE_MM
                            and ratio <= BAR_POSE_ERROR_RATIO)}
 
 
-def beats_baseline(result: dict) -> dict[str, bool]:
-    """Per metric: is the generator better than the nearest-pose baseline?"""
-    nn_r = result["nn_baseline"]
-    higher_better, lower_better = ("silhouette_iou",), ("fg_mae_mm", "pose_error_mm", "kid")
-    out = {k: bool(result[k] > nn_r[k]) for k in higher_better}
-    out.update({k: bool(result[k] < nn_r[k]) for k in lower_better})
+def beats_baseline(scored: dict, baseline: dict) -> dict[str, bool]:
+    """Per metric: is this output better than the baseline? KID only when the difference is
+    larger than either's kid_std: an unbiased KID can be negative, and a difference within its
+    spread is no win (an undefined std is no win either)."""
+    higher_better = ("silhouette_iou", "boundary_f", "finger_iou_mean")
+    lower_better = ("fg_mae_mm", "full_mae_mm", "pose_error_mm")
+    out = {k: bool(scored[k] > baseline[k]) for k in higher_better}
+    out.update({k: bool(scored[k] < baseline[k]) for k in lower_better})
+    spread = max(scored["kid_std"], baseline["kid_std"])
+    out["kid"] = bool(math.isfinite(spread) and baseline["kid"] - scored["kid"] > spread)
     return out
 
 

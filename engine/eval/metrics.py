@@ -5,15 +5,19 @@ Every image metric takes crops in the crop convention (engine.data.crop): (N, 12
 hand when its value is below PASTE_BACKGROUND_MIN, the threshold `paste_crop` uses, so "hand"
 here is exactly what would be pasted back into a frame as depth. Per-image values are returned
 as arrays (NaN where a metric is undefined for that image); callers average with `nanmean`.
-Depth error is pooled over pixels instead (`fg_mae_mm`; `fg_abs_error_mm` gives the sums).
+Depth error is pooled over pixels instead (`fg_mae_mm`; `fg_abs_error_mm` and
+`full_abs_error_mm` give the sums).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from engine.data.crop import CUBE_MM, PASTE_BACKGROUND_MIN
+from engine.data.crop import BACKGROUND, CUBE_MM, PASTE_BACKGROUND_MIN
 
 HALF_CUBE_MM = CUBE_MM / 2.0  # one unit of crop depth or pose y, in mm
+DEPTH_RANGE = 2.0  # the crop's depth range in crop units ([-1, 1]): CUBE_MM
+# Boundary F-score tolerance: the issue's 2 px, about 4 mm at the crop's scale (250 mm / 128 px).
+BOUNDARY_TOLERANCE_PX = 2
 
 
 def _images(x: np.ndarray) -> np.ndarray:
@@ -67,6 +71,87 @@ def fg_mae_mm(output: np.ndarray, reference: np.ndarray, half_cube_mm: float = H
     """
     total, n = fg_abs_error_mm(output, reference, half_cube_mm)
     return float(total.sum() / n.sum()) if n.sum() > 0 else float("nan")
+
+
+def full_abs_error_mm(output: np.ndarray, reference: np.ndarray,
+                      half_cube_mm: float = HALF_CUBE_MM) -> tuple[np.ndarray, np.ndarray]:
+    """Per image: (sum of |depth difference| in mm, number of pixels) over every pixel where
+    either image shows hand.
+
+    Why: fg_abs_error_mm counts only pixels both call hand, so an output that drops its
+    uncertain pixels scores better. Here a pixel that is hand in one image and background in the
+    other counts at the distance from the hand's depth to the background (+1), capped at the
+    crop's depth range (2 units, CUBE_MM): a missed or invented pixel costs what it is off by.
+    """
+    a, b = _pair(output, reference)
+    ma, mb = hand_mask(a), hand_mask(b)
+    da, db = np.where(ma, a, BACKGROUND), np.where(mb, b, BACKGROUND)
+    either = ma | mb
+    err = np.minimum(np.abs(da - db), DEPTH_RANGE)
+    return np.where(either, err, 0.0).sum(axis=(1, 2)) * half_cube_mm, either.sum(axis=(1, 2))
+
+
+def boundary(masks: np.ndarray) -> np.ndarray:
+    """(N, H, W) bool: mask pixels with a 4-neighbour outside the mask. The crop's own border
+    is not an outline (a forearm leaving the crop), so the image is extended by replication."""
+    m = np.asarray(masks, dtype=bool)
+    p = np.pad(m, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    inner = p[:, :-2, 1:-1] & p[:, 2:, 1:-1] & p[:, 1:-1, :-2] & p[:, 1:-1, 2:]
+    return m & ~inner
+
+
+def _within(points: np.ndarray, tolerance_px: int) -> np.ndarray:
+    """(N, H, W) bool: pixels within `tolerance_px` (Euclidean) of a True pixel of `points`."""
+    r = int(tolerance_px)
+    out = np.zeros_like(points)
+    h, w = points.shape[1:]
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            if dx * dx + dy * dy > r * r:
+                continue
+            out[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] |= \
+                points[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+
+def boundary_f_score(output: np.ndarray, reference: np.ndarray,
+                     tolerance_px: int = BOUNDARY_TOLERANCE_PX) -> np.ndarray:
+    """(N,) F-score of the silhouettes' outlines (Perazzi et al., DAVIS, CVPR 2016): precision =
+    share of the output's outline within `tolerance_px` of the reference's, recall the converse.
+
+    IoU hardly moves when a thin finger's outline is wrong; this does. NaN where neither image
+    has an outline, 0 where only one has.
+    """
+    a, b = _pair(output, reference)
+    ba, bb = boundary(hand_mask(a)), boundary(hand_mask(b))
+    na, nb = ba.sum(axis=(1, 2)), bb.sum(axis=(1, 2))
+    hit_a = (ba & _within(bb, tolerance_px)).sum(axis=(1, 2))
+    hit_b = (bb & _within(ba, tolerance_px)).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(na > 0, hit_a / np.maximum(na, 1), 0.0)
+        recall = np.where(nb > 0, hit_b / np.maximum(nb, 1), 0.0)
+        f = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
+    return np.where((na > 0) | (nb > 0), f, np.nan)
+
+
+def part_iou(labels: np.ndarray, reference_labels: np.ndarray, parts: tuple[int, ...]) -> np.ndarray:
+    """(N, len(parts)) IoU of each part's pixels (label maps (N, H, W)); NaN where neither has it.
+
+    With finger parts it shows whether fingers are drawn apart: a fist whose four fingers merge
+    into one blob keeps a good silhouette IoU but not these.
+    """
+    a = np.asarray(labels)
+    b = np.asarray(reference_labels)
+    if a.shape != b.shape or a.ndim != 3:
+        raise ValueError(f"label maps must both be (N, H, W), got {a.shape} and {b.shape}")
+    out = np.empty((len(a), len(parts)))
+    for k, part in enumerate(parts):
+        pa, pb = a == part, b == part
+        inter = (pa & pb).sum(axis=(1, 2)).astype(np.float64)
+        union = (pa | pb).sum(axis=(1, 2)).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, k] = np.where(union > 0, inter / np.maximum(union, 1), np.nan)
+    return out
 
 
 def pose_error_mm(predicted: np.ndarray, target: np.ndarray, half_cube_mm: float = HALF_CUBE_MM) -> np.ndarray:
@@ -126,17 +211,23 @@ def kid(x: np.ndarray, y: np.ndarray, subsets: int = KID_SUBSETS, subset_size: i
 
     MMD² is averaged over `subsets` random draws of min(subset_size, m, n) samples from each
     set, without replacement within a draw. When that size is the whole of both sets every
-    draw is the same, so it is computed once (std 0).
+    draw would be the same and its spread 0, which reads as "exact" while it is not: the mean is
+    then the whole sets' MMD² and the std the spread over draws of half of each set (NaN when
+    half a set is under 2 samples, too few for MMD).
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     size = min(subset_size, len(x), len(y))
-    if size == len(x) == len(y):
-        return mmd2_unbiased(x, y), 0.0
+    whole = size == len(x) == len(y)
+    if whole:
+        size = size // 2
     rng = np.random.default_rng(seed)
     values = [mmd2_unbiased(x[rng.choice(len(x), size, replace=False)],
-                            y[rng.choice(len(y), size, replace=False)]) for _ in range(subsets)]
-    return float(np.mean(values)), float(np.std(values))
+                            y[rng.choice(len(y), size, replace=False)]) for _ in range(subsets)] if size >= 2 else []
+    spread = float(np.std(values)) if values else float("nan")
+    if whole:
+        return mmd2_unbiased(x, y), spread
+    return (float(np.mean(values)) if values else float("nan")), spread
 
 
 def nanmean(values: np.ndarray) -> float:

@@ -79,9 +79,11 @@ class InferenceGenerator:
     `__call__(y (B, 21, 3), view (B, 5) | None) -> (B, 128, 128) float32` numpy, eval-mode
     output (silhouette cut), in chunks of CPU_CHUNK on the CPU and whole on a GPU. `amp` (CUDA
     only): run the network under bf16 autocast (the cut runs in float32 either way).
+    `silhouette_cut=False` returns the network's raw x_hat instead (`generate --no-cut`), so
+    what the network does can be seen apart from what the cut does.
     """
 
-    def __init__(self, model: SkeletonUNet, amp: bool = False) -> None:
+    def __init__(self, model: SkeletonUNet, amp: bool = False, silhouette_cut: bool = True) -> None:
         if not isinstance(model, SkeletonUNet):
             raise TypeError(f"an InferenceGenerator needs a SkeletonUNet, got {type(model).__name__}")
         self.device = next(model.parameters()).device
@@ -89,6 +91,7 @@ class InferenceGenerator:
         self.net = fold_generator(model)
         self.cpu = self.device.type == "cpu"
         self.amp = bool(amp) and self.device.type == "cuda"
+        self.silhouette_cut = bool(silhouette_cut)
         if self.cpu:
             self.net = self.net.to(memory_format=torch.channels_last)
 
@@ -112,16 +115,22 @@ class InferenceGenerator:
         return self.net.cut_silhouette(soft.contiguous())
 
     def __call__(self, y: np.ndarray, view: np.ndarray | None = None) -> np.ndarray:
+        raw, cut = self.raw_and_cut(y, view)
+        return cut if self.silhouette_cut else raw
+
+    def raw_and_cut(self, y: np.ndarray, view: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(raw x_hat, after the cut), each (B, 128, 128) float32, from one pass of the network."""
         y = np.ascontiguousarray(y, dtype=np.float32).reshape(-1, 21, 3)
         if view is not None:
             view = np.ascontiguousarray(view, dtype=np.float32).reshape(-1, VIEW_SIZE)
-        if not len(y):
-            return np.zeros((0, CROP_SIZE, CROP_SIZE), np.float32)
-        chunk = CPU_CHUNK if self.cpu else len(y)
-        out = np.empty((len(y), CROP_SIZE, CROP_SIZE), np.float32)
+        chunk = CPU_CHUNK if self.cpu else max(len(y), 1)
+        raw = np.empty((len(y), CROP_SIZE, CROP_SIZE), np.float32)
+        cut = np.empty_like(raw)
         with torch.inference_mode():
             for i in range(0, len(y), chunk):
                 vb = None if view is None else view[i:i + chunk]
-                out[i:i + chunk] = self.cut(self.network(self.encode(y[i:i + chunk], vb)))[:, 0].float().cpu().numpy()
-        return out
+                soft = self.network(self.encode(y[i:i + chunk], vb)).float()
+                raw[i:i + chunk] = soft[:, 0].cpu().numpy()
+                cut[i:i + chunk] = self.cut(soft)[:, 0].cpu().numpy()
+        return raw, cut
 

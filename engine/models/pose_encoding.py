@@ -89,6 +89,29 @@ def crop_view(transform: CropTransform) -> np.ndarray:
                      u_c - _PIXEL_CENTRE, v_c - _PIXEL_CENTRE], dtype=np.float32)
 
 
+def crop_coordinates(y: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """(N, J, 3) where joints y (N, J, 3) land in their crops: ((u - 63.5) / 64, (v - 63.5) / 64,
+    y_z), numpy; the projection of the module docstring. Two crops whose joints land at the same
+    places show the same hand, whatever their poses and views are apart (NaN joints stay NaN)."""
+    y = np.asarray(y, dtype=np.float64)
+    v = np.asarray(view, dtype=np.float64)[:, None, :]
+    persp = 1.0 / np.maximum(1.0 + v[..., 2] * y[..., 2], 0.1)
+    u = v[..., 3] / _HALF + (y[..., 0] - v[..., 0] * y[..., 2]) * persp
+    w = v[..., 4] / _HALF + (y[..., 1] - v[..., 1] * y[..., 2]) * persp
+    return np.stack([u, w, y[..., 2]], axis=-1)
+
+
+def unproject_crop(u: np.ndarray, v: np.ndarray, z: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """(M, 3) points in cube half-sides (y's units) of crop pixels (u, v) at normalised depths z,
+    for one crop's view (5,): the inverse of the projection in the module docstring."""
+    a, b, s, du, dv = (float(x) for x in np.asarray(view, dtype=np.float64))
+    z = np.asarray(z, dtype=np.float64)
+    stretch = np.maximum(1.0 + s * z, 0.1) / _HALF
+    x = (np.asarray(u, dtype=np.float64) - _PIXEL_CENTRE - du) * stretch + a * z
+    y = (np.asarray(v, dtype=np.float64) - _PIXEL_CENTRE - dv) * stretch + b * z
+    return np.stack([x, y, z], axis=-1)
+
+
 def project_pose(y: torch.Tensor, view: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Crop pixel coordinates (B, J, 2) of joints y (B, J, 3), and 1 / (1 + s y_z) (B, J)."""
     if view is None:

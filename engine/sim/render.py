@@ -4,7 +4,9 @@ Every primitive is ray-cast exactly (ray-sphere and ray-plane intersections, no 
 only inside its own projected box. Spheres are grouped by box size so each group is one dense
 (n, k, k) block evaluated with broadcasting: no per-pixel gathers, no Python loop over
 primitives. One z-buffer pass (np.minimum.at on a key that packs quantised depth above the part
-label) keeps the nearest surface and its label together.
+label) keeps the nearest surface and its label together. The result is watertight: 1-px cracks
+that the sphere-sampled capsules leave are closed (`close_notches`), and the palm's faces are
+offset per vertex so they share edges (`_front_faces`).
 """
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ _BOX_SIZES = (6, 10, 14, 20, 28, 40, 56, 80, 112, 160, 224, 320, 480, 640)  # sp
 _NEAR_MM = 1.0
 # Fan triangles share edges; widening each by 2 % (barycentric) closes rounding cracks there.
 _FAN_OVERLAP = 0.02
+# A notch between two surfaces of one part further apart in depth than a finger's radius (about
+# 8 mm, engine.hand.anatomy) is a gap between them: it is filled at the nearer surface's depth.
+NOTCH_DEPTH_STEP_MM = 8.0
 
 
 @dataclass(frozen=True)
@@ -126,14 +131,51 @@ def _splat_triangles(zb: _ZBuffer, faces: np.ndarray, label: int) -> None:
 
 
 def _front_faces(volume: HandVolume) -> np.ndarray:
-    """The palm fan's triangles moved by the slab radius towards the camera."""
+    """The palm fan's triangles moved by the slab radius towards the camera, each vertex along
+    the average of its faces' normals.
+
+    Why per vertex: moving each triangle along its own normal opens a wedge-shaped seam where
+    two faces at an angle meet (their shared edge lands at two places), which rendered as a
+    crack of no data across the palm. Moved per vertex, neighbouring faces keep sharing edges.
+    """
     tri = volume.triangles
     if len(tri) == 0:
         return tri
     n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     towards_camera = np.where(((n * tri.mean(axis=1)).sum(1) > 0)[:, None], -n, n)
-    return tri + (towards_camera * volume.triangle_radius)[:, None, :]
+    vertices, index = np.unique(tri.reshape(-1, 3), axis=0, return_inverse=True)
+    normals = np.zeros_like(vertices)
+    np.add.at(normals, index.reshape(-1), np.repeat(towards_camera, 3, axis=0))
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    return (vertices + normals * volume.triangle_radius)[index.reshape(tri.shape[:2])]
+
+
+def close_notches(depth: np.ndarray, labels: np.ndarray) -> None:
+    """Fill, in place, each pixel without data between two pixels of one part (`notches`).
+
+    Why: capsules are sampled as spheres, whose outline is scalloped by up to RIPPLE_MM
+    (engine.sim.volume); where a dip falls on a pixel centre between two spheres, and at creases
+    where surfaces meet at an angle, the render leaves a 1-px crack through one surface that no
+    sensor would see and a generator would learn. The pixel takes the mean depth of the pair, or
+    the nearer one when they are more than NOTCH_DEPTH_STEP_MM apart (a sensor sees the front).
+    Filling a pixel of a 2-px crack makes its partner a notch, so passes repeat until none is
+    left (each fills at least one pixel, so they end).
+    """
+    while True:
+        hole = notches(labels)
+        if not hole.any():
+            return
+        pad_d = np.pad(depth, 1)
+        pad_l = np.pad(labels, 1)
+        v, u = np.nonzero(hole)
+        for dv, du in ((0, 1), (1, 0)):  # left/right first, then up/down for what is left
+            a_d, b_d = pad_d[v + 1 - dv, u + 1 - du], pad_d[v + 1 + dv, u + 1 + du]
+            a_l, b_l = pad_l[v + 1 - dv, u + 1 - du], pad_l[v + 1 + dv, u + 1 + du]
+            pair = (a_l == b_l) & (a_l > 0) & (depth[v, u] == 0)
+            fill = np.where(np.abs(a_d - b_d) > NOTCH_DEPTH_STEP_MM, np.minimum(a_d, b_d), 0.5 * (a_d + b_d))
+            depth[v[pair], u[pair]] = fill[pair]
+            labels[v[pair], u[pair]] = a_l[pair]
 
 
 def render_volume(volume: HandVolume, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +196,23 @@ def render_volume(volume: HandVolume, camera: Camera) -> tuple[np.ndarray, np.nd
     zb = _ZBuffer(camera, u0, v0, u1, v1)
     _splat_spheres(zb, c, r, lab)
     _splat_triangles(zb, faces, volume.triangle_label)
-    return zb.resolve()
+    depth, labels = zb.resolve()
+    window = (slice(v0, v1 + 1), slice(u0, u1 + 1))  # the hand's box: nothing to close outside it
+    close_notches(depth[window], labels[window])
+    return depth, labels
+
+
+def notches(labels: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels without data whose two opposite neighbours (left and right, or up and
+    down) show the same part: a crack through a surface, which no watertight render has."""
+    lab = np.asarray(labels)
+    hole = lab == 0
+    out = np.zeros(lab.shape, bool)
+    c = hole[:, 1:-1] & (lab[:, :-2] == lab[:, 2:]) & (lab[:, :-2] > 0)
+    out[:, 1:-1] |= c
+    r = hole[1:-1, :] & (lab[:-2, :] == lab[2:, :]) & (lab[:-2, :] > 0)
+    out[1:-1, :] |= r
+    return out
 
 
 def render_hand(joints: np.ndarray, camera: Camera, thickness: float = 1.0) -> RenderResult:

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.data.crop_cache import CALIBRATION_SEED_OFFSET, EVAL_SEED_OFFSET, build_cache
+from engine.data.crop_cache import CALIBRATION_SEED_OFFSET, DEVELOPMENT_SEED_OFFSET, build_cache
 from engine.models.checkpoint import save_checkpoint
 from engine.models.generator import ENCODING_SIZE, SkeletonUNet, load_generator
 from engine.models.inference import fold_generator
@@ -193,7 +193,7 @@ def _checkpoint(run_dir: Path, options: dict, teacher_info: dict, step: int, ela
                          "teacher_step": teacher_info.get("step")}
     info["silhouette_cut"] = {**cut, "calibrated_on": f"{len(calib)} clean sim crops, seed {options['seed']} + "
                                                       f"{CALIBRATION_SEED_OFFSET}"}
-    info["held_out"] = f"{len(held_out)} clean sim crops, seed {options['seed']} + {EVAL_SEED_OFFSET}"
+    info["held_out"] = f"{len(held_out)} clean sim crops, seed {options['seed']} + {DEVELOPMENT_SEED_OFFSET}"
     info["wall_s"] = round(elapsed, 1)
     save_checkpoint(run_dir / G_FILE, student, student.config, info)
     return metrics

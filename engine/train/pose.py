@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.eval import HELD_OUT_SEED
+from engine.seeds import TEST_SEED, check_not_test_seed
 from engine.data.crop_bank import open_bank
 from engine.eval.estimator import held_out_pose_error
 from engine.eval.metrics import HALF_CUBE_MM
@@ -103,8 +103,7 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
     """
     out = Path(out)
     config, resuming = resolve_options(out, given or {})
-    if config.seed == HELD_OUT_SEED:
-        raise ValueError(f"seed {HELD_OUT_SEED} is the evaluation's held-out stream; pick another")
+    check_not_test_seed(config.seed, "pose training")
     if config.steps < 1 or config.batch < 1 or config.cache_size < config.batch:
         raise ValueError("steps and batch must be at least 1, and cache_size at least batch")
     out.mkdir(parents=True, exist_ok=True)
@@ -174,7 +173,7 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
     model = fold_batch_norm(model.eval())
     errors = held_out_pose_error(model, config.eval_count, sensors=SENSOR_NAMES,
                                  progress=lambda d, n: progress("eval", d, n, {}))
-    metrics = {"held_out_seed": HELD_OUT_SEED, "eval_count_per_sensor": config.eval_count,
+    metrics = {"held_out_seed": TEST_SEED, "eval_count_per_sensor": config.eval_count,
                "pose_error_mm": errors, "steps": step, "train_wall_s": round(wall_s, 1),
                "device": dev.type, "threads": torch.get_num_threads()}
     atomic_write_json(out / "metrics.json", metrics)

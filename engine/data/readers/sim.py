@@ -65,6 +65,7 @@ class CropSample:
 
     depth: np.ndarray  # (128, 128) float32 in [-1, 1], background +1
     clean: np.ndarray  # the same without sensor noise
+    labels: np.ndarray  # (128, 128) uint8 part labels of the clean render (engine.hand.skeleton.PART_LABELS)
     y: np.ndarray  # (21, 3) float32 pose in cube half-sides
     transform: CropTransform
     hand: HandPose
@@ -85,11 +86,13 @@ def crop_sample(config: SimConfig, index: int) -> CropSample:
     joints = d.hand.joints()
     transform = make_transform(joints, d.camera)
     cam = crop_camera(transform)
-    clean_mm = render_hand(joints, cam, d.hand.shape.thickness).depth
+    clean = render_hand(joints, cam, d.hand.shape.thickness)
+    clean_mm = clean.depth
     noisy_mm = apply_sensor(clean_mm, cam, d.sensor, d.rng)
     identity = CropTransform(centre=transform.centre, u0=0, v0=0, size_px=CROP_SIZE, camera=cam,
                              cube=transform.cube)
     return CropSample(depth=crop_depth(noisy_mm, identity), clean=crop_depth(clean_mm, identity),
+                      labels=clean.labels,
                       y=normalise_joints(joints, transform), transform=transform, hand=d.hand,
                       sensor=d.sensor)
 
