@@ -24,7 +24,7 @@ from app.shortcuts import SHORTCUTS
 from app.status_readout import StatusReadout
 from app.style_controls import StyleControls
 from app.thumbnails import pose_thumbnail
-from app.presenter import distance_levels, hand_drawing, pose_panel_state, screen_rotation
+from app.presenter import distance_levels, hand_drawing, hand_levels, pose_panel_state, screen_rotation
 from engine.camera import CAMERA_PRESETS, CAMERA_TITLES, Camera
 from engine.hand import controls
 from engine.hand.model import HandPose
@@ -64,6 +64,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                            parent=self)
         self.files = FileActions(self, self.controller, self._show_message)
         self._presets_filled = False
+        self._relevel_from: int | None = None  # levels from the first frame at or after this request
         self._pacer = DisplayPacer(self._draw_pose, self._draw_frame, self)
         self._frames_drawn = 0
         self._surface_hidden = False
@@ -208,8 +209,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self._on_frame_ready(self.controller.shown_frame)
 
     def relevel(self) -> None:
-        """Fix the depth view's levels around the hand's distance."""
+        """Fix the depth view's levels around the hand's distance now, and from the hand's own
+        depths once the frame of the current pose arrives (then they hold still while dragging)."""
         self.depth_view.set_levels(*distance_levels(self.controller.hand))
+        self._relevel_from = self.controller.frames.last_request_id
 
     def fill_presets(self) -> None:
         """Render the preset library's thumbnails (~0.1 s; done once, after the window shows)."""
@@ -231,6 +234,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @QtCore.Slot(object)
     def _on_frame_ready(self, result: FrameResult) -> None:
+        if self._relevel_from is not None and result.request_id >= self._relevel_from:
+            self._relevel_from = None
+            self.depth_view.set_levels(*hand_levels(result.clean, result.labels, self.controller.hand))
         self._pacer.show_frame(result)
 
     def flush_display(self) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 from engine.hand import controls
 from engine.hand.ik import joints_at_limit
 from engine.hand.model import HandPose, forward_kinematics, matrix_to_rotvec, rotvec_to_matrix
-from engine.hand.skeleton import BONES, FINGERS, JOINT_NAMES, finger_of_joint
+from engine.hand.skeleton import BONES, FINGERS, JOINT_NAMES, PART_INDEX, finger_of_joint
 from engine.sim.preview import PART_COLOURS_BGR
 from engine.sim.volume import build_hand_volume
 
@@ -23,6 +23,14 @@ from engine.sim.volume import build_hand_volume
 # with every frame; an open hand is ~60 mm deep, a fist or fingers towards the camera ~150 mm.
 LEVELS_NEAR_MM, LEVELS_FAR_MM = 110.0, 90.0
 LEVELS_ROUND_MM = 10.0
+# Levels from the hand's own depths: robust percentiles (a few stray pixels must not stretch
+# them), padded by a centimetre so the nearest fingertip is not clipped to white, from pixels
+# within 250 mm of the hand's median (a hand is under 200 mm deep; flying pixels are not).
+HAND_PERCENTILES = (2.0, 98.0)
+LEVELS_PAD_MM = 10.0
+HAND_WINDOW_MM = 250.0
+MIN_HAND_PIXELS = 20
+FOREARM_LABEL = PART_INDEX["forearm"]
 # Joint colours: each finger in its part-label colour (engine.sim.preview), the wrist in grey.
 _PART_RGB = PART_COLOURS_BGR[:, ::-1].astype(np.float64) / 255.0
 JOINT_COLORS = np.array([_PART_RGB[1] if finger_of_joint(j) is None
@@ -83,4 +91,22 @@ def distance_levels(hand: HandPose) -> tuple[float, float]:
     d = controls.hand_distance(hand)
     near = LEVELS_ROUND_MM * round((d - LEVELS_NEAR_MM) / LEVELS_ROUND_MM)
     far = LEVELS_ROUND_MM * round((d + LEVELS_FAR_MM) / LEVELS_ROUND_MM)
+    return max(near, 1.0), far
+
+
+def hand_levels(depth: np.ndarray, labels: np.ndarray, hand: HandPose) -> tuple[float, float]:
+    """Depth view levels that serve the hand: the 2nd-98th percentile of the hand's valid
+    pixels (part labels of the clean render, the forearm left out), widened a little and
+    rounded so a small move keeps them still. Pixels farther than HAND_WINDOW_MM from the
+    hand's median (ToF flying pixels at 1,800 mm) are left out; with no hand pixels, the
+    levels around the hand's distance (`distance_levels`)."""
+    hand_px = (labels > 0) & (labels != FOREARM_LABEL) & (depth > 0)
+    values = depth[hand_px]
+    if values.size:
+        values = values[np.abs(values - np.median(values)) < HAND_WINDOW_MM]
+    if values.size < MIN_HAND_PIXELS:
+        return distance_levels(hand)
+    lo, hi = np.percentile(values, HAND_PERCENTILES)
+    near = LEVELS_ROUND_MM * math.floor((lo - LEVELS_PAD_MM) / LEVELS_ROUND_MM)
+    far = LEVELS_ROUND_MM * math.ceil((hi + LEVELS_PAD_MM) / LEVELS_ROUND_MM)
     return max(near, 1.0), far

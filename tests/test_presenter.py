@@ -48,3 +48,26 @@ def test_distance_levels_bracket_the_hand_and_hold_still_for_small_moves():
     near, far = presenter.distance_levels(hand)
     assert near < 700.0 < far and near % presenter.LEVELS_ROUND_MM == 0
     assert presenter.distance_levels(controls.set_hand_distance(hand, 701.0)) == (near, far)
+
+
+def test_levels_serve_the_hand_not_the_forearm_or_flying_pixels():
+    from engine.camera import DEFAULT_CAMERA
+    from engine.hand.skeleton import PART_INDEX
+    from engine.sim.render import render_hand
+
+    hand = scene_io.default_scene().hand
+    frame = render_hand(forward_kinematics(hand), DEFAULT_CAMERA)
+    depth, labels = frame.depth.copy(), frame.labels
+    fingers = (labels > 0) & (labels != PART_INDEX["forearm"])
+    lo, hi = np.percentile(depth[fingers], presenter.HAND_PERCENTILES)
+    near, far = presenter.hand_levels(depth, labels, hand)
+    assert near <= lo and hi <= far  # the hand is inside the levels
+    assert far - near <= (hi - lo) + 2 * (presenter.LEVELS_PAD_MM + presenter.LEVELS_ROUND_MM)
+    # ToF-like flying pixels at 1,800 mm and a forearm pulled 300 mm nearer change nothing
+    noisy = depth.copy()
+    noisy[fingers & (np.arange(depth.size).reshape(depth.shape) % 50 == 0)] = 1800.0
+    noisy[labels == PART_INDEX["forearm"]] -= 300.0
+    assert presenter.hand_levels(noisy, labels, hand) == (near, far)
+    # no hand pixels at all: the levels around the hand's distance
+    empty = np.zeros_like(depth)
+    assert presenter.hand_levels(empty, labels, hand) == presenter.distance_levels(hand)

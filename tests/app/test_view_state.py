@@ -61,3 +61,17 @@ def test_the_status_bar_names_the_source_and_style_shown(window, qtbot):
     c.undo()
     window.status_readout.refresh()
     assert window.status_readout.shown_label.text() == "simulator · clean"
+
+
+def test_levels_come_from_the_hands_own_depths_once_its_frame_arrives(window, qtbot):
+    from app.presenter import hand_levels
+
+    c = window.controller
+    window.camera_panel.distanceChanged.emit(650.0)  # a distance edit re-levels the view
+    qtbot.waitUntil(lambda: c.wait_for_frame(0.05), timeout=EVENT_TIMEOUT_MS)
+    window.flush_display()
+    frame = c.shown_frame
+    # the levels come from the frame of the new distance, from the hand's own depths
+    assert tuple(window.depth_view.levels) == hand_levels(frame.clean, frame.labels, c.hand)
+    near, far = window.depth_view.levels
+    assert near < 650.0 < far
