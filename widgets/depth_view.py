@@ -30,7 +30,7 @@ def make_colormap(name: str) -> pg.ColorMap:
     """The named viewing colormap; near is its low end. Grey shows near as white, like a lit
     object."""
     if name == "grey":
-        return pg.ColorMap([0.0, 1.0], [(255, 255, 255), (40, 40, 40)])
+        return pg.ColorMap([0.0, 1.0], [(255, 255, 255), (80, 80, 80)])  # far end well off NO_DATA
     return pg.colormap.get(name)
 
 
@@ -81,7 +81,7 @@ class _Panel:
     image: pg.ImageItem
     frame: QtWidgets.QGraphicsRectItem  # the sensor's image border, since no-data is see-through
     depth: np.ndarray | None = None
-    display: np.ndarray | None = None  # no-data as NaN, which ImageItem leaves transparent
+    display: np.ndarray | None = None  # no-data as NaN: transparent, so the frame's NO_DATA fill shows
 
 
 class DepthView(QtWidgets.QWidget):
@@ -114,6 +114,8 @@ class DepthView(QtWidgets.QWidget):
         view.addItem(image)
         frame = QtWidgets.QGraphicsRectItem()
         frame.setPen(pg.mkPen(theme.FRAME, width=1, cosmetic=True))
+        frame.setBrush(pg.mkBrush(theme.NO_DATA))  # seen through the image's NaN (no-data) pixels
+        frame.setZValue(image.zValue() - 1)
         view.addItem(frame, ignoreBounds=True)
         return _Panel(_PanelTitle(), view, image, frame)
 
@@ -141,6 +143,8 @@ class DepthView(QtWidgets.QWidget):
         self._crop_box = QtWidgets.QCheckBox("Crop")
         self._crop_box.setToolTip("Show the hand crop instead of the full frame")
         self._readout = QtWidgets.QLabel("")
+        self._no_data_key = QtWidgets.QLabel(f'<span style="color:{theme.NO_DATA}">■</span> no data')
+        self._no_data_key.setToolTip("Pixels where the depth camera reports nothing (0 mm)")
         self._readout.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self._readout.setMinimumWidth(180)
 
@@ -154,6 +158,7 @@ class DepthView(QtWidgets.QWidget):
         bar.addWidget(self._far_box)
         bar.addWidget(self._crop_box)
         bar.addStretch(1)
+        bar.addWidget(self._no_data_key)
         bar.addWidget(self._readout)
 
         body = QtWidgets.QHBoxLayout()

@@ -17,6 +17,11 @@ WARNING = "#ff5a4f"           # joints at their limit
 GRID = (0.55, 0.6, 0.7, 0.22)  # RGBA of the ground grid lines
 FRUSTUM = (0.95, 0.78, 0.3, 0.7)
 FRAME = "#3d434f"             # outline of a depth image's full frame
+# No-data pixels of a depth image: black, the depth viewers' convention, at least 78 RGB units
+# from every viewing colormap's entries (the grey map ends at 80, 80, 80 for that), so a hole
+# never reads as a far or near depth; not a loud colour, since a simulated frame's whole
+# background is no data too.
+NO_DATA = "#000000"
 
 
 def dark_palette() -> QtGui.QPalette:

@@ -69,7 +69,18 @@ def test_no_data_is_not_drawn_as_near(view):
     view.set_depth(make_depth())
     near, hole = _pixel(view, 0, 15, 25), _pixel(view, 0, 60, 30)
     assert near.lightness() > 200
-    assert hole.name() == QtGui.QColor(theme.BACKGROUND).name()
+    assert hole.name() == QtGui.QColor(theme.NO_DATA).name()  # its own colour, in the legend too
+    assert "no data" in view._no_data_key.text()
+
+
+@pytest.mark.parametrize("name", ["grey", "viridis", "turbo", "plasma"])
+def test_the_no_data_colour_is_far_from_every_colormap_entry(name):
+    from widgets.depth_view import make_colormap
+
+    lut = make_colormap(name).getLookupTable(nPts=256)[:, :3].astype(float)
+    no_data = QtGui.QColor(theme.NO_DATA)
+    rgb = np.array([no_data.red(), no_data.green(), no_data.blue()], float)
+    assert np.sqrt(((lut - rgb) ** 2).sum(axis=1)).min() > 75
 
 
 def test_ab_mode_shows_three_titled_panels_with_shared_levels(view, qtbot):
