@@ -44,11 +44,13 @@ def test_engine_bench_works_for_small_counts_without_qt(count):
     out = got["out"]
     assert set(out["latency_ms"]) == {"encode", "generator", "style", "paste", "pose_to_styled_crop"}
     assert all({"p50", "p95"} <= set(t) for t in out["latency_ms"].values())
-    assert out["throughput_img_s"] > 0 and out["device"] == "cpu" and out["resolution"] == [128, 128]
+    assert out["device"] == "cpu" and out["resolution"] == [128, 128]
+    assert out["throughput_img_s"] > 0  # a figure was measured (any speed passes)
     assert 1.0 < out["gflop_per_img"] < 1.1  # the shipped G's convolutions: 1.04 GFLOP
     assert all(v > 0 for v in out["peak_gflop_s"].values())
     style = got["out"]["style"]
-    assert {"p50", "p95"} <= set(style["style_stage_128_ms"]) and {"p50", "p95"} <= set(style["adain_peer_128_ms"])
+    assert {"p50", "p95"}.issubset(style["style_stage_128_ms"])  # keys only
+    assert {"p50", "p95"}.issubset(style["adain_peer_128_ms"])
     assert style["peer_over_stage_p50"] > 0 and style["threads"] == 1
 
 
