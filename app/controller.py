@@ -159,7 +159,7 @@ class StudioController(QtCore.QObject):
         if doc.HISTORY in kinds:
             self.historyChanged.emit()
         content = kinds & {doc.POSE, doc.CAMERA, doc.STYLE, doc.SEED, doc.REPLACED}
-        if content or kinds & {doc.view_change("compare"), doc.view_change("source")}:
+        if content or kinds & {doc.view_change(k) for k in ("compare", "source", "silhouette_cut")}:
             self.request_frame()
         if kinds != {doc.HISTORY}:
             self._schedule_autosave()
@@ -246,6 +246,11 @@ class StudioController(QtCore.QObject):
             raise ValueError(f"unknown depth source {source!r}; valid: {', '.join(DEPTH_SOURCES)}")
         self.set_view(source=source)
 
+    def set_silhouette_cut(self, enabled: bool) -> None:
+        """The generator's depth with its silhouette cut (on) or the network's raw output (off),
+        the switch `generate --no-cut` is; a view setting, no undo step."""
+        self.set_view(silhouette_cut=bool(enabled))
+
     # -- frames ---------------------------------------------------------------------------------
     def _use_generator(self) -> bool:
         return self.compare or self.source == "generator"
@@ -256,7 +261,8 @@ class StudioController(QtCore.QObject):
         return FrameRequest(joints=forward_kinematics(s.hand), camera=s.camera,
                             thickness=s.hand.shape.thickness,
                             style=entry.style if entry is not None else None, seed=s.seed,
-                            use_generator=self._use_generator(), strength=s.style.strength)
+                            use_generator=self._use_generator(), strength=s.style.strength,
+                            silhouette_cut=s.view.silhouette_cut)
 
     def request_frame(self) -> None:
         """Ask for a frame of the current scene (never blocks; latest wins)."""

@@ -1,6 +1,6 @@
 """The window's menus: File, Edit and View, each action with its shortcut, working wherever the
 focus is in the window. The window keeps the actions whose state it mirrors (undo, redo, crop,
-source, compare, export) as attributes."""
+source, compare, export) as attributes; the silhouette cut's action mirrors the view state itself."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -26,6 +26,32 @@ def add_action(window: QtWidgets.QMainWindow, menu: QtWidgets.QMenu, text: str, 
     menu.addAction(action)
     window.addAction(action)  # shortcuts work wherever the focus is in the window
     return action
+
+
+def silhouette_cut_action(w, menu: QtWidgets.QMenu) -> QtGui.QAction:
+    """View > Silhouette cut: the generator's depth with its eval-mode cut (checked, the default)
+    or the network's raw output, the switch `generate --no-cut` is. It mirrors the view state
+    (a scene opened with the cut off unchecks it) without the echo coming back as an edit."""
+    controller = w.controller
+    action = add_action(w, menu, "&Silhouette cut", controller.set_silhouette_cut, checkable=True,
+                        tip="Generator depth hardened by the silhouette cut; off: the network's raw output")
+    action.setChecked(controller.view.silhouette_cut)
+    controller.viewChanged.connect(_CutMirror(action).mirror)
+    return action
+
+
+class _CutMirror(QtCore.QObject):
+    """Checks the action as the view state says; a child of the action, so the connection ends
+    with it (Qt disconnects a destroyed receiver's slots)."""
+
+    def __init__(self, action: QtGui.QAction) -> None:
+        super().__init__(action)
+        self._action = action
+
+    @QtCore.Slot(object)
+    def mirror(self, view) -> None:
+        with QtCore.QSignalBlocker(self._action):
+            self._action.setChecked(view.silhouette_cut)
 
 
 def build_menus(w) -> None:
@@ -69,6 +95,7 @@ def build_menus(w) -> None:
                                       checkable=True)
     w.compare_action = act(view, "A/B &compare", w._on_compare_toggled, "B",
                                        checkable=True)
+    w.cut_action = silhouette_cut_action(w, view)
     view.addSeparator()
     act(view, "Keyboard &shortcuts", w.overlay.toggle, ("F1", "?"))
     w.view_menu = view

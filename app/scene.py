@@ -12,6 +12,7 @@ A scene file (JSON) holds everything needed to see the same picture again:
       "seed":   0,                          # the sensor noise seed (noise holds still per scene)
       "view":   {"colormap", "levels": [near, far] | null, "crop", "compare",
                  "source": "generator" | "simulator",   # what the single depth view shows
+                 "silhouette_cut": true | false,        # the generator's cut (false: raw output)
                  "orbit": {...} | null}          # orbit: the 3D view's camera
     }
 
@@ -21,7 +22,8 @@ an image path still exists is the app's business when it opens the scene, not a 
 Version 1 files ({"sensor", "strength", "image"}) still load: their image, else their sensor
 model (a bank name), becomes the style. Every problem is a SceneFileError whose message is one line naming the file. "source" is the user's
 choice; while the generator loads or when it is missing the app shows the simulator without
-changing it. A file without it (written before the choice existed) gets the default.
+changing it. A file without it (written before the choice existed) gets the default; so does
+one without "silhouette_cut" (on, as `generate` without --no-cut).
 A file from a newer build (a higher "version") is refused whole: reading the parts this build
 knows would silently drop the rest, and the next save would destroy it.
 """
@@ -89,6 +91,7 @@ class ViewState:
     crop: bool = True  # the hand's crop, big on screen; full frame when off
     compare: bool = False  # A/B: simulator | generator | generator + style
     source: str = DEFAULT_SOURCE  # one of DEPTH_SOURCES
+    silhouette_cut: bool = True  # the generator's eval-mode cut; off: the network's raw output
     orbit: dict | None = None  # the 3D view's camera state (vispy TurntableCamera.get_state())
 
 
@@ -134,6 +137,7 @@ def scene_to_dict(scene: Scene) -> dict:
         "view": {"colormap": view.colormap,
                  "levels": list(view.levels) if view.levels is not None else None,
                  "crop": view.crop, "compare": view.compare, "source": view.source,
+                 "silhouette_cut": view.silhouette_cut,
                  "orbit": _jsonable(view.orbit)},
     }
 
@@ -249,7 +253,8 @@ def scene_from_dict(d: object) -> Scene:
         raise ValueError("'view.orbit' must be an object or null")
     _finite_json(orbit, "view.orbit")
     view = ViewState(colormap=colormap, levels=levels, crop=_bool(v, "crop", True),
-                     compare=_bool(v, "compare", False), source=source, orbit=orbit)
+                     compare=_bool(v, "compare", False), source=source,
+                     silhouette_cut=_bool(v, "silhouette_cut", True), orbit=orbit)
     return Scene(hand=hand, camera=camera, camera_preset=preset,
                  style=style,
                  seed=seed, view=view, name=record.name)

@@ -22,7 +22,8 @@ import torch
 
 from engine.bench import BENCH_RANGES, percentiles_ms, time_each
 from engine.camera import KINECT_V1
-from engine.data.crop import CROP_SIZE, crop_camera, make_transform, normalise_joints, paste_crop
+from engine.data.crop import CROP_SIZE, crop_camera, make_transform, normalise_joints
+from engine.data.paste import paste_crop
 from engine.hand.sampler import sample_pose
 from engine.models import DEFAULT_GENERATOR_PATH
 from engine.models.device import resolve_device
@@ -31,6 +32,7 @@ from engine.models.generator import ENCODING_SIZE, load_generator
 from engine.models.inference import InferenceGenerator
 from engine.models.pose_encoding import crop_view
 from engine.runtime_batch import crop_to_mm, generate_batch
+from engine.sim.render import render_hand
 from engine.style.registry import resolve_style
 
 BENCH_STYLE = "realsense"
@@ -98,6 +100,7 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
     views = np.stack([crop_view(t) for t in transforms])
     crops = gen(y, views)
     encodings = [gen.encode(y[i:i + 1], views[i:i + 1]) for i in range(count)]
+    surrounds = [render_hand(j, KINECT_V1).depth for j in joints]  # the app pastes onto the clean render
 
     def run_g(i: int) -> None:
         with torch.inference_mode():
@@ -110,7 +113,7 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
         "encode": lambda i: encode_pose_numpy(y[i:i + 1], views[i:i + 1], size=ENCODING_SIZE),
         "generator": run_g,
         "style": lambda i: style.apply(crop_to_mm(crops[i], transforms[i]), crop_camera(transforms[i]), i, 1.0),
-        "paste": lambda i: paste_crop(crops[i], transforms[i]),
+        "paste": lambda i: paste_crop(crops[i], transforms[i], surround=surrounds[i]),
         "pose_to_styled_crop": lambda i: generate_batch(gen, joints[i:i + 1], KINECT_V1, style, i, frames=False),
     }
     with torch_threads(LATENCY_THREADS):

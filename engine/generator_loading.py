@@ -44,8 +44,9 @@ def load_default_generator() -> tuple[CropGenerator | None, str, str]:
         name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
         fast = InferenceGenerator(model)  # folded once at load, never per frame
 
-        def generate(y: np.ndarray, transform) -> np.ndarray:
-            return fast(np.asarray(y)[None], crop_view(transform)[None])[0]
+        def generate(y: np.ndarray, transform, silhouette_cut: bool = True) -> np.ndarray:
+            raw, cut = fast.raw_and_cut(np.asarray(y)[None], crop_view(transform)[None])
+            return (cut if silhouette_cut else raw)[0]
 
         return generate, name, f"Generator loaded from {path.name} ({name})"
     except Exception as e:

@@ -28,22 +28,17 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from engine.camera import Camera
-from engine.data.crop import (
-    CROP_SIZE,
-    CropTransform,
-    crop_depth,
-    make_transform,
-    normalise_joints,
-    paste_crop,
-)
+from engine.data.crop import CROP_SIZE, CropTransform, crop_depth, make_transform, normalise_joints
+from engine.data.paste import paste_crop
 from engine.sim.render import render_hand
 from engine.style.base import Style
 
 log = logging.getLogger(__name__)
 
 # Turns one normalised pose y (21, 3) and its crop's placement in the frame (which fixes the
-# perspective of the crop) into a normalised depth crop (128, 128) in [-1, 1].
-CropGenerator = Callable[[np.ndarray, CropTransform], np.ndarray]
+# perspective of the crop) into a normalised depth crop (128, 128) in [-1, 1]; the third argument
+# says whether the generator's eval-mode silhouette cut is applied (False: the network's raw output).
+CropGenerator = Callable[[np.ndarray, CropTransform, bool], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -57,6 +52,7 @@ class FrameRequest:
     seed: int = 0  # of the style's random draws: the same seed, the same noise
     use_generator: bool = False
     strength: float = 1.0  # 0 = the source's depth .. 1 = the full style (Style.apply)
+    silhouette_cut: bool = True  # the generator's cut (`generate --no-cut`, View > Silhouette cut)
 
 
 class FrameError(ValueError):
@@ -98,7 +94,8 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
     """One frame, synchronously: simulator -> style, and generator -> style when asked and loaded.
 
     With the generator, `depth` is its output through the style and `generated` the output
-    before it; `simulator` is always the simulator through the same style.
+    before it (the crop pasted with the clean render outside the cube, engine.data.paste);
+    `simulator` is always the simulator through the same style.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -111,14 +108,16 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
     transform = make_transform(request.joints, request.camera)
     generated = None
     if request.use_generator and generator is not None:
-        crop = np.asarray(generator(normalise_joints(request.joints, transform), transform), np.float32)
+        crop = np.asarray(generator(normalise_joints(request.joints, transform), transform, request.silhouette_cut),
+                          np.float32)
         if crop.shape != (CROP_SIZE, CROP_SIZE):
             raise FrameError(f"generator returned shape {crop.shape}, expected ({CROP_SIZE}, {CROP_SIZE})")
         bad = int((~np.isfinite(crop)).sum())
         if bad:  # pasted, NaN would read as a plausible depth nowhere and inf as a wall
             raise FrameError(f"generator returned {bad} non-finite values (NaN/inf) in its "
                              f"{CROP_SIZE}x{CROP_SIZE} crop; frame not shown")
-        generated = paste_crop(crop, transform)
+        # Outside the cube G draws nothing: the clean render continues the forearm there.
+        generated = paste_crop(crop, transform, surround=clean.depth)
         t3 = time.perf_counter()
         timings["generator"] = (t3 - t2) * 1e3
         depth = styled(generated, request)

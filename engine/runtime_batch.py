@@ -7,7 +7,8 @@ batch fills the cores where one crop cannot), then the style applied per item, s
 draws its own noise per image and seed.
 
 An item is either a full camera frame (`frames=True`: the crop pasted back into its camera's
-frame, as `generate` and the app show it) or the 128x128 crop itself in mm, seen by the crop's
+frame with the simulator's render outside the cube, as `generate` and the app show it,
+engine.data.paste) or the 128x128 crop itself in mm, seen by the crop's
 own camera (engine.data.crop.crop_camera), which is what a training set of crops needs and
 costs no 640x480 paste.
 """
@@ -19,16 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.camera import Camera
-from engine.data.crop import (
-    PASTE_BACKGROUND_MIN,
-    CropTransform,
-    crop_camera,
-    make_transform,
-    normalise_joints,
-    paste_crop,
-)
+from engine.data.crop import PASTE_BACKGROUND_MIN, CropTransform, crop_camera, make_transform, normalise_joints
+from engine.data.paste import paste_crop
 from engine.models.inference import InferenceGenerator
 from engine.models.pose_encoding import crop_view
+from engine.sim.render import render_hand
 from engine.style.base import Style
 
 
@@ -72,8 +68,8 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
     views = np.stack([crop_view(t) for t in transforms]) if n else np.zeros((0, 5), np.float32)
     crops = generator(y, views)
     depth = []
-    for crop, t, cam, seed in zip(crops, transforms, cams, seed_list):
-        image = paste_crop(crop, t) if frames else crop_to_mm(crop, t)
+    for crop, j, t, cam, seed in zip(crops, joints, transforms, cams, seed_list):
+        image = paste_crop(crop, t, surround=render_hand(j, cam).depth) if frames else crop_to_mm(crop, t)
         if style is not None:
             image = style.apply(image, cam if frames else crop_camera(t), seed, strength)
         depth.append(image)

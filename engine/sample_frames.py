@@ -72,29 +72,32 @@ def sample_of_frame(frame: FrameResult, record: PoseRecord, source: str, provena
     else:
         raise ValueError(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
     full = {"source": source, **provenance, "project_version": project_version()}
+    if source == "generator":
+        full["silhouette_cut"] = frame.request.silhouette_cut
     return make_sample(record, depth, unstyled, reference, full)
 
 
 def render_sample(record: PoseRecord, style: Style | None, seed: int, provenance: dict,
-                  generator: CropGenerator | None = None, strength: float = 1.0) -> tuple[SampleContent, str | None]:
-    """(sample, the style's range warning) of one pose: the generator's when one is given, else
-    the simulator's; see `sample_of_frame`."""
+                  generator: CropGenerator | None = None, strength: float = 1.0,
+                  silhouette_cut: bool = True) -> tuple[SampleContent, str | None]:
+    """(sample, the style's range warning) of one pose: the generator's when one is given (with
+    its silhouette cut or, `silhouette_cut=False`, raw), else the simulator's; see `sample_of_frame`."""
     thickness = record.hand.shape.thickness if record.hand is not None else 1.0
     request = FrameRequest(joints=np.asarray(record.joints, np.float64), camera=record.camera,
                            thickness=thickness, style=style, seed=seed,
-                           use_generator=generator is not None, strength=strength)
+                           use_generator=generator is not None, strength=strength,
+                           silhouette_cut=silhouette_cut)
     frame = compute_frame(request, generator)
     source = "generator" if generator is not None else "simulator"
     return sample_of_frame(frame, record, source, {**provenance, "seed": seed}), frame.range_warning
 
 
-def crop_generator(model, silhouette_cut: bool = True) -> CropGenerator:
-    """The runtime's one-crop generator interface over a loaded model (imports torch);
-    `silhouette_cut=False` shows the network's raw output (`generate --no-cut`)."""
+def crop_generator(model) -> CropGenerator:
+    """The runtime's one-crop generator interface over a loaded model (imports torch)."""
     from engine.models.generator import generate_crops
     from engine.models.pose_encoding import crop_view
 
-    def generate(y: np.ndarray, transform) -> np.ndarray:
+    def generate(y: np.ndarray, transform, silhouette_cut: bool = True) -> np.ndarray:
         return generate_crops(model, np.asarray(y)[None], crop_view(transform)[None],
                               silhouette_cut=silhouette_cut)[0]
 

@@ -16,9 +16,9 @@ from engine.data.crop import (
     hand_centre,
     make_transform,
     normalise_joints,
-    paste_crop,
     transform_at,
 )
+from engine.data.paste import paste_crop
 
 # Depth at which the cube's 250 mm spans exactly 128 px on the Kinect v1 (fx is the larger focal).
 ONE_TO_ONE_Z = CUBE_MM * KINECT_V1.fx / CROP_SIZE

@@ -72,6 +72,13 @@ def test_baseline_from_the_evaluated_stream_itself_is_exact(models, tmp_path):
     sim = result["simulator"]  # the upper line: the reference against itself
     assert sim["silhouette_iou"] == 1.0 and sim["boundary_f"] == 1.0 and sim["full_mae_mm"] == 0.0
     assert sim["finger_iou_mean"] == 1.0 and sim["kid"] != sim["kid"]  # KID left out (NaN)
+    # The frame as shown, against the simulator's full render: the simulator's own crop pasted
+    # loses only what the 128² crop cannot hold; outside the cube the frame is the simulator's.
+    frame = sim["full_frame"]
+    assert frame["n"] == 6 and frame["iou"] > 0.95 and frame["boundary_f"] > 0.9 and frame["window_iou"] > 0.95
+    assert frame["iou_ci95"][0] <= frame["iou"] <= frame["iou_ci95"][1]
+    assert set(result["raw"]["full_frame"]) == set(frame) == set(result["cut"]["full_frame"])
+    assert "full_frame" not in nn_r  # another pose's crop: no frame of this pose to score
 
 
 def test_cli_json_on_sim(models, tmp_path, capsys):
@@ -144,6 +151,9 @@ def test_shipped_generator_on_a_few_held_out_poses(tmp_path, capsys):
     assert 0.0 < cut["pose_error_reference_mm"] < 60.0 and cut["pose_error_mm"] < 100.0
     assert np.isfinite(cut["kid"]) and np.isfinite(cut["kid_std"]) and cut["kid_std"] > 0
     assert 0.3 < cut["finger_iou_mean"] <= 1.0
+    # the shown frame is scored too; its IoU includes the simulator's forearm outside the cube
+    assert 0.5 < cut["full_frame"]["window_iou"] <= cut["full_frame"]["iou"] + 0.05
+    assert r["simulator"]["full_frame"]["iou"] > 0.95
 
 
 REAL_NYU_LABEL = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real_depth_samples"

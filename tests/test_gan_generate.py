@@ -10,6 +10,9 @@ import pytest
 import torch
 
 from app.cli import main
+from engine.data.crop import make_transform
+from engine.data.paste import BLEND_BAND_CROP_PX
+from engine.hand.pose_io import record_from_dict
 from engine.models.checkpoint import save_checkpoint
 from engine.models import DEFAULT_GENERATOR_PATH
 from engine.models.generator import SkeletonUNet
@@ -38,10 +41,12 @@ def test_generate_writes_render_files(tmp_path, all_hand_model, capsys):
     out = tmp_path / "out"
     assert main(["generate", "--preset", "fist", "--model", str(all_hand_model), "--out", str(out)]) == 0
     depth, pose = read_outputs(out)
-    joints = np.asarray(pose["joints"])
-    z_c = (joints[:, 2].min() + joints[:, 2].max()) / 2  # the crop centre's depth
-    hand = depth[depth > 0]
-    assert hand.size > 1000 and np.all(np.abs(hand.astype(float) - z_c) <= 1.0)
+    record = record_from_dict(pose)
+    t = make_transform(record.joints, record.camera)
+    # G's own pixels: the window less the band where the simulator's render takes over
+    inset = int(np.ceil(BLEND_BAND_CROP_PX * t.scale))
+    inner = depth[max(t.v0 + inset, 0):t.v0 + t.size_px - inset, max(t.u0 + inset, 0):t.u0 + t.size_px - inset]
+    assert inner.size > 1000 and np.all(np.abs(inner.astype(float) - t.centre[2]) <= 1.0)
     assert pose["provenance"]["source"] == "generator" and pose["provenance"]["style"] == "none"
 
 

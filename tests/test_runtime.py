@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from engine.camera import KINECT_V1
-from engine.data.crop import CROP_SIZE, paste_crop
+from engine.data.crop import CROP_SIZE
+from engine.data.paste import paste_crop
 from engine.hand.model import HandPose
 from engine.runtime import DepthRuntime, FrameError, FrameFailure, FrameRequest, compute_frame
 from engine.sim.sensors import apply_sensor
@@ -26,7 +27,7 @@ def disk_crop() -> np.ndarray:
     return np.where(np.hypot(*np.mgrid[-1:1:CROP_SIZE * 1j, -1:1:CROP_SIZE * 1j]) < 0.5, -0.5, 1.0)
 
 
-def instant_generator(y, transform):
+def instant_generator(y, transform, cut=True):
     return disk_crop()
 
 
@@ -38,7 +39,7 @@ class GatedGenerator:
         self.gate = threading.Event()
         self.calls = 0
 
-    def __call__(self, y, transform):
+    def __call__(self, y, transform, cut=True):
         self.calls += 1
         self.started.set()
         assert self.gate.wait(EVENT_TIMEOUT_S), "the test never opened the gate"
@@ -115,7 +116,7 @@ def test_the_generator_and_the_simulator_go_through_the_same_style():
     r = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=style, seed=7, use_generator=True),
                       instant_generator)
     assert [call[0] for call in style.applies] == [7, 7]  # simulator, then G
-    np.testing.assert_array_equal(r.generated, paste_crop(disk_crop(), r.transform))
+    np.testing.assert_array_equal(r.generated, paste_crop(disk_crop(), r.transform, surround=r.clean))
     hand = r.generated > 0
     np.testing.assert_allclose(r.depth[hand] - r.generated[hand], 7.0)
     np.testing.assert_allclose(r.simulator[r.clean > 0] - r.clean[r.clean > 0], 7.0)
@@ -151,7 +152,7 @@ def test_the_styles_range_warning_comes_with_the_frame():
 def test_generator_frame_is_pasted_into_the_full_frame():
     gen = instant_generator
     r = compute_frame(FrameRequest(JOINTS, KINECT_V1, use_generator=True), gen)
-    np.testing.assert_array_equal(r.depth, paste_crop(gen(None, None), r.transform))
+    np.testing.assert_array_equal(r.depth, paste_crop(gen(None, None), r.transform, surround=r.clean))
     assert "generator" in r.timings_ms
 
 
@@ -209,7 +210,7 @@ def _failing_then_rendering(runtime, answers, request, callback=None):
 
 
 def test_a_raising_frame_computation_is_answered_and_the_worker_survives(runtime):
-    def broken(y, transform):
+    def broken(y, transform, cut=True):
         raise RuntimeError("boom\nsecond line")
 
     runtime.generator = broken
@@ -230,7 +231,7 @@ def test_a_raising_callback_is_answered_and_the_worker_survives(runtime):
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_a_non_finite_generator_output_is_a_failed_frame_not_a_picture(runtime, bad):
-    def broken(y, transform):
+    def broken(y, transform, cut=True):
         crop = disk_crop()
         crop[10:20, 10:20] = bad
         return crop
@@ -245,7 +246,7 @@ def test_a_non_finite_generator_output_is_a_failed_frame_not_a_picture(runtime, 
 
 
 def test_a_failure_without_an_error_callback_still_leaves_the_runtime_working(runtime):
-    runtime.generator = lambda y, transform: np.full((CROP_SIZE, CROP_SIZE), np.nan)
+    runtime.generator = lambda y, transform, cut=True: np.full((CROP_SIZE, CROP_SIZE), np.nan)
     got = []
     runtime.submit(FrameRequest(JOINTS, KINECT_V1, use_generator=True), got.append)
     assert runtime.wait_until_idle(EVENT_TIMEOUT_S)
@@ -255,7 +256,7 @@ def test_a_failure_without_an_error_callback_still_leaves_the_runtime_working(ru
 
 
 def test_a_raising_error_callback_does_not_kill_the_worker(runtime):
-    runtime.generator = lambda y, transform: 1 / 0
+    runtime.generator = lambda y, transform, cut=True: 1 / 0
     got = []
 
     def broken_handler(failure):
@@ -294,7 +295,7 @@ def test_generator_output_goes_through_the_requested_sensor_style():
     gen = instant_generator
     r = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=SensorStyle("realsense"), seed=3,
                                    use_generator=True), gen)
-    np.testing.assert_array_equal(r.generated, paste_crop(gen(None, None), r.transform))
+    np.testing.assert_array_equal(r.generated, paste_crop(gen(None, None), r.transform, surround=r.clean))
     assert not np.array_equal(r.depth, r.generated)
     assert np.abs(r.depth[r.depth > 0] - np.median(r.generated[r.generated > 0])).max() < 200
 

@@ -193,6 +193,10 @@ _ROWS = (("silhouette IoU", "silhouette_iou", "{:.3f}"),
          ("KID std", "kid_std", "{:.5f}"),
          ("n", "n", "{}"))
 
+# Full-frame rows (engine.eval.full_frame): the frame as shown, against the simulator's full render.
+_FRAME_ROWS = (("full frame: IoU", "iou"), ("full frame: boundary F (1 px)", "boundary_f"),
+               ("full frame: crop window IoU", "window_iou"))
+
 
 def format_table(result: dict) -> str:
     show = lambda fmt, v: "-" if v is None else fmt.format(v)  # noqa: E731
@@ -203,6 +207,10 @@ def format_table(result: dict) -> str:
              f"{'':30s}" + "".join(f"{titles[name]:>13s}" for name, _ in columns)]
     for label, key, fmt in _ROWS:
         lines.append(f"{label:30s}" + "".join(f"{show(fmt, col.get(key)):>13s}" for _, col in columns))
+    for label, key in _FRAME_ROWS:
+        if any("full_frame" in col for _, col in columns):
+            lines.append(f"{label:30s}" + "".join(f"{show('{:.3f}', col.get('full_frame', {}).get(key)):>13s}"
+                                                  for _, col in columns))
     if result.get("non_finite_outputs"):
         lines.append(f"non-finite generator outputs: {result['non_finite_outputs']} of {result['raw']['n']} "
                      "(failures, scored as empty crops)")

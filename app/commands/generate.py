@@ -53,10 +53,10 @@ def run(args: argparse.Namespace) -> int:
     record = pose_from_args(args)
     model_path = args.model or DEFAULT_GENERATOR_PATH
     model, info = load_generator(model_path, device=device)
-    provenance = {**generator_provenance(model_path, info),
-                  **style_provenance(args.style, args.style_scale, style), "silhouette_cut": not args.no_cut}
+    provenance = {**generator_provenance(model_path, info), **style_provenance(args.style, args.style_scale, style)}
     try:
-        content, warning = render_sample(record, style, args.seed, provenance, crop_generator(model, silhouette_cut=not args.no_cut))
+        content, warning = render_sample(record, style, args.seed, provenance, crop_generator(model),
+                                         silhouette_cut=not args.no_cut)
     except FrameError as e:
         raise ValueError(f"{model_path}: {e} for {describe_source(args)}; nothing written") from None
     check_hand_visible(content.depth, warning,

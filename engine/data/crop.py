@@ -22,8 +22,9 @@ Convention
    (an occluder) clips to -1: it still hides the hand, so it stays the nearest surface.
 6. Pose. y = (joints - c) / (CUBE_MM / 2): in [-1, 1] for a hand inside the cube; NaN rows (joints
    a dataset lacks) stay NaN.
-7. Inverse. `paste_crop` maps crop pixels back to the frame (nearest), z = z_c + d * CUBE_MM / 2,
-   and writes 0 (no data) where d >= PASTE_BACKGROUND_MIN and outside the window.
+7. Inverse. engine.data.paste.paste_crop puts a crop back into the frame: z = z_c + d * CUBE_MM / 2,
+   0 (no data) where d >= PASTE_BACKGROUND_MIN; resampled without blocks, and with the
+   simulator's render of the pose outside the cube where one is given (its docstring says why).
 
 `crop_camera` is the pinhole camera of the crop itself (intrinsics scaled and shifted by the
 exact map of step 4), so a pose can be projected or rendered straight into the 128x128 crop.
@@ -47,7 +48,7 @@ CROP_SIZE = 128
 # Value of background (no data, behind the cube, outside the frame) in a normalised crop.
 BACKGROUND = 1.0
 
-# When pasting, crop values at or above this are background. A generator's tanh output never
+# When pasting (engine.data.paste), crop values at or above this are background. A generator's tanh output never
 # reaches exactly +1; 0.98 is the last 2.5 mm before the cube's back face, where no hand
 # surface is, because the cube is centred on the hand's joints.
 PASTE_BACKGROUND_MIN = 0.98
@@ -149,30 +150,6 @@ def crop_depth(depth: np.ndarray, transform: CropTransform) -> np.ndarray:
     background = ~(in_v[:, None] & in_u[None, :]) | ~(z > 0) | (z > zc + transform.half_cube)
     out[background] = BACKGROUND
     return out.astype(np.float32)
-
-
-def paste_crop(
-    crop: np.ndarray, transform: CropTransform, background_min: float = PASTE_BACKGROUND_MIN
-) -> np.ndarray:
-    """Put a normalised crop back into the full frame as float32 mm (0 = no data)."""
-    c = np.asarray(crop, dtype=np.float64)
-    if c.shape != (CROP_SIZE, CROP_SIZE):
-        raise ValueError(f"crop must be {CROP_SIZE}x{CROP_SIZE}, got shape {c.shape}")
-    cam = transform.camera
-    out = np.zeros((cam.height, cam.width), dtype=np.float32)
-    u_lo, u_hi = max(transform.u0, 0), min(transform.u0 + transform.size_px, cam.width)
-    v_lo, v_hi = max(transform.v0, 0), min(transform.v0 + transform.size_px, cam.height)
-    if u_lo >= u_hi or v_lo >= v_hi:
-        return out
-    k = transform.scale
-    # Inverse of step 4: the crop pixel whose footprint holds each frame pixel's centre.
-    ju = np.clip(np.floor((np.arange(u_lo, u_hi) - transform.u0 + 0.5) / k), 0, CROP_SIZE - 1)
-    jv = np.clip(np.floor((np.arange(v_lo, v_hi) - transform.v0 + 0.5) / k), 0, CROP_SIZE - 1)
-    d = c[jv.astype(np.int64)[:, None], ju.astype(np.int64)[None, :]]
-    z = transform.centre[2] + np.clip(d, -1.0, 1.0) * transform.half_cube
-    z[d >= background_min] = 0.0
-    out[v_lo:v_hi, u_lo:u_hi] = z
-    return out
 
 
 def normalise_joints(joints: np.ndarray, transform: CropTransform) -> np.ndarray:

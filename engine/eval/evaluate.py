@@ -15,7 +15,10 @@ Each is scored against the reference (engine.eval.metrics): silhouette IoU, boun
 foreground and full-crop depth MAE, per-finger IoU of part labels (sim: the render's labels
 against G's pixels labelled by the nearest bone, engine.sample_labels), the pose estimator's
 joint error against y (and on the reference itself: the floor an image can reach with this
-estimator), and KID on the estimator's features.
+estimator), and KID on the estimator's features. On sim, G's outputs and the simulator's own crop
+are also pasted into the camera's full frame as `generate` and the app show them and scored there
+against the simulator's full render (`full_frame`, engine.eval.full_frame; the simulator's row is
+the paste's own loss).
 
 Everything is streamed in batches, so memory does not grow with the count.
 """
@@ -35,6 +38,8 @@ from engine.data.readers.base import DatasetReader
 from engine.data.readers.sim import SimConfig, crop_sample
 from engine.eval.baseline import retrieve
 from engine.eval.estimator import estimate
+from engine.eval.full_frame import FrameRef, score_frames
+from engine.eval.full_frame import summarise as summarise_frames
 from engine.eval.metrics import (
     HALF_CUBE_MM,
     boundary_f_score,
@@ -74,13 +79,15 @@ class EvalBatch:
     """Poses y (B, 21, 3), views (B, 5), reference crops (B, 128, 128), the poses given to the
     generator (y with any missing joint completed by the fitted hand model,
     engine.hand.fit.complete_joints, as it draws every bone) and the reference's part labels
-    (B, 128, 128) uint8 (all 0 where the source has none)."""
+    (B, 128, 128) uint8 (all 0 where the source has none); `frames` (sim only) for the full-frame
+    metrics (engine.eval.full_frame)."""
 
     y: np.ndarray
     view: np.ndarray
     reference: np.ndarray
     y_input: np.ndarray
     labels: np.ndarray
+    frames: list[FrameRef] | None = None  # (sim) what renders each pose's full frame
 
 
 @dataclass
@@ -97,15 +104,21 @@ class EvalSource:
             self.skipped[reason] = self.skipped.get(reason, 0) + count
 
 
-def _batched(items: Iterable[tuple[np.ndarray, ...]], batch: int) -> Iterator[EvalBatch]:
-    buf: list[tuple[np.ndarray, ...]] = []
+def _batched(items: Iterable[tuple], batch: int) -> Iterator[EvalBatch]:
+    """Items (y, view, reference, y_input, labels, FrameRef or None) stacked into batches."""
+    buf: list[tuple] = []
+
+    def stacked() -> EvalBatch:
+        *arrays, frames = zip(*buf)
+        return EvalBatch(*(np.stack(a) for a in arrays), frames=None if frames[0] is None else list(frames))
+
     for item in items:
         buf.append(item)
         if len(buf) == batch:
-            yield EvalBatch(*(np.stack(a) for a in zip(*buf)))
+            yield stacked()
             buf = []
     if buf:
-        yield EvalBatch(*(np.stack(a) for a in zip(*buf)))
+        yield stacked()
 
 
 def sim_source(count: int, seed: int = TEST_SEED, batch: int = 64,
@@ -116,7 +129,8 @@ def sim_source(count: int, seed: int = TEST_SEED, batch: int = 64,
     def items() -> Iterator[tuple[np.ndarray, ...]]:
         for i in range(count):
             s = crop_sample(cfg, i)
-            yield s.y, crop_view(s.transform), s.clean, s.y, s.labels
+            frame = FrameRef(s.hand.joints(), s.hand.shape.thickness, s.transform)
+            yield s.y, crop_view(s.transform), s.clean, s.y, s.labels, frame
 
     return EvalSource(_batched(items(), batch), total=count, labelled=True)
 
@@ -146,7 +160,7 @@ def dataset_source(reader: DatasetReader, count: int, batch: int = 64) -> EvalSo
             labelled = np.isfinite(joints).all(axis=1)
             whole = complete_joints(joints, labelled) if labelled.sum() >= MIN_JOINTS else joints
             yield (normalise_joints(joints, transform), crop_view(transform),
-                   crop_depth(sample.depth, transform), normalise_joints(whole, transform), unlabelled)
+                   crop_depth(sample.depth, transform), normalise_joints(whole, transform), unlabelled, None)
 
     source.batches = _batched(items(), batch)
     return source
@@ -175,6 +189,7 @@ class _Scores:
         self.fingers: list[np.ndarray] = []
         self.pose: list[np.ndarray] = []
         self.features: list[np.ndarray] = []
+        self.frames: list[np.ndarray] = []  # (B, 3) full-frame scores per batch (sim only)
 
     def add(self, images: np.ndarray, batch: EvalBatch, estimated: tuple[np.ndarray, np.ndarray],
             labels: np.ndarray | None) -> None:
@@ -211,7 +226,8 @@ class _Scores:
                 "finger_iou": per_finger, "finger_iou_mean": nanmean(np.array(list(per_finger.values()))),
                 "pose_error_mm": nanmean(cat(self.pose)),
                 "pose_error_reference_mm": pose_error_reference_mm,
-                "kid": kid_mean, "kid_std": kid_std, "n": int(len(feats))}
+                "kid": kid_mean, "kid_std": kid_std, "n": int(len(feats)),
+                **({"full_frame": summarise_frames(np.concatenate(self.frames))} if self.frames else {})}
 
 
 def evaluate(generator: nn.Module, estimator: PoseNet, source: EvalSource, bank: CropBank,
@@ -241,9 +257,12 @@ def evaluate(generator: nn.Module, estimator: PoseNet, source: EvalSource, bank:
             outputs["nn_baseline"], _ = retrieve(bank, b.y, b.view)
             estimated_ref = estimate(estimator, b.reference)
             outputs["simulator"] = b.reference if source.labelled else None
+            full = [f.render() for f in b.frames] if b.frames is not None else None
             for name, images in outputs.items():
                 if images is None:
                     continue
+                if full is not None and name != "nn_baseline":  # a retrieved crop is another pose's
+                    scores[name].frames.append(score_frames(images, b.frames, full))
                 if name == "simulator":
                     scores[name].add(images, b, estimated_ref, b.labels)
                     continue
