@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from engine.data.crop import CROP_SIZE, crop_depth, make_transform, normalise_joints
+from engine.data.crop import CROP_SIZE
+from engine.data.dataset_crop import crop_dataset_sample
 from engine.data.readers import open_dataset
+from engine.data.readers.base import Sample
 from engine.data.readers.sim import SimConfig, crop_sample
 from engine.io_utils import atomic_write_json, fsync_dir
 from engine.models.pose_encoding import VIEW_SIZE, crop_view
@@ -71,32 +73,37 @@ def sim_crops(config: SimConfig, start: int, count: int, clean: bool = False,
     return Crops(depth, y, view)
 
 
-def dataset_crops(spec: str, count: int, progress: Callable[[int], None] | None = None) -> Crops:
-    """Up to `count` crops from a dataset reader, each by the crop convention around its joints."""
+def dataset_crops(samples: Iterable[Sample], count: int, name: str, completed: bool = True,
+                  progress: Callable[[int], None] | None = None) -> Crops:
+    """Up to `count` crops of dataset samples, each as engine.data.dataset_crop makes it for
+    evaluation too. y: G's input, missing joints completed by the fitted hand model, or
+    (`completed=False`, a pose estimator's targets) the labels alone, NaN where missing. `name`
+    (the dataset spec) is for the error."""
     depth, ys, views = [], [], []
-    for sample in open_dataset(spec):
+    for sample in samples:
         if len(depth) >= count:
             break
-        if not np.isfinite(sample.joints).all(axis=1).any():
-            continue  # no labelled joint: nowhere to crop
         try:
-            t = make_transform(sample.joints, sample.camera)
+            c = crop_dataset_sample(sample)
         except ValueError:
-            continue  # centre behind the camera
-        depth.append(crop_depth(sample.depth, t).astype(np.float16))
-        ys.append(normalise_joints(sample.joints, t))
-        views.append(crop_view(t))
+            continue  # no labelled joint, or the centre behind the camera: nowhere to crop
+        depth.append(c.depth.astype(np.float16))
+        ys.append(c.y_input if completed else c.y)
+        views.append(crop_view(c.transform))
         if progress is not None:
             progress(len(depth))
     if not depth:
-        raise ValueError(f"{spec}: no usable samples (none with labelled joints)")
+        raise ValueError(f"{name}: no usable samples (none with labelled joints)")
     return Crops(np.stack(depth), np.stack(ys).astype(np.float32), np.stack(views))
 
 
 def _cache_key(options: Mapping, part: str) -> dict:
-    return {"part": part, "data": options["data"], "sensors": list(options["sensors"]),
-            "cameras": list(options["cameras"]), "seed": options["seed"],
-            "cache_size": options["cache_size"], "eval_count": options["eval_count"], "version": 1}
+    key = {"part": part, "data": options["data"], "sensors": list(options["sensors"]),
+           "cameras": list(options["cameras"]), "seed": options["seed"],
+           "cache_size": options["cache_size"], "eval_count": options["eval_count"], "version": 1}
+    if options["data"] != "sim":  # a cache from before its missing joints were completed is stale
+        key["joints"] = "completed by engine.data.dataset_crop"
+    return key
 
 
 def _load_cached(folder: Path, key: dict) -> Crops | None:
@@ -154,7 +161,7 @@ def _make_crops(options: Mapping, part: str, tick: Callable[[int], None]) -> Cro
         # Held out: another seed, and always the clean render (the bar is against it).
         config = SimConfig(seed=options["seed"] + DEVELOPMENT_SEED_OFFSET, cameras=tuple(options["cameras"]))
         return sim_crops(config, 0, n_eval, clean=True, progress=tick)
-    crops = dataset_crops(options["data"], n_train + n_eval, progress=tick)
+    crops = dataset_crops(open_dataset(options["data"]), n_train + n_eval, options["data"], progress=tick)
     if len(crops) <= n_eval:
         raise ValueError(f"{options['data']}: only {len(crops)} usable samples, need more than --eval-count {n_eval}")
     sl = slice(0, len(crops) - n_eval) if part == "train" else slice(len(crops) - n_eval, len(crops))

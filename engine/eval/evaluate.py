@@ -32,8 +32,9 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from engine.data.crop import BACKGROUND, CROP_SIZE, crop_depth, make_transform, normalise_joints
+from engine.data.crop import BACKGROUND, CROP_SIZE
 from engine.data.crop_bank import CropBank
+from engine.data.dataset_crop import crop_dataset_sample
 from engine.data.readers.base import DatasetReader
 from engine.data.readers.sim import SimConfig, crop_sample
 from engine.eval.baseline import retrieve
@@ -52,7 +53,6 @@ from engine.eval.metrics import (
     pose_error_mm,
     silhouette_iou,
 )
-from engine.hand.fit import MIN_JOINTS, complete_joints
 from engine.hand.skeleton import FINGERS, NUM_JOINTS, PART_INDEX
 from engine.models.generator import generate_crops, generate_raw_and_cut
 from engine.models.pose_encoding import VIEW_SIZE, crop_view, unproject_crop
@@ -77,8 +77,8 @@ ProgressFn = Callable[[str, int, "int | None"], None]
 @dataclass(frozen=True, eq=False)
 class EvalBatch:
     """Poses y (B, 21, 3), views (B, 5), reference crops (B, 128, 128), the poses given to the
-    generator (y with any missing joint completed by the fitted hand model,
-    engine.hand.fit.complete_joints, as it draws every bone) and the reference's part labels
+    generator (y with any missing joint completed by the fitted hand model as training completes
+    it, engine.data.dataset_crop, since G draws every bone) and the reference's part labels
     (B, 128, 128) uint8 (all 0 where the source has none); `frames` (sim only) for the full-frame
     metrics (engine.eval.full_frame)."""
 
@@ -139,8 +139,8 @@ def dataset_source(reader: DatasetReader, count: int, batch: int = 64) -> EvalSo
     """The first `count` usable samples of a dataset, cropped around their labelled joints.
 
     Joints the dataset lacks stay NaN in y (metrics skip them); the generator's input has them
-    completed by the fitted hand model. A sample whose joints do not give a crop (none
-    labelled, behind the camera) is skipped and counted.
+    completed by the fitted hand model, exactly as for training (engine.data.dataset_crop). A
+    sample whose joints do not give a crop (none labelled, behind the camera) is skipped and counted.
     """
     source = EvalSource(iter(()), total=min(count, len(reader)))
     unlabelled = np.zeros((CROP_SIZE, CROP_SIZE), np.uint8)
@@ -150,17 +150,13 @@ def dataset_source(reader: DatasetReader, count: int, batch: int = 64) -> EvalSo
         for sample in reader:
             if used >= count:
                 return
-            joints = np.where(sample.joint_mask[:, None], sample.joints, np.nan)
             try:
-                transform = make_transform(joints, sample.camera)
+                c = crop_dataset_sample(sample)
             except ValueError:
                 source.skip("no usable joints for a crop")
                 continue
             used += 1
-            labelled = np.isfinite(joints).all(axis=1)
-            whole = complete_joints(joints, labelled) if labelled.sum() >= MIN_JOINTS else joints
-            yield (normalise_joints(joints, transform), crop_view(transform),
-                   crop_depth(sample.depth, transform), normalise_joints(whole, transform), unlabelled, None)
+            yield c.y, crop_view(c.transform), c.depth, c.y_input, unlabelled, None
 
     source.batches = _batched(items(), batch)
     return source

@@ -51,6 +51,7 @@ from engine.train.common import (
     write_options,
 )
 from engine.data.crop_cache import dataset_crops
+from engine.data.readers import open_dataset
 from engine.train.options import from_json
 from engine.progress import Progress, silent
 from engine.train.pose_options import MODEL_FILE, MUTABLE, PoseTrainConfig
@@ -115,7 +116,8 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
         bank = open_bank(out / "cache", config.sim_config(), config.cache_size,
                          progress=lambda d, n: progress("cache", d, n, {}))
     else:
-        bank = dataset_crops(config.data, config.cache_size)
+        # The estimator learns the labels themselves: a fitted joint is not a measurement.
+        bank = dataset_crops(open_dataset(config.data), config.cache_size, config.data, completed=False)
         if len(bank) < config.batch:
             raise ValueError(f"{config.data}: {len(bank)} usable samples, fewer than --batch {config.batch}")
 
