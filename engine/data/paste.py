@@ -128,17 +128,21 @@ def paste_crop(crop: np.ndarray, transform: CropTransform, surround: np.ndarray 
     if s.shape != (cam.height, cam.width):
         raise ValueError(f"surround must be the camera's {cam.height}x{cam.width} frame, got shape {s.shape}")
     out = s.copy()
-    if window is None:
-        return out
-    s_win = out[window]
+    s_win = out[window]  # a window exists: G drew hand pixels in it
     s_hand = s_win > 0
-    behind = s_win > transform.centre[2] + PASTE_BACKGROUND_MIN * transform.half_cube
-    w = np.where(behind & ~g_hand, np.float32(0.0), _band_weight(transform, *window))
-    g_share = np.where(g_depth > 0, w * g_soft, np.float32(0.0))
-    s_share = np.where(s_hand, 1.0 - w, np.float32(0.0))
-    shown = g_share + s_share >= 0.5
+    g_has = g_depth > 0
+    back_face = float(transform.centre[2] + PASTE_BACKGROUND_MIN * transform.half_cube)  # float32 math below
+    w = _band_weight(transform, *window)
+    w[(s_win > back_face) & ~g_hand] = 0.0  # behind the cube: G cannot have drawn it
+    g_share = w * g_soft
+    g_share[~g_has] = 0.0
+    s_share = 1.0 - w
+    s_share[~s_hand] = 0.0
     # One surface: blend by weight; two (a depth step between them): the larger share's.
-    same = (g_depth > 0) & s_hand & (np.abs(g_depth - s_win) <= DEPTH_STEP_MM)
-    pick = np.where((g_depth > 0) & (g_share >= s_share), g_depth, s_win)
-    out[window] = np.where(shown, np.where(same, w * g_depth + (1.0 - w) * s_win, pick), np.float32(0.0))
+    result = np.where(g_has & (g_share >= s_share), g_depth, s_win)
+    same = (np.abs(g_depth - s_win) <= DEPTH_STEP_MM) & g_has & s_hand
+    ws = w[same]
+    result[same] = ws * g_depth[same] + (1.0 - ws) * s_win[same]
+    result[g_share + s_share < 0.5] = 0.0
+    out[window] = result
     return out
