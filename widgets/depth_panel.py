@@ -32,7 +32,6 @@ class PanelTitle(QtWidgets.QGraphicsTextItem):
         font.setPointSizeF(TITLE_POINT_SIZE)
         self.setFont(font)
         self.setDefaultTextColor(QtGui.QColor(theme.TEXT))
-        self.setPos(TITLE_MARGIN_PX, TITLE_MARGIN_PX)
         self.setZValue(1e6)  # over the image and the outlines
         self.setVisible(False)
 
@@ -40,16 +39,16 @@ class PanelTitle(QtWidgets.QGraphicsTextItem):
         self.text = text
         self.setPlainText(text)
         self.setVisible(bool(text))
-        parent = self.parentItem()
-        if parent is not None:
-            self.fit_width(parent.boundingRect().width())
 
-    def fit_width(self, panel_width: float) -> None:
-        """Wrap the title within a panel `panel_width` pixels wide (one line when it fits)."""
-        room = max(1.0, panel_width - 2 * TITLE_MARGIN_PX)
+    def place(self, image: QtCore.QRectF, panel: QtCore.QRectF) -> None:
+        """Put the title at the top left of the image's part of the panel (both in the panel's
+        coordinates), wrapped to that part's width when it is longer."""
+        shown = image.intersected(panel) if image.intersects(panel) else panel
+        room = max(1.0, shown.width() - 2 * TITLE_MARGIN_PX)
         self.setTextWidth(-1)
         if self.boundingRect().width() > room:
             self.setTextWidth(room)
+        self.setPos(shown.left() + TITLE_MARGIN_PX, shown.top() + TITLE_MARGIN_PX)
 
     def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
         painter.fillRect(self.boundingRect(), _TITLE_BACKDROP)
@@ -84,9 +83,22 @@ class DepthPanel:
         crop_box.setZValue(image.zValue() + 1)
         crop_box.setVisible(False)
         view.addItem(crop_box, ignoreBounds=True)
-        title = PanelTitle(view)
-        view.sigResized.connect(lambda v: title.fit_width(v.width()))
-        return cls(view, image, frame, crop_box, title)
+        panel = cls(view, image, frame, crop_box, PanelTitle(view))
+        view.sigResized.connect(lambda _view: panel.place_title())
+        view.sigTransformChanged.connect(lambda _view: panel.place_title())
+        return panel
+
+    def set_title(self, text: str) -> None:
+        self.title.setText(text)
+        self.place_title()
+
+    def image_rect(self) -> QtCore.QRectF:
+        """Where the image lies in the panel's (view box's) coordinates."""
+        return self.view.mapFromView(self.frame.rect()).boundingRect()
+
+    def place_title(self) -> None:
+        if self.title.text:
+            self.title.place(self.image_rect(), self.view.boundingRect())
 
     def show_crop_box(self, box: tuple[float, float, float] | None) -> None:
         """Outline the crop (left u, top v, side, in image pixels); None hides it."""

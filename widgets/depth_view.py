@@ -168,7 +168,7 @@ class DepthView(QtWidgets.QWidget):
                 panel.frame.setRect(0, 0, depth.shape[1], depth.shape[0])
                 reframe = True
             if panel.title.text != title:
-                panel.title.setText(title)  # a repaint only: a title's width never moves a column
+                panel.set_title(title)  # a repaint only: a title's width never moves a column
             panel.depth = depth
             panel.display = _with_holes_as_nan(depth, panel.display)
             panel.image.setImage(panel.display, autoLevels=False, levels=self._levels)
@@ -256,7 +256,7 @@ class DepthView(QtWidgets.QWidget):
         for panel in self._panels[count:]:
             panel.depth = panel.display = None
             panel.image.clear()
-            panel.title.setText("")
+            panel.set_title("")
         self._shown = count
         self._grid = (0, 0)
         self._regrid()

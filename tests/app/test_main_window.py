@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from gui_helpers import LEFT, drag
+from gui_helpers import LEFT, drag, use_stand_in_generator
 from PySide6 import QtCore, QtWidgets
 from PySide6.QtTest import QTest
 
@@ -29,17 +29,6 @@ CTRL_SHIFT = CTRL | QtCore.Qt.KeyboardModifier.ShiftModifier
 def settle(window) -> None:
     assert window.controller.wait_for_frame(20.0)
     window.flush_display()
-
-
-def use_stand_in_generator(c) -> None:
-    """A generator that draws a flat disk, installed as the loader would (no torch, instant)."""
-    from engine.data.crop import CROP_SIZE
-
-    disk = np.hypot(*np.mgrid[-1:1:CROP_SIZE * 1j, -1:1:CROP_SIZE * 1j]) < 0.5
-    c.runtime.generator = lambda y, transform: np.where(disk, -0.2, 1.0).astype(np.float32)
-    c.generator_available = True
-    c.generatorChanged.emit(True)
-    c.request_frame()
 
 
 def click_style(window, qtbot, name: str) -> None:
