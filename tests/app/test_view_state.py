@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from gui_helpers import joints_on_canvas
 from PySide6 import QtCore
 from PySide6.QtTest import QTest
@@ -97,4 +98,15 @@ def test_the_widgets_feed_the_view_state_through_signals_and_mirror_it(window, q
 
 
 def test_the_hand_is_framed_in_the_3d_view_at_start(window):
+    assert joints_on_canvas(window) == len(JOINT_NAMES)
+
+
+@pytest.mark.parametrize("gesture", ["preset", "mirror", "reset", "random"])
+def test_the_3d_view_frames_the_hand_after_a_preset_mirror_reset_or_random_pose(window, gesture):
+    window.viewport.view.camera.center = (500.0, 500.0, 0.0)  # the user panned away
+    assert joints_on_canvas(window) < len(JOINT_NAMES)
+    pp = window.pose_panel
+    {"preset": lambda: pp.presetChosen.emit("fist"), "mirror": pp.mirrorRequested.emit,
+     "reset": pp.handResetRequested.emit, "random": pp.randomPoseRequested.emit}[gesture]()
+    window.flush_display()
     assert joints_on_canvas(window) == len(JOINT_NAMES)
