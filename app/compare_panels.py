@@ -40,6 +40,13 @@ def frame_panels(result: FrameResult, single: tuple[str, np.ndarray], style_titl
     return [*images, (f"style image · {style_title} ({shift:+.0f} mm)", panel)]
 
 
+def crop_outline(result: FrameResult, crop: bool) -> tuple[int, int, int] | None:
+    """Where the crop lies in the full frame (left u, top v, side px); None in crop mode, where
+    the panels show the crop itself."""
+    t = result.transform
+    return None if crop else (t.u0, t.v0, t.size_px)
+
+
 def style_panel(reference: np.ndarray, frame: np.ndarray, box: tuple[int, int, int, int]
                 ) -> tuple[np.ndarray, float]:
     """(`reference` shifted in depth to `frame`'s hand and fitted, centred, into `box` (top,

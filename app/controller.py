@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,13 +27,14 @@ from app import scene as scene_io
 from app.document import SceneDocument
 from app.frame_scheduler import FrameScheduler
 from app.history import EditHistory
+from app.long_tasks import LongTasks
 from app.pose_edits import PoseEdits
 from app.sample_export import export_sample, exported_name
 from app.scene import DEPTH_SOURCES, Scene, ViewState
 from app.style_bank import NO_STYLE, StyleEntry, style_title
 from app.style_session import StyleSession
 from engine.camera import Camera
-from engine.generator_loading import load_generator_in_background
+from engine.generator_loading import CANCELLED_MESSAGE, load_generator_in_background
 from engine.hand.model import HandPose, forward_kinematics
 from engine.runtime import DepthRuntime, FrameRequest, FrameResult, compute_frame
 
@@ -69,7 +69,9 @@ class StudioController(QtCore.QObject):
         self.device = "CPU"
         self._rng = np.random.default_rng()  # noise seeds
         self._closed = False
-        self.styles = StyleSession(self.set_style, lambda: self.document.scene.style.name, self)
+        self.tasks = LongTasks(self)  # the long actions running now, each cancellable
+        self.styles = StyleSession(self.set_style, lambda: self.document.scene.style.name,
+                                   self.tasks, self)
         self.styles.entriesChanged.connect(self.stylesChanged)
         self.styles.ready.connect(self.styleReady)
         self.styles.message.connect(self.statusMessage)
@@ -87,12 +89,12 @@ class StudioController(QtCore.QObject):
         self._autosave_timer = QtCore.QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
         self._autosave_timer.timeout.connect(self.autosave)
         self._autosave_enabled = autosave
-        # The view settings only a widget knows while it is being used (levels, colormap, orbit):
-        # the window gives a function returning them as ViewState fields; files fold them in.
-        self.view_provider: Callable[[], dict] | None = None
         self._generator_thread: threading.Thread | None = None
+        self._generator_cancel = threading.Event()
         if load_generator:
-            self._generator_thread = load_generator_in_background(self._generatorLoaded.emit)
+            self._generator_thread = load_generator_in_background(self._generatorLoaded.emit,
+                                                                  self._generator_cancel)
+            self.tasks.begin("generator", "Loading the generator", self._cancel_generator)
 
     # -- state ----------------------------------------------------------------------------------
     @property
@@ -136,9 +138,6 @@ class StudioController(QtCore.QObject):
         if self.source == "generator" and frame.generated is not None:
             return "generator", frame.depth
         return "simulator", frame.simulator
-
-    def fps(self) -> float:
-        return self.frames.fps()
 
     # -- document -> signals --------------------------------------------------------------------
     def _on_document_changed(self, kinds: frozenset[str]) -> None:
@@ -296,8 +295,15 @@ class StudioController(QtCore.QObject):
         app.processEvents()  # deliver the loader's queued signal
         return self.generator_available
 
+    def _cancel_generator(self) -> None:
+        """Stop loading the generator (it stops between its steps): the app stays on the
+        simulator; whatever the loader still returns is dropped."""
+        self._generator_cancel.set()
+        self.statusMessage.emit(CANCELLED_MESSAGE)
+
     def _on_generator_loaded(self, generator, device: str, message: str) -> None:
-        if self._closed:
+        self.tasks.end("generator")
+        if self._closed or self._generator_cancel.is_set():
             return
         self.runtime.generator = generator
         self.device = device
@@ -309,14 +315,8 @@ class StudioController(QtCore.QObject):
             self.request_frame()
 
     # -- files ----------------------------------------------------------------------------------
-    def _fold_in_view(self) -> Scene:
-        """The scene with the widgets' own view settings written through the document."""
-        if self.view_provider is not None:
-            self.document.set_view(**self.view_provider())
-        return self.scene
-
     def save_scene(self, path: str | Path) -> None:
-        scene_io.save_scene(path, self._fold_in_view())
+        scene_io.save_scene(path, self.scene)
         self.statusMessage.emit(f"Saved scene {Path(path).name}")
 
     def open_scene(self, path: str | Path) -> None:
@@ -332,7 +332,7 @@ class StudioController(QtCore.QObject):
         if not self._autosave_enabled:
             return
         try:
-            scene_io.write_autosave(self._fold_in_view())
+            scene_io.write_autosave(self.scene)
         except OSError as e:
             self.statusMessage.emit(f"Autosave failed: {e}")
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -30,7 +29,6 @@ log = logging.getLogger(__name__)
 MIN_FRAME_INTERVAL_MS = 33  # a 30 fps ceiling: more than the depth view shows during a drag
 # A frame that has not come back after this long is lost (the runtime logged why): resubmit.
 LOST_FRAME_MS = 3000
-FPS_WINDOW_S = 1.0
 
 
 class FrameScheduler(QtCore.QObject):
@@ -57,7 +55,6 @@ class FrameScheduler(QtCore.QObject):
         self._range_warning: str | None = None  # the range warning last posted
         self._stale = False  # the scene changed since the last submit
         self._last_submit = -1e9
-        self._frame_times: deque[float] = deque()
         # True when a view calls frame_drawn() after drawing each frame (the main window does).
         self.paced_by_view = False
         self._closed = False
@@ -73,13 +70,6 @@ class FrameScheduler(QtCore.QObject):
     @property
     def shown_frame(self) -> FrameResult | None:
         return self._shown
-
-    def fps(self) -> float:
-        """Frames delivered to the screen per second over the last FPS_WINDOW_S."""
-        now = time.perf_counter()
-        while self._frame_times and now - self._frame_times[0] > FPS_WINDOW_S:
-            self._frame_times.popleft()
-        return len(self._frame_times) / FPS_WINDOW_S
 
     def request(self) -> None:
         """Ask for a frame of the current scene (never blocks; see the module docstring)."""
@@ -160,7 +150,6 @@ class FrameScheduler(QtCore.QObject):
             self._range_warning = warning
             self.rangeWarningChanged.emit(warning or "")
         self._shown = result
-        self._frame_times.append(time.perf_counter())
         self.frameReady.emit(result)
 
     def frame_drawn(self, request_id: int) -> None:

@@ -10,21 +10,22 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app import scene as scene_io
-from app.compare_panels import frame_panels
+from app.compare_panels import crop_outline, frame_panels
 from app.controller import StudioController
 from app.display_pacer import DisplayPacer
 from app.file_actions import FileActions
 from app.menus import build_menus
-from app.scene import Scene, ViewState
+from app.presenter import hand_drawing, pose_panel_state, screen_rotation
+from app.scene import Scene
 from app.shortcuts import SHORTCUTS
 from app.status_readout import StatusReadout
 from app.style_controls import StyleControls
+from app.task_progress import TaskProgress
 from app.thumbnails import pose_thumbnail
-from app.presenter import distance_levels, hand_drawing, hand_levels, pose_panel_state, screen_rotation
+from app.view_binding import ViewBinding
 from engine.camera import CAMERA_PRESETS, CAMERA_TITLES, Camera
 from engine.hand import controls
 from engine.hand.model import HandPose
@@ -32,7 +33,7 @@ from engine.hand.presets import load_preset, preset_names
 from engine.hand.skeleton import FINGERS, JOINT_NAMES, finger_of_joint
 from engine.runtime import FrameResult
 from widgets.camera_panel import CUSTOM, CameraPanel
-from widgets.depth_view import COLORMAPS, DepthView
+from widgets.depth_view import DepthView
 from widgets.hand_viewport import HandViewport
 from widgets.pose_panel import PosePanel
 from widgets.shortcut_overlay import ShortcutOverlay
@@ -42,9 +43,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "HandDepth Studio"
 DEFAULT_SIZE = (1600, 960)
-THREE_QUARTER_VIEW = (125.0, 20.0)  # azimuth, elevation of the 3D view at start
 STYLE_DOCK_WIDTH = 230  # two thumbnails a row
-COMPARE_DEPTH_SHARE = 2 / 3  # of the centre for the depth view in A/B mode: three panels, not one
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -64,12 +63,11 @@ class MainWindow(QtWidgets.QMainWindow):
                                            parent=self)
         self.files = FileActions(self, self.controller, self._show_message)
         self._presets_filled = False
-        self._relevel_from: int | None = None  # levels from the first frame at or after this request
         self._pacer = DisplayPacer(self._draw_pose, self._draw_frame, self)
         self._frames_drawn = 0
         self._surface_hidden = False
         self._frame_hand_pending = False  # frame the hand once its new pose is drawn
-        self._single_panel_split: list[int] | None = None  # the centre's split before A/B mode
+        self._frame_on_show = False  # frame it again once the 3D view has its size on screen
 
         self._build_widgets()
         self._build_actions()
@@ -120,6 +118,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_status_bar(self) -> None:
         self.status_readout = StatusReadout(self.statusBar(), self.controller)
+        self.frameDisplayed.connect(self.status_readout.frame_shown)
+        self.task_progress = TaskProgress(self.controller, self)
+        self.statusBar().addPermanentWidget(self.task_progress)
 
     def _connect_controls(self) -> None:
         c = self.controller
@@ -129,12 +130,13 @@ class MainWindow(QtWidgets.QMainWindow):
         c.styleReady.connect(self._on_style_ready)
         c.historyChanged.connect(self._on_history_changed)
         c.generatorChanged.connect(self._on_generator_changed)
-        c.sourceChanged.connect(self._on_source_changed)
         c.statusMessage.connect(self._show_message)
         c.sceneReplaced.connect(lambda: self._show_scene(first=False))
-        c.viewChanged.connect(self._on_view_changed)
-        c.view_provider = self.widget_view
         c.frames.paced_by_view = True  # _draw_frame reports each drawn frame
+        self.view_binding = ViewBinding(c, self.depth_view, self.viewport, {
+            "crop": self.crop_action, "compare": self.compare_action, "source": self.source_action},
+            self)
+        self.view_binding.redraw.connect(self._redraw_frame)
 
         vp = self.viewport
         vp.jointDragStarted.connect(self._on_joint_drag_started)
@@ -158,7 +160,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.style_controls = StyleControls(self.style_picker, c, self._show_message, self)
         self.camera_panel.cameraChanged.connect(self._on_camera_edited)
         self.camera_panel.distanceChanged.connect(self._on_distance_edited)
-        self.depth_view.cropToggled.connect(self._on_crop_toggled)
 
     # -- scene -> views -----------------------------------------------------------------------
     def _show_scene(self, first: bool) -> None:
@@ -167,52 +168,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.style_controls.refresh()
         self._on_camera_changed(scene.camera)
         self._on_pose_changed(scene.hand)
-        view = scene.view
-        if view.colormap in COLORMAPS:
-            self.depth_view.set_colormap(view.colormap)
-        if view.levels is not None:
-            self.depth_view.set_levels(*view.levels)
-        else:
-            self.relevel()
-        self._on_view_changed(view)
-        self._on_source_changed(self.controller.source)
-        if view.orbit:
-            self._restore_orbit(view.orbit)
-        elif first:
-            self._restore_orbit(None)
+        self._pacer.flush()  # the hand is in the 3D view before the view frames it
+        self.view_binding.show_view(scene.view)
+        self._frame_on_show = first and not scene.view.orbit
+        self._on_generator_changed(self.controller.generator_available)
         self._on_history_changed()
-
-    def _restore_orbit(self, orbit: dict | None) -> None:
-        if orbit is None:  # from the depth camera's place, orbited to a three-quarter view
-            self.viewport.snap_view("camera")
-            self.viewport.restore_orbit({"azimuth": THREE_QUARTER_VIEW[0],
-                                         "elevation": THREE_QUARTER_VIEW[1]})
-            return
-        try:
-            self.viewport.restore_orbit(orbit)
-        except (KeyError, TypeError, ValueError) as e:
-            log.warning("ignoring the saved 3D view: %s", e)
-
-    def widget_view(self) -> dict:
-        """The view settings the widgets hold while in use, as ViewState fields."""
-        return {"colormap": self.depth_view.colormap, "levels": tuple(self.depth_view.levels),
-                "orbit": self.viewport.orbit_state()}
-
-    @QtCore.Slot(object)
-    def _on_view_changed(self, view: ViewState) -> None:
-        """Mirror the controller's view state; the blockers keep it from coming back as an edit."""
-        with QtCore.QSignalBlocker(self.crop_action), QtCore.QSignalBlocker(self.compare_action):
-            self.crop_action.setChecked(view.crop)
-            self.compare_action.setChecked(view.compare)
-        self.depth_view.set_crop_checked(view.crop)
-        if self.controller.shown_frame is not None:
-            self._on_frame_ready(self.controller.shown_frame)
-
-    def relevel(self) -> None:
-        """Fix the depth view's levels around the hand's distance now, and from the hand's own
-        depths once the frame of the current pose arrives (then they hold still while dragging)."""
-        self.depth_view.set_levels(*distance_levels(self.controller.hand))
-        self._relevel_from = self.controller.frames.last_request_id
 
     def fill_presets(self) -> None:
         """Render the preset library's thumbnails (~0.1 s; done once, after the window shows)."""
@@ -234,10 +194,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @QtCore.Slot(object)
     def _on_frame_ready(self, result: FrameResult) -> None:
-        if self._relevel_from is not None and result.request_id >= self._relevel_from:
-            self._relevel_from = None
-            self.depth_view.set_levels(*hand_levels(result.clean, result.labels, self.controller.hand))
+        self.view_binding.on_frame(result)
         self._pacer.show_frame(result)
+
+    def _redraw_frame(self) -> None:
+        if self.controller.shown_frame is not None:
+            self._pacer.show_frame(self.controller.shown_frame)
 
     def flush_display(self) -> None:
         """Draw whatever is pending now (tests and the screenshot command)."""
@@ -257,7 +219,6 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._frame_hand_pending:
             self._frame_hand_pending = False
             self.viewport.frame_hand()
-        self._frame_hand_pending = False  # frame the hand once its new pose is drawn
         if dragging:
             return  # the panels catch up on release
         panel = pose_panel_state(hand)
@@ -266,34 +227,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.camera_panel.set_distance(panel.distance_mm)
 
     def _draw_frame(self, result: FrameResult) -> None:
-        panels = self._panels(result)
-        if len(panels) != self.depth_view.panel_count:
-            self._share_centre(len(panels))
-        self.depth_view.set_images(panels)
+        c = self.controller
+        source, depth = c.shown_depth(result)
+        entry = c.style_entry
+        self.depth_view.set_images(frame_panels(
+            result, (f"{source} · {c.style_title()}", depth), c.style_title(),
+            entry.reference if entry is not None else None, c.compare, c.view.crop))
+        self.depth_view.set_crop_box(crop_outline(result, c.view.crop))
         if not self._frames_drawn:  # `main.py -v` says when the app is up (tests wait for it)
             log.info("first depth frame on screen")
         self._frames_drawn += 1
-        self.controller.frame_drawn(result.request_id)
+        c.frame_drawn(result.request_id)
         self.frameDisplayed.emit(result.request_id)
-
-    def _share_centre(self, panels: int) -> None:
-        """Widen the depth view while it shows A/B panels; give the earlier split back after."""
-        if panels > 1 and self._single_panel_split is None:
-            self._single_panel_split = self._split.sizes()
-            total = sum(self._single_panel_split)
-            depth = round(total * COMPARE_DEPTH_SHARE)
-            self._split.setSizes([total - depth, depth])
-        elif panels == 1 and self._single_panel_split is not None:
-            self._split.setSizes(self._single_panel_split)
-            self._single_panel_split = None
-
-    def _panels(self, result: FrameResult) -> list[tuple[str, np.ndarray]]:
-        c = self.controller
-        style = c.style_title()
-        source, depth = c.shown_depth(result)
-        entry = c.style_entry
-        return frame_panels(result, (f"{source} · {style}", depth), style,
-                            entry.reference if entry is not None else None, c.compare, c.view.crop)
 
     @QtCore.Slot(object)
     def _on_camera_changed(self, camera: Camera) -> None:
@@ -304,8 +249,7 @@ class MainWindow(QtWidgets.QMainWindow):
     @QtCore.Slot(str)
     def _on_style_ready(self, name: str) -> None:
         """The chosen style is prepared: A/B can show its image."""
-        if self.controller.shown_frame is not None:
-            self._on_frame_ready(self.controller.shown_frame)
+        self._redraw_frame()
 
     def _on_history_changed(self) -> None:
         h = self.controller.history
@@ -324,11 +268,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.source_action.setToolTip(
             "Show the generator's depth G(y) + style; off: the simulator + style" if available
             else missing)
-        self._on_source_changed(self.controller.source)
-
-    @QtCore.Slot(str)
-    def _on_source_changed(self, source: str) -> None:
-        self.source_action.setChecked(source == "generator")
+        self.source_action.setChecked(self.controller.source == "generator")
 
     def _show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
@@ -373,16 +313,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_distance_edited(self, distance_mm: float) -> None:
         self._frame_hand_pending = True
         self.controller.pose_edits.set_distance(distance_mm)
-        self.relevel()
-
-    def _on_crop_toggled(self, checked: bool) -> None:
-        self.controller.set_view(crop=bool(checked))
-
-    def _on_compare_toggled(self, checked: bool) -> None:
-        self.controller.set_compare(checked)
-
-    def _on_source_toggled(self, checked: bool) -> None:
-        self.controller.set_source("generator" if checked else "simulator")
+        self.view_binding.relevel()
 
     # -- files (app.file_actions) -------------------------------------------------------------
     def open_scene(self, path: str | Path) -> bool:
@@ -399,11 +330,15 @@ class MainWindow(QtWidgets.QMainWindow):
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         self.viewport.canvas.native.setFocus()  # keys go to the window's shortcuts, not a text field
+        if self._frame_on_show:  # the 3D view has its size on screen now
+            self._frame_on_show = False
+            self.viewport.frame_hand()
         QtCore.QTimer.singleShot(0, self.fill_presets)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         """Stop the runtime and close the GL canvas before Qt tears the window down."""
         self.status_readout.stop()
+        self.task_progress.stop()
         self._pacer.stop()
         self.controller.shutdown()
         self.viewport.close()  # a child gets no closeEvent of its own: this closes its canvas

@@ -89,12 +89,13 @@ def build_menus(w) -> None:
         act(view, f"{name.capitalize()} view", lambda _=False, n=name: w.viewport.snap_view(n), key)
     act(view, "&Frame hand", w.viewport.frame_hand, "F")
     view.addSeparator()
-    w.crop_action = act(view, "&Crop", w._on_crop_toggled, "C", checkable=True,
-                                    tip="Show the hand crop instead of the full frame")
-    w.source_action = act(view, "&Generator depth", w._on_source_toggled, "G",
-                                      checkable=True)
-    w.compare_action = act(view, "A/B &compare", w._on_compare_toggled, "B",
-                                       checkable=True)
+    c = w.controller
+    w.crop_action = act(view, "&Crop", lambda on: c.set_view(crop=bool(on)), "C", checkable=True,
+                        tip="Show the hand crop instead of the full frame")
+    w.source_action = act(view, "&Generator depth",
+                          lambda on: c.set_source("generator" if on else "simulator"), "G",
+                          checkable=True)
+    w.compare_action = act(view, "A/B &compare", c.set_compare, "B", checkable=True)
     w.cut_action = silhouette_cut_action(w, view)
     view.addSeparator()
     act(view, "Keyboard &shortcuts", w.overlay.toggle, ("F1", "?"))

@@ -1,14 +1,17 @@
 """The status bar's permanent readout: the depth source and style shown, the device, the time
-the last frame took and the frames per second over the last second (app.frame_scheduler).
+the last frame took and the frames shown per second over the last second (app.fps_meter).
 
 Refreshed by a timer rather than per frame: the fps must fall to 0 when frames stop coming,
 and a label repaint per frame would cost a draw the depth view needs.
 """
 from __future__ import annotations
 
+import time
+
 from PySide6 import QtCore, QtWidgets
 
 from app.controller import StudioController
+from app.fps_meter import FpsMeter
 from widgets import theme
 
 STATUS_REFRESH_MS = 500
@@ -20,6 +23,7 @@ class StatusReadout(QtCore.QObject):
     def __init__(self, status: QtWidgets.QStatusBar, controller: StudioController) -> None:
         super().__init__(status)
         self._controller = controller
+        self.fps_meter = FpsMeter()
         self.shown_label = QtWidgets.QLabel()
         self.device_label = QtWidgets.QLabel()
         self.latency_label = QtWidgets.QLabel()
@@ -37,6 +41,10 @@ class StatusReadout(QtCore.QObject):
         self._timer.start()
         self.refresh()
 
+    def frame_shown(self, _request_id: int = 0) -> None:
+        """A frame reached the screen (the window's frameDisplayed)."""
+        self.fps_meter.tick(time.perf_counter())
+
     def refresh(self) -> None:
         c = self._controller
         frame = c.shown_frame
@@ -44,7 +52,7 @@ class StatusReadout(QtCore.QObject):
         texts = ((self.shown_label, f"{c.source} · {c.style_title()}"),
                  (self.device_label, f"Device: {c.device}"),
                  (self.latency_label, latency),
-                 (self.fps_label, f"{c.fps():.0f} fps"))
+                 (self.fps_label, f"{self.fps_meter.rate(time.perf_counter()):.0f} fps"))
         for label, text in texts:
             if label.text() != text:
                 label.setText(text)

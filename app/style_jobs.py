@@ -26,16 +26,25 @@ class StyleJobs(QtCore.QObject):
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="style-prepare")
         self._pending: set[Future] = set()
+        self._dropped: set[Future] = set()  # cancelled: their answers are not delivered
         self._closed = False
         self._finished.connect(self._on_finished, QtCore.Qt.ConnectionType.QueuedConnection)
 
     def run(self, work: Callable[[], Any], on_done: Callable[[Any], None],
-            on_error: Callable[[str], None]) -> None:
+            on_error: Callable[[str], None]) -> Callable[[], None]:
+        """Queue `work`; returns the function that cancels it: a queued job never runs, a
+        running one finishes on the worker and its answer is dropped (no callback)."""
         if self._closed:
-            return
+            return lambda: None
         future = self._pool.submit(work)
         self._pending.add(future)
         future.add_done_callback(lambda f: self._finished.emit(f, on_done, on_error))
+
+        def cancel() -> None:
+            if future in self._pending:
+                self._dropped.add(future)
+                future.cancel()
+        return cancel
 
     @property
     def busy(self) -> bool:
@@ -50,6 +59,9 @@ class StyleJobs(QtCore.QObject):
     @QtCore.Slot(object, object, object)
     def _on_finished(self, future: Future, on_done: Callable, on_error: Callable) -> None:
         self._pending.discard(future)
+        if future in self._dropped:
+            self._dropped.discard(future)
+            return
         if self._closed or future.cancelled():
             return
         error = future.exception()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6 import QtCore
 
+from app.long_tasks import LongTasks
 from app.scene import StyleChoice
 from app.style_bank import NO_STYLE, StyleBank, StyleEntry, style_status
 from app.style_jobs import StyleJobs
@@ -24,12 +25,13 @@ class StyleSession(QtCore.QObject):
     message = QtCore.Signal(str)  # one status line
 
     def __init__(self, choose: Callable[[str], None], chosen: Callable[[], str],
-                 parent: QtCore.QObject | None = None) -> None:
+                 tasks: LongTasks, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.bank = StyleBank()
         self.jobs = StyleJobs(self)
         self._choose = choose
         self._chosen = chosen
+        self._tasks = tasks
 
     def entries(self) -> list[StyleEntry]:
         return self.bank.entries()
@@ -54,7 +56,27 @@ class StyleSession(QtCore.QObject):
             if entry.name == self._chosen():
                 self._choose(NO_STYLE)
 
-        self.jobs.run(lambda: self.bank.prepare(entry), done, failed)
+        def cancelled() -> None:
+            self.message.emit(f"Preparing style {entry.title} cancelled: no style")
+            if entry.name == self._chosen():
+                self._choose(NO_STYLE)
+
+        if not entry.style.prepared:  # a prepared one answers at once: nothing to show or cancel
+            self._run(f"Preparing style {entry.title}", lambda: self.bank.prepare(entry),
+                      done, failed, cancelled)
+        else:
+            self.jobs.run(lambda: entry, done, failed)
+
+    def _run(self, text: str, work, done, failed, cancelled) -> None:
+        """A job the status bar shows as a long action (app.long_tasks) with its Cancel."""
+        def finish(callback):
+            def call(result) -> None:
+                self._tasks.end(text)
+                callback(result)
+            return call
+
+        cancel = self.jobs.run(work, finish(done), finish(failed))
+        self._tasks.begin(text, text, lambda: (cancel(), cancelled()))
 
     def add_image(self, path: str | Path, scale_mm: float | None = None) -> None:
         """Read a depth PNG off the GUI thread, add it to the bank and choose it; a file that
@@ -67,7 +89,11 @@ class StyleSession(QtCore.QObject):
         def failed(message: str) -> None:
             self.message.emit(f"Cannot use {Path(path).name} as a style: {message.split(': ', 1)[-1]}")
 
-        self.jobs.run(lambda: self.bank.load_image(path, scale_mm), added, failed)
+        def cancelled() -> None:
+            self.message.emit(f"Adding style image {Path(path).name} cancelled")
+
+        self._run(f"Preparing style image {Path(path).name}",
+                  lambda: self.bank.load_image(path, scale_mm), added, failed, cancelled)
 
     def restore(self, choice: StyleChoice) -> StyleChoice:
         """The style a scene can show now: a bank entry as it is (prepared in the background);

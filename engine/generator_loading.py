@@ -18,11 +18,19 @@ from engine.runtime import CropGenerator
 log = logging.getLogger(__name__)
 
 
-def load_default_generator() -> tuple[CropGenerator | None, str, str]:
+CANCELLED_MESSAGE = "Generator loading cancelled: simulator only"
+
+
+def load_default_generator(cancelled: Callable[[], bool] = lambda: False
+                           ) -> tuple[CropGenerator | None, str, str]:
     """(generator or None, device name, status text). Never raises: the app runs without one.
+    `cancelled()` is asked between the steps (import, weights, folding): once it says True, the
+    loading stops there and returns no generator.
 
     Imports torch, so call it off the GUI thread.
     """
+    if cancelled():
+        return None, "CPU", CANCELLED_MESSAGE
     try:
         from engine.models import generator as gen_module
     except Exception as e:  # noqa: BLE001  (a half-landed module must not stop the app)
@@ -37,10 +45,14 @@ def load_default_generator() -> tuple[CropGenerator | None, str, str]:
         from engine.models.inference import InferenceGenerator
         from engine.models.pose_encoding import crop_view
 
+        if cancelled():
+            return None, "CPU", CANCELLED_MESSAGE
         device = "cuda" if torch.cuda.is_available() else "cpu"
         if device == "cpu":  # process-wide: only G uses torch here; one core stays the GUI's
             torch.set_num_threads(inference_threads(keep_for_gui=True))
         model, _ = gen_module.load_generator(path, device=device)
+        if cancelled():
+            return None, "CPU", CANCELLED_MESSAGE
         name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
         fast = InferenceGenerator(model)  # folded once at load, never per frame
 
@@ -57,11 +69,12 @@ def load_default_generator() -> tuple[CropGenerator | None, str, str]:
 LoadedCallback = Callable[[CropGenerator | None, str, str], None]
 
 
-def load_generator_in_background(done: LoadedCallback) -> threading.Thread:
-    """Start `load_default_generator` on a daemon thread; `done(generator, device, message)` is
-    called on that thread. Join the thread before the interpreter exits: a loader still inside
-    torch at exit makes the C++ runtime abort."""
-    thread = threading.Thread(target=lambda: done(*load_default_generator()), daemon=True,
-                              name="generator-load")
+def load_generator_in_background(done: LoadedCallback, cancel: threading.Event
+                                 ) -> threading.Thread:
+    """Start `load_default_generator` on a daemon thread, stopping early once `cancel` is set;
+    `done(generator, device, message)` is called on that thread. Join the thread before the
+    interpreter exits: a loader still inside torch at exit makes the C++ runtime abort."""
+    thread = threading.Thread(target=lambda: done(*load_default_generator(cancel.is_set)),
+                              daemon=True, name="generator-load")
     thread.start()
     return thread

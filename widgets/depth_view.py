@@ -7,7 +7,6 @@ feeds an export.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -15,6 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 import pyqtgraph as pg  # noqa: E402  (after PySide6, so pyqtgraph binds to it)
 
 from . import theme  # noqa: E402
+from .depth_panel import DepthPanel, grid_shape  # noqa: E402
 
 MAX_PANELS = 3
 COLORMAPS: tuple[str, ...] = ("grey", "viridis", "turbo", "plasma")
@@ -23,7 +23,7 @@ DEFAULT_LEVELS_MM = (300.0, 800.0)
 # frame doubled the cost of showing one in software OpenGL (Xvfb + llvmpipe), measured.
 HISTOGRAM_REFRESH_MS = 500
 _DEPTH_RANGE_MM = (0.0, 10000.0)
-TITLE_POINT_SIZE = 9.0
+FIT_PADDING = 0.02  # of the image's size around it when the view fits it to its panel
 
 
 def make_colormap(name: str) -> pg.ColorMap:
@@ -32,56 +32,6 @@ def make_colormap(name: str) -> pg.ColorMap:
     if name == "grey":
         return pg.ColorMap([0.0, 1.0], [(255, 255, 255), (80, 80, 80)])  # far end well off NO_DATA
     return pg.colormap.get(name)
-
-
-class _PanelTitle(pg.GraphicsWidget):
-    """A panel's one-line title, elided to its column's width (the full text is its tooltip).
-
-    Not a pg.LabelItem: that sets its minimum and preferred width to the whole text, and the grid
-    layout then shares the row out in proportion to the titles, squeezing a short-titled panel to
-    a sliver and pushing the last one off the edge. This one asks for no width at all.
-    """
-
-    _PADDING = 3  # px above and below the text
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.text = ""
-        self._font = QtGui.QFont()
-        self._font.setPointSizeF(TITLE_POINT_SIZE)
-        self._pen = QtGui.QPen(QtGui.QColor(theme.TEXT))
-        height = QtGui.QFontMetricsF(self._font).height() + 2 * self._PADDING
-        # No maximum height: while _arrange fills the grid, a capped title row would cap the
-        # whole layout, which then keeps that height. The expanding view boxes take spare height.
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
-                           QtWidgets.QSizePolicy.Policy.Preferred)
-        self.setMinimumSize(0, height)
-        self.setPreferredSize(0, height)
-
-    def setText(self, text: str) -> None:
-        self.text = text
-        self.setToolTip(text)
-        self.update()
-
-    def paint(self, painter: QtGui.QPainter, *args) -> None:
-        rect = self.rect()
-        metrics = QtGui.QFontMetrics(self._font)
-        shown = metrics.elidedText(self.text, QtCore.Qt.TextElideMode.ElideRight, int(rect.width()))
-        painter.setFont(self._font)
-        painter.setPen(self._pen)
-        painter.drawText(rect, QtCore.Qt.AlignmentFlag.AlignCenter, shown)
-
-
-@dataclass
-class _Panel:
-    """One titled image in the row: its view box, image item and the depth it shows."""
-
-    title: _PanelTitle
-    view: pg.ViewBox
-    image: pg.ImageItem
-    frame: QtWidgets.QGraphicsRectItem  # the sensor's image border, since no-data is see-through
-    depth: np.ndarray | None = None
-    display: np.ndarray | None = None  # no-data as NaN: transparent, so the frame's NO_DATA fill shows
 
 
 class DepthView(QtWidgets.QWidget):
@@ -93,36 +43,31 @@ class DepthView(QtWidgets.QWidget):
     """
 
     cursorDepthChanged = QtCore.Signal(int, int, float)  # u, v (pixels), depth in mm, 0 = no data
+    # The user's view gestures; the setters (the app mirroring its view state) emit none of them.
     cropToggled = QtCore.Signal(bool)
+    levelsChanged = QtCore.Signal(float, float)  # near, far mm: a level drag ended or a box edited
+    colormapChanged = QtCore.Signal(str)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self._levels = DEFAULT_LEVELS_MM
         self._auto_levels = False
+        self._applying_levels = False  # the histogram reports a set_levels as a finished drag
         self._colormap = COLORMAPS[0]
-        self._panels = [self._make_panel() for _ in range(MAX_PANELS)]
+        self._panels = [DepthPanel.create() for _ in range(MAX_PANELS)]
         self._shown = 0
+        self._grid: tuple[int, int] = (0, 0)
         self._build_ui()
         self._connect_controls()
         self.set_colormap(self._colormap)
         self._apply_levels(self._levels)
 
     # -- construction -------------------------------------------------------------------------
-    def _make_panel(self) -> _Panel:
-        view = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
-        image = pg.ImageItem(axisOrder="row-major")
-        view.addItem(image)
-        frame = QtWidgets.QGraphicsRectItem()
-        frame.setPen(pg.mkPen(theme.FRAME, width=1, cosmetic=True))
-        frame.setBrush(pg.mkBrush(theme.NO_DATA))  # seen through the image's NaN (no-data) pixels
-        frame.setZValue(image.zValue() - 1)
-        view.addItem(frame, ignoreBounds=True)
-        return _Panel(_PanelTitle(), view, image, frame)
-
     def _build_ui(self) -> None:
         self._graphics = pg.GraphicsLayoutWidget()
         self._graphics.setBackground(theme.BACKGROUND)
         self._graphics.ci.setContentsMargins(2, 2, 2, 2)
+        self._graphics.ci.layout.setSpacing(4)
         first = self._panels[0].view
         for panel in self._panels[1:]:
             panel.view.setXLink(first)
@@ -158,8 +103,13 @@ class DepthView(QtWidgets.QWidget):
         bar.addWidget(self._far_box)
         bar.addWidget(self._crop_box)
         bar.addStretch(1)
-        bar.addWidget(self._no_data_key)
-        bar.addWidget(self._readout)
+        # The key and the readout get a row under the images: beside the controls they made the
+        # depth view 660 px wide at the least, and the window too wide for a 1280 px screen.
+        footer = QtWidgets.QHBoxLayout()
+        footer.setContentsMargins(6, 2, 6, 2)
+        footer.addWidget(self._no_data_key)
+        footer.addStretch(1)
+        footer.addWidget(self._readout)
 
         body = QtWidgets.QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
@@ -172,6 +122,7 @@ class DepthView(QtWidgets.QWidget):
         layout.setSpacing(0)
         layout.addLayout(bar)
         layout.addLayout(body, 1)
+        layout.addLayout(footer)
 
     @staticmethod
     def _depth_spinbox(tooltip: str) -> QtWidgets.QDoubleSpinBox:
@@ -182,14 +133,14 @@ class DepthView(QtWidgets.QWidget):
         return box
 
     def _connect_controls(self) -> None:
-        self._colormap_box.currentTextChanged.connect(self.set_colormap)
-        self._auto_box.toggled.connect(self.set_auto_levels)
+        self._colormap_box.currentTextChanged.connect(self._on_colormap_chosen)
+        self._auto_box.toggled.connect(self._on_auto_toggled)
         self._near_box.valueChanged.connect(self._on_level_box_changed)
         self._far_box.valueChanged.connect(self._on_level_box_changed)
         self._crop_box.toggled.connect(self.cropToggled)
         hist = self._histogram.item
         hist.sigLevelsChanged.connect(self._on_histogram_levels_changed)
-        hist.sigLevelChangeFinished.connect(self._on_histogram_levels_changed)
+        hist.sigLevelChangeFinished.connect(self._on_level_drag_finished)
         hist.sigLookupTableChanged.connect(self._on_lookup_table_changed)
         self._panels[0].image.sigImageChanged.disconnect(hist.imageChanged)
         self._histogram_timer = QtCore.QTimer(self, singleShot=True, interval=HISTOGRAM_REFRESH_MS)
@@ -217,18 +168,24 @@ class DepthView(QtWidgets.QWidget):
                 panel.frame.setRect(0, 0, depth.shape[1], depth.shape[0])
                 reframe = True
             if panel.title.text != title:
-                panel.title.setText(title)  # a repaint only: a title's width never moves a column
+                panel.set_title(title)  # a repaint only: a title's width never moves a column
             panel.depth = depth
             panel.display = _with_holes_as_nan(depth, panel.display)
             panel.image.setImage(panel.display, autoLevels=False, levels=self._levels)
         if not self._histogram_timer.isActive():
             self._histogram_timer.start()
-        if relayout:
-            self._graphics.ci.layout.activate()  # place the view boxes now, so autoRange fits them
+        if reframe:
+            self._regrid()  # the image's shape decides which grid shows it biggest
         if self._auto_levels:
             self._fit_levels()
-        if reframe:
-            self._panels[0].view.autoRange(padding=0.02)
+        if reframe or relayout:
+            self._panels[0].view.autoRange(padding=FIT_PADDING)
+
+    def set_crop_box(self, box: tuple[float, float, float] | None) -> None:
+        """Outline where the crop lies (left u, top v, side in pixels) on every full-frame
+        panel; None (the panels show the crop itself) hides the outline."""
+        for panel in self._panels:
+            panel.show_crop_box(box)
 
     def set_colormap(self, name: str) -> None:
         """Switch every panel to one of COLORMAPS."""
@@ -277,6 +234,11 @@ class DepthView(QtWidgets.QWidget):
     def panel_titles(self) -> list[str]:
         return [p.title.text for p in self._panels[:self._shown]]
 
+    @property
+    def panels(self) -> list[DepthPanel]:
+        """The panels shown now (their view boxes and titles: what the layout tests measure)."""
+        return self._panels[:self._shown]
+
     def panel_depth(self, panel: int = 0) -> np.ndarray | None:
         """The depth (mm) panel `panel` shows, as given to set_images."""
         return self._panels[panel].depth if panel < self._shown else None
@@ -291,19 +253,43 @@ class DepthView(QtWidgets.QWidget):
 
     # -- internals ----------------------------------------------------------------------------
     def _arrange(self, count: int) -> None:
-        layout = self._graphics.ci
-        layout.clear()
-        for col, panel in enumerate(self._panels[:count]):
-            layout.addItem(panel.title, row=0, col=col)
-            layout.addItem(panel.view, row=1, col=col)
         for panel in self._panels[count:]:
             panel.depth = panel.display = None
             panel.image.clear()
+            panel.set_title("")
         self._shown = count
+        self._grid = (0, 0)
+        self._regrid()
+
+    def _regrid(self) -> bool:
+        """Lay the shown panels out in the grid that shows them biggest (grid_shape); True when
+        the grid changed."""
+        depth = self._panels[0].depth
+        aspect = depth.shape[1] / depth.shape[0] if depth is not None else 1.0
+        size = self._graphics.size()
+        grid = grid_shape(self._shown, size.width(), size.height(), aspect)
+        if grid == self._grid:
+            return False
+        self._grid = grid
+        layout = self._graphics.ci
+        layout.clear()
+        for i, panel in enumerate(self._panels[:self._shown]):
+            layout.addItem(panel.view, row=i // grid[1], col=i % grid[1])
+        layout.layout.activate()  # place the view boxes now, so autoRange fits them
+        return True
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._shown and self._regrid():
+            self._panels[0].view.autoRange(padding=FIT_PADDING)
 
     def _apply_levels(self, levels: tuple[float, float]) -> None:
         # Setting the histogram region calls back _on_histogram_levels_changed for every panel.
-        self._histogram.item.setLevels(*levels)
+        self._applying_levels = True
+        try:
+            self._histogram.item.setLevels(*levels)
+        finally:
+            self._applying_levels = False
 
     def _fit_levels(self) -> None:
         valid = [p.depth[p.depth > 0] for p in self._panels[:self._shown] if p.depth is not None]
@@ -314,6 +300,21 @@ class DepthView(QtWidgets.QWidget):
 
     def _on_level_box_changed(self) -> None:
         self.set_levels(self._near_box.value(), self._far_box.value())
+        self.levelsChanged.emit(*self._levels)
+
+    def _on_level_drag_finished(self) -> None:
+        self._on_histogram_levels_changed()
+        if not self._applying_levels:
+            self.levelsChanged.emit(*self._levels)
+
+    def _on_auto_toggled(self, enabled: bool) -> None:
+        self.set_auto_levels(enabled)
+        if not enabled:  # the levels auto left on screen are now the user's
+            self.levelsChanged.emit(*self._levels)
+
+    def _on_colormap_chosen(self, name: str) -> None:
+        self.set_colormap(name)
+        self.colormapChanged.emit(name)
 
     def _on_histogram_levels_changed(self) -> None:
         self._levels = tuple(float(x) for x in self._histogram.item.getLevels())

@@ -21,19 +21,12 @@ from vispy import scene  # noqa: E402  (the backend must be chosen first)
 from vispy.color import Color  # noqa: E402
 from vispy.util import keys  # noqa: E402
 
-from . import orbit, theme  # noqa: E402
+from . import theme  # noqa: E402
 from .viewport_math import darken, drag_target, ground_grid, nearest_point, project_to_canvas  # noqa: E402
+from .viewport_camera import DEFAULT_HAND_Z_MM, ORBIT_FOV_DEG, SNAP_VIEWS, ViewportCamera, hand_centre  # noqa: E402
 from .viewport_toolbar import ViewportToolbar  # noqa: E402
 
-SNAP_VIEWS: tuple[str, ...] = ("camera", "side", "top")
-# TurntableCamera angles (azimuth, elevation) with up='-y', i.e. up is the camera frame's -y.
-# azimuth 90 looks along +z with x right and y down, exactly like the depth image.
-_VIEW_ANGLES = {"camera": (90.0, 0.0), "side": (180.0, 0.0), "top": (90.0, 90.0)}
 _START_ANGLES = (130.0, 22.0)        # a three-quarter view that shows depth and the frustum
-_ORBIT_FOV_DEG = 35.0
-_FRAME_MARGIN = 1.8                  # visible height / hand extent in side and top views
-_MIN_HAND_EXTENT_MM = 120.0
-_DEFAULT_HAND_Z_MM = 500.0
 
 PICK_RADIUS_PX = 12.0
 ROTATE_DEG_PER_PX = 0.5              # same feel as TurntableCamera's orbit
@@ -78,6 +71,7 @@ class HandViewport(QtWidgets.QWidget):
     handRotateStarted = QtCore.Signal()
     handRotateDragged = QtCore.Signal(float, float)
     handRotateFinished = QtCore.Signal()
+    orbitChanged = QtCore.Signal(object)  # the 3D view's orbit (plain data) after the user moved it
 
     def __init__(self, joint_names: Sequence[str] = (), parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -88,15 +82,15 @@ class HandViewport(QtWidgets.QWidget):
         self._limited: frozenset[int] = frozenset()
         self._hovered = -1
         self._drag: _Drag | None = None
-        self._camera_fov_deg = _ORBIT_FOV_DEG
         self._surface_kind: str | None = None
 
         self.canvas = scene.SceneCanvas(keys=None, bgcolor=theme.BACKGROUND, show=False)
         self.view = self.canvas.central_widget.add_view()
         self.view.camera = scene.TurntableCamera(
-            up="-y", fov=_ORBIT_FOV_DEG, azimuth=_START_ANGLES[0], elevation=_START_ANGLES[1],
-            center=(0.0, 0.0, _DEFAULT_HAND_Z_MM))
-        self._set_distance(_DEFAULT_HAND_Z_MM)
+            up="-y", fov=ORBIT_FOV_DEG, azimuth=_START_ANGLES[0], elevation=_START_ANGLES[1],
+            center=(0.0, 0.0, DEFAULT_HAND_Z_MM))
+        self.orbit = ViewportCamera(self.canvas, self.view, lambda: self._joints, self)
+        self.orbit.orbitChanged.connect(self.orbitChanged)
         self._build_visuals()
         self._build_layout()
         self._connect_controls()
@@ -214,22 +208,15 @@ class HandViewport(QtWidgets.QWidget):
             j = (i + 1) % 4
             segments += [near[i], near[j], far[i], far[j], np.zeros(3), far[i]]
         self._frustum.set_data(np.array(segments, dtype=np.float32))
-        self._camera_fov_deg = math.degrees(2.0 * math.atan(0.5 * height / fy))
+        self.orbit.set_depth_camera_fov(math.degrees(2.0 * math.atan(0.5 * height / fy)))
 
     def snap_view(self, view: str) -> None:
-        """Look at the hand from the depth camera ('camera'), from its +x side ('side') or from
-        above ('top')."""
-        azimuth, elevation = _VIEW_ANGLES[view]
-        cam = self.view.camera
-        if view == "camera":
-            z = float(np.mean(self._joints[:, 2])) if len(self._joints) else _DEFAULT_HAND_Z_MM
-            cam.fov = self._camera_fov_deg
-            cam.center = (0.0, 0.0, z)
-            self._set_distance(z)  # the eye sits at the origin, where the depth camera is
-        else:
-            cam.fov = _ORBIT_FOV_DEG
-            self.frame_hand()
-        cam.azimuth, cam.elevation, cam.roll = azimuth, elevation, 0.0
+        """One of SNAP_VIEWS (see ViewportCamera.snap_view)."""
+        self.orbit.snap_view(view)
+
+    def frame_hand(self) -> None:
+        """Centre the hand and step back until all of it shows (ViewportCamera.frame_hand)."""
+        self.orbit.frame_hand()
 
     def view_axes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Unit vectors (right, down, forward) of the current view in camera-frame coordinates."""
@@ -293,32 +280,8 @@ class HandViewport(QtWidgets.QWidget):
         self._update_hover()
         self.jointHovered.emit(joint)
 
-    def frame_hand(self) -> None:
-        """Keep the angle of view, centre the hand and step back until all of it shows."""
-        cam = self.view.camera
-        cam.center = tuple(self._hand_centre())
-        extent = max(_MIN_HAND_EXTENT_MM, float(np.ptp(self._joints, axis=0).max())
-                     if len(self._joints) else 0.0)
-        self._set_distance(_FRAME_MARGIN * extent / (2.0 * math.tan(math.radians(cam.fov) / 2)))
-
-    def orbit_state(self) -> dict:
-        """The 3D view's camera as plain data (a scene file keeps it)."""
-        return orbit.orbit_state(self.view.camera)
-
-    def restore_orbit(self, state: dict) -> None:
-        """Put the 3D view's camera back as `orbit_state` gave it (TypeError/ValueError: bad)."""
-        orbit.restore_orbit(self.view.camera, state)
-
-    def _set_distance(self, distance: float) -> None:
-        cam = self.view.camera
-        cam.distance = distance
-        # Panning speed follows scale_factor: keep it the height visible at the centre.
-        cam.scale_factor = 2.0 * distance * math.tan(math.radians(cam.fov) / 2.0)
-
     def _hand_centre(self) -> np.ndarray:
-        if not len(self._joints):
-            return np.array([0.0, 0.0, _DEFAULT_HAND_Z_MM])
-        return 0.5 * (self._joints.min(axis=0) + self._joints.max(axis=0))
+        return hand_centre(self._joints)
 
     def _pick(self, pos: np.ndarray) -> int:
         if not len(self._joints):

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from . import theme
 from .images import thumbnail_icon
 
 _STEPS = 100                      # slider ticks per unit of curl or spread
@@ -45,7 +46,8 @@ class PosePanel(QtWidgets.QWidget):
         self._finger_buttons = QtWidgets.QButtonGroup(self)
         self._rotation_sliders: list[QtWidgets.QSlider] = []
         self._rotation_boxes: list[QtWidgets.QSpinBox] = []
-        self._hand_buttons = QtWidgets.QButtonGroup(self)
+        self._hand_buttons = QtWidgets.QButtonGroup(self)  # exclusive: one hand is selected
+        self.setStyleSheet(theme.CHECKED_BUTTON_STYLE)
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)

@@ -24,6 +24,14 @@ FRAME = "#3d434f"             # outline of a depth image's full frame
 NO_DATA = "#000000"
 
 
+# A checked toggle (Left/Right, the selected finger) in the accent colour: Fusion's dark checked
+# button differed from an unchecked one by about 15 grey levels, so which hand was selected
+# could not be seen.
+CHECKED_BUTTON_STYLE = (
+    f"QPushButton:checked, QToolButton:checked {{ background-color: {ACCENT}; color: #0b0d10; "
+    f"border: 1px solid {ACCENT}; border-radius: 3px; padding: 3px 8px; }}")
+
+
 def dark_palette() -> QtGui.QPalette:
     """A Fusion-friendly dark palette matching the view backgrounds."""
     pal = QtGui.QPalette()

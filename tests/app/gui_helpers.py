@@ -33,3 +33,22 @@ def drag(qtbot, viewport, joint: int, offsets, modifier=NO_MOD) -> None:
         move_mouse(qtbot, viewport, start + np.asarray(offset, dtype=float))
     QTest.mouseRelease(viewport.canvas.native, LEFT, modifier,
                        point(start + np.asarray(offsets[-1], dtype=float)))
+
+
+def use_stand_in_generator(c) -> None:
+    """A generator that draws a flat disk, installed as the loader would (no torch, instant)."""
+    from engine.data.crop import CROP_SIZE
+
+    disk = np.hypot(*np.mgrid[-1:1:CROP_SIZE * 1j, -1:1:CROP_SIZE * 1j]) < 0.5
+    c.runtime.generator = lambda y, transform, cut=True: np.where(disk, -0.2, 1.0).astype(np.float32)
+    c.generator_available = True
+    c.generatorChanged.emit(True)
+    c.request_frame()
+
+
+def joints_on_canvas(window) -> int:
+    """How many of the hand's joints the 3D view shows."""
+    positions = window.viewport.joint_canvas_positions()
+    w, h = window.viewport.canvas.size
+    inside = (positions[:, 0] >= 0) & (positions[:, 0] < w) & (positions[:, 1] >= 0) & (positions[:, 1] < h)
+    return int(np.count_nonzero(inside))

@@ -2,20 +2,16 @@
 status lines stay current. Driven through the real window."""
 from __future__ import annotations
 
-import numpy as np
+import json
+
+import pytest
+from gui_helpers import joints_on_canvas
 from PySide6 import QtCore
 from PySide6.QtTest import QTest
 
 from engine.hand.skeleton import JOINT_NAMES
 
 EVENT_TIMEOUT_MS = 20000
-
-
-def joints_on_canvas(window) -> int:
-    positions = window.viewport.joint_canvas_positions()
-    w, h = window.viewport.canvas.size
-    inside = (positions[:, 0] >= 0) & (positions[:, 0] < w) & (positions[:, 1] >= 0) & (positions[:, 1] < h)
-    return int(np.count_nonzero(inside))
 
 
 def test_crop_is_one_view_state_mirrored_by_the_action_and_the_depth_view(window):
@@ -75,3 +71,42 @@ def test_levels_come_from_the_hands_own_depths_once_its_frame_arrives(window, qt
     assert tuple(window.depth_view.levels) == hand_levels(frame.clean, frame.labels, c.hand)
     near, far = window.depth_view.levels
     assert near < 650.0 < far
+
+
+def test_the_widgets_feed_the_view_state_through_signals_and_mirror_it(window, qtbot, tmp_path):
+    """Levels, colormap and orbit: the user's gesture in a widget reaches the controller's view
+    state (and so a saved scene) with no getter reading the widget back; a view state set by the
+    app shows in the widgets."""
+    c, dv = window.controller, window.depth_view
+    assert not hasattr(c, "view_provider")  # nothing pulls the widgets' state back
+    dv._near_box.setValue(455.0)  # the user types a near level
+    assert c.view.levels == (455.0, dv.levels[1])
+    dv._colormap_box.setCurrentText("viridis")
+    assert c.view.colormap == "viridis"
+    with qtbot.waitSignal(window.viewport.orbitChanged, timeout=EVENT_TIMEOUT_MS):
+        window.viewport.snap_view("side")
+    assert c.view.orbit["azimuth"] == 180.0
+    c.undo()  # undo leaves the view state alone (it is not an edit)
+    c.save_scene(tmp_path / "s.json")
+    view = json.loads((tmp_path / "s.json").read_text())["view"]
+    assert view["levels"][0] == 455.0 and view["colormap"] == "viridis"
+    assert view["orbit"]["azimuth"] == 180.0
+    c.set_view(levels=(400.0, 900.0), colormap="turbo",
+               orbit={**c.view.orbit, "azimuth": 100.0})  # the app sets it: the widgets mirror
+    assert dv.levels == (400.0, 900.0) and dv.colormap == "turbo"
+    assert window.viewport.view.camera.azimuth == 100.0
+
+
+def test_the_hand_is_framed_in_the_3d_view_at_start(window):
+    assert joints_on_canvas(window) == len(JOINT_NAMES)
+
+
+@pytest.mark.parametrize("gesture", ["preset", "mirror", "reset", "random"])
+def test_the_3d_view_frames_the_hand_after_a_preset_mirror_reset_or_random_pose(window, gesture):
+    window.viewport.view.camera.center = (500.0, 500.0, 0.0)  # the user panned away
+    assert joints_on_canvas(window) < len(JOINT_NAMES)
+    pp = window.pose_panel
+    {"preset": lambda: pp.presetChosen.emit("fist"), "mirror": pp.mirrorRequested.emit,
+     "reset": pp.handResetRequested.emit, "random": pp.randomPoseRequested.emit}[gesture]()
+    window.flush_display()
+    assert joints_on_canvas(window) == len(JOINT_NAMES)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 from PySide6.QtTest import QTest
 
 from widgets.pose_panel import PosePanel
@@ -85,3 +85,24 @@ def test_buttons_emit_requests(panel, qtbot):
     with qtbot.waitSignal(panel.fingerSelected) as selected:
         panel._finger_buttons.button(0).click()
     assert selected.args == ["thumb"]
+
+
+def _mean_colour(widget) -> np.ndarray:
+    image = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return pixels[:, :image.width() * 4].reshape(image.height(), image.width(), 4)[..., :3].mean(axis=(0, 1))
+
+
+def test_left_and_right_show_which_hand_is_selected(panel, qtbot):
+    left, right = (panel._hand_buttons.button(i) for i in range(2))
+    assert left.text() == "Left" and right.text() == "Right"
+    assert left.isCheckable() and right.isCheckable() and panel._hand_buttons.exclusive()
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert right.isChecked() and not left.isChecked()
+    unchecked, checked = _mean_colour(left), _mean_colour(right)
+    assert np.abs(checked - unchecked).max() > 60  # not ~15 grey levels: the selection shows
+    with qtbot.waitSignal(panel.handednessChanged) as chosen:
+        QTest.mouseClick(left, QtCore.Qt.MouseButton.LeftButton)
+    assert chosen.args == ["left"] and left.isChecked() and not right.isChecked()
+    assert np.abs(_mean_colour(left) - checked).max() < 10  # the same look, now on Left
