@@ -34,6 +34,7 @@ def load_default_generator() -> tuple[CropGenerator | None, str, str]:
         import torch
 
         from engine.models.device import inference_threads
+        from engine.models.device_names import DEFAULT_GENERATOR_BACKEND
         from engine.models.inference import InferenceGenerator
         from engine.models.pose_encoding import crop_view
 
@@ -42,12 +43,13 @@ def load_default_generator() -> tuple[CropGenerator | None, str, str]:
             torch.set_num_threads(inference_threads(keep_for_gui=True))
         model, _ = gen_module.load_generator(path, device=device)
         name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
-        fast = InferenceGenerator(model)  # folded once at load, never per frame
+        fast = InferenceGenerator(model, backend=DEFAULT_GENERATOR_BACKEND)  # built once at load, never per frame
 
         def generate(y: np.ndarray, transform) -> np.ndarray:
             return fast(np.asarray(y)[None], crop_view(transform)[None])[0]
 
-        return generate, name, f"Generator loaded from {path.name} ({name})"
+        how = name if fast.backend == "torch" else f"{name}, {fast.backend}"
+        return generate, name, f"Generator loaded from {path.name} ({how})"
     except Exception as e:
         log.exception("loading the generator failed")
         return None, "CPU", f"Generator could not be loaded ({str(e).splitlines()[0]}): simulator only"

@@ -89,13 +89,18 @@ def render_sample(record: PoseRecord, style: Style | None, seed: int, provenance
 
 
 def crop_generator(model, silhouette_cut: bool = True) -> CropGenerator:
-    """The runtime's one-crop generator interface over a loaded model (imports torch);
-    `silhouette_cut=False` shows the network's raw output (`generate --no-cut`)."""
+    """The runtime's one-crop generator interface (imports torch) over a loaded model, built once
+    as an InferenceGenerator (folded) and reused for every crop, or over an InferenceGenerator
+    the caller built with its backend (engine.models.inference). `silhouette_cut=False` shows
+    the network's raw output (`generate --no-cut`)."""
     from engine.models.generator import generate_crops
+    from engine.models.inference import InferenceGenerator
     from engine.models.pose_encoding import crop_view
 
+    fast = model if isinstance(model, InferenceGenerator) else InferenceGenerator(model, silhouette_cut=silhouette_cut)
+
     def generate(y: np.ndarray, transform) -> np.ndarray:
-        return generate_crops(model, np.asarray(y)[None], crop_view(transform)[None],
+        return generate_crops(fast, np.asarray(y)[None], crop_view(transform)[None],
                               silhouette_cut=silhouette_cut)[0]
 
     return generate
