@@ -31,9 +31,9 @@ from engine.data.crop import CROP_SIZE, crop_camera, make_transform, normalise_j
 from engine.hand.sampler import sample_pose
 from engine.models import DEFAULT_GENERATOR_PATH, DEFAULT_STYLE_STAGE_PATH
 from engine.models.device import resolve_device
+from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, GENERATOR_BACKENDS
 from engine.models.fast_encoding import encode_pose_numpy
 from engine.models.generator import ENCODING_SIZE, load_generator
-from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, GENERATOR_BACKENDS
 from engine.models.inference import InferenceGenerator
 from engine.models.pose_encoding import crop_view
 from engine.runtime_batch import crop_to_mm, generate_batch

@@ -21,8 +21,9 @@ from it and never saved.
 
 Backends (`backend=`): "torch" runs the folded float32 network above, the reference. "int8" (CPU
 only) runs the convolutional body quantized to int8, calibrated at load (engine.models.int8):
-about 3x faster on one thread, agreeing with "torch" to a few mm on average (a test bounds it)
-but not bit for bit, so it is chosen only where its evaluation holds. Where int8 cannot run
+2-3x faster on one thread, agreeing with "torch" to about 0.3 mm on average (a test bounds it at
+1 mm) but not bit for bit; its evaluation is slightly worse (the model card: +0.09 mm foreground
+error), so "torch" stays the default. Where int8 cannot run
 (a GPU, a torch without the x86 quantized engine) the generator falls back to "torch" and says
 why in `fallback`, rather than failing the caller.
 """
@@ -46,9 +47,6 @@ from engine.models.pose_encoding import VIEW_SIZE, encode_pose
 # (1 thread, shared) the shipped G cost 57, 49, 45 and 59 ms per crop at batch 1, 4, 8 and 32 -
 # past 8 the activations (24 x 64 x 64 floats per crop and layer) fall out of the caches.
 CPU_CHUNK = 8
-
-BACKENDS = GENERATOR_BACKENDS
-DEFAULT_BACKEND = DEFAULT_GENERATOR_BACKEND
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +101,11 @@ class InferenceGenerator:
     """
 
     def __init__(self, model: SkeletonUNet, amp: bool = False, silhouette_cut: bool = True,
-                 backend: str = DEFAULT_BACKEND) -> None:
+                 backend: str = DEFAULT_GENERATOR_BACKEND) -> None:
         if not isinstance(model, SkeletonUNet):
             raise TypeError(f"an InferenceGenerator needs a SkeletonUNet, got {type(model).__name__}")
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown generator backend {backend!r}; use {', '.join(BACKENDS)}")
+        if backend not in GENERATOR_BACKENDS:
+            raise ValueError(f"unknown generator backend {backend!r}; use {', '.join(GENERATOR_BACKENDS)}")
         self.device = next(model.parameters()).device
         self.config = dict(model.config)
         self.net = fold_generator(model)

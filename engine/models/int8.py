@@ -3,8 +3,9 @@
 Why: the shipped G is 1.04 GFLOP per crop and its float32 convolutions already run near this
 class of CPU's float32 matmul peak (profiled: 82-95 GFLOP/s per layer on 1 thread), so float32
 cannot reach a 10 ms pose-to-crop on one thread; int8 multiply-adds are 2-4x denser per
-instruction (AVX2's vpmaddubsw, VNNI's vpdpbusd). Measured on the 2-core EPYC, 1 thread, one
-crop: the body 15.1 ms float32 -> 5.2 ms int8; batches on 2 threads 92 -> ~400 img/s.
+instruction (AVX2's vpmaddubsw, VNNI's vpdpbusd). Measured on the shared 2-core EPYC, 1 thread,
+one crop: the body 12.9 ms float32 (channels_last) -> 5.2 ms int8 at load 1.7; G with its cut,
+interleaved at load 6-7.5, 35-38 ms -> 15-20 ms (model card).
 
 How: torch.ao's FX graph mode quantization with the "x86" backend's default configuration
 (per-channel symmetric int8 weights; uint8 activations observed by histogram, with the reduced
