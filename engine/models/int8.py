@@ -25,6 +25,9 @@ training seed 0 + CALIBRATION_SEED_OFFSET, the stream that already set G's silho
 the development or test poses), encoded as inference encodes them. Their observers set every
 activation's scale once, deterministically, so two loads give the same int8 model.
 Quantized weights are derived at load, never saved: the float32 checkpoint stays the one model.
+torch 2.13 marks torch.ao's quantization and quantized tensors deprecated (moving to torchao);
+torch is pinned, and should a later one drop them, quantizing fails and InferenceGenerator falls
+back to float32 with the reason.
 """
 from __future__ import annotations
 
