@@ -3,8 +3,13 @@
 Latency is what one dragged pose costs, so it is timed one crop at a time on ONE torch thread
 (the app's setting on a 2-core machine, engine.models.device.inference_threads); throughput is
 what a dataset command gets, batches on up to THROUGHPUT_THREADS threads. The style stage is the
-registry's `realsense` sensor style (engine.style.registry) applied to the crop in mm, in the
-crop's own camera. Speed is measured here, never asserted in tests.
+shipped learned style stage (engine.style.learned.LearnedStyle, resources/models/style_stage)
+styling toward a simulated RealSense frame (BENCH_SENSOR, through the sensor model), applied to
+the crop in mm in the crop's own camera: the issue's pose -> styled crop is encode + G + that
+stage. Without the stage's weights the `realsense` sensor model itself stands in, and the JSON
+says which ran (`runtime_style`). G runs on the chosen backend (engine.models.inference;
+`backend`), and `generator_by_backend` times every backend that runs here side by side,
+interleaved, on the same encodings. Speed is measured here, never asserted in tests.
 
 `gflop_per_img` counts the generator's convolutions (2 * multiply-adds); `peak_gflop_s` is this
 machine's float32 matrix-multiply rate on the same threads, an achievable peak to hold G against.
@@ -25,17 +30,22 @@ from engine.camera import KINECT_V1
 from engine.data.crop import CROP_SIZE, crop_camera, make_transform, normalise_joints
 from engine.data.paste import paste_crop
 from engine.hand.sampler import sample_pose
-from engine.models import DEFAULT_GENERATOR_PATH
+from engine.models import DEFAULT_GENERATOR_PATH, DEFAULT_STYLE_STAGE_PATH
 from engine.models.device import resolve_device
+from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, GENERATOR_BACKENDS
 from engine.models.fast_encoding import encode_pose_numpy
 from engine.models.generator import ENCODING_SIZE, load_generator
 from engine.models.inference import InferenceGenerator
 from engine.models.pose_encoding import crop_view
 from engine.runtime_batch import crop_to_mm, generate_batch
 from engine.sim.render import render_hand
+from engine.style.base import Style
 from engine.style.registry import resolve_style
 
-BENCH_STYLE = "realsense"
+BENCH_SENSOR = "realsense"
+# The style image of the learned stage: a render through BENCH_SENSOR from a stream of its own
+# (the evaluate command's sensor-style seed, engine.eval: apart from every pose set).
+STYLE_IMAGE_SEED = 5_000_011
 LATENCY_THREADS = 1
 THROUGHPUT_THREADS = 2
 THROUGHPUT_BATCH = 64
@@ -86,13 +96,33 @@ def peak_gflop_s(threads: int, repeats: int = 5) -> float:
     return 2 * PEAK_MATRIX ** 3 / best / 1e9
 
 
+def runtime_style(weights: str | Path = DEFAULT_STYLE_STAGE_PATH) -> tuple[Style, dict]:
+    """(the style stage timed, prepared; what it is, for the JSON): the learned stage toward a
+    BENCH_SENSOR render, or that sensor model itself when the stage's weights are missing."""
+    if Path(weights).is_file():
+        from engine.data.readers.sim import SimConfig, crop_sample
+        from engine.style.learned import LearnedStyle, crop_to_mm as stage_crop_to_mm
+
+        s = crop_sample(SimConfig(seed=STYLE_IMAGE_SEED, sensors=(BENCH_SENSOR,)), 0)
+        image = stage_crop_to_mm(s.depth, float(s.transform.centre[2]))
+        style = LearnedStyle(image, name=f"learned:{BENCH_SENSOR}", weights=weights).prepare()
+        return style, {"kind": "learned", "weights": str(weights),
+                       "style_image": f"{BENCH_SENSOR} render, sim seed {STYLE_IMAGE_SEED} sample 0"}
+    return resolve_style(BENCH_SENSOR).prepare(), {
+        "kind": "sensor", "name": BENCH_SENSOR, "note": f"no learned style stage at {weights}"}
+
+
 def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path = DEFAULT_GENERATOR_PATH,
-                  seed: int = 0) -> dict:
-    """latency_ms per stage, throughput_img_s, gflop_per_img, peak, device and resolution."""
+                  seed: int = 0, backend: str = DEFAULT_GENERATOR_BACKEND,
+                  style_weights: str | Path = DEFAULT_STYLE_STAGE_PATH) -> dict:
+    """latency_ms per stage, throughput_img_s, gflop_per_img, peak, device, resolution, the
+    backend G ran on and the style stage timed."""
     dev = resolve_device(device)
     model, _ = load_generator(model_path, device=dev)
-    gen = InferenceGenerator(model)
-    style = resolve_style(BENCH_STYLE).prepare()
+    gens = {name: InferenceGenerator(model, backend=name) for name in GENERATOR_BACKENDS}
+    gens = {name: g for name, g in gens.items() if g.backend == name}  # the ones that run here
+    gen = InferenceGenerator(model, backend=backend) if backend not in gens else gens[backend]
+    style, style_info = runtime_style(style_weights)
     rng = np.random.default_rng(seed)
     joints = np.stack([sample_pose(rng, BENCH_RANGES, camera=KINECT_V1).joints() for _ in range(count)])
     transforms = [make_transform(j, KINECT_V1) for j in joints]
@@ -102,22 +132,25 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
     encodings = [gen.encode(y[i:i + 1], views[i:i + 1]) for i in range(count)]
     surrounds = [render_hand(j, KINECT_V1).depth for j in joints]  # the app pastes onto the clean render
 
-    def run_g(i: int) -> None:
-        with torch.inference_mode():
-            out = gen.cut(gen.network(encodings[i]))
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        del out
+    def g_stage(g: InferenceGenerator) -> Callable[[int], None]:
+        def run_g(i: int) -> None:
+            with torch.inference_mode():
+                out = g.cut(g.network(encodings[i]))
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            del out
+        return run_g
 
     stages: dict[str, Callable[[int], object]] = {
         "encode": lambda i: encode_pose_numpy(y[i:i + 1], views[i:i + 1], size=ENCODING_SIZE),
-        "generator": run_g,
+        "generator": g_stage(gen),
         "style": lambda i: style.apply(crop_to_mm(crops[i], transforms[i]), crop_camera(transforms[i]), i, 1.0),
         "paste": lambda i: paste_crop(crops[i], transforms[i], surround=surrounds[i]),
         "pose_to_styled_crop": lambda i: generate_batch(gen, joints[i:i + 1], KINECT_V1, style, i, frames=False),
     }
     with torch_threads(LATENCY_THREADS):
         latency = {name: percentiles_ms(time_each(fn, count)) for name, fn in stages.items()}
+        by_backend = interleaved_ms({name: g_stage(g) for name, g in gens.items()}, count)
     batch = min(THROUGHPUT_BATCH, count)
     threads = max(1, min(THROUGHPUT_THREADS, os.cpu_count() or 1))
     with torch_threads(threads):
@@ -137,6 +170,23 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
         "throughput_batch": batch,
         "gflop_per_img": round(conv_gflop(gen.net, encodings[0]), 4),
         "peak_gflop_s": {"threads_1": round(peak_gflop_s(1), 1), f"threads_{threads}": round(peak_gflop_s(threads), 1)},
-        "style": BENCH_STYLE,
+        "backend": gen.backend,
+        **({"backend_fallback": gen.fallback} if gen.fallback else {}),
+        "generator_by_backend": by_backend,
+        "runtime_style": style_info,
         "generator": str(model_path),
     }
+
+
+def interleaved_ms(runs: dict[str, Callable[[int], object]], count: int) -> dict[str, dict[str, float]]:
+    """{name: {p50, p95}} of several callables timed in turn, item by item, so that a change in
+    the machine's load falls on all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for fn in runs.values():  # warm-up
+        fn(0)
+    for i in range(count):
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            fn(i)
+            times[name].append(time.perf_counter() - t0)
+    return {name: percentiles_ms(t) for name, t in times.items()}

@@ -42,6 +42,7 @@ def load_default_generator(cancelled: Callable[[], bool] = lambda: False
         import torch
 
         from engine.models.device import inference_threads
+        from engine.models.device_names import DEFAULT_GENERATOR_BACKEND
         from engine.models.inference import InferenceGenerator
         from engine.models.pose_encoding import crop_view
 
@@ -54,13 +55,14 @@ def load_default_generator(cancelled: Callable[[], bool] = lambda: False
         if cancelled():
             return None, "CPU", CANCELLED_MESSAGE
         name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
-        fast = InferenceGenerator(model)  # folded once at load, never per frame
+        fast = InferenceGenerator(model, backend=DEFAULT_GENERATOR_BACKEND)  # built once at load, never per frame
 
         def generate(y: np.ndarray, transform, silhouette_cut: bool = True) -> np.ndarray:
             raw, cut = fast.raw_and_cut(np.asarray(y)[None], crop_view(transform)[None])
             return (cut if silhouette_cut else raw)[0]
 
-        return generate, name, f"Generator loaded from {path.name} ({name})"
+        how = name if fast.backend == "torch" else f"{name}, {fast.backend}"
+        return generate, name, f"Generator loaded from {path.name} ({how})"
     except Exception as e:
         log.exception("loading the generator failed")
         return None, "CPU", f"Generator could not be loaded ({str(e).splitlines()[0]}): simulator only"

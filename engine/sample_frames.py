@@ -93,12 +93,18 @@ def render_sample(record: PoseRecord, style: Style | None, seed: int, provenance
 
 
 def crop_generator(model) -> CropGenerator:
-    """The runtime's one-crop generator interface over a loaded model (imports torch)."""
+    """The runtime's one-crop generator interface (imports torch) over a loaded model, built once
+    as an InferenceGenerator (folded) and reused for every crop, or over an InferenceGenerator
+    the caller built with its backend (engine.models.inference). Each call says whether the
+    silhouette cut applies (`generate --no-cut`, the app's View > Silhouette cut)."""
     from engine.models.generator import generate_crops
+    from engine.models.inference import InferenceGenerator
     from engine.models.pose_encoding import crop_view
 
+    fast = model if isinstance(model, InferenceGenerator) else InferenceGenerator(model)
+
     def generate(y: np.ndarray, transform, silhouette_cut: bool = True) -> np.ndarray:
-        return generate_crops(model, np.asarray(y)[None], crop_view(transform)[None],
+        return generate_crops(fast, np.asarray(y)[None], crop_view(transform)[None],
                               silhouette_cut=silhouette_cut)[0]
 
     return generate

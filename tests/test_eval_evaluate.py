@@ -94,6 +94,17 @@ def test_cli_json_on_sim(models, tmp_path, capsys):
     assert r["nn_baseline"]["matches"] == "pose and view"
 
 
+def test_cli_backend_is_chosen_and_reported(models, tmp_path, capsys):
+    common = ("--estimator", str(models["e"]), "--data", "sim", "--count", "3", "--batch", "2",
+              "--bank-size", "8", "--cache-dir", str(tmp_path))
+    r = run_json(capsys, "--model", str(models["g"]), *common)
+    assert r["backend"] == "torch" and "backend_fallback" not in r
+    r = run_json(capsys, "--model", str(models["g"]), "--backend", "int8", *common)
+    assert r["backend"] == "int8" and r["cut"]["n"] == 3
+    r = run_json(capsys, "--model", str(models["nan"]), "--backend", "int8", *common)
+    assert r["backend"] == "torch" and "torch only" in r["backend_fallback"]
+
+
 def test_cli_table_and_dataset_folder(models, tmp_path, capsys):
     assert main(["render", "--preset", "fist", "--out", str(tmp_path / "ds")]) == 0
     capsys.readouterr()

@@ -9,7 +9,7 @@ import platform
 from pathlib import Path
 
 from engine.bench import FIT_COUNT, bench_hand_model, bench_simulator, bench_style
-from engine.models.device_names import DEVICE_CHOICES
+from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, DEVICE_CHOICES, GENERATOR_BACKENDS
 
 APP_DRAG_S = 5.0  # long enough for ~100 frames of the generator on a 2-core CPU
 
@@ -25,6 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"app: seconds of dragging per source (default {APP_DRAG_S:g})")
     p.add_argument("--device", default="cpu", help="engine: where G runs for the runtime figures: cpu (default), cuda, mps or auto")
     p.add_argument("--style-weights", type=Path, help="engine: style stage checkpoint timed (default: the shipped one)")
+    p.add_argument("--backend", choices=GENERATOR_BACKENDS, default=DEFAULT_GENERATOR_BACKEND,
+                   help=f"engine: how G runs for the stage and batch figures: torch (float32) or int8 "
+                        f"(default {DEFAULT_GENERATOR_BACKEND}); every backend's G is also timed side by side")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 
@@ -41,10 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from engine.bench_runtime import bench_runtime
     from engine.models import DEFAULT_STYLE_STAGE_PATH
 
+    weights = args.style_weights or DEFAULT_STYLE_STAGE_PATH
     result = {"machine": _machine(torch.get_num_threads()),
               "simulator": bench_simulator(args.count), "hand_model": bench_hand_model(args.count),
-              **bench_runtime(args.count, args.device)}
-    weights = args.style_weights or DEFAULT_STYLE_STAGE_PATH
+              **bench_runtime(args.count, args.device, backend=args.backend, style_weights=weights)}
     if weights.is_file():
         result["style"] = bench_style(args.count, weights=str(weights))
     else:
@@ -64,8 +67,13 @@ def run(args: argparse.Namespace) -> int:
                        ("fit_pose_ms", f"fit to 21 joints ({fits} poses)")):
         print(f"{label}: p50 {hand[key]['p50']:.2f} ms, p95 {hand[key]['p95']:.2f} ms")
     print(f"fit error on sampled poses (shape unknown): {hand['fit_error_mm_mean']:.2e} mm mean")
+    rs = result["runtime_style"]
+    print(f"G backend {result['backend']}" + (f" ({result['backend_fallback']})" if "backend_fallback" in result else "")
+          + f"; style stage: {rs['kind']} ({rs.get('style_image') or rs.get('note')})")
     for stage, t in result["latency_ms"].items():
         print(f"{stage} ({result['latency_threads']} thread, {result['device']}): p50 {t['p50']:.2f} ms, p95 {t['p95']:.2f} ms")
+    for name, t in result["generator_by_backend"].items():
+        print(f"generator on {name}, side by side: p50 {t['p50']:.2f} ms, p95 {t['p95']:.2f} ms")
     print(f"G + style in batches of {result['throughput_batch']} ({result['throughput_threads']} threads): "
           f"{result['throughput_img_s']:.0f} img/s; G {result['gflop_per_img']:.3f} GFLOP/img, "
           f"matmul peak " + ", ".join(f"{v:.0f} GFLOP/s ({k.replace('_', ' ')})" for k, v in result["peak_gflop_s"].items()))

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from engine.eval import DEFAULT_BANK_SIZE
+from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, GENERATOR_BACKENDS
 from engine.seeds import TEST_SEED
 
 
@@ -37,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="auto (default): CUDA when available")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--backend", choices=GENERATOR_BACKENDS, default=DEFAULT_GENERATOR_BACKEND,
+                   help=f"how G runs: torch (float32, the reference) or int8 (CPU, calibrated at load) "
+                        f"(default {DEFAULT_GENERATOR_BACKEND})")
     p.add_argument("--style", help="also evaluate a style (a bank name or a depth PNG) on the clean sim crops "
                                    "of the evaluated seed: styled/unstyled KID and statistics, geometry shift")
     p.add_argument("--style-scale", type=float, help="mm per stored unit of a --style image (default: sidecar or guess)")
@@ -64,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         describe_path,
         evaluate,
         finite_or_none,
+        inference_backend,
         outputs,
         sim_source,
         training_stream,
@@ -86,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     generator, g_config, g_info = load_model(model_path, map_location=device)
     check_generator_output(generator)
+    generator, backend = inference_backend(generator, args.backend)
     estimator = load_estimator(estimator_path).to(device)
     train_stream, stream_origin = training_stream(g_config, g_info)
 
@@ -98,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         bar.n = done
         bar.refresh()
 
-    result: dict = {"model": describe_path(model_path), "data": args.data}
+    result: dict = {"model": describe_path(model_path), "data": args.data, **backend}
     # The data is opened (and a bad path reported) before the baseline bank costs a minute.
     if args.data == "sim":
         if args.seed == train_stream.seed:

@@ -5,6 +5,7 @@ depth (engine.sample_labels), never the simulator's silhouette.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from app.commands.render import (
@@ -18,7 +19,7 @@ from app.commands.render import (
 from app.commands.sample_options import sample_options
 from app.commands.style_option import add_style_arguments, prepared_style
 from engine.models import DEFAULT_GENERATOR_PATH
-from engine.models.device_names import DEVICE_CHOICES
+from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, DEVICE_CHOICES, GENERATOR_BACKENDS
 from engine.runtime import FrameError
 from engine.sample_frames import generator_provenance, render_sample, style_provenance
 
@@ -36,6 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cut", action="store_true",
                    help="show the network's raw output, without the eval-mode silhouette cut")
     p.add_argument("--device", default="auto", help="auto (default: CUDA, else MPS, else CPU), cpu, cuda or mps")
+    p.add_argument("--backend", choices=GENERATOR_BACKENDS, default=DEFAULT_GENERATOR_BACKEND,
+                   help=f"how G runs: torch (float32, the reference) or int8 (CPU; elsewhere it falls back "
+                        f"to torch and says so) (default {DEFAULT_GENERATOR_BACKEND})")
     add_output_arguments(p)
     p.set_defaults(run=run)
 
@@ -47,15 +51,20 @@ def run(args: argparse.Namespace) -> int:
     sample_options(args)
     from engine.models.device import resolve_device  # torch: only when run
     from engine.models.generator import load_generator
+    from engine.models.inference import InferenceGenerator
     from engine.sample_frames import crop_generator
 
     device = resolve_device(args.device)
     record = pose_from_args(args)
     model_path = args.model or DEFAULT_GENERATOR_PATH
     model, info = load_generator(model_path, device=device)
-    provenance = {**generator_provenance(model_path, info), **style_provenance(args.style, args.style_scale, style)}
+    fast = InferenceGenerator(model, silhouette_cut=not args.no_cut, backend=args.backend)
+    if fast.fallback:
+        print(f"note: {args.backend} backend unavailable ({fast.fallback}); running {fast.backend}", file=sys.stderr)
+    provenance = {**generator_provenance(model_path, info), "backend": fast.backend,
+                  **style_provenance(args.style, args.style_scale, style)}
     try:
-        content, warning = render_sample(record, style, args.seed, provenance, crop_generator(model),
+        content, warning = render_sample(record, style, args.seed, provenance, crop_generator(fast),
                                          silhouette_cut=not args.no_cut)
     except FrameError as e:
         raise ValueError(f"{model_path}: {e} for {describe_source(args)}; nothing written") from None

@@ -54,7 +54,8 @@ from engine.eval.metrics import (
     silhouette_iou,
 )
 from engine.hand.skeleton import FINGERS, NUM_JOINTS, PART_INDEX
-from engine.models.generator import generate_crops, generate_raw_and_cut
+from engine.models.generator import SkeletonUNet, generate_crops, generate_raw_and_cut
+from engine.models.inference import InferenceGenerator
 from engine.models.pose_encoding import VIEW_SIZE, crop_view, unproject_crop
 from engine.models.pose_net import PoseNet
 from engine.sample_labels import nearest_part
@@ -226,7 +227,7 @@ class _Scores:
                 **({"full_frame": summarise_frames(np.concatenate(self.frames))} if self.frames else {})}
 
 
-def evaluate(generator: nn.Module, estimator: PoseNet, source: EvalSource, bank: CropBank,
+def evaluate(generator: nn.Module | InferenceGenerator, estimator: PoseNet, source: EvalSource, bank: CropBank,
              batch: int = 64, progress: ProgressFn | None = None) -> dict:
     """Metrics of G's raw output, of its output after the cut (a model without a cut has none),
     of the view-aware nearest-pose baseline and (sim) of the simulator itself; see the module
@@ -371,6 +372,17 @@ def check_generator_output(generator: nn.Module) -> None:
         raise ValueError(f"model is not a pose-to-depth generator ({e.__class__.__name__}: {e})") from None
     if out.shape != (1, CROP_SIZE, CROP_SIZE):
         raise ValueError(f"model output has shape {out.shape}, expected one {CROP_SIZE}x{CROP_SIZE} crop")
+
+
+def inference_backend(generator: nn.Module, backend: str) -> tuple[nn.Module | InferenceGenerator, dict]:
+    """A SkeletonUNet built once as an InferenceGenerator on `backend` (int8 is calibrated at
+    build, never per batch), and what ran: {"backend": ..., "backend_fallback": why, if not
+    the one asked for}. Another generator runs as itself on torch."""
+    if not isinstance(generator, SkeletonUNet):
+        fallback = None if backend == "torch" else f"{type(generator).__name__} runs on torch only"
+        return generator, {"backend": "torch", **({"backend_fallback": fallback} if fallback else {})}
+    fast = InferenceGenerator(generator.eval(), backend=backend)
+    return fast, {"backend": fast.backend, **({"backend_fallback": fast.fallback} if fast.fallback else {})}
 
 
 def describe_path(path: Path | str) -> str:

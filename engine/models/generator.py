@@ -98,6 +98,12 @@ class SkeletonUNet(nn.Module):
         """(x_hat before the eval-mode cut, silhouette logit m), both (B, 1, 128, 128)."""
         if encoding is None:
             encoding = encode_pose(y, view, size=ENCODING_SIZE)
+        return compose_output(self.body(encoding))
+
+    def body(self, encoding: torch.Tensor) -> torch.Tensor:
+        """The convolutional part: encoding (B, C, 64, 64) -> head output (B, 2, 128, 128), the
+        silhouette logit and the depth before tanh. Apart from `compose_output` so that an
+        inference backend (engine.models.int8) can replace exactly this part."""
         h, skips = encoding, []
         for i, block in enumerate(self.down):
             if i:
@@ -108,11 +114,7 @@ class SkeletonUNet(nn.Module):
             h = block(torch.cat([F.interpolate(h, scale_factor=2.0, mode="nearest"), skip], dim=1))
         h = torch.cat([F.interpolate(h, scale_factor=2.0, mode="nearest"),
                        F.interpolate(encoding, scale_factor=2.0, mode="bilinear", align_corners=False)], dim=1)
-        out = self.head(self.full(h))
-        logit, depth = out[:, :1].float(), torch.tanh(out[:, 1:].float())
-        mask = torch.sigmoid(logit)
-        soft = mask * depth + (1.0 - mask) * BACKGROUND
-        return soft, logit
+        return self.head(self.full(h))
 
     def set_silhouette_cut(self, edge_window: int, edge_fraction: float, hand_max: float,
                            depth_window: int = 1, depth_step: float = 0.0) -> None:
@@ -148,6 +150,14 @@ class SkeletonUNet(nn.Module):
         return torch.where(keep, depth, torch.full_like(x, BACKGROUND))
 
 
+def compose_output(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x_hat, logit m) from the head output (B, 2, 128, 128): x_hat = sigmoid(m) * tanh(d) +
+    (1 - sigmoid(m)) * background, in float32 whatever the body ran in."""
+    logit, depth = out[:, :1].float(), torch.tanh(out[:, 1:].float())
+    mask = torch.sigmoid(logit)
+    return mask * depth + (1.0 - mask) * BACKGROUND, logit
+
+
 def local_minimum(x: torch.Tensor, window: int) -> torch.Tensor:
     """Minimum of x (B, 1, H, W) over a window x window square around each pixel (odd window),
     as two 1D passes."""
@@ -161,7 +171,8 @@ def generate_crops(model: nn.Module, y: np.ndarray, view: np.ndarray | None = No
                    batch_size: int = 64, silhouette_cut: bool = True) -> np.ndarray:
     """Crops (N, 128, 128) float32 for poses y (N, 21, 3) and views (N, 5) (see crop_view).
 
-    Runs the model in eval mode (hardened silhouette) on its own device, in batches. A
+    Runs the model in eval mode (hardened silhouette) on its own device, in batches. `model`
+    may be an InferenceGenerator already built with its backend (engine.models.inference). A
     SkeletonUNet runs as its InferenceGenerator (BatchNorm folded, numpy encoding on the CPU:
     the same output within float32 rounding, faster); the fold is redone per call, so a model
     still being trained is never seen with stale weights. `silhouette_cut=False`: a SkeletonUNet's
@@ -169,10 +180,13 @@ def generate_crops(model: nn.Module, y: np.ndarray, view: np.ndarray | None = No
     """
     from engine.models.inference import InferenceGenerator  # it builds on this module
 
-    model.eval()
-    device = next(model.parameters()).device
     y = np.asarray(y, dtype=np.float32).reshape(-1, 21, 3)
     views = None if view is None else np.asarray(view, dtype=np.float32).reshape(-1, 5)
+    if isinstance(model, InferenceGenerator):  # already built (its backend chosen) by the caller
+        raw, cut = model.raw_and_cut(y, views)
+        return cut if silhouette_cut else raw
+    model.eval()
+    device = next(model.parameters()).device
     fast = InferenceGenerator(model, silhouette_cut=silhouette_cut) if isinstance(model, SkeletonUNet) else None
     out = []
     for i in range(0, len(y), batch_size):
@@ -189,12 +203,16 @@ def generate_crops(model: nn.Module, y: np.ndarray, view: np.ndarray | None = No
 def generate_raw_and_cut(model: nn.Module, y: np.ndarray, view: np.ndarray | None = None,
                          batch_size: int = 64) -> tuple[np.ndarray, np.ndarray | None]:
     """(raw network output, output after the eval-mode silhouette cut), each (N, 128, 128), from
-    one pass. A model without a cut (not a SkeletonUNet) gives its eval-mode output and None."""
+    one pass. A model without a cut (not a SkeletonUNet) gives its eval-mode output and None.
+    `model` may be an InferenceGenerator already built with its backend."""
     from engine.models.inference import InferenceGenerator  # it builds on this module
 
-    if not isinstance(model, SkeletonUNet):
+    if isinstance(model, InferenceGenerator):
+        fast = model
+    elif not isinstance(model, SkeletonUNet):
         return generate_crops(model, y, view, batch_size), None
-    fast = InferenceGenerator(model.eval())
+    else:
+        fast = InferenceGenerator(model.eval())
     y = np.asarray(y, dtype=np.float32).reshape(-1, 21, 3)
     views = None if view is None else np.asarray(view, dtype=np.float32).reshape(-1, 5)
     return fast.raw_and_cut(y, views)
