@@ -277,6 +277,10 @@ class DepthView(QtWidgets.QWidget):
     def panel_titles(self) -> list[str]:
         return [p.title.text for p in self._panels[:self._shown]]
 
+    def image_surface(self) -> QtWidgets.QWidget:
+        """The widget the images are painted on (its Paint events: a frame reaching the screen)."""
+        return self._graphics.viewport()
+
     def panel_depth(self, panel: int = 0) -> np.ndarray | None:
         """The depth (mm) panel `panel` shows, as given to set_images."""
         return self._panels[panel].depth if panel < self._shown else None

@@ -141,6 +141,11 @@ class HandViewport(QtWidgets.QWidget):
         layout.addWidget(self.toolbar)
         layout.addWidget(self.canvas.native, 1)
         self.canvas.native.setMinimumSize(320, 240)
+        # The canvas in a native window of its own: a GL widget in a plain window makes Qt
+        # composite the whole window in OpenGL on every repaint of any widget (in software GL
+        # ~10 ms of CPU for a status-bar message or a depth frame). Alone, the canvas swaps its
+        # own area and the rest of the window is flushed as the raster regions that changed.
+        self.canvas.native.setAttribute(QtCore.Qt.WidgetAttribute.WA_NativeWindow)
 
     def _connect_controls(self) -> None:
         # vispy calls the newest connection first, so these run before the camera sees the event.
@@ -278,7 +283,9 @@ class HandViewport(QtWidgets.QWidget):
                                     face_color=(0, 0, 0, 0), edge_color=theme.ACCENT,
                                     edge_width=2.5)
         name = self._joint_names[j] if j < len(self._joint_names) else f"joint {j}"
-        self._label.text = f"{name}  (at limit)" if j in self._limited else name
+        text = f"{name}  (at limit)" if j in self._limited else name
+        if text != self._label.text:  # setting it lays the glyphs out again, on every draw
+            self._label.text = text
         self._label.pos = self.joint_canvas_positions()[j] + (_HOVER_SIZE_PX / 2, -4.0)
 
     def _show_surface(self) -> None:

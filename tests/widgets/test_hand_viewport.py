@@ -165,3 +165,25 @@ def test_the_toolbar_hint_is_never_cut_off_in_a_narrow_view(viewport, qtbot):
 def hint_fits_after_layout(viewport, qtbot) -> bool:
     qtbot.waitUntil(lambda: viewport.toolbar.hint.width() == 120)
     return viewport.toolbar.hint_fits()
+
+
+def test_the_canvas_has_a_native_window_of_its_own(qtbot, hand, bones):
+    """A GL widget sharing a plain window makes Qt composite all of it in OpenGL on every
+    repaint of any widget; in a native window of its own the canvas swaps only its own area."""
+    from PySide6 import QtWidgets
+
+    from widgets.hand_viewport import HandViewport
+
+    window = QtWidgets.QWidget()
+    qtbot.addWidget(window)
+    layout = QtWidgets.QHBoxLayout(window)
+    vp = HandViewport()
+    layout.addWidget(vp)
+    layout.addWidget(QtWidgets.QLabel("depth view"))
+    vp.set_hand(hand, bones)
+    window.resize(640, 360)
+    window.show()
+    qtbot.waitExposed(window)
+    canvas_window = vp.canvas.native.windowHandle()
+    assert canvas_window is not None and canvas_window is not window.windowHandle()
+    vp.close()
