@@ -141,10 +141,8 @@ class HandViewport(QtWidgets.QWidget):
         layout.addWidget(self.toolbar)
         layout.addWidget(self.canvas.native, 1)
         self.canvas.native.setMinimumSize(320, 240)
-        # The canvas in a native window of its own: a GL widget in a plain window makes Qt
-        # composite the whole window in OpenGL on every repaint of any widget (in software GL
-        # ~10 ms of CPU for a status-bar message or a depth frame). Alone, the canvas swaps its
-        # own area and the rest of the window is flushed as the raster regions that changed.
+        # A native window of its own: else Qt composites the whole window in OpenGL on every
+        # repaint of any widget (software GL: ~10 ms of CPU for a depth frame or a status message).
         self.canvas.native.setAttribute(QtCore.Qt.WidgetAttribute.WA_NativeWindow)
 
     def _connect_controls(self) -> None:
