@@ -6,9 +6,12 @@ fingertip while the event loop runs freely. Recorded:
   moves      mouse moves sent, and those that reached the IK (the viewport's jointDragged);
   stall      gaps between ticks of a TICK_MS timer on the GUI thread, from press to release +
              RELEASE_TAIL_MS: how long the event loop could not run;
-  frames     every runtime frame finished (worker) and every frame shown (frameDisplayed), so
-             "frames behind" is, at each tick, how many finished frames are newer than the one
-             on screen;
+  frames     every runtime frame finished (worker), every frame handed to the depth view
+             (frameDisplayed) and every frame shown: it counts as shown once the paint pass
+             that drew it is over, when a user sees it (frames/s and latency count these).
+             "Frames behind" is, at each tick, how many finished frames are newer than the one
+             the depth view holds: the app's own backlog (a frame that finishes while the one
+             before it is still being painted replaces it, which is no lag);
   latency    for every pose change, the time until a frame computed from it (or a later pose)
              is on screen, and each runtime frame's own compute time.
 Imports Qt: loaded only by the GUI tests and `bench app`, never by the headless commands.
@@ -19,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 from PySide6.QtTest import QTest
 
 from engine.hand.skeleton import FINGER_JOINTS
@@ -27,10 +30,13 @@ from engine.hand.skeleton import FINGER_JOINTS
 INDEX_TIP = FINGER_JOINTS["index"][3]
 # Small enough for a 1280x1024 virtual screen, the narrowest the docks allow.
 WINDOW_SIZE = (1500, 760)
-MOVE_INTERVAL_MS = 12
+# A mouse moved by hand reaches the app about once per display frame (Qt compresses moves to one
+# per event-loop pass): about 60 moves a second.
+MOVE_INTERVAL_MS = 16
 # vispy drops a mouse move within 10 ms of the previous one: never send one that close, so every
-# move sent is one the viewport must deliver.
-MIN_MOVE_GAP_S = 0.012
+# move sent is one the viewport must deliver. Below MOVE_INTERVAL_MS, so a timer's jitter does
+# not skip a move (it would halve the rate).
+MIN_MOVE_GAP_S = 0.011
 TICK_MS = 5
 RELEASE_TAIL_MS = 300
 CIRCLE_PX, CIRCLE_PERIOD_S = 45.0, 1.5
@@ -49,7 +55,8 @@ class DragRecord:
     ticks: list[float] = field(default_factory=list)
     submitted: dict[int, float] = field(default_factory=dict)  # request id -> submit time
     finished: list[tuple[float, int, float]] = field(default_factory=list)  # time, id, compute ms
-    shown: list[tuple[float, int]] = field(default_factory=list)  # time, id
+    given: list[tuple[float, int]] = field(default_factory=list)  # time handed to the view, id
+    shown: list[tuple[float, int]] = field(default_factory=list)  # time painted, id
     frames_behind: list[int] = field(default_factory=list)  # sampled at every tick
     press_time: float = 0.0
     release_time: float = 0.0
@@ -79,6 +86,29 @@ def _wait(ms: int) -> None:
     loop.exec()
 
 
+class _PaintWatch(QtCore.QObject):
+    """Records frames handed to the depth view (`given`), and each as shown once a paint of
+    the view's image surface is over (Qt paints and flushes a window in one event, so what
+    runs next runs after the flush)."""
+
+    def __init__(self, record: DragRecord, surface: QtWidgets.QWidget) -> None:
+        super().__init__()
+        self._record = record
+        self._surface = surface
+        self._given: int | None = None  # handed to the view, not yet painted
+
+    def given(self, request_id: int) -> None:
+        self._given = request_id
+        self._record.given.append((time.perf_counter(), request_id))
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if watched is self._surface and event.type() == QtCore.QEvent.Type.Paint \
+                and self._given is not None:
+            rid, self._given = self._given, None
+            QtCore.QTimer.singleShot(0, lambda: self._record.shown.append((time.perf_counter(), rid)))
+        return False
+
+
 def drag_fingertip(window, drag_s: float) -> DragRecord:
     """Drag the index fingertip in circles for `drag_s` seconds on `window` (a MainWindow)."""
     c, vp = window.controller, window.viewport
@@ -98,8 +128,8 @@ def drag_fingertip(window, drag_s: float) -> DragRecord:
 
     def on_tick():
         rec.ticks.append(time.perf_counter())
-        on_screen = rec.shown[-1][1] if rec.shown else shown_before
-        rec.frames_behind.append(sum(rid > on_screen for _, rid, _ in list(rec.finished)))
+        held = rec.given[-1][1] if rec.given else shown_before
+        rec.frames_behind.append(sum(rid > held for _, rid, _ in list(rec.finished)))
 
     def on_delivered(*_):
         rec.moves_delivered += 1
@@ -107,8 +137,8 @@ def drag_fingertip(window, drag_s: float) -> DragRecord:
     def on_pose(_):
         rec.pose_changes.append(time.perf_counter())
 
-    def on_shown(rid):
-        rec.shown.append((time.perf_counter(), rid))
+    surface = window.depth_view.image_surface()
+    paints = _PaintWatch(rec, surface)
 
     tip = vp.joint_canvas_positions()[INDEX_TIP]
     native = vp.canvas.native
@@ -125,9 +155,11 @@ def drag_fingertip(window, drag_s: float) -> DragRecord:
         QTest.mouseMove(native, _point(xy))
 
     c.runtime.submit = recording_submit
-    connections = [(c.poseChanged, on_pose), (window.frameDisplayed, on_shown), (vp.jointDragged, on_delivered)]
+    connections = [(c.poseChanged, on_pose), (window.frameDisplayed, paints.given),
+                   (vp.jointDragged, on_delivered)]
     for signal, slot in connections:
         signal.connect(slot)
+    surface.installEventFilter(paints)
     ticker = QtCore.QTimer(interval=TICK_MS, timerType=QtCore.Qt.TimerType.PreciseTimer)
     ticker.timeout.connect(on_tick)
     mover = QtCore.QTimer(interval=MOVE_INTERVAL_MS, timerType=QtCore.Qt.TimerType.PreciseTimer)
@@ -147,6 +179,7 @@ def drag_fingertip(window, drag_s: float) -> DragRecord:
     finally:
         ticker.stop()
         mover.stop()
+        surface.removeEventFilter(paints)
         for signal, slot in connections:
             signal.disconnect(slot)
         c.runtime.submit = submit
@@ -167,6 +200,7 @@ def figures(rec: DragRecord) -> dict[str, float | None]:
         "stall_ms_max": round(float(stalls.max()), 1) if len(stalls) else None,
         "stall_ms_p95": pct(stalls, 95),
         "runtime_frame_ms_p50": pct([ms for _, _, ms in rec.finished], 50),
+        "runtime_frame_ms_p95": pct([ms for _, _, ms in rec.finished], 95),
         "mouse_moves_sent": rec.moves_sent,
         "mouse_moves_delivered": rec.moves_delivered,
         "frames_behind_max": max(rec.frames_behind, default=0),

@@ -26,7 +26,7 @@ from engine.runtime import DepthRuntime, FrameFailure, FrameRequest, FrameResult
 
 log = logging.getLogger(__name__)
 
-MIN_FRAME_INTERVAL_MS = 33  # a 30 fps ceiling: more than the depth view shows during a drag
+MIN_FRAME_INTERVAL_MS = 1000 / 60  # no more frames than a 60 Hz screen shows
 # A frame that has not come back after this long is lost (the runtime logged why): resubmit.
 LOST_FRAME_MS = 3000
 

@@ -239,6 +239,10 @@ class DepthView(QtWidgets.QWidget):
         """The panels shown now (their view boxes and titles: what the layout tests measure)."""
         return self._panels[:self._shown]
 
+    def image_surface(self) -> QtWidgets.QWidget:
+        """The widget the images are painted on (its Paint events: a frame reaching the screen)."""
+        return self._graphics.viewport()
+
     def panel_depth(self, panel: int = 0) -> np.ndarray | None:
         """The depth (mm) panel `panel` shows, as given to set_images."""
         return self._panels[panel].depth if panel < self._shown else None

@@ -135,6 +135,9 @@ class HandViewport(QtWidgets.QWidget):
         layout.addWidget(self.toolbar)
         layout.addWidget(self.canvas.native, 1)
         self.canvas.native.setMinimumSize(320, 240)
+        # A native window of its own: else Qt composites the whole window in OpenGL on every
+        # repaint of any widget (software GL: ~10 ms of CPU for a depth frame or a status message).
+        self.canvas.native.setAttribute(QtCore.Qt.WidgetAttribute.WA_NativeWindow)
 
     def _connect_controls(self) -> None:
         # vispy calls the newest connection first, so these run before the camera sees the event.
@@ -265,7 +268,9 @@ class HandViewport(QtWidgets.QWidget):
                                     face_color=(0, 0, 0, 0), edge_color=theme.ACCENT,
                                     edge_width=2.5)
         name = self._joint_names[j] if j < len(self._joint_names) else f"joint {j}"
-        self._label.text = f"{name}  (at limit)" if j in self._limited else name
+        text = f"{name}  (at limit)" if j in self._limited else name
+        if text != self._label.text:  # setting it lays the glyphs out again, on every draw
+            self._label.text = text
         self._label.pos = self.joint_canvas_positions()[j] + (_HOVER_SIZE_PX / 2, -4.0)
 
     def _show_surface(self) -> None:

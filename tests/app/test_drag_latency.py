@@ -44,6 +44,11 @@ def test_a_continuous_drag_reaches_the_ik_keeps_the_depth_live_and_undoes(open_w
     # the depth kept arriving during the drag, from the chosen source
     assert rec.frames_shown_during_drag >= MIN_FRAMES_DURING_DRAG
     assert (c.shown_frame.generated is not None) == (source == "generator")
+    # a frame counts as shown once painted, after it was handed to the view
+    handed = {}
+    for t, rid in rec.given:
+        handed.setdefault(rid, t)
+    assert rec.shown and all(rid in handed and handed[rid] <= t for t, rid in rec.shown)
     # the view was never more than one finished frame behind, and the last pose is on screen
     assert max(rec.frames_behind) <= MAX_FRAMES_BEHIND
 

@@ -165,3 +165,47 @@ def test_the_toolbar_hint_is_never_cut_off_in_a_narrow_view(viewport, qtbot):
 def hint_fits_after_layout(viewport, qtbot) -> bool:
     qtbot.waitUntil(lambda: viewport.toolbar.hint.width() == 120)
     return viewport.toolbar.hint_fits()
+
+
+def test_the_canvas_has_a_native_window_of_its_own(qtbot, hand, bones):
+    """A GL widget sharing a plain window makes Qt composite all of it in OpenGL on every
+    repaint of any widget; in a native window of its own the canvas swaps only its own area."""
+    from PySide6 import QtWidgets
+
+    from widgets.hand_viewport import HandViewport
+
+    window = QtWidgets.QWidget()
+    qtbot.addWidget(window)
+    layout = QtWidgets.QHBoxLayout(window)
+    vp = HandViewport()
+    layout.addWidget(vp)
+    layout.addWidget(QtWidgets.QLabel("depth view"))
+    vp.set_hand(hand, bones)
+    window.resize(640, 360)
+    window.show()
+    qtbot.waitExposed(window)
+    canvas_window = vp.canvas.native.windowHandle()
+    assert canvas_window is not None and canvas_window is not window.windowHandle()
+    vp.close()
+
+
+def test_a_new_pose_moves_the_hover_label_without_laying_its_text_out_again(viewport, qtbot, hand,
+                                                                           bones, monkeypatch):
+    """Setting a vispy Text's text lays its glyphs out again on the next draw: a drag redraws
+    the label at every pose, so only a new text may be set."""
+    from vispy.scene.visuals import Text
+
+    tip = viewport.joint_canvas_positions()[INDEX_TIP]
+    with qtbot.waitSignal(viewport.jointHovered):
+        _move(qtbot, viewport, tip)
+    label = viewport._label
+    text_setter = Text.text.fset
+    texts_set = []
+    monkeypatch.setattr(Text, "text", property(Text.text.fget, lambda self, value: (
+        texts_set.append(value), text_setter(self, value))))
+    before = np.array(label.pos)
+    viewport.set_hand(hand + (10.0, 0.0, 0.0), bones)
+    assert texts_set == [] and label.text.startswith("index")
+    assert not np.allclose(label.pos, before)  # the label follows the joint
+    viewport.set_hand(hand, bones, limited_joints=[INDEX_TIP])
+    assert texts_set == [label.text] and label.text.endswith("(at limit)")
