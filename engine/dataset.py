@@ -34,13 +34,24 @@ import numpy as np
 from engine.camera import CAMERA_PRESETS
 from engine.dataset_formats import check_format, write_format
 from engine.dataset_poses import open_pose_source
-from engine.export import POSE_SUFFIX, SUFFIXES, SampleOptions, write_sample_in_place
+from engine.export import POSE_SUFFIX, SUFFIXES, SampleContent, SampleOptions, write_sample_in_place
 from engine.io_utils import atomic_write_json, atomic_write_text, fsync_dir
-from engine.sample_frames import generator_provenance, project_version, render_sample, style_provenance
+from engine.sample_frames import (
+    generated_samples,
+    generator_provenance,
+    project_version,
+    render_sample,
+    style_provenance,
+)
 
 SHARD_SIZE = 1000  # samples per folder: listing stays fast, and no folder holds 10^5 files
 STEM_DIGITS = 8
 FLUSH_EVERY = 64  # samples between disk syncs (and manifest appends)
+# The generator draws the indices of one block of this many as one batch (one network call at
+# engine.models.inference.CPU_CHUNK). Blocks are fixed by index, and a block is drawn whole even
+# when a shard or a resume needs only part of it: a network's output may depend on its
+# batch-mates (the kernels chosen for the batch size), so each sample's bytes keep one batch.
+GENERATOR_BLOCK = 8
 PARTS = "parts"
 MANIFEST = "manifest.jsonl"
 CARD = "dataset.json"
@@ -112,20 +123,39 @@ class _Writer:
 
             from engine.models import DEFAULT_GENERATOR_PATH
             from engine.models.generator import load_generator
-            from engine.sample_frames import crop_generator
+            from engine.models.inference import InferenceGenerator
 
             torch.set_num_threads(1)  # one process per core does the parallelism
             path = plan.model or DEFAULT_GENERATOR_PATH
             model, info = load_generator(path)
-            self.generator = crop_generator(model)
+            self.generator = InferenceGenerator(model)
             self.provenance.update(generator_provenance(path, info))
         self._folders: set[Path] = set()
 
-    def write(self, index: int) -> dict:
-        record = self.poses.record(self.plan.seed, index)
-        style_seed = int(np.random.SeedSequence([self.plan.seed, index, 1]).generate_state(1)[0])
-        content, _ = render_sample(record, self.style, style_seed,
-                                   {**self.provenance, "index": index}, self.generator)
+    def write_many(self, indices: list[int]) -> list[dict]:
+        """Write samples `indices` (ascending); their manifest rows."""
+        if self.generator is None:
+            return [self._write(i, self._simulated(i)) for i in indices]
+        wanted, rows = set(indices), []
+        for start in sorted({i - i % GENERATOR_BLOCK for i in indices}):
+            block = range(start, min(start + GENERATOR_BLOCK, self.plan.count))
+            rows += [self._write(i, content) for i, content in zip(block, self._generated(block)) if i in wanted]
+        return rows
+
+    def _style_seed(self, index: int) -> int:
+        return int(np.random.SeedSequence([self.plan.seed, index, 1]).generate_state(1)[0])
+
+    def _simulated(self, index: int) -> SampleContent:
+        content, _ = render_sample(self.poses.record(self.plan.seed, index), self.style, self._style_seed(index),
+                                   {**self.provenance, "index": index})
+        return content
+
+    def _generated(self, indices: range) -> list[SampleContent]:
+        return generated_samples([self.poses.record(self.plan.seed, i) for i in indices], self.generator,
+                                 self.style, [self._style_seed(i) for i in indices],
+                                 [{**self.provenance, "index": i} for i in indices])
+
+    def _write(self, index: int, content: SampleContent) -> dict:
         folder, stem = (self.out / stem_of(index)).parent, stem_of(index).rsplit("/", 1)[1]
         if folder not in self._folders:
             folder.mkdir(parents=True, exist_ok=True)
@@ -152,7 +182,19 @@ def _init_worker(plan: DatasetPlan, out: Path) -> None:
 
 
 def _write_chunk(indices: list[int]) -> list[dict]:
-    return [_worker.write(i) for i in indices]
+    return _worker.write_many(indices)
+
+
+def _chunks(todo: list[int], size: int) -> list[list[int]]:
+    """`todo` cut where index // size changes: with `size` a multiple of GENERATOR_BLOCK, no
+    generator block is split between two chunks (two workers would draw it twice)."""
+    chunks: list[list[int]] = []
+    for i in todo:
+        if chunks and chunks[-1][-1] // size == i // size:
+            chunks[-1].append(i)
+        else:
+            chunks.append([i])
+    return chunks
 
 
 def _read_part(path: Path) -> list[dict]:
@@ -213,19 +255,19 @@ def _batches(todo: list[int], plan: DatasetPlan, out: Path, workers: int,
     """Rows of the written samples, FLUSH_EVERY at a time, in index order."""
     if workers <= 1:
         _init_worker(plan, out)
-        for chunk in (todo[k:k + FLUSH_EVERY] for k in range(0, len(todo), FLUSH_EVERY)):
+        for chunk in _chunks(todo, FLUSH_EVERY):
             if cancelled():
                 return
             yield _write_chunk(chunk)
         return
-    per = max(1, FLUSH_EVERY // workers)
+    per = max(GENERATOR_BLOCK, FLUSH_EVERY // workers // GENERATOR_BLOCK * GENERATOR_BLOCK)
     import multiprocessing
 
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_worker, initargs=(plan, out)) as pool:
         # All queued at once, so the workers go on writing while this process syncs the disk
         # (a map per batch left them idle at every sync: 2 workers ran slower than 1).
-        futures = [pool.submit(_write_chunk, todo[k:k + per]) for k in range(0, len(todo), per)]
+        futures = [pool.submit(_write_chunk, chunk) for chunk in _chunks(todo, per)]
         try:
             batch: list[dict] = []
             for future in futures:
