@@ -11,7 +11,7 @@ seed is drawn from the same pair), every file is encoded deterministically, and 
 the samples' own pose files, so the samples and the merged manifest are the same bytes whatever
 the workers, shards or interruptions. The cards hold timing and are the only exception.
 Resume: a sample is done when its pose file (placed last) exists. Samples are written in place
-(engine.export.write_sample_in_place: this writer owns its stems), without a flush each (10 ms a
+(engine.export.place_in_place: this writer owns its stems), without a flush each (10 ms a
 file on this disk); every FLUSH_EVERY samples the disk is synced and only
 then are their rows appended to the manifest part, so after a kill or a power cut the part
 lists only durable samples; on resume, a sample on disk but not in the part is rewritten.
@@ -34,7 +34,7 @@ import numpy as np
 from engine.camera import CAMERA_PRESETS
 from engine.dataset_formats import check_format, write_format
 from engine.dataset_poses import open_pose_source
-from engine.export import POSE_SUFFIX, SUFFIXES, SampleContent, SampleOptions, write_sample_in_place
+from engine.export import SUFFIXES, SampleContent, SampleOptions, encode_sample, place_in_place
 from engine.io_utils import atomic_write_json, atomic_write_text, fsync_dir
 from engine.sample_frames import (
     generated_samples,
@@ -160,14 +160,14 @@ class _Writer:
         if folder not in self._folders:
             folder.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
-        write_sample_in_place(folder, content, stem, self.plan.sample)
-        return manifest_row(self.out, index)
+        files = encode_sample(content, stem, self.plan.sample)
+        place_in_place(folder, files, stem)
+        return manifest_row(json.loads(files["pose"]), index)
 
 
-def manifest_row(out: Path, index: int) -> dict:
-    """The manifest row of sample `index`, read from its pose file (so it is the same however
-    and whenever the sample was written)."""
-    doc = json.loads((out / f"{stem_of(index)}{POSE_SUFFIX}").read_text(encoding="utf-8"))
+def manifest_row(doc: dict, index: int) -> dict:
+    """The manifest row of sample `index` from its pose file's content (the bytes written, read
+    back as any reader reads them, so it is the same however and whenever the sample was written)."""
     folder = stem_of(index).rsplit("/", 1)[0]
     return {"index": index, "files": {k: f"{folder}/{n}" for k, n in doc["files"].items()},
             "camera": doc["camera"], "handedness": doc["handedness"], **doc["provenance"]}

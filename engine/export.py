@@ -239,8 +239,12 @@ def write_sample_in_place(folder: str | Path, content: SampleContent, stem: str,
     and a rerun rewrites them. Why: the staged path's reservation, staging folder and renames
     were a third of a dataset sample's I/O. No flushes: the dataset syncs in batches.
     """
+    return place_in_place(folder, encode_sample(content, stem, options), stem)
+
+
+def place_in_place(folder: str | Path, files: dict[str, bytes], stem: str) -> dict[str, Path]:
+    """`write_sample_in_place` for files already encoded (`encode_sample`)."""
     folder = Path(folder)
-    files = encode_sample(content, stem, options)
     paths = sample_paths(folder, stem)
     paths["pose"].unlink(missing_ok=True)  # an older sample stops being one before its files change
     for kind, path in paths.items():
