@@ -19,9 +19,11 @@ lists only durable samples; on resume, a sample on disk but not in the part is r
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import platform
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -113,9 +115,11 @@ class _Writer:
         from engine.style.registry import resolve_style
 
         self.plan, self.out = plan, out
-        self.style = resolve_style(plan.style, plan.style_scale_mm).prepare()
+        style = resolve_style(plan.style, plan.style_scale_mm).prepare()
+        # The clean "sensor" changes nothing; as no style at all it costs no frame copies.
+        self.style = None if getattr(style, "sensor", None) == "none" else style
         self.poses = open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera], plan.frames)
-        self.provenance = {**style_provenance(plan.style, plan.style_scale_mm, self.style),
+        self.provenance = {**style_provenance(plan.style, plan.style_scale_mm, style),
                            "poses": plan.poses, "frames": plan.frames, "dataset_seed": plan.seed}
         self.generator = None
         if plan.source == "generator":
@@ -261,9 +265,7 @@ def _batches(todo: list[int], plan: DatasetPlan, out: Path, workers: int,
             yield _write_chunk(chunk)
         return
     per = max(GENERATOR_BLOCK, FLUSH_EVERY // workers // GENERATOR_BLOCK * GENERATOR_BLOCK)
-    import multiprocessing
-
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+    with ProcessPoolExecutor(workers, mp_context=_pool_context(),
                              initializer=_init_worker, initargs=(plan, out)) as pool:
         # All queued at once, so the workers go on writing while this process syncs the disk
         # (a map per batch left them idle at every sync: 2 workers ran slower than 1).
@@ -280,6 +282,15 @@ def _batches(todo: list[int], plan: DatasetPlan, out: Path, workers: int,
         finally:
             for future in futures:
                 future.cancel()
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """fork where it is safe: on Linux, from a process with one thread and no torch (the CLI), a
+    worker starts in milliseconds with every module loaded (spawn re-imports them: 0.3 s of CPU
+    a worker). The GUI's worker thread, or a process holding torch's threads, spawns."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1 and "torch" not in sys.modules:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _plan_dict(plan: DatasetPlan) -> dict:
