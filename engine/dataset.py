@@ -7,8 +7,8 @@ Layout of OUT:
     manifest.jsonl, dataset.json         the merged manifest (rows in index order) and card
     labels.txt | keypoints.json | prompt.json   the --format's index (engine.dataset_formats)
 Determinism: sample i depends on (options, seed, i) only (engine.dataset_poses; the style's
-seed is drawn from the same pair), every file is encoded deterministically, and rows come from
-the samples' own pose files, so the samples and the merged manifest are the same bytes whatever
+seed is drawn from the same pair; the generator draws fixed blocks of indices, GENERATOR_BLOCK),
+every file is encoded deterministically, and rows come from the samples' own pose bytes, so the samples and the merged manifest are the same bytes whatever
 the workers, shards or interruptions. The cards hold timing and are the only exception.
 Resume: a sample is done when its pose file (placed last) exists. Samples are written in place
 (engine.export.place_in_place: this writer owns its stems), without a flush each (10 ms a
@@ -25,6 +25,7 @@ import platform
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -108,8 +109,9 @@ def part_paths(out: Path, shard: int, shards: int) -> tuple[Path, Path]:
     return out / PARTS / f"part-{shard}-of-{shards}.jsonl", out / PARTS / f"card-{shard}-of-{shards}.json"
 
 
-class _Writer:
-    """Loads the style (and generator) once per process and writes sample i."""
+class DatasetWriter:
+    """Loads the style (and generator) once per process and writes samples (one per worker;
+    `bench` times one)."""
 
     def __init__(self, plan: DatasetPlan, out: Path) -> None:
         from engine.style.registry import resolve_style
@@ -177,12 +179,12 @@ def manifest_row(doc: dict, index: int) -> dict:
             "camera": doc["camera"], "handedness": doc["handedness"], **doc["provenance"]}
 
 
-_worker: _Writer | None = None
+_worker: DatasetWriter | None = None
 
 
 def _init_worker(plan: DatasetPlan, out: Path) -> None:
     global _worker
-    _worker = _Writer(plan, out)
+    _worker = DatasetWriter(plan, out)
 
 
 def _write_chunk(indices: list[int]) -> list[dict]:
@@ -302,7 +304,7 @@ def _plan_dict(plan: DatasetPlan) -> dict:
 def versions(plan: DatasetPlan) -> dict:
     """Versions that shape the bytes (the card's record of them)."""
     v = {"project": project_version(), "python": platform.python_version(),
-         "numpy": np.__version__, "opencv": cv2.__version__}
+         "numpy": np.__version__, "opencv": cv2.__version__, "zlib": zlib.ZLIB_RUNTIME_VERSION}
     if plan.source == "generator" and "torch" in sys.modules:
         v["torch"] = sys.modules["torch"].__version__
     return v

@@ -48,6 +48,8 @@ def test_engine_bench_works_for_small_counts_without_qt(count):
     assert out["throughput_img_s"] > 0  # a figure was measured (any speed passes)
     assert 1.0 < out["gflop_per_img"] < 1.1  # the shipped G's convolutions: 1.04 GFLOP
     assert all(v > 0 for v in out["peak_gflop_s"].values())
+    rates = out["dataset"]["samples_per_s"]
+    assert set(rates) == {"simulator", "simulator_kinect_v1", "generator"} and all(v > 0 for v in rates.values())
     style = got["out"]["style"]
     assert {"p50", "p95"}.issubset(style["style_stage_128_ms"])  # keys only
     assert {"p50", "p95"}.issubset(style["adain_peer_128_ms"])
