@@ -56,6 +56,34 @@ def bench_simulator(count: int = 100, seed: int = 0) -> dict:
     return result
 
 
+def bench_dataset(count: int = 100, seed: int = 0) -> dict:
+    """Samples written per second by one `dataset` process once started (the simulator clean and
+    with the Kinect v1 style, and the generator), into a temporary folder; --workers K runs K
+    such processes. The process's torch thread count is restored after the generator's run."""
+    import tempfile
+    from pathlib import Path
+
+    import torch
+
+    from engine.dataset import DatasetPlan, DatasetWriter
+
+    sources = {"simulator": DatasetPlan(count=count, seed=seed),
+               "simulator_kinect_v1": DatasetPlan(count=count, seed=seed, style="kinect_v1"),
+               "generator": DatasetPlan(count=count, seed=seed, source="generator")}
+    threads = torch.get_num_threads()
+    rates = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, plan in sources.items():
+                writer = DatasetWriter(plan, Path(tmp) / name)
+                t0 = time.perf_counter()
+                writer.write_many(list(range(count)))
+                rates[name] = round(count / (time.perf_counter() - t0), 1)
+    finally:
+        torch.set_num_threads(threads)
+    return {"samples_per_s": rates, "workers": 1, "count": count}
+
+
 def bench_hand_model(count: int = 100, seed: int = 0) -> dict:
     """Latency of forward kinematics, one IK drag step of a fingertip, and a full joint fit."""
     rng = np.random.default_rng(seed)

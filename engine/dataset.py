@@ -7,11 +7,11 @@ Layout of OUT:
     manifest.jsonl, dataset.json         the merged manifest (rows in index order) and card
     labels.txt | keypoints.json | prompt.json   the --format's index (engine.dataset_formats)
 Determinism: sample i depends on (options, seed, i) only (engine.dataset_poses; the style's
-seed is drawn from the same pair), every file is encoded deterministically, and rows come from
-the samples' own pose files, so the samples and the merged manifest are the same bytes whatever
+seed is drawn from the same pair; the generator draws fixed blocks of indices, GENERATOR_BLOCK),
+every file is encoded deterministically, and rows come from the samples' own pose bytes, so the samples and the merged manifest are the same bytes whatever
 the workers, shards or interruptions. The cards hold timing and are the only exception.
 Resume: a sample is done when its pose file (placed last) exists. Samples are written in place
-(engine.export.write_sample_in_place: this writer owns its stems), without a flush each (10 ms a
+(engine.export.place_in_place: this writer owns its stems), without a flush each (10 ms a
 file on this disk); every FLUSH_EVERY samples the disk is synced and only
 then are their rows appended to the manifest part, so after a kill or a power cut the part
 lists only durable samples; on resume, a sample on disk but not in the part is rewritten.
@@ -19,10 +19,13 @@ lists only durable samples; on resume, a sample on disk but not in the part is r
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import platform
 import sys
+import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -34,13 +37,24 @@ import numpy as np
 from engine.camera import CAMERA_PRESETS
 from engine.dataset_formats import check_format, write_format
 from engine.dataset_poses import open_pose_source
-from engine.export import POSE_SUFFIX, SUFFIXES, SampleOptions, write_sample_in_place
+from engine.export import SUFFIXES, SampleContent, SampleOptions, encode_sample, place_in_place
 from engine.io_utils import atomic_write_json, atomic_write_text, fsync_dir
-from engine.sample_frames import generator_provenance, project_version, render_sample, style_provenance
+from engine.sample_frames import (
+    generated_samples,
+    generator_provenance,
+    project_version,
+    render_sample,
+    style_provenance,
+)
 
 SHARD_SIZE = 1000  # samples per folder: listing stays fast, and no folder holds 10^5 files
 STEM_DIGITS = 8
 FLUSH_EVERY = 64  # samples between disk syncs (and manifest appends)
+# The generator draws the indices of one block of this many as one batch (one network call at
+# engine.models.inference.CPU_CHUNK). Blocks are fixed by index, and a block is drawn whole even
+# when a shard or a resume needs only part of it: a network's output may depend on its
+# batch-mates (the kernels chosen for the batch size), so each sample's bytes keep one batch.
+GENERATOR_BLOCK = 8
 PARTS = "parts"
 MANIFEST = "manifest.jsonl"
 CARD = "dataset.json"
@@ -95,16 +109,19 @@ def part_paths(out: Path, shard: int, shards: int) -> tuple[Path, Path]:
     return out / PARTS / f"part-{shard}-of-{shards}.jsonl", out / PARTS / f"card-{shard}-of-{shards}.json"
 
 
-class _Writer:
-    """Loads the style (and generator) once per process and writes sample i."""
+class DatasetWriter:
+    """Loads the style (and generator) once per process and writes samples (one per worker;
+    `bench` times one)."""
 
     def __init__(self, plan: DatasetPlan, out: Path) -> None:
         from engine.style.registry import resolve_style
 
         self.plan, self.out = plan, out
-        self.style = resolve_style(plan.style, plan.style_scale_mm).prepare()
+        style = resolve_style(plan.style, plan.style_scale_mm).prepare()
+        # The clean "sensor" changes nothing; as no style at all it costs no frame copies.
+        self.style = None if getattr(style, "sensor", None) == "none" else style
         self.poses = open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera], plan.frames)
-        self.provenance = {**style_provenance(plan.style, plan.style_scale_mm, self.style),
+        self.provenance = {**style_provenance(plan.style, plan.style_scale_mm, style),
                            "poses": plan.poses, "frames": plan.frames, "dataset_seed": plan.seed}
         self.generator = None
         if plan.source == "generator":
@@ -112,47 +129,78 @@ class _Writer:
 
             from engine.models import DEFAULT_GENERATOR_PATH
             from engine.models.generator import load_generator
-            from engine.sample_frames import crop_generator
+            from engine.models.inference import InferenceGenerator
 
             torch.set_num_threads(1)  # one process per core does the parallelism
             path = plan.model or DEFAULT_GENERATOR_PATH
             model, info = load_generator(path)
-            self.generator = crop_generator(model)
+            self.generator = InferenceGenerator(model)
             self.provenance.update(generator_provenance(path, info))
         self._folders: set[Path] = set()
 
-    def write(self, index: int) -> dict:
-        record = self.poses.record(self.plan.seed, index)
-        style_seed = int(np.random.SeedSequence([self.plan.seed, index, 1]).generate_state(1)[0])
-        content, _ = render_sample(record, self.style, style_seed,
-                                   {**self.provenance, "index": index}, self.generator)
+    def write_many(self, indices: list[int]) -> list[dict]:
+        """Write samples `indices` (ascending); their manifest rows."""
+        if self.generator is None:
+            return [self._write(i, self._simulated(i)) for i in indices]
+        wanted, rows = set(indices), []
+        for start in sorted({i - i % GENERATOR_BLOCK for i in indices}):
+            block = range(start, min(start + GENERATOR_BLOCK, self.plan.count))
+            rows += [self._write(i, content) for i, content in zip(block, self._generated(block)) if i in wanted]
+        return rows
+
+    def _style_seed(self, index: int) -> int:
+        return int(np.random.SeedSequence([self.plan.seed, index, 1]).generate_state(1)[0])
+
+    def _simulated(self, index: int) -> SampleContent:
+        content, _ = render_sample(self.poses.record(self.plan.seed, index), self.style, self._style_seed(index),
+                                   {**self.provenance, "index": index})
+        return content
+
+    def _generated(self, indices: range) -> list[SampleContent]:
+        return generated_samples([self.poses.record(self.plan.seed, i) for i in indices], self.generator,
+                                 self.style, [self._style_seed(i) for i in indices],
+                                 [{**self.provenance, "index": i} for i in indices])
+
+    def _write(self, index: int, content: SampleContent) -> dict:
         folder, stem = (self.out / stem_of(index)).parent, stem_of(index).rsplit("/", 1)[1]
         if folder not in self._folders:
             folder.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
-        write_sample_in_place(folder, content, stem, self.plan.sample)
-        return manifest_row(self.out, index)
+        files = encode_sample(content, stem, self.plan.sample)
+        place_in_place(folder, files, stem)
+        return manifest_row(json.loads(files["pose"]), index)
 
 
-def manifest_row(out: Path, index: int) -> dict:
-    """The manifest row of sample `index`, read from its pose file (so it is the same however
-    and whenever the sample was written)."""
-    doc = json.loads((out / f"{stem_of(index)}{POSE_SUFFIX}").read_text(encoding="utf-8"))
+def manifest_row(doc: dict, index: int) -> dict:
+    """The manifest row of sample `index` from its pose file's content (the bytes written, read
+    back as any reader reads them, so it is the same however and whenever the sample was written)."""
     folder = stem_of(index).rsplit("/", 1)[0]
     return {"index": index, "files": {k: f"{folder}/{n}" for k, n in doc["files"].items()},
             "camera": doc["camera"], "handedness": doc["handedness"], **doc["provenance"]}
 
 
-_worker: _Writer | None = None
+_worker: DatasetWriter | None = None
 
 
 def _init_worker(plan: DatasetPlan, out: Path) -> None:
     global _worker
-    _worker = _Writer(plan, out)
+    _worker = DatasetWriter(plan, out)
 
 
 def _write_chunk(indices: list[int]) -> list[dict]:
-    return [_worker.write(i) for i in indices]
+    return _worker.write_many(indices)
+
+
+def _chunks(todo: list[int], size: int) -> list[list[int]]:
+    """`todo` cut where index // size changes: with `size` a multiple of GENERATOR_BLOCK, no
+    generator block is split between two chunks (two workers would draw it twice)."""
+    chunks: list[list[int]] = []
+    for i in todo:
+        if chunks and chunks[-1][-1] // size == i // size:
+            chunks[-1].append(i)
+        else:
+            chunks.append([i])
+    return chunks
 
 
 def _read_part(path: Path) -> list[dict]:
@@ -213,19 +261,17 @@ def _batches(todo: list[int], plan: DatasetPlan, out: Path, workers: int,
     """Rows of the written samples, FLUSH_EVERY at a time, in index order."""
     if workers <= 1:
         _init_worker(plan, out)
-        for chunk in (todo[k:k + FLUSH_EVERY] for k in range(0, len(todo), FLUSH_EVERY)):
+        for chunk in _chunks(todo, FLUSH_EVERY):
             if cancelled():
                 return
             yield _write_chunk(chunk)
         return
-    per = max(1, FLUSH_EVERY // workers)
-    import multiprocessing
-
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+    per = max(GENERATOR_BLOCK, FLUSH_EVERY // workers // GENERATOR_BLOCK * GENERATOR_BLOCK)
+    with ProcessPoolExecutor(workers, mp_context=_pool_context(),
                              initializer=_init_worker, initargs=(plan, out)) as pool:
         # All queued at once, so the workers go on writing while this process syncs the disk
         # (a map per batch left them idle at every sync: 2 workers ran slower than 1).
-        futures = [pool.submit(_write_chunk, todo[k:k + per]) for k in range(0, len(todo), per)]
+        futures = [pool.submit(_write_chunk, chunk) for chunk in _chunks(todo, per)]
         try:
             batch: list[dict] = []
             for future in futures:
@@ -240,6 +286,15 @@ def _batches(todo: list[int], plan: DatasetPlan, out: Path, workers: int,
                 future.cancel()
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """fork where it is safe: on Linux, from a process with one thread and no torch (the CLI), a
+    worker starts in milliseconds with every module loaded (spawn re-imports them: 0.3 s of CPU
+    a worker). The GUI's worker thread, or a process holding torch's threads, spawns."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1 and "torch" not in sys.modules:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def _plan_dict(plan: DatasetPlan) -> dict:
     d = asdict(plan)
     d["sample"]["controlnet"] = asdict(plan.sample.controlnet)
@@ -249,7 +304,7 @@ def _plan_dict(plan: DatasetPlan) -> dict:
 def versions(plan: DatasetPlan) -> dict:
     """Versions that shape the bytes (the card's record of them)."""
     v = {"project": project_version(), "python": platform.python_version(),
-         "numpy": np.__version__, "opencv": cv2.__version__}
+         "numpy": np.__version__, "opencv": cv2.__version__, "zlib": zlib.ZLIB_RUNTIME_VERSION}
     if plan.source == "generator" and "torch" in sys.modules:
         v["torch"] = sys.modules["torch"].__version__
     return v

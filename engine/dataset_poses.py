@@ -31,7 +31,7 @@ from engine.hand.limits import clamp_angles
 from engine.hand.model import forward_kinematics
 from engine.hand.pose_bank import bank_params, bank_pose
 from engine.hand.pose_io import PoseRecord, load_pose, record_from_dict
-from engine.hand.sampler import HAND_CENTRE_JOINT, PoseRanges, mirror_pose, sample_pose
+from engine.hand.sampler import HAND_CENTRE_JOINT, PoseRanges, mirror_pose, sample_pose_and_joints
 
 # Jitter of `around:`: 8 degrees per angle is about one step of a hand posing for a camera
 # (a tenth of a finger joint's ~90 degree range); the hand shifts by up to 20 mm.
@@ -64,8 +64,8 @@ class RandomPoses:
     ranges: PoseRanges = PoseRanges()
 
     def record(self, seed: int, index: int) -> PoseRecord:
-        return PoseRecord.from_hand(sample_pose(pose_rng(seed, index), self.ranges, camera=self.camera),
-                                    self.camera)
+        hand, joints = sample_pose_and_joints(pose_rng(seed, index), self.ranges, camera=self.camera)
+        return PoseRecord(joints=joints, camera=self.camera, handedness=hand.handedness, hand=hand)
 
 
 @dataclass(frozen=True)

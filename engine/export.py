@@ -22,7 +22,6 @@ file last). Without a stem, the next free "pair_NNNN" is taken.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from engine.camera import Camera
 from engine.controlnet import Conditioning, ControlNetOptions, conditioning_images
 from engine.hand.pose_io import PoseRecord, record_to_dict
 from engine.hand.skeleton import JOINT_NAMES, PART_LABELS
-from engine.io_utils import MAX_DEPTH_MM, atomic_write_bytes, encode_png
+from engine.io_utils import MAX_DEPTH_MM, atomic_write_bytes, encode_png, json_text
 from engine.sample_labels import joint_visibility, labels_of_depth
 from engine.sim.preview import depth_preview
 from engine.staged_files import Staging, recover, reserve, staged_stems
@@ -168,7 +167,7 @@ def encode_sample(content: SampleContent, stem: str,
         files["preview"] = encode_png(depth_preview(content.depth, content.labels, joints_2d))
     names = {kind: f"{stem}{SUFFIXES[kind]}" for kind in [*files, "pose"]}
     pose = _pose_document(content, joints_2d, cond, options.controlnet, names)
-    files["pose"] = (json.dumps(pose, indent=1) + "\n").encode("utf-8")
+    files["pose"] = (json_text(pose) + "\n").encode("utf-8")
     return files
 
 
@@ -240,8 +239,12 @@ def write_sample_in_place(folder: str | Path, content: SampleContent, stem: str,
     and a rerun rewrites them. Why: the staged path's reservation, staging folder and renames
     were a third of a dataset sample's I/O. No flushes: the dataset syncs in batches.
     """
+    return place_in_place(folder, encode_sample(content, stem, options), stem)
+
+
+def place_in_place(folder: str | Path, files: dict[str, bytes], stem: str) -> dict[str, Path]:
+    """`write_sample_in_place` for files already encoded (`encode_sample`)."""
     folder = Path(folder)
-    files = encode_sample(content, stem, options)
     paths = sample_paths(folder, stem)
     paths["pose"].unlink(missing_ok=True)  # an older sample stops being one before its files change
     for kind, path in paths.items():

@@ -1,7 +1,7 @@
 """The one batch entry from hand poses to styled depth: `generate_batch`.
 
-`generate`, `evaluate` (through engine.models.generator.generate_crops), the bench and, later,
-the dataset command go through here, so a batch is drawn the same way everywhere: every pose
+`generate`, `evaluate` (through engine.models.generator.generate_crops), the bench and the
+dataset command (engine.sample_frames.generated_samples) go through here, so a batch is drawn the same way everywhere: every pose
 cropped by the crop convention, the whole batch encoded and run through G at once (on the CPU a
 batch fills the cores where one crop cannot), then the style applied per item, since a style
 draws its own noise per image and seed.
@@ -31,11 +31,13 @@ from engine.style.base import Style
 @dataclass(frozen=True, eq=False)
 class GeneratedBatch:
     """crops (N, 128, 128) normalised (G's output, before the style); transforms; depth: N float32
-    mm images after the style (full frames or crops, see the module docstring)."""
+    mm images after the style (full frames or crops, see the module docstring); unstyled: the
+    same images before the style (the very arrays of `depth` when there is no style)."""
 
     crops: np.ndarray
     transforms: list[CropTransform]
     depth: list[np.ndarray]
+    unstyled: list[np.ndarray]
 
 
 def crop_to_mm(crop: np.ndarray, transform: CropTransform) -> np.ndarray:
@@ -67,10 +69,11 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
     y = np.stack([normalise_joints(j, t) for j, t in zip(joints, transforms)]) if n else np.zeros((0, 21, 3), np.float32)
     views = np.stack([crop_view(t) for t in transforms]) if n else np.zeros((0, 5), np.float32)
     crops = generator(y, views)
-    depth = []
+    depth, unstyled = [], []
     for crop, j, t, cam, seed in zip(crops, joints, transforms, cams, seed_list):
         image = paste_crop(crop, t, surround=render_hand(j, cam).depth) if frames else crop_to_mm(crop, t)
+        unstyled.append(image)
         if style is not None:
             image = style.apply(image, cam if frames else crop_camera(t), seed, strength)
         depth.append(image)
-    return GeneratedBatch(crops=crops, transforms=transforms, depth=depth)
+    return GeneratedBatch(crops=crops, transforms=transforms, depth=depth, unstyled=unstyled)

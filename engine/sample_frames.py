@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +17,9 @@ from engine.export import SampleContent, make_sample
 from engine.hand.pose_io import PoseRecord
 from engine.runtime import CropGenerator, FrameRequest, FrameResult, compute_frame
 from engine.style.base import Style
+
+if TYPE_CHECKING:
+    from engine.models.inference import InferenceGenerator
 
 SOURCES = ("simulator", "generator")
 _HASH_CHUNK = 1 << 20
@@ -71,10 +76,14 @@ def sample_of_frame(frame: FrameResult, record: PoseRecord, source: str, provena
         depth, unstyled, reference = frame.simulator, frame.clean, frame.labels
     else:
         raise ValueError(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
-    full = {"source": source, **provenance, "project_version": project_version()}
+    full = _full_provenance(source, provenance)
     if source == "generator":
         full["silhouette_cut"] = frame.request.silhouette_cut
     return make_sample(record, depth, unstyled, reference, full)
+
+
+def _full_provenance(source: str, provenance: dict) -> dict:
+    return {"source": source, **provenance, "project_version": project_version()}
 
 
 def render_sample(record: PoseRecord, style: Style | None, seed: int, provenance: dict,
@@ -90,6 +99,20 @@ def render_sample(record: PoseRecord, style: Style | None, seed: int, provenance
     frame = compute_frame(request, generator)
     source = "generator" if generator is not None else "simulator"
     return sample_of_frame(frame, record, source, {**provenance, "seed": seed}), frame.range_warning
+
+
+def generated_samples(records: Sequence[PoseRecord], generator: InferenceGenerator, style: Style | None,
+                      seeds: Sequence[int], provenances: Sequence[dict]) -> list[SampleContent]:
+    """The generator's samples of many poses from one engine.runtime_batch.generate_batch call
+    (a batch fills the CPU where one crop cannot), each labelled from its own pixels as
+    `sample_of_frame` labels a frame; `seeds[i]` is pose i's style seed (imports torch)."""
+    from engine.runtime_batch import generate_batch
+
+    batch = generate_batch(generator, np.stack([r.joints for r in records]), [r.camera for r in records],
+                           style, seeds, frames=True)
+    return [make_sample(r, depth, plain, None, _full_provenance("generator", {**p, "seed": int(seed),
+                                                                  "silhouette_cut": generator.silhouette_cut}))
+            for r, depth, plain, p, seed in zip(records, batch.depth, batch.unstyled, provenances, seeds)]
 
 
 def crop_generator(model) -> CropGenerator:

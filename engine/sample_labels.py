@@ -86,15 +86,23 @@ def labels_of_depth(depth: np.ndarray, joints: np.ndarray, camera: Camera, thick
     depth = finite_depth(depth)
     valid = depth > 0
     out = np.zeros(depth.shape, np.uint8)
+    rows = np.flatnonzero(valid.any(axis=1))
+    if rows.size == 0:
+        return out
+    cols = np.flatnonzero(valid.any(axis=0))
+    # Only the box around the hand's pixels: a sample's frame is mostly empty.
+    window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    valid, box = valid[window], out[window]
     todo = valid
     if reference is not None:
-        known = valid & (reference > 0)
-        out[known] = reference[known]
+        ref = np.asarray(reference)[window]
+        known = valid & (ref > 0)
+        box[known] = ref[known]
         todo = valid & ~known
     v, u = np.nonzero(todo)
     if len(v):
-        points = camera.backproject(u, v, depth[v, u])
-        out[v, u] = nearest_part(points, joints, thickness)
+        points = camera.backproject(u + cols[0], v + rows[0], depth[window][v, u])
+        box[v, u] = nearest_part(points, joints, thickness)
     return out
 
 

@@ -170,3 +170,39 @@ def test_a_sample_written_in_place_is_one_only_once_its_pose_file_lands(referenc
         if kind != "pose":
             (folder / Path(name).name).write_bytes((reference / name).read_bytes())
     assert pose_files(tmp_path / "d") == []  # the reader does not see it
+
+
+def test_the_generator_draws_whole_fixed_blocks_so_shards_give_the_same_bytes(tmp_path, monkeypatch):
+    """G runs on blocks of GENERATOR_BLOCK indices fixed by index, through generate_batch: a shard
+    that starts mid-block still draws the whole block, so a sample's batch-mates never change."""
+    import torch
+
+    import engine.runtime_batch as runtime_batch
+    from engine.dataset import GENERATOR_BLOCK
+
+    assert GENERATOR_BLOCK == 8  # the block bounds below
+    batches: list[np.ndarray] = []
+    real = runtime_batch.generate_batch
+
+    def spy(generator, joints, *args, **kwargs):
+        batches.append(np.array(joints))
+        return real(generator, joints, *args, **kwargs)
+
+    monkeypatch.setattr(runtime_batch, "generate_batch", spy)
+    threads = torch.get_num_threads()
+    try:
+        plan = DatasetPlan(count=12, seed=3, source="generator", style="kinect_v1")
+        halves, whole = tmp_path / "halves", tmp_path / "whole"
+        run_shard(plan, halves, 1, 2)  # indices 6-11: blocks 0-7 and 8-11
+        assert [len(b) for b in batches] == [8, 4]
+        run_shard(plan, halves, 0, 2)  # indices 0-5: block 0-7 again, the same poses
+        np.testing.assert_array_equal(batches[2], batches[0])
+        run_shard(plan, whole)
+    finally:
+        torch.set_num_threads(threads)
+    merge(halves)
+    merge(whole)
+    assert tree_bytes(halves) == tree_bytes(whole)
+    sample = read_sample(whole / "shard_00000/00000007_pose.json")
+    assert sample.provenance["source"] == "generator" and (sample.depth > 0).sum() > 500
+    np.testing.assert_array_equal(sample.labels > 0, sample.depth > 0)  # labels of G's own pixels

@@ -37,3 +37,13 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
         io_utils.atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pose.json"]
+
+
+def test_json_text_reads_back_as_the_object_with_a_list_a_line():
+    import json
+
+    doc = {"joints": [[1.5, -2.0, 700.25], [3, 4, 5]], "camera": {"fx": 588.03, "size": [640, 480]},
+           "flags": [True, False, None], "empty": {}, "none": [], "name": "a \"quoted\" é"}
+    text = io_utils.json_text(doc)
+    assert json.loads(text) == doc
+    assert "  [1.5, -2.0, 700.25],\n" in text and ' "flags": [true, false, null],\n' in text

@@ -99,3 +99,20 @@ def test_thickness_widens_the_silhouette():
     thin = (render_hand(j, KINECT_V1, thickness=0.8).depth > 0).sum()
     thick = (render_hand(j, KINECT_V1, thickness=1.2).depth > 0).sum()
     assert thick > thin * 1.2
+
+
+@pytest.mark.parametrize("shift", [np.array([-330.0, 0.0, 0.0]), np.array([0.0, 240.0, 0.0]),
+                                   np.array([330.0, -250.0, 0.0])], ids=["left", "bottom", "top-right"])
+def test_a_hand_cut_by_the_frame_edge_renders_as_the_same_part_of_a_larger_frame(shift):
+    """Clipping at the frame's edge changes nothing inside it: the render equals the matching
+    window of a camera 200 px larger on every side (same focal length, pixel grid shifted)."""
+    rec = load_preset("open_palm")
+    joints = rec.joints + shift
+    cam, pad = rec.camera, 200
+    big = Camera(fx=cam.fx, fy=cam.fy, cx=cam.cx + pad, cy=cam.cy + pad, width=cam.width + 2 * pad,
+                 height=cam.height + 2 * pad)
+    cut, whole = render_hand(joints, cam), render_hand(joints, big)
+    window = (slice(pad, pad + cam.height), slice(pad, pad + cam.width))
+    assert 0 < (cut.depth > 0).sum() < (whole.depth > 0).sum()  # the edge really cuts the hand
+    np.testing.assert_array_equal(cut.depth, whole.depth[window])
+    np.testing.assert_array_equal(cut.labels, whole.labels[window])

@@ -49,3 +49,14 @@ def test_mirror_reflects_joints_and_swaps_handedness():
     expected[:, 0] = 2 * p.translation[0] - expected[:, 0]
     np.testing.assert_allclose(m.joints(), expected, atol=1e-6)
     np.testing.assert_allclose(mirror_pose(m).joints(), p.joints(), atol=1e-6)
+
+
+def test_the_joints_drawn_with_a_pose_are_its_forward_kinematics_bit_for_bit():
+    from engine.hand.model import forward_kinematics
+    from engine.hand.sampler import sample_pose_and_joints
+
+    for seed in range(40):
+        hand, joints = sample_pose_and_joints(np.random.default_rng(seed), camera=KINECT_V1)
+        np.testing.assert_array_equal(joints, forward_kinematics(hand))
+        np.testing.assert_array_equal(hand.translation,
+                                      sample_pose(np.random.default_rng(seed), camera=KINECT_V1).translation)

@@ -8,7 +8,7 @@ import os
 import platform
 from pathlib import Path
 
-from engine.bench import FIT_COUNT, bench_hand_model, bench_simulator, bench_style
+from engine.bench import FIT_COUNT, bench_dataset, bench_hand_model, bench_simulator, bench_style
 from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, DEVICE_CHOICES, GENERATOR_BACKENDS
 
 APP_DRAG_S = 5.0  # long enough for ~100 frames of the generator on a 2-core CPU
@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     weights = args.style_weights or DEFAULT_STYLE_STAGE_PATH
     result = {"machine": _machine(torch.get_num_threads()),
               "simulator": bench_simulator(args.count), "hand_model": bench_hand_model(args.count),
-              **bench_runtime(args.count, args.device, backend=args.backend, style_weights=weights)}
+              **bench_runtime(args.count, args.device, backend=args.backend, style_weights=weights),
+              "dataset": bench_dataset(args.count)}
     if weights.is_file():
         result["style"] = bench_style(args.count, weights=str(weights))
     else:
@@ -77,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"G + style in batches of {result['throughput_batch']} ({result['throughput_threads']} threads): "
           f"{result['throughput_img_s']:.0f} img/s; G {result['gflop_per_img']:.3f} GFLOP/img, "
           f"matmul peak " + ", ".join(f"{v:.0f} GFLOP/s ({k.replace('_', ' ')})" for k, v in result["peak_gflop_s"].items()))
+    rates = result["dataset"]["samples_per_s"]
+    print("dataset samples written per second (one process; --workers K runs K): "
+          + ", ".join(f"{name.replace('_', ' ')} {rate:.1f}" for name, rate in rates.items()))
     st = result["style"]
     if "error" in st:
         print(f"style stage: {st['error']}")

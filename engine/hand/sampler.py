@@ -81,7 +81,10 @@ def _bones_and_radii(joints: np.ndarray, scale: float):
 
 def self_intersects(hand: HandPose) -> bool:
     """True if bones of two different fingers overlap deeper than the collision slack."""
-    joints = forward_kinematics(hand)
+    return _joints_intersect(forward_kinematics(hand), hand)
+
+
+def _joints_intersect(joints: np.ndarray, hand: HandPose) -> bool:
     segs, radii, finger = _bones_and_radii(joints, hand.shape.size * hand.shape.thickness)
     i, j = np.triu_indices(len(segs), 1)
     other = finger[i] != finger[j]
@@ -100,6 +103,13 @@ def _random_rotation(rng: np.random.Generator, max_deg: float) -> np.ndarray:
 def sample_pose(rng: np.random.Generator, ranges: PoseRanges = PoseRanges(), camera=None,
                 handedness: str | None = None) -> HandPose:
     """A random plausible hand. With a camera, its centre lands inside the central image area."""
+    return sample_pose_and_joints(rng, ranges, camera, handedness)[0]
+
+
+def sample_pose_and_joints(rng: np.random.Generator, ranges: PoseRanges = PoseRanges(), camera=None,
+                           handedness: str | None = None) -> tuple[HandPose, np.ndarray]:
+    """`sample_pose` and its 21 joints (forward_kinematics of it, bit for bit), from one FK
+    pass: the translation only shifts the joints (a dataset draws poses by the thousand)."""
     for _ in range(MAX_TRIES):
         shape = HandShape(size=rng.uniform(*ranges.size),
                           finger_scales=tuple(rng.uniform(*ranges.finger_scale, size=5)),
@@ -108,7 +118,8 @@ def sample_pose(rng: np.random.Generator, ranges: PoseRanges = PoseRanges(), cam
                         rotation=_random_rotation(rng, ranges.max_rotation_deg),
                         translation=np.zeros(3),
                         handedness=handedness or ("right" if rng.uniform() < 0.5 else "left"))
-        if not self_intersects(hand):
+        at_origin = forward_kinematics(hand)
+        if not _joints_intersect(at_origin, hand):
             break
     distance = rng.uniform(*ranges.distance_mm)
     if camera is not None:
@@ -118,9 +129,10 @@ def sample_pose(rng: np.random.Generator, ranges: PoseRanges = PoseRanges(), cam
         centre = camera.backproject(u, v, distance)
     else:
         centre = np.array([0.0, 0.0, distance])
-    offset = forward_kinematics(hand)[HAND_CENTRE_JOINT]
-    return HandPose(angles=hand.angles, shape=hand.shape, rotation=hand.rotation,
-                    translation=centre - offset, handedness=hand.handedness)
+    translation = centre - at_origin[HAND_CENTRE_JOINT]
+    # FK adds the translation last, to joints that are these with a zero translation.
+    return (HandPose(angles=hand.angles, shape=hand.shape, rotation=hand.rotation,
+                     translation=translation, handedness=hand.handedness), at_origin + translation)
 
 
 def mirror_pose(hand: HandPose) -> HandPose:

@@ -51,8 +51,10 @@ class _ZBuffer:
 
     def splat(self, u: np.ndarray, v: np.ndarray, z: np.ndarray, label: np.ndarray) -> None:
         """Keep the nearest of z (broadcast over u columns and v rows) per pixel."""
-        inside = (u >= self.u0) & (u < self.u0 + self.width) & (v >= self.v0) & (v < self.v0 + self.height)
-        hit = (z > _NEAR_MM) & inside
+        hit = z > _NEAR_MM
+        if not (u.min() >= self.u0 and u.max() < self.u0 + self.width
+                and v.min() >= self.v0 and v.max() < self.v0 + self.height):  # only at the frame's edge
+            hit &= (u >= self.u0) & (u < self.u0 + self.width) & (v >= self.v0) & (v < self.v0 + self.height)
         flat = ((v - self.v0) * self.width + (u - self.u0))
         flat = np.broadcast_to(flat, hit.shape)[hit]
         key = (np.round(z[hit] / DEPTH_QUANTUM_MM).astype(np.int64) << _LABEL_BITS)
@@ -82,18 +84,23 @@ def _sphere_extents(c: np.ndarray, r: np.ndarray, cam: Camera) -> tuple[np.ndarr
     return u, v, half
 
 
+def _sphere_boxes(c: np.ndarray, r: np.ndarray, cam: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First column and row, and side (one of _BOX_SIZES), of each sphere's pixel box."""
+    u, v, half = _sphere_extents(c, r, cam)
+    k = np.asarray(_BOX_SIZES)[np.minimum(np.searchsorted(_BOX_SIZES, np.ceil(2.0 * half).astype(np.int64)),
+                                          len(_BOX_SIZES) - 1)]
+    return np.floor(u - k / 2.0).astype(np.int64), np.floor(v - k / 2.0).astype(np.int64), k
+
+
 def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarray) -> None:
-    u, v, half = _sphere_extents(c, r, zb.camera)
-    side = np.ceil(2.0 * half).astype(np.int64)
-    group = np.searchsorted(_BOX_SIZES, side)
+    u0, v0, side = _sphere_boxes(c, r, zb.camera)
     cc = ((c * c).sum(1) - r * r).astype(np.float32)
     c32 = c.astype(np.float32)
-    for g in np.unique(group):
-        k = _BOX_SIZES[min(g, len(_BOX_SIZES) - 1)]
-        m = group == g
+    for k in np.unique(side):
+        m = side == k
         ar = np.arange(k)
-        pu = (np.floor(u[m] - k / 2.0).astype(np.int64)[:, None, None] + ar[None, None, :])
-        pv = (np.floor(v[m] - k / 2.0).astype(np.int64)[:, None, None] + ar[None, :, None])
+        pu = u0[m][:, None, None] + ar[None, None, :]
+        pv = v0[m][:, None, None] + ar[None, :, None]
         du, dv = zb.ray_offsets(pu, pv)
         cg = c32[m]
         b = du * cg[:, 0, None, None] + dv * cg[:, 1, None, None] + cg[:, 2, None, None]
@@ -104,30 +111,45 @@ def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarra
 
 
 def _splat_triangles(zb: _ZBuffer, faces: np.ndarray, label: int) -> None:
+    """Ray-cast the faces in one (T, h, w) block: each face's own pixel box, padded to the
+    largest box (pixels outside a face's box are masked), so there is no Python loop over
+    pixels and one splat for all faces."""
     cam = zb.camera
+    boxes, scalars = [], []
     for tri in faces:
         uv = cam.project(tri)
         u0, v0 = np.floor(uv.min(0)).astype(np.int64)
         u1, v1 = np.ceil(uv.max(0)).astype(np.int64)
-        pu = np.arange(max(u0, zb.u0), min(u1, zb.u0 + zb.width - 1) + 1)[None, :]
-        pv = np.arange(max(v0, zb.v0), min(v1, zb.v0 + zb.height - 1) + 1)[:, None]
-        if pu.size == 0 or pv.size == 0:
+        u0, u1 = max(u0, zb.u0), min(u1, zb.u0 + zb.width - 1)
+        v0, v1 = max(v0, zb.v0), min(v1, zb.v0 + zb.height - 1)
+        if u1 < u0 or v1 < v0:
             continue
-        du, dv = zb.ray_offsets(pu, pv)
         a, e1, e2 = tri[0], tri[1] - tri[0], tri[2] - tri[0]
         n = np.cross(e1, e2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = (a @ n) / (du * n[0] + dv * n[1] + n[2])
-            # Barycentric coordinates of the hit point in the triangle's plane.
-            px, py, pz = du * t - a[0], dv * t - a[1], t - a[2]
-            d00, d01, d11 = e1 @ e1, e1 @ e2, e2 @ e2
-            d20 = px * e1[0] + py * e1[1] + pz * e1[2]
-            d21 = px * e2[0] + py * e2[1] + pz * e2[2]
+        d00, d01, d11 = e1 @ e1, e1 @ e2, e2 @ e2
+        with np.errstate(divide="ignore"):
             inv = 1.0 / (d00 * d11 - d01 * d01)
-            s = (d11 * d20 - d01 * d21) * inv
-            q = (d00 * d21 - d01 * d20) * inv
-        z = np.where((s >= -_FAN_OVERLAP) & (q >= -_FAN_OVERLAP) & (s + q <= 1 + _FAN_OVERLAP), t, np.nan)
-        zb.splat(pu, pv, z, np.int64(label))
+        boxes.append((u0, v0, u1, v1))
+        scalars.append((a @ n, *n, *a, *e1, *e2, d00, d01, d11, inv))
+    if not boxes:
+        return
+    b = np.array(boxes, dtype=np.int64)
+    an, n0, n1, n2, a0, a1, a2, e10, e11, e12, e20, e21, e22, d00, d01, d11, inv = (
+        c[:, None, None] for c in np.array(scalars, dtype=np.float64).T)
+    pu = b[:, 0, None, None] + np.arange((b[:, 2] - b[:, 0]).max() + 1)[None, None, :]
+    pv = b[:, 1, None, None] + np.arange((b[:, 3] - b[:, 1]).max() + 1)[None, :, None]
+    in_box = (pu <= b[:, 2, None, None]) & (pv <= b[:, 3, None, None])
+    du, dv = zb.ray_offsets(pu, pv)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = an / (du * n0 + dv * n1 + n2)
+        # Barycentric coordinates of the hit point in the triangle's plane.
+        px, py, pz = du * t - a0, dv * t - a1, t - a2
+        d20 = px * e10 + py * e11 + pz * e12
+        d21 = px * e20 + py * e21 + pz * e22
+        s = (d11 * d20 - d01 * d21) * inv
+        q = (d00 * d21 - d01 * d20) * inv
+    inside = in_box & (s >= -_FAN_OVERLAP) & (q >= -_FAN_OVERLAP) & (s + q <= 1 + _FAN_OVERLAP)
+    zb.splat(pu, pv, np.where(inside, t, np.nan), np.int64(label))
 
 
 def _front_faces(volume: HandVolume) -> np.ndarray:
@@ -188,11 +210,13 @@ def render_volume(volume: HandVolume, camera: Camera) -> tuple[np.ndarray, np.nd
     if len(r) == 0:
         return (np.zeros((camera.height, camera.width), np.float32),
                 np.zeros((camera.height, camera.width), np.uint8))
-    u, v, half = _sphere_extents(c, r, camera)
-    u0 = int(np.clip(np.floor((u - half).min()), 0, camera.width - 1))
-    v0 = int(np.clip(np.floor((v - half).min()), 0, camera.height - 1))
-    u1 = int(np.clip(np.ceil((u + half).max()), 0, camera.width - 1))
-    v1 = int(np.clip(np.ceil((v + half).max()), 0, camera.height - 1))
+    # The window holds every sphere's whole box (engine pixels outside it are never drawn), so
+    # the z-buffer only clips at the frame's edge.
+    u, v, k = _sphere_boxes(c, r, camera)
+    u0 = int(np.clip(u.min(), 0, camera.width - 1))
+    v0 = int(np.clip(v.min(), 0, camera.height - 1))
+    u1 = int(np.clip((u + k - 1).max(), 0, camera.width - 1))
+    v1 = int(np.clip((v + k - 1).max(), 0, camera.height - 1))
     zb = _ZBuffer(camera, u0, v0, u1, v1)
     _splat_spheres(zb, c, r, lab)
     _splat_triangles(zb, faces, volume.triangle_label)

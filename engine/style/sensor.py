@@ -28,5 +28,5 @@ class SensorStyle(Style):
         return range_warning(clean_depth, self.sensor)
 
     def _apply(self, depth: np.ndarray, camera: Camera, seed: int | None, strength: float) -> np.ndarray:
-        noisy = apply_sensor(depth, camera, self.sensor, seed)
-        return blend_with_clean(depth, noisy, strength, seed)
+        noisy = apply_sensor(depth, camera, self.sensor, seed)  # a new array: no copy at full strength
+        return noisy if strength == 1.0 else blend_with_clean(depth, noisy, strength, seed)

@@ -1,0 +1,77 @@
+"""Grey PNG (uint8 / uint16) encoding that skips the empty rows above and below the content.
+
+Why: a dataset sample is three or four 640x480 grey images in which the hand fills a few
+percent of the pixels. cv2.imencode filters and deflates every row (1-3 ms an image here);
+here the rows without content above and below it are all-zero bytes whose deflate block is
+computed once per length and reused, and only the rows in between are deflated. The result is
+a standard PNG (one IDAT holding one zlib stream of byte-aligned deflate blocks, filter 0 on
+every row) that any reader decodes to the same array. The bytes are a pure function of the
+image and the zlib version (engine.dataset records it).
+"""
+from __future__ import annotations
+
+import functools
+import struct
+import zlib
+
+import numpy as np
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, "fastest" (FLEVEL is informational)
+# Deflate level of the content rows. On 200 frames of a Kinect-v1-styled dataset (depth,
+# unstyled, labels, mask) level 1 took 0.40 ms a frame and 7.6 kB, level 3 0.44 ms and 7.1 kB,
+# level 6 1.0 ms and 4.8 kB (cv2's default: 6.1 kB in 1-3 ms). Level 1: a styled sample's four
+# frames are 30 kB instead of 19 kB, and the encoder, not the disk, paces a dataset.
+LEVEL = 1
+_ADLER_MOD = 65521  # RFC 1950
+_GREY = 0  # PNG colour type
+
+
+def _deflate_block(data: bytes) -> bytes:
+    """`data` as raw deflate blocks ending on a byte boundary, not final (so blocks chain)."""
+    c = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+
+
+def _final_block() -> bytes:
+    return zlib.compressobj(LEVEL, zlib.DEFLATED, -15).flush(zlib.Z_FINISH)
+
+
+_FINAL = _final_block()
+
+
+@functools.lru_cache(maxsize=4096)
+def _zero_block(n: int) -> bytes:
+    return _deflate_block(bytes(n)) if n else b""
+
+
+def _adler_zeros(adler: int, n: int) -> int:
+    """adler32 after `n` more zero bytes: A is unchanged, B grows by n * A (RFC 1950)."""
+    a, b = adler & 0xFFFF, adler >> 16
+    return (((b + n * a) % _ADLER_MOD) << 16) | a
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def encode_grey_png(image: np.ndarray) -> bytes:
+    """A 2-D uint8 or uint16 array as PNG bytes (grey, 8 or 16 bits)."""
+    img = np.asarray(image)
+    if img.ndim != 2 or img.dtype not in (np.uint8, np.uint16) or 0 in img.shape:
+        raise ValueError(f"a grey PNG needs a non-empty 2-D uint8/uint16 array, not {img.dtype} {img.shape}")
+    h, w = img.shape
+    rows = np.flatnonzero(img.any(axis=1))
+    top, bottom = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (h, h)
+    row_bytes = w * img.itemsize + 1  # the filter byte (0: none) first
+    content = np.zeros((bottom - top, row_bytes), np.uint8)
+    content[:, 1:] = img[top:bottom].astype(img.dtype.newbyteorder(">"), copy=False).view(np.uint8).reshape(
+        bottom - top, row_bytes - 1)
+    middle = content.tobytes()
+    adler = _adler_zeros(1, top * row_bytes)
+    adler = zlib.adler32(middle, adler)
+    adler = _adler_zeros(adler, (h - bottom) * row_bytes)
+    stream = b"".join((ZLIB_HEADER, _zero_block(top * row_bytes), _deflate_block(middle),
+                       _zero_block((h - bottom) * row_bytes), _FINAL, struct.pack(">I", adler)))
+    header = struct.pack(">IIBBBBB", w, h, 8 * img.itemsize, _GREY, 0, 0, 0)
+    return b"".join((PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", stream), _chunk(b"IEND", b"")))
