@@ -3,8 +3,9 @@
 `generate`, `evaluate` (through engine.models.generator.generate_crops), the bench and, later,
 the dataset command go through here, so a batch is drawn the same way everywhere: every pose
 cropped by the crop convention, the whole batch encoded and run through G at once (on the CPU a
-batch fills the cores where one crop cannot), then the style applied per item, since a style
-draws its own noise per image and seed.
+batch fills the cores where one crop cannot), then the style applied to the batch
+(Style.apply_batch: a learned style runs its network once per batch), each image drawing its
+own noise from its seed.
 
 An item is either a full camera frame (`frames=True`: the crop pasted back into its camera's
 frame, as `generate` and the app show it) or the 128x128 crop itself in mm, seen by the crop's
@@ -71,10 +72,7 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
     y = np.stack([normalise_joints(j, t) for j, t in zip(joints, transforms)]) if n else np.zeros((0, 21, 3), np.float32)
     views = np.stack([crop_view(t) for t in transforms]) if n else np.zeros((0, 5), np.float32)
     crops = generator(y, views)
-    depth = []
-    for crop, t, cam, seed in zip(crops, transforms, cams, seed_list):
-        image = paste_crop(crop, t) if frames else crop_to_mm(crop, t)
-        if style is not None:
-            image = style.apply(image, cam if frames else crop_camera(t), seed, strength)
-        depth.append(image)
-    return GeneratedBatch(crops=crops, transforms=transforms, depth=depth)
+    images = [paste_crop(crop, t) if frames else crop_to_mm(crop, t) for crop, t in zip(crops, transforms)]
+    if style is not None:
+        images = style.apply_batch(images, cams if frames else [crop_camera(t) for t in transforms], seed_list, strength)
+    return GeneratedBatch(crops=crops, transforms=transforms, depth=images)
