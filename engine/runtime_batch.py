@@ -3,8 +3,9 @@
 `generate`, `evaluate` (through engine.models.generator.generate_crops), the bench and the
 dataset command (engine.sample_frames.generated_samples) go through here, so a batch is drawn the same way everywhere: every pose
 cropped by the crop convention, the whole batch encoded and run through G at once (on the CPU a
-batch fills the cores where one crop cannot), then the style applied per item, since a style
-draws its own noise per image and seed.
+batch fills the cores where one crop cannot), then the style applied to the batch
+(Style.apply_batch: a learned style runs its network once per batch), each image drawing its
+own noise from its seed.
 
 An item is either a full camera frame (`frames=True`: the crop pasted back into its camera's
 frame with the simulator's render outside the cube, as `generate` and the app show it,
@@ -69,11 +70,9 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
     y = np.stack([normalise_joints(j, t) for j, t in zip(joints, transforms)]) if n else np.zeros((0, 21, 3), np.float32)
     views = np.stack([crop_view(t) for t in transforms]) if n else np.zeros((0, 5), np.float32)
     crops = generator(y, views)
-    depth, unstyled = [], []
-    for crop, j, t, cam, seed in zip(crops, joints, transforms, cams, seed_list):
-        image = paste_crop(crop, t, surround=render_hand(j, cam).depth) if frames else crop_to_mm(crop, t)
-        unstyled.append(image)
-        if style is not None:
-            image = style.apply(image, cam if frames else crop_camera(t), seed, strength)
-        depth.append(image)
+    unstyled = [paste_crop(crop, t, surround=render_hand(j, cam).depth) if frames else crop_to_mm(crop, t)
+                for crop, j, t, cam in zip(crops, joints, transforms, cams)]
+    depth = unstyled
+    if style is not None:
+        depth = style.apply_batch(unstyled, cams if frames else [crop_camera(t) for t in transforms], seed_list, strength)
     return GeneratedBatch(crops=crops, transforms=transforms, depth=depth, unstyled=unstyled)

@@ -105,6 +105,28 @@ def test_same_seed_same_frame_and_strength_zero_is_identity(tmp_path, content, s
     np.testing.assert_allclose(half[both] - clean[both], 0.5 * (a[both] - clean[both]), atol=1e-3)
 
 
+def test_a_batch_is_styled_as_each_frame_alone_with_one_stage_call_per_chunk(tmp_path, style_image, monkeypatch):
+    from engine.style import learned
+    samples = [crop_sample(SimConfig(seed=123), i) for i in range(5)]
+    frames = [crop_to_mm(s.clean, float(s.transform.centre[2])) for s in samples] + [np.zeros((128, 128), np.float32)]
+    cameras = [crop_camera(s.transform) for s in samples] + [crop_camera(samples[0].transform)]
+    style = LearnedStyle(style_image, weights=random_weights(tmp_path / "w.safetensors", 3, noise_bias=0.0,
+                                                             scale=0.02)).prepare()
+    alone = [style.apply(f, c, seed=10 + i, strength=0.7) for i, (f, c) in enumerate(zip(frames, cameras))]
+    calls = []
+    original = learned.stage_maps
+    monkeypatch.setattr(learned, "stage_maps", lambda model, crops, code: calls.append(len(crops)) or
+                        original(model, crops, code))
+    monkeypatch.setattr(learned, "STAGE_BATCH", 3)
+    batch = style.apply_batch(frames, cameras, [10 + i for i in range(6)], 0.7)
+    assert calls == [3, 2]  # the empty frame needs no stage
+    for a, b in zip(alone, batch):
+        np.testing.assert_allclose(b, a, atol=1e-3)
+    assert np.array_equal(batch[-1], frames[-1]) and not np.array_equal(batch[0], frames[0])
+    with pytest.raises(ValueError, match="6 depths, 6 cameras and 2 seeds"):
+        style.apply_batch(frames, cameras, [1, 2], 1.0)
+
+
 def test_the_style_is_encoded_once(tmp_path, content, style_image, monkeypatch):
     clean, camera = content
     calls = []
