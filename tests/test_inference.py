@@ -8,29 +8,17 @@ import torch
 
 from app.cli import main
 from engine.camera import KINECT_V1
-from engine.data.readers.sim import SimConfig, crop_sample
 from engine.hand.presets import load_preset
 from engine.models.device import inference_threads, resolve_device
-from engine.models.generator import SkeletonUNet, generate_crops, generate_depth, load_generator
+from engine.models.generator import SkeletonUNet, generate_crops, generate_depth
 from engine.models.inference import InferenceGenerator, fold_generator
-from engine.models.pose_encoding import crop_view
+from generator_fixtures import poses, shipped  # noqa: F401  (fixtures)
 from engine.runtime_batch import generate_batch
 from engine.style.registry import resolve_style
 from engine.train.distill import slim_student
 
 PRESETS = ("fist", "ok", "open_palm")
 TOLERANCE = 1e-3  # crop units (0.06 mm): float32 rounding of the folded sums, nothing more
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    return load_generator()[0]
-
-
-@pytest.fixture(scope="module")
-def poses():
-    samples = [crop_sample(SimConfig(seed=9), i) for i in range(10)]
-    return np.stack([s.y for s in samples]), np.stack([crop_view(s.transform) for s in samples])
 
 
 def reference_crops(model: SkeletonUNet, y: np.ndarray, view: np.ndarray) -> np.ndarray:

@@ -11,12 +11,11 @@ import pytest
 import torch
 
 from app.cli import main
-from engine.data.readers.sim import SimConfig, crop_sample
 from engine.models import int8
 from engine.models.fast_cut import cut_silhouette_numpy
-from engine.models.generator import SkeletonUNet, load_generator
+from engine.models.generator import SkeletonUNet
 from engine.models.inference import InferenceGenerator
-from engine.models.pose_encoding import crop_view
+from generator_fixtures import poses, shipped  # noqa: F401  (fixtures)
 
 HALF_CUBE_MM = 125.0  # one crop unit
 # int8 vs float32 on the 10 poses below (measured: 0.26 mm, 0.08 %, 0.84 mm): the stated
@@ -25,17 +24,6 @@ HALF_CUBE_MM = 125.0  # one crop unit
 RAW_MEAN_MM = 1.0  # mean |int8 - float32| of the raw output over the crop
 MASK_DISAGREE = 0.005  # fraction of pixels that are hand in one cut and not in the other
 CUT_DEPTH_MEAN_MM = 3.0  # mean |int8 - float32| where both cuts have hand
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    return load_generator()[0]
-
-
-@pytest.fixture(scope="module")
-def poses():
-    samples = [crop_sample(SimConfig(seed=9), i) for i in range(10)]
-    return np.stack([s.y for s in samples]), np.stack([crop_view(s.transform) for s in samples])
 
 
 @pytest.fixture(scope="module")
