@@ -23,6 +23,10 @@ DEFAULT_LEVELS_MM = (300.0, 800.0)
 # frame doubled the cost of showing one in software OpenGL (Xvfb + llvmpipe), measured.
 HISTOGRAM_REFRESH_MS = 500
 _DEPTH_RANGE_MM = (0.0, 10000.0)
+# The histogram's depth axis spans the levels plus this fraction of their span on each side, so
+# its handles sit mid-panel: fitted to the data, a few ToF flying pixels at 1,800 mm pushed
+# handles set at 620-710 mm into its bottom seventh.
+HISTOGRAM_MARGIN = 0.5
 FIT_PADDING = 0.02  # of the image's size around it when the view fits it to its panel
 
 
@@ -294,6 +298,9 @@ class DepthView(QtWidgets.QWidget):
             self._histogram.item.setLevels(*levels)
         finally:
             self._applying_levels = False
+        near, far = min(levels), max(levels)
+        margin = HISTOGRAM_MARGIN * max(far - near, 1.0)
+        self._histogram.item.setHistogramRange(near - margin, far + margin, padding=0)
 
     def _fit_levels(self) -> None:
         valid = [p.depth[p.depth > 0] for p in self._panels[:self._shown] if p.depth is not None]

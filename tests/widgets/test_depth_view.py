@@ -131,6 +131,20 @@ def test_auto_levels_fit_valid_depth_only(view):
     assert view.levels == pytest.approx((300.0, 900.0))
 
 
+def test_the_histogram_spans_the_levels_not_far_flying_pixels(view, qtbot):
+    depth = make_depth()
+    depth[0, :5] = 1800.0  # ToF flying pixels far behind the hand
+    view.set_depth(depth)
+    view.set_levels(380.0, 720.0)
+    hist = view._histogram.item
+    qtbot.waitUntil(lambda: len(hist.plot.getData()[0]) > 0)  # the histogram has the frame
+    hist.vb.updateAutoRange()  # what the next paint does when the axis follows the data
+    low, high = hist.vb.viewRange()[1]
+    assert 380.0 - 340.0 <= low < 380.0 and 720.0 < high <= 720.0 + 340.0, (low, high)
+    region = hist.region.getRegion()
+    assert (region[0] - low) / (high - low) > 0.15  # the handles sit well inside, not at one end
+
+
 def test_colormap_choice_and_crop_toggle(view, qtbot):
     view.set_colormap("turbo")
     assert view.colormap == "turbo"
