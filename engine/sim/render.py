@@ -113,29 +113,28 @@ def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarra
 def _splat_triangles(zb: _ZBuffer, faces: np.ndarray, label: int) -> None:
     """Ray-cast the faces in one (T, h, w) block: each face's own pixel box, padded to the
     largest box (pixels outside a face's box are masked), so there is no Python loop over
-    pixels and one splat for all faces."""
+    faces or pixels and one splat for all faces."""
     cam = zb.camera
-    boxes, scalars = [], []
-    for tri in faces:
-        uv = cam.project(tri)
-        u0, v0 = np.floor(uv.min(0)).astype(np.int64)
-        u1, v1 = np.ceil(uv.max(0)).astype(np.int64)
-        u0, u1 = max(u0, zb.u0), min(u1, zb.u0 + zb.width - 1)
-        v0, v1 = max(v0, zb.v0), min(v1, zb.v0 + zb.height - 1)
-        if u1 < u0 or v1 < v0:
-            continue
-        a, e1, e2 = tri[0], tri[1] - tri[0], tri[2] - tri[0]
-        n = np.cross(e1, e2)
-        d00, d01, d11 = e1 @ e1, e1 @ e2, e2 @ e2
-        with np.errstate(divide="ignore"):
-            inv = 1.0 / (d00 * d11 - d01 * d01)
-        boxes.append((u0, v0, u1, v1))
-        scalars.append((a @ n, *n, *a, *e1, *e2, d00, d01, d11, inv))
-    if not boxes:
+    uv = cam.project(faces)
+    lo = np.floor(uv.min(1)).astype(np.int64)
+    hi = np.ceil(uv.max(1)).astype(np.int64)
+    b = np.stack([np.maximum(lo[:, 0], zb.u0), np.maximum(lo[:, 1], zb.v0),
+                  np.minimum(hi[:, 0], zb.u0 + zb.width - 1), np.minimum(hi[:, 1], zb.v0 + zb.height - 1)], 1)
+    keep = (b[:, 2] >= b[:, 0]) & (b[:, 3] >= b[:, 1])
+    if not keep.any():
         return
-    b = np.array(boxes, dtype=np.int64)
+    b, tri = b[keep], faces[keep]
+    a, e1, e2 = tri[:, 0], tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+    n = np.cross(e1, e2)
+
+    def dot(x: np.ndarray, y: np.ndarray) -> np.ndarray:  # row-wise, the same bits as x[i] @ y[i]
+        return (x[:, None, :] @ y[:, :, None])[:, 0, 0]
+
+    d00, d01, d11 = dot(e1, e1), dot(e1, e2), dot(e2, e2)
+    with np.errstate(divide="ignore"):
+        inv = 1.0 / (d00 * d11 - d01 * d01)
     an, n0, n1, n2, a0, a1, a2, e10, e11, e12, e20, e21, e22, d00, d01, d11, inv = (
-        c[:, None, None] for c in np.array(scalars, dtype=np.float64).T)
+        c[:, None, None] for c in (dot(a, n), *n.T, *a.T, *e1.T, *e2.T, d00, d01, d11, inv))
     pu = b[:, 0, None, None] + np.arange((b[:, 2] - b[:, 0]).max() + 1)[None, None, :]
     pv = b[:, 1, None, None] + np.arange((b[:, 3] - b[:, 1]).max() + 1)[None, :, None]
     in_box = (pu <= b[:, 2, None, None]) & (pv <= b[:, 3, None, None])
