@@ -49,16 +49,21 @@ class _ZBuffer:
         cam = self.camera
         return ((u - cam.cx) / cam.fx).astype(np.float32), ((v - cam.cy) / cam.fy).astype(np.float32)
 
-    def splat(self, u: np.ndarray, v: np.ndarray, z: np.ndarray, label: np.ndarray) -> None:
-        """Keep the nearest of z (broadcast over u columns and v rows) per pixel."""
+    def splat(self, u: np.ndarray, v: np.ndarray, z: np.ndarray, label: np.ndarray | np.integer) -> None:
+        """Keep the nearest of z (n, h, w; broadcast over u columns and v rows) per pixel; label
+        is one per block (n,) or one for all."""
         hit = z > _NEAR_MM
         if not (u.min() >= self.u0 and u.max() < self.u0 + self.width
                 and v.min() >= self.v0 and v.max() < self.v0 + self.height):  # only at the frame's edge
             hit &= (u >= self.u0) & (u < self.u0 + self.width) & (v >= self.v0) & (v < self.v0 + self.height)
         flat = ((v - self.v0) * self.width + (u - self.u0))
         flat = np.broadcast_to(flat, hit.shape)[hit]
-        key = (np.round(z[hit] / DEPTH_QUANTUM_MM).astype(np.int64) << _LABEL_BITS)
-        key |= np.broadcast_to(label, hit.shape)[hit]
+        q = z[hit]
+        q *= 1.0 / DEPTH_QUANTUM_MM  # a power of two: exact
+        key = np.rint(q, out=q).astype(np.int64)
+        key <<= _LABEL_BITS
+        # Hits come block by block (C order), so each block's label repeats over its hit count.
+        key |= np.repeat(label, np.count_nonzero(hit.reshape(len(hit), -1), axis=1)) if np.ndim(label) else label
         np.minimum.at(self.keys, flat, key)
 
     def resolve(self) -> tuple[np.ndarray, np.ndarray]:
@@ -103,11 +108,19 @@ def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarra
         pv = v0[m][:, None, None] + ar[None, :, None]
         du, dv = zb.ray_offsets(pu, pv)
         cg = c32[m]
-        b = du * cg[:, 0, None, None] + dv * cg[:, 1, None, None] + cg[:, 2, None, None]
-        a = du * du + dv * dv + 1.0
+        # In place where a temporary would do: the same operations in the same order (same bits),
+        # fewer passes over memory.
+        b = du * cg[:, 0, None, None] + dv * cg[:, 1, None, None]
+        b += cg[:, 2, None, None]
+        a = du * du + dv * dv
+        a += 1.0
+        z = b * b
+        z -= a * cc[m][:, None, None]
         with np.errstate(invalid="ignore"):
-            z = (b - np.sqrt(b * b - a * cc[m][:, None, None])) / a
-        zb.splat(pu, pv, z, labels[m].astype(np.int64)[:, None, None])
+            np.sqrt(z, out=z)
+        np.subtract(b, z, out=z)
+        z /= a
+        zb.splat(pu, pv, z, labels[m].astype(np.int64))
 
 
 def _splat_triangles(zb: _ZBuffer, faces: np.ndarray, label: int) -> None:
