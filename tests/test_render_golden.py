@@ -14,7 +14,9 @@ import pytest
 
 from engine.camera import CAMERA_PRESETS, Camera
 from engine.hand.sampler import PoseRanges, sample_pose
+from engine.sim import render
 from engine.sim.render import render_hand
+from engine.sim.volume import HandVolume
 
 DIGESTS = Path(__file__).with_name("render_golden.json")
 CAMERAS = [*CAMERA_PRESETS.values(), Camera(fx=300.0, fy=310.0, cx=60.3, cy=70.7, width=128, height=128)]
@@ -63,3 +65,25 @@ def test_the_cases_reach_the_frame_edge_and_both_ends_of_the_range():
 
 if __name__ == "__main__":
     DIGESTS.write_text(json.dumps([digest(i) for i in range(COUNT)], indent=1) + "\n")
+
+
+def test_tight_blocks_draw_what_the_whole_boxes_draw(monkeypatch):
+    """Spheres anywhere in front of the camera (corners, grazing the near plane, far, huge)
+    render the same whether each is evaluated over its tight block or its whole box."""
+    rng = np.random.default_rng(5)
+    n = 400
+    z = rng.uniform(20.0, 2000.0, n)
+    camera = CAMERA_PRESETS["kinect_v1"]
+    u, v = rng.uniform(-80, camera.width + 80, n), rng.uniform(-80, camera.height + 80, n)
+    centres = np.stack([(u - camera.cx) * z / camera.fx, (v - camera.cy) * z / camera.fy, z], 1)
+    radii = np.minimum(rng.uniform(2.0, 60.0, n), z - 2.0)
+    tight = render.render_volume(_spheres(centres, radii), camera)
+    monkeypatch.setattr(render, "_tight_blocks", lambda c, r, cam, u0, v0, k: (u0, v0, k))
+    whole = render.render_volume(_spheres(centres, radii), camera)
+    assert tight[0].tobytes() == whole[0].tobytes() and tight[1].tobytes() == whole[1].tobytes()
+    assert (tight[0] > 0).mean() > 0.3
+
+
+def _spheres(centres: np.ndarray, radii: np.ndarray) -> HandVolume:
+    return HandVolume(centres=centres, radii=radii, labels=np.arange(len(radii)).astype(np.uint8) % 7 + 1,
+                      triangles=np.zeros((0, 3, 3)), triangle_radius=0.0, triangle_label=1)
