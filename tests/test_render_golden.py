@@ -71,7 +71,7 @@ def test_tight_blocks_draw_what_the_whole_boxes_draw(monkeypatch):
     """Spheres anywhere in front of the camera (corners, grazing the near plane, far, huge)
     render the same whether each is evaluated over its tight block or its whole box."""
     rng = np.random.default_rng(5)
-    n = 400
+    n = 60
     z = rng.uniform(20.0, 2000.0, n)
     camera = CAMERA_PRESETS["kinect_v1"]
     u, v = rng.uniform(-80, camera.width + 80, n), rng.uniform(-80, camera.height + 80, n)
@@ -81,7 +81,7 @@ def test_tight_blocks_draw_what_the_whole_boxes_draw(monkeypatch):
     monkeypatch.setattr(render, "_tight_blocks", lambda c, r, cam, u0, v0, k: (u0, v0, k))
     whole = render.render_volume(_spheres(centres, radii), camera)
     assert tight[0].tobytes() == whole[0].tobytes() and tight[1].tobytes() == whole[1].tobytes()
-    assert (tight[0] > 0).mean() > 0.3
+    assert (tight[0] > 0).mean() > 0.05
 
 
 def _spheres(centres: np.ndarray, radii: np.ndarray) -> HandVolume:
