@@ -70,14 +70,16 @@ class _ZBuffer:
         np.minimum.at(self.keys, flat, key)
 
     def resolve(self) -> tuple[np.ndarray, np.ndarray]:
+        """(depth, labels) of the whole frame; the z-buffer is spent."""
         cam = self.camera
         depth = np.zeros((cam.height, cam.width), np.float32)
         labels = np.zeros((cam.height, cam.width), np.uint8)
         keys = self.keys.reshape(self.height, self.width)
-        filled = keys != _EMPTY
+        keys[keys == _EMPTY] = 0  # no data: depth 0, label 0
         window = (slice(self.v0, self.v0 + self.height), slice(self.u0, self.u0 + self.width))
-        depth[window] = np.where(filled, (keys >> _LABEL_BITS) * DEPTH_QUANTUM_MM, 0.0)
-        labels[window] = np.where(filled, keys & ((1 << _LABEL_BITS) - 1), 0)
+        # computed in float64 and rounded once to float32 on the store, as the depth always was
+        np.multiply(keys >> _LABEL_BITS, np.float32(DEPTH_QUANTUM_MM), out=depth[window], casting="unsafe")
+        labels[window] = keys & ((1 << _LABEL_BITS) - 1)
         return depth, labels
 
 
