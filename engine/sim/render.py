@@ -1,9 +1,9 @@
 """Analytic depth rendering of the sphere-mesh hand for a pinhole camera.
 
 Every primitive is ray-cast exactly (ray-sphere and ray-plane intersections, no meshing) and
-only inside its own projected box. Spheres are grouped by box size so each group is one dense
-(n, k, k) block evaluated with broadcasting: no per-pixel gathers, no Python loop over
-primitives. One z-buffer pass (np.minimum.at on a key that packs quantised depth above the part
+only inside its own projected box (a sphere's is cut to its exact silhouette bounds,
+`_tight_blocks`). Spheres are grouped by block size so each group is one dense (n, k, k) block
+evaluated with broadcasting: no per-pixel gathers, no Python loop over primitives. One z-buffer pass (np.minimum.at on a key that packs quantised depth above the part
 label) keeps the nearest surface and its label together. The result is watertight: 1-px cracks
 that the sphere-sampled capsules leave are closed (`close_notches`), and the palm's faces are
 offset per vertex so they share edges (`_front_faces`).
