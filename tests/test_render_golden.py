@@ -37,7 +37,8 @@ def case(i: int) -> tuple[str, np.ndarray, Camera, float]:
     hand = sample_pose(rng, RANGES[kind], camera=camera)
     joints = hand.joints()
     if kind == "edge":  # move the hand sideways until the frame's edge cuts it
-        joints = joints + np.array([rng.choice([-1.0, 1.0]) * joints[9, 2] * camera.width / camera.fx * 0.45, 0, 0])
+        shift = rng.choice([-1.0, 1.0]) * joints[9, 2] * camera.width / camera.fx * 0.45
+        joints = joints + np.array([shift, 0.0, 0.0])
     return kind, joints, camera, hand.shape.thickness
 
 

@@ -3,10 +3,11 @@
 Every primitive is ray-cast exactly (ray-sphere and ray-plane intersections, no meshing) and
 only inside its own projected box (a sphere's is cut to its exact silhouette bounds,
 `_tight_blocks`). Spheres are grouped by block size so each group is one dense (n, k, k) block
-evaluated with broadcasting: no per-pixel gathers, no Python loop over primitives. One z-buffer pass (np.minimum.at on a key that packs quantised depth above the part
-label) keeps the nearest surface and its label together. The result is watertight: 1-px cracks
-that the sphere-sampled capsules leave are closed (`close_notches`), and the palm's faces are
-offset per vertex so they share edges (`_front_faces`).
+evaluated with broadcasting: no per-pixel gathers, no Python loop over primitives. One z-buffer
+pass (np.minimum.at on a key that packs quantised depth above the part label) keeps the nearest
+surface and its label together. The result is watertight: 1-px cracks that the sphere-sampled
+capsules leave are closed (`close_notches`), and the palm's faces are offset per vertex so they
+share edges (`_front_faces`).
 """
 from __future__ import annotations
 
@@ -66,7 +67,9 @@ class _ZBuffer:
         key = np.rint(q, out=q).astype(np.int64)
         key <<= _LABEL_BITS
         # Hits come block by block (C order), so each block's label repeats over its hit count.
-        key |= np.repeat(label, np.count_nonzero(hit.reshape(len(hit), -1), axis=1)) if np.ndim(label) else label
+        if np.ndim(label):
+            label = np.repeat(label, np.count_nonzero(hit.reshape(len(hit), -1), axis=1))
+        key |= label
         np.minimum.at(self.keys, flat, key)
 
     def resolve(self) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +168,8 @@ def _splat_triangles(zb: _ZBuffer, faces: np.ndarray, label: int) -> None:
     lo = np.floor(uv.min(1)).astype(np.int64)
     hi = np.ceil(uv.max(1)).astype(np.int64)
     b = np.stack([np.maximum(lo[:, 0], zb.u0), np.maximum(lo[:, 1], zb.v0),
-                  np.minimum(hi[:, 0], zb.u0 + zb.width - 1), np.minimum(hi[:, 1], zb.v0 + zb.height - 1)], 1)
+                  np.minimum(hi[:, 0], zb.u0 + zb.width - 1),
+                  np.minimum(hi[:, 1], zb.v0 + zb.height - 1)], 1)
     keep = (b[:, 2] >= b[:, 0]) & (b[:, 3] >= b[:, 1])
     if not keep.any():
         return
