@@ -39,7 +39,7 @@ def test_sphere_depth_matches_the_analytic_value():
 
 def test_capsule_depth_is_within_1mm_of_the_cylinder():
     a, b, r = np.array([-60.0, 0.0, 400.0]), np.array([60.0, 0.0, 400.0]), 10.0
-    c, radii = _capsule_spheres(a, b, r, r)
+    c, radii, _ = _capsule_spheres(a, b, r, r)
     depth, _ = render_volume(volume(c, radii), CAM)
     # rays through the middle row hit the cylinder y^2 + (z - 400)^2 = r^2 at z = 400 - r
     u = np.arange(120, 200)

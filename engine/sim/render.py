@@ -1,12 +1,13 @@
 """Analytic depth rendering of the sphere-mesh hand for a pinhole camera.
 
 Every primitive is ray-cast exactly (ray-sphere and ray-plane intersections, no meshing) and
-only inside its own projected box. Spheres are grouped by box size so each group is one dense
-(n, k, k) block evaluated with broadcasting: no per-pixel gathers, no Python loop over
-primitives. One z-buffer pass (np.minimum.at on a key that packs quantised depth above the part
-label) keeps the nearest surface and its label together. The result is watertight: 1-px cracks
-that the sphere-sampled capsules leave are closed (`close_notches`), and the palm's faces are
-offset per vertex so they share edges (`_front_faces`).
+only inside its own projected box (a sphere's is cut to its exact silhouette bounds,
+`_tight_blocks`). Spheres are grouped by block size so each group is one dense (n, k, k) block
+evaluated with broadcasting: no per-pixel gathers, no Python loop over primitives. One z-buffer
+pass (np.minimum.at on a key that packs quantised depth above the part label) keeps the nearest
+surface and its label together. The result is watertight: 1-px cracks that the sphere-sampled
+capsules leave are closed (`close_notches`), and the palm's faces are offset per vertex so they
+share edges (`_front_faces`).
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ _LABEL_BITS = 3  # 8 part labels
 _EMPTY = np.iinfo(np.int64).max
 _BOX_SIZES = (6, 10, 14, 20, 28, 40, 56, 80, 112, 160, 224, 320, 480, 640)  # sphere box sides, px
 _NEAR_MM = 1.0
+# Sides of the blocks evaluated (_tight_blocks): every box side, so a block fits its box, and a
+# step between (about 1.2x apart: finer steps cost more in Python per block size than they save).
+_BLOCK_SIZES = tuple(sorted({*_BOX_SIZES, 8, 12, 17, 24, 34, 48, 68, 96}))
 # Fan triangles share edges; widening each by 2 % (barycentric) closes rounding cracks there.
 _FAN_OVERLAP = 0.02
 # A notch between two surfaces of one part further apart in depth than a finger's radius (about
@@ -49,27 +53,36 @@ class _ZBuffer:
         cam = self.camera
         return ((u - cam.cx) / cam.fx).astype(np.float32), ((v - cam.cy) / cam.fy).astype(np.float32)
 
-    def splat(self, u: np.ndarray, v: np.ndarray, z: np.ndarray, label: np.ndarray) -> None:
-        """Keep the nearest of z (broadcast over u columns and v rows) per pixel."""
+    def splat(self, u: np.ndarray, v: np.ndarray, z: np.ndarray, label: np.ndarray | np.integer) -> None:
+        """Keep the nearest of z (n, h, w; broadcast over u columns and v rows) per pixel; label
+        is one per block (n,) or one for all."""
         hit = z > _NEAR_MM
         if not (u.min() >= self.u0 and u.max() < self.u0 + self.width
                 and v.min() >= self.v0 and v.max() < self.v0 + self.height):  # only at the frame's edge
             hit &= (u >= self.u0) & (u < self.u0 + self.width) & (v >= self.v0) & (v < self.v0 + self.height)
         flat = ((v - self.v0) * self.width + (u - self.u0))
         flat = np.broadcast_to(flat, hit.shape)[hit]
-        key = (np.round(z[hit] / DEPTH_QUANTUM_MM).astype(np.int64) << _LABEL_BITS)
-        key |= np.broadcast_to(label, hit.shape)[hit]
+        q = z[hit]
+        q *= 1.0 / DEPTH_QUANTUM_MM  # a power of two: exact
+        key = np.rint(q, out=q).astype(np.int64)
+        key <<= _LABEL_BITS
+        # Hits come block by block (C order), so each block's label repeats over its hit count.
+        if np.ndim(label):
+            label = np.repeat(label, np.count_nonzero(hit.reshape(len(hit), -1), axis=1))
+        key |= label
         np.minimum.at(self.keys, flat, key)
 
     def resolve(self) -> tuple[np.ndarray, np.ndarray]:
+        """(depth, labels) of the whole frame; the z-buffer is spent."""
         cam = self.camera
         depth = np.zeros((cam.height, cam.width), np.float32)
         labels = np.zeros((cam.height, cam.width), np.uint8)
         keys = self.keys.reshape(self.height, self.width)
-        filled = keys != _EMPTY
+        keys[keys == _EMPTY] = 0  # no data: depth 0, label 0
         window = (slice(self.v0, self.v0 + self.height), slice(self.u0, self.u0 + self.width))
-        depth[window] = np.where(filled, (keys >> _LABEL_BITS) * DEPTH_QUANTUM_MM, 0.0)
-        labels[window] = np.where(filled, keys & ((1 << _LABEL_BITS) - 1), 0)
+        # computed in float64 and rounded once to float32 on the store, as the depth always was
+        np.multiply(keys >> _LABEL_BITS, np.float32(DEPTH_QUANTUM_MM), out=depth[window], casting="unsafe")
+        labels[window] = keys & ((1 << _LABEL_BITS) - 1)
         return depth, labels
 
 
@@ -92,8 +105,36 @@ def _sphere_boxes(c: np.ndarray, r: np.ndarray, cam: Camera) -> tuple[np.ndarray
     return np.floor(u - k / 2.0).astype(np.int64), np.floor(v - k / 2.0).astype(np.int64), k
 
 
+def _tight_blocks(c: np.ndarray, r: np.ndarray, cam: Camera, u0: np.ndarray, v0: np.ndarray,
+                  k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First column and row, and side (one of _BLOCK_SIZES), of a square block inside each
+    sphere's _sphere_boxes box that still holds every pixel of that box the sphere covers.
+
+    Why: the boxes are padded (bucketed sides, 10 % and a pixel of slack), so most of their
+    pixels miss. The exact silhouette bounds (the planes through the camera's y or x axis that
+    touch the sphere) and a pixel of margin (float32 rounding moves an edge by far less) cut
+    that. The block stays inside the box, so the render is the one over the whole box bit for
+    bit: the same pixels hit, with the same per-pixel maths.
+    """
+    zz = c[:, 2] * c[:, 2] - r * r  # > 0: only spheres wholly in front of the camera are drawn
+
+    def span(p: np.ndarray, f: float, centre: float) -> tuple[np.ndarray, np.ndarray]:
+        # the pixels whose ray offset d satisfies |p - d z| <= r sqrt(1 + d^2)
+        root = r * np.sqrt(p * p + zz)
+        return (np.ceil(centre + f * (p * c[:, 2] - root) / zz).astype(np.int64) - 1,
+                np.floor(centre + f * (p * c[:, 2] + root) / zz).astype(np.int64) + 1)
+
+    ulo, uhi = span(c[:, 0], cam.fx, cam.cx)
+    vlo, vhi = span(c[:, 1], cam.fy, cam.cy)
+    ulo, uhi = np.maximum(ulo, u0), np.minimum(uhi, u0 + k - 1)
+    vlo, vhi = np.maximum(vlo, v0), np.minimum(vhi, v0 + k - 1)
+    width = np.maximum(np.maximum(uhi - ulo, vhi - vlo) + 1, 1)
+    side = np.minimum(np.asarray(_BLOCK_SIZES)[np.searchsorted(_BLOCK_SIZES, width)], k)
+    return np.minimum(ulo, u0 + k - side), np.minimum(vlo, v0 + k - side), side
+
+
 def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarray) -> None:
-    u0, v0, side = _sphere_boxes(c, r, zb.camera)
+    u0, v0, side = _tight_blocks(c, r, zb.camera, *_sphere_boxes(c, r, zb.camera))
     cc = ((c * c).sum(1) - r * r).astype(np.float32)
     c32 = c.astype(np.float32)
     for k in np.unique(side):
@@ -103,39 +144,47 @@ def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarra
         pv = v0[m][:, None, None] + ar[None, :, None]
         du, dv = zb.ray_offsets(pu, pv)
         cg = c32[m]
-        b = du * cg[:, 0, None, None] + dv * cg[:, 1, None, None] + cg[:, 2, None, None]
-        a = du * du + dv * dv + 1.0
+        # In place where a temporary would do: the same operations in the same order (same bits),
+        # fewer passes over memory.
+        b = du * cg[:, 0, None, None] + dv * cg[:, 1, None, None]
+        b += cg[:, 2, None, None]
+        a = du * du + dv * dv
+        a += 1.0
+        z = b * b
+        z -= a * cc[m][:, None, None]
         with np.errstate(invalid="ignore"):
-            z = (b - np.sqrt(b * b - a * cc[m][:, None, None])) / a
-        zb.splat(pu, pv, z, labels[m].astype(np.int64)[:, None, None])
+            np.sqrt(z, out=z)
+        np.subtract(b, z, out=z)
+        z /= a
+        zb.splat(pu, pv, z, labels[m].astype(np.int64))
 
 
 def _splat_triangles(zb: _ZBuffer, faces: np.ndarray, label: int) -> None:
     """Ray-cast the faces in one (T, h, w) block: each face's own pixel box, padded to the
     largest box (pixels outside a face's box are masked), so there is no Python loop over
-    pixels and one splat for all faces."""
+    faces or pixels and one splat for all faces."""
     cam = zb.camera
-    boxes, scalars = [], []
-    for tri in faces:
-        uv = cam.project(tri)
-        u0, v0 = np.floor(uv.min(0)).astype(np.int64)
-        u1, v1 = np.ceil(uv.max(0)).astype(np.int64)
-        u0, u1 = max(u0, zb.u0), min(u1, zb.u0 + zb.width - 1)
-        v0, v1 = max(v0, zb.v0), min(v1, zb.v0 + zb.height - 1)
-        if u1 < u0 or v1 < v0:
-            continue
-        a, e1, e2 = tri[0], tri[1] - tri[0], tri[2] - tri[0]
-        n = np.cross(e1, e2)
-        d00, d01, d11 = e1 @ e1, e1 @ e2, e2 @ e2
-        with np.errstate(divide="ignore"):
-            inv = 1.0 / (d00 * d11 - d01 * d01)
-        boxes.append((u0, v0, u1, v1))
-        scalars.append((a @ n, *n, *a, *e1, *e2, d00, d01, d11, inv))
-    if not boxes:
+    uv = cam.project(faces)
+    lo = np.floor(uv.min(1)).astype(np.int64)
+    hi = np.ceil(uv.max(1)).astype(np.int64)
+    b = np.stack([np.maximum(lo[:, 0], zb.u0), np.maximum(lo[:, 1], zb.v0),
+                  np.minimum(hi[:, 0], zb.u0 + zb.width - 1),
+                  np.minimum(hi[:, 1], zb.v0 + zb.height - 1)], 1)
+    keep = (b[:, 2] >= b[:, 0]) & (b[:, 3] >= b[:, 1])
+    if not keep.any():
         return
-    b = np.array(boxes, dtype=np.int64)
+    b, tri = b[keep], faces[keep]
+    a, e1, e2 = tri[:, 0], tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+    n = np.cross(e1, e2)
+
+    def dot(x: np.ndarray, y: np.ndarray) -> np.ndarray:  # row-wise, the same bits as x[i] @ y[i]
+        return (x[:, None, :] @ y[:, :, None])[:, 0, 0]
+
+    d00, d01, d11 = dot(e1, e1), dot(e1, e2), dot(e2, e2)
+    with np.errstate(divide="ignore"):
+        inv = 1.0 / (d00 * d11 - d01 * d01)
     an, n0, n1, n2, a0, a1, a2, e10, e11, e12, e20, e21, e22, d00, d01, d11, inv = (
-        c[:, None, None] for c in np.array(scalars, dtype=np.float64).T)
+        c[:, None, None] for c in (dot(a, n), *n.T, *a.T, *e1.T, *e2.T, d00, d01, d11, inv))
     pu = b[:, 0, None, None] + np.arange((b[:, 2] - b[:, 0]).max() + 1)[None, None, :]
     pv = b[:, 1, None, None] + np.arange((b[:, 3] - b[:, 1]).max() + 1)[None, :, None]
     in_box = (pu <= b[:, 2, None, None]) & (pv <= b[:, 3, None, None])
