@@ -10,6 +10,7 @@ import torch
 from engine.eval.estimator import estimate, load_estimator
 from engine.models.checkpoint import load_model, save_checkpoint
 from engine.models import DEFAULT_ESTIMATOR_PATH
+from engine.models.integral_head import soft_argmax
 from engine.models.pose_net import VGG19_LAYERS, PoseNet, fold_batch_norm
 from engine.train import pose as pose_train
 from engine.train.pose import MODEL_FILE, joint_distance_loss, lr_at, train_pose
@@ -76,6 +77,43 @@ def test_batch_norm_folds_into_the_plain_vgg19():
         torch.testing.assert_close(plain.embed(x), net.embed(x), atol=1e-5, rtol=1e-4)
 
 
+def test_soft_argmax_reads_a_peaked_heatmap_at_its_cell_and_depth():
+    logits = torch.full((1, 2, 16, 16), -1e4)
+    logits[0, 0, 3, 12] = 0.0  # row 3, column 12: x from the column, y from the row
+    logits[0, 1, 8, 0] = logits[0, 1, 8, 1] = 0.0  # two equal cells: their mean
+    depth = torch.zeros(1, 2, 16, 16)
+    depth[0, 0, 3, 12] = 0.4
+    depth[0, 1, 8, 0], depth[0, 1, 8, 1] = -0.2, 0.6
+    pose = soft_argmax(logits, depth)
+    torch.testing.assert_close(pose[0, 0], torch.tensor([12.5 / 8 - 1, 3.5 / 8 - 1, 0.4]))
+    torch.testing.assert_close(pose[0, 1], torch.tensor([1.0 / 8 - 1, 8.5 / 8 - 1, 0.2]))
+
+
+def test_integral_head_keeps_the_trunk_and_its_embedding_and_folds():
+    torch.manual_seed(0)
+    net = PoseNet(**SMALL, head="integral", batch_norm=True)
+    assert {k for k in net.state_dict() if k.startswith("features.") and "bn" not in k} == \
+        {f"features.{i}.{p}" for i in TORCHVISION_VGG19_CONVS for p in ("weight", "bias")}
+    x = torch.rand(4, 1, 128, 128) * 2 - 1
+    with torch.no_grad():
+        net.train()
+        net(x)
+        net.eval()
+        feats, pose = net.features_and_pose(x)
+        torch.testing.assert_close(pose, net(x))
+        torch.testing.assert_close(feats, net.embed(x))
+        plain = fold_batch_norm(net).eval()
+        torch.testing.assert_close(plain(x), pose, atol=1e-5, rtol=1e-4)
+    assert pose.shape == (4, 21, 3) and plain.config == {**net.config, "batch_norm": False}
+    assert not any(".bn." in k for k in plain.state_dict())
+    # Every trunk block, block 5 (the KID embedding) included, gets a gradient from the pose.
+    net.train()
+    net(x).sum().backward()
+    assert all(net.features[i].weight.grad.abs().sum() > 0 for i in TORCHVISION_VGG19_CONVS)
+    with pytest.raises(ValueError, match="pose head"):
+        PoseNet(**SMALL, head="heatmap")
+
+
 def test_checkpoint_round_trip(tmp_path):
     net = PoseNet(**SMALL)
     save_checkpoint(tmp_path / "e.safetensors", net, SMALL, {"note": "test"})
@@ -118,6 +156,15 @@ def test_training_writes_a_loadable_estimator_and_resumes(tmp_path, monkeypatch)
     assert steps == [1, 2, 3, 4, 5]
     with pytest.raises(ValueError, match="other options"):
         train_pose(tmp_path, {"batch": 2})
+
+
+def test_training_with_the_integral_head(tmp_path):
+    given = {"steps": 2, "batch": 4, "cache_size": 8, "eval_count": 1, "widths": SMALL["widths"],
+             "hidden": SMALL["hidden"], "head": "integral"}
+    train_pose(tmp_path, given)
+    model, config, _ = load_model(tmp_path / MODEL_FILE)
+    assert config["head"] == "integral" and config["batch_norm"] is False
+    assert model(torch.ones(1, 1, 128, 128)).shape == (1, 21, 3)
 
 
 def test_resumed_training_ends_with_the_uninterrupted_weights(tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.data.readers.sim import SimConfig
-from engine.models import DEFAULT_ESTIMATOR_WIDTHS
+from engine.models import DEFAULT_ESTIMATOR_WIDTHS, ESTIMATOR_HEADS as HEADS
 from engine.sim.sensors import SENSOR_NAMES
 from engine.train.options import mutable, option, to_json
 
@@ -28,7 +28,9 @@ class PoseTrainConfig:
     sensors: tuple[str, ...] = option(SENSOR_NAMES, "sensor models of the training crops", flag=False)
     cameras: tuple[str, ...] = option(("kinect_v1",), "camera presets", flag=False)
     widths: tuple[int, ...] = option(DEFAULT_ESTIMATOR_WIDTHS, "convolution widths per stage", flag=False)
-    hidden: int = option(256, "width of the fully connected layer", flag=False)
+    head: str = option("fc", "pose head: fc (pool5 flattened into a fully connected regressor) or integral "
+                             "(2.5D heatmaps on relu4_4+relu5_4 read out by soft-argmax)", choices=HEADS)
+    hidden: int = option(256, "width of the head: the fc layer's units, or the integral head's conv channels")
     batch_norm: bool = option(True, "trained with batch norm, folded into the convs for export", flag=False)
     eval_count: int = option(500, "held-out crops per sensor for metrics.json", mutable=True)
 
@@ -37,7 +39,8 @@ class PoseTrainConfig:
 
     def model_config(self) -> dict:
         """The network being trained (the exported one is its batch-norm-folded form)."""
-        return {"widths": list(self.widths), "hidden": self.hidden, "batch_norm": self.batch_norm}
+        return {"widths": list(self.widths), "hidden": self.hidden, "batch_norm": self.batch_norm,
+                "head": self.head}
 
     def to_json(self) -> dict:
         return to_json(self)
