@@ -36,8 +36,8 @@ from engine.data.crop_bank import open_bank
 from engine.eval.estimator import held_out_pose_error
 from engine.eval.metrics import HALF_CUBE_MM
 from engine.io_utils import atomic_write_json
-from engine.models.checkpoint import save_checkpoint
-from engine.models.pose_net import PoseNet, fold_batch_norm
+from engine.models.checkpoint import read_checkpoint, save_checkpoint
+from engine.models.pose_net import ARCHITECTURE, PoseNet, fold_batch_norm
 from engine.sim.sensors import SENSOR_NAMES
 from engine.train.common import (
     RunLog,
@@ -82,6 +82,25 @@ def joint_distance_loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     # eps keeps the gradient of the norm finite at a perfect prediction.
     dist = torch.sqrt((diff * diff).sum(dim=-1) + 1e-8)
     return (dist * valid).sum() / valid.sum().clamp(min=1)
+
+
+def load_trunk(model: PoseNet, path: str | Path) -> None:
+    """Start `model`'s VGG-19 trunk from the (folded) trunk of the pose estimator in `path`.
+
+    Why: a new head or objective need not learn depth features from scratch on a CPU budget.
+    With batch norm, each conv gets the saved weights and its batch norm starts as identity.
+    """
+    weights, arch, saved, _ = read_checkpoint(path)
+    if arch != ARCHITECTURE:
+        raise ValueError(f"{path}: a {arch} checkpoint, not a pose estimator (--init needs one)")
+    if list(saved.get("widths", [])) != list(model.widths) or saved.get("in_channels", 1) != model.config["in_channels"]:
+        raise ValueError(f"{path}: trunk widths {saved.get('widths')} differ from the run's {list(model.widths)}")
+    if saved.get("batch_norm"):
+        raise ValueError(f"{path}: an unfolded (batch-norm) estimator; --init needs an exported one")
+    trunk = {k: v for k, v in weights.items() if k.startswith("features.")}
+    missing, _ = model.load_state_dict(trunk, strict=False)
+    if any(k.startswith("features.") and ".bn." not in k for k in missing):
+        raise ValueError(f"{path}: its trunk lacks {sorted(missing)[0]}")
 
 
 def resolve_options(out: Path, given: Mapping[str, object]) -> tuple[PoseTrainConfig, bool]:
@@ -136,6 +155,8 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
             raise ValueError(f"{state_path}: not a state file of this run ({e.__class__.__name__})") from None
         if "rng" in state:  # older runs have none
             restore_rng_state(state["rng"])
+    elif config.init:  # a new run (or one killed before its first checkpoint)
+        load_trunk(model, config.init)
     log = RunLog(out, LOG_COLUMNS, resume_step=step if resuming else None)
 
     def checkpoint() -> None:

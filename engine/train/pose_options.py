@@ -3,6 +3,7 @@ resume rule are derived (engine.train.options). Free of torch so the command lin
 """
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 from engine.data.readers.sim import SimConfig
@@ -11,6 +12,14 @@ from engine.sim.sensors import SENSOR_NAMES
 from engine.train.options import mutable, option, to_json
 
 MODEL_FILE = "pose_estimator.safetensors"
+
+
+def yes_no(text: str) -> bool:
+    """A boolean flag's text: true/false (also yes/no, 1/0)."""
+    value = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,10 @@ class PoseTrainConfig:
     head: str = option("fc", "pose head: fc (pool5 flattened into a fully connected regressor) or integral "
                              "(2.5D heatmaps on relu4_4+relu5_4 read out by soft-argmax)", choices=HEADS)
     hidden: int = option(256, "width of the head: the fc layer's units, or the integral head's conv channels")
-    batch_norm: bool = option(True, "trained with batch norm, folded into the convs for export", flag=False)
+    batch_norm: bool = option(True, "train with batch norm (folded into the convs for export): true or false",
+                              parse=yes_no)
+    init: str | None = option(None, "a pose estimator .safetensors whose VGG-19 trunk a new run starts from "
+                                    "(same --widths; the head starts fresh)", parse=str)
     eval_count: int = option(500, "held-out crops per sensor for metrics.json", mutable=True)
 
     def sim_config(self) -> SimConfig:
