@@ -191,6 +191,22 @@ def test_init_starts_the_trunk_from_a_saved_estimator(tmp_path):
     torch.testing.assert_close(model.features[0].weight, saved.features[0].weight)
 
 
+def test_frozen_blocks_stay_as_they_start(tmp_path):
+    torch.manual_seed(0)
+    saved = PoseNet(**SMALL)
+    save_checkpoint(tmp_path / "old.safetensors", saved, saved.config)
+    given = {"steps": 2, "batch": 4, "cache_size": 8, "eval_count": 1, "widths": SMALL["widths"],
+             "hidden": SMALL["hidden"], "head": "integral", "batch_norm": False, "lr": 1e-2,
+             "init": str(tmp_path / "old.safetensors"), "freeze": 3}
+    train_pose(tmp_path / "run", given)
+    model, _, _ = load_model(tmp_path / "run" / MODEL_FILE)
+    for i in TORCHVISION_VGG19_CONVS:
+        same = torch.equal(model.features[i].weight, saved.features[i].weight)
+        assert same == (i < VGG19_LAYERS["pool3"]), i  # blocks 1-3 kept, blocks 4-5 trained
+    with pytest.raises(ValueError, match="--freeze"):
+        train_pose(tmp_path / "bad", {**given, "freeze": 6})
+
+
 def test_resumed_training_ends_with_the_uninterrupted_weights(tmp_path, monkeypatch):
     """Within the warm-up the learning rate does not depend on --steps, so 3 steps resumed to 5
     must equal 5 steps in one go: model, Adam moments and step (the state file holds them all)."""

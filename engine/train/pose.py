@@ -37,7 +37,7 @@ from engine.eval.estimator import held_out_pose_error
 from engine.eval.metrics import HALF_CUBE_MM
 from engine.io_utils import atomic_write_json
 from engine.models.checkpoint import read_checkpoint, save_checkpoint
-from engine.models.pose_net import ARCHITECTURE, PoseNet, fold_batch_norm
+from engine.models.pose_net import ARCHITECTURE, VGG19_BLOCK_CONVS, VGG19_LAYERS, PoseNet, fold_batch_norm
 from engine.sim.sensors import SENSOR_NAMES
 from engine.train.common import (
     RunLog,
@@ -103,6 +103,13 @@ def load_trunk(model: PoseNet, path: str | Path) -> None:
         raise ValueError(f"{path}: its trunk lacks {sorted(missing)[0]}")
 
 
+def freeze_blocks(model: PoseNet, blocks: int) -> None:
+    """Freeze the trunk's first `blocks` blocks: no parameter gradients and, as the crop needs
+    none either, no backward pass through them (their batch norms, if any, in eval mode)."""
+    end = VGG19_LAYERS[f"pool{blocks}"] + 1 if blocks else 0
+    model.features[:end].requires_grad_(False).eval()
+
+
 def resolve_options(out: Path, given: Mapping[str, object]) -> tuple[PoseTrainConfig, bool]:
     """(config, resuming): a new run's options from `given` (None = default), or a saved run's."""
     defaults = PoseTrainConfig().to_json()
@@ -126,6 +133,8 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
     check_not_test_seed(config.seed, "pose training")
     if config.steps < 1 or config.batch < 1 or config.cache_size < config.batch:
         raise ValueError("steps and batch must be at least 1, and cache_size at least batch")
+    if not 0 <= config.freeze <= len(VGG19_BLOCK_CONVS):
+        raise ValueError(f"--freeze counts trunk blocks: 0 to {len(VGG19_BLOCK_CONVS)}, got {config.freeze}")
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out)
     write_options(out, config.to_json())
@@ -164,6 +173,7 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
                                 "step": step, "wall_s": wall_s, "rng": rng_state()})
 
     model.train()
+    freeze_blocks(model, config.freeze)
     window_loss, window_n, window_t = 0.0, 0, time.perf_counter()
     progress("train", step, config.steps, {})
     while step < config.steps:

@@ -44,6 +44,8 @@ class PoseTrainConfig:
                               parse=yes_no)
     init: str | None = option(None, "a pose estimator .safetensors whose VGG-19 trunk a new run starts from "
                                     "(same --widths; the head starts fresh)", parse=str)
+    freeze: int = option(0, "trunk blocks kept as they start (0-5; e.g. 3 = blocks 1-3, with --init): "
+                            "no gradient is computed through them")
     eval_count: int = option(500, "held-out crops per sensor for metrics.json", mutable=True)
 
     def sim_config(self) -> SimConfig:
