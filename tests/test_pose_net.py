@@ -225,6 +225,18 @@ def test_resumed_training_ends_with_the_uninterrupted_weights(tmp_path, monkeypa
             assert torch.equal(t, b["optimiser"]["state"][k][name]), (k, name)
 
 
+def test_a_checkpoint_follows_training_time_as_well_as_steps(tmp_path, monkeypatch):
+    saved_steps = []
+    real_save = pose_train.save_state
+    monkeypatch.setattr(pose_train, "save_state", lambda path, state: (saved_steps.append(state["step"]),
+                                                                       real_save(path, state)))
+    monkeypatch.setattr(pose_train, "CHECKPOINT_EVERY", 1000)
+    monkeypatch.setattr(pose_train, "CHECKPOINT_SECONDS", 0.0)  # every step is "long enough"
+    train_pose(tmp_path, {"steps": 3, "batch": 4, "cache_size": 8, "eval_count": 1,
+                          "widths": SMALL["widths"], "hidden": SMALL["hidden"]})
+    assert saved_steps == [1, 2, 3]
+
+
 def test_training_refuses_the_test_seed(tmp_path):
     from engine.seeds import TEST_SEED
 

@@ -65,7 +65,11 @@ LOG_COLUMNS = ("step", "loss_mm", "lr", "images_per_s", "wall_s")
 WARMUP_STEPS = 100
 FINAL_LR_FRACTION = 0.02
 
+# A checkpoint every CHECKPOINT_EVERY steps, and at least every CHECKPOINT_SECONDS of training
+# on a slow or shared CPU, so a kill loses minutes, not a quarter of an hour. When it happens does
+# not change the result: step s's batch depends on s alone and the RNG states are saved.
 CHECKPOINT_EVERY = 250
+CHECKPOINT_SECONDS = 180.0
 LOG_EVERY = 25
 
 
@@ -175,6 +179,7 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
     model.train()
     freeze_blocks(model, config.freeze)
     window_loss, window_n, window_t = 0.0, 0, time.perf_counter()
+    saved_at = wall_s
     progress("train", step, config.steps, {})
     while step < config.steps:
         t0 = time.perf_counter()
@@ -200,8 +205,9 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
             log.row(stats)
             progress("train", step, config.steps, stats)
             window_loss, window_n, window_t = 0.0, 0, now
-        if step % CHECKPOINT_EVERY == 0 or step == config.steps:
+        if step % CHECKPOINT_EVERY == 0 or step == config.steps or wall_s - saved_at >= CHECKPOINT_SECONDS:
             checkpoint()
+            saved_at = wall_s
 
     model = fold_batch_norm(model.eval())
     errors = held_out_pose_error(model, config.eval_count, sensors=SENSOR_NAMES,
