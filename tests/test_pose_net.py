@@ -249,5 +249,6 @@ def test_shipped_estimator_loads_and_is_small():
     assert DEFAULT_ESTIMATOR_PATH.stat().st_size < 10 * 2 ** 20
     net = load_estimator(DEFAULT_ESTIMATOR_PATH)
     _, _, info = load_model(DEFAULT_ESTIMATOR_PATH)
-    assert info["metrics"]["pose_error_mm"]["clean"] < 40.0
-    assert net.feature_dim == 128
+    # The integral-head estimator: 22.1 mm clean on the test seed (its card); the fc one had 28.7.
+    assert info["metrics"]["pose_error_mm"]["clean"] < 25.0
+    assert net.config["head"] == "integral" and net.feature_dim == 128
