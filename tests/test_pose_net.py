@@ -13,7 +13,7 @@ from engine.models import DEFAULT_ESTIMATOR_PATH
 from engine.models.integral_head import soft_argmax
 from engine.models.pose_net import VGG19_LAYERS, PoseNet, fold_batch_norm
 from engine.train import pose as pose_train
-from engine.train.pose import MODEL_FILE, joint_distance_loss, load_trunk, lr_at, train_pose
+from engine.train.pose import MODEL_FILE, joint_distance_loss, lr_at, read_trunk, train_pose
 
 # torchvision.models.vgg19().features: conv layers at these indices, max-pools at 4, 9, 18, 27, 36
 # (cfg "E": 64, 64, M, 128, 128, M, 256 x4, M, 512 x4, M, 512 x4, M).
@@ -172,15 +172,21 @@ def test_init_starts_the_trunk_from_a_saved_estimator(tmp_path):
     saved = PoseNet(**SMALL)
     save_checkpoint(tmp_path / "old.safetensors", saved, saved.config)
     for batch_norm in (False, True):
-        net = PoseNet(**SMALL, head="integral", batch_norm=batch_norm)
+        config = pose_train.PoseTrainConfig(widths=SMALL["widths"], hidden=SMALL["hidden"], head="integral",
+                                            batch_norm=batch_norm)
+        net = PoseNet(**config.model_config())
         head_before = {k: v.clone() for k, v in net.integral.state_dict().items()}
-        load_trunk(net, tmp_path / "old.safetensors")
+        net.load_state_dict(read_trunk(tmp_path / "old.safetensors", config), strict=False)
         for i in TORCHVISION_VGG19_CONVS:
             torch.testing.assert_close(net.features[i].weight, saved.features[i].weight)
         for k, v in net.integral.state_dict().items():
             assert torch.equal(v, head_before[k]), k  # the head starts fresh
     with pytest.raises(ValueError, match="widths"):
-        load_trunk(PoseNet(widths=[2, 2, 4, 4, 8], hidden=8), tmp_path / "old.safetensors")
+        read_trunk(tmp_path / "old.safetensors", pose_train.PoseTrainConfig(widths=(2, 2, 4, 4, 8)))
+    # A wrong --init fails before the crops are rendered or the run folder is written.
+    with pytest.raises(ValueError, match="no such file"):
+        train_pose(tmp_path / "bad", {"init": str(tmp_path / "nope.safetensors"), "cache_size": 8, "batch": 4})
+    assert not (tmp_path / "bad").exists()
 
     # A run given --init starts from that trunk (here: trained 0 effective steps at lr 0).
     given = {"steps": 1, "batch": 4, "cache_size": 8, "eval_count": 1, "widths": SMALL["widths"],

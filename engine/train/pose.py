@@ -88,23 +88,26 @@ def joint_distance_loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (dist * valid).sum() / valid.sum().clamp(min=1)
 
 
-def load_trunk(model: PoseNet, path: str | Path) -> None:
-    """Start `model`'s VGG-19 trunk from the (folded) trunk of the pose estimator in `path`.
+def read_trunk(path: str | Path, config: PoseTrainConfig) -> dict[str, torch.Tensor]:
+    """The VGG-19 trunk weights (`features.*`) of the exported pose estimator in `path`, checked
+    to fit the run's network; ValueError otherwise. Read before anything is rendered or written.
 
-    Why: a new head or objective need not learn depth features from scratch on a CPU budget.
-    With batch norm, each conv gets the saved weights and its batch norm starts as identity.
+    Why a trunk: a new head or objective need not learn depth features from scratch on a CPU
+    budget. With batch norm, each conv gets the saved weights and its batch norm starts as identity.
     """
     weights, arch, saved, _ = read_checkpoint(path)
     if arch != ARCHITECTURE:
         raise ValueError(f"{path}: a {arch} checkpoint, not a pose estimator (--init needs one)")
-    if list(saved.get("widths", [])) != list(model.widths) or saved.get("in_channels", 1) != model.config["in_channels"]:
-        raise ValueError(f"{path}: trunk widths {saved.get('widths')} differ from the run's {list(model.widths)}")
+    if list(saved.get("widths", [])) != list(config.widths) or saved.get("in_channels", 1) != 1:
+        raise ValueError(f"{path}: trunk widths {saved.get('widths')} differ from the run's {list(config.widths)}")
     if saved.get("batch_norm"):
         raise ValueError(f"{path}: an unfolded (batch-norm) estimator; --init needs an exported one")
     trunk = {k: v for k, v in weights.items() if k.startswith("features.")}
-    missing, _ = model.load_state_dict(trunk, strict=False)
-    if any(k.startswith("features.") and ".bn." not in k for k in missing):
-        raise ValueError(f"{path}: its trunk lacks {sorted(missing)[0]}")
+    expected = {k for k in PoseNet(**config.model_config()).state_dict()
+                if k.startswith("features.") and ".bn." not in k}
+    if expected - set(trunk):
+        raise ValueError(f"{path}: its trunk lacks {sorted(expected - set(trunk))[0]}")
+    return trunk
 
 
 def freeze_blocks(model: PoseNet, blocks: int) -> None:
@@ -139,6 +142,8 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
         raise ValueError("steps and batch must be at least 1, and cache_size at least batch")
     if not 0 <= config.freeze <= len(VGG19_BLOCK_CONVS):
         raise ValueError(f"--freeze counts trunk blocks: 0 to {len(VGG19_BLOCK_CONVS)}, got {config.freeze}")
+    # Only a run that starts now takes --init (a resume takes its state file); checked up front.
+    init = read_trunk(config.init, config) if config.init and not (out / STATE_FILE).exists() else None
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out)
     write_options(out, config.to_json())
@@ -168,8 +173,8 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
             raise ValueError(f"{state_path}: not a state file of this run ({e.__class__.__name__})") from None
         if "rng" in state:  # older runs have none
             restore_rng_state(state["rng"])
-    elif config.init:  # a new run (or one killed before its first checkpoint)
-        load_trunk(model, config.init)
+    elif init is not None:  # a new run (or one killed before its first checkpoint)
+        model.load_state_dict(init, strict=False)
     log = RunLog(out, LOG_COLUMNS, resume_step=step if resuming else None)
 
     def checkpoint() -> None:
