@@ -12,5 +12,7 @@ DEFAULT_GENERATOR_PATH = MODELS_DIR / "generator_default.safetensors"
 DEFAULT_ESTIMATOR_PATH = MODELS_DIR / "pose_estimator.safetensors"
 # Channel widths of the pose estimator's five VGG-19 blocks (torchvision's: 64, 128, 256, 512, 512).
 DEFAULT_ESTIMATOR_WIDTHS: tuple[int, ...] = (8, 16, 32, 64, 128)
+# The pose estimator's heads (engine.models.pose_net.PoseNet's `head`).
+ESTIMATOR_HEADS: tuple[str, ...] = ("fc", "integral")
 # The shipped real-time style stage (engine.models.style_net; its card: style_stage.md).
 DEFAULT_STYLE_STAGE_PATH = MODELS_DIR / "style_stage.safetensors"

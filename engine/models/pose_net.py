@@ -18,13 +18,17 @@ It is not called `features` because that name is the conv trunk's, as in torchvi
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
 from engine.data.crop import CROP_SIZE
 from engine.hand.skeleton import NUM_JOINTS
 from engine.models import DEFAULT_ESTIMATOR_WIDTHS as DEFAULT_WIDTHS
+from engine.models import ESTIMATOR_HEADS
 from engine.models.checkpoint import register
+from engine.models.integral_head import IntegralHead
 
 ARCHITECTURE = "pose_net_vgg19"
 
@@ -48,6 +52,12 @@ del _i, _b, _n, _c
 # Spatial size of pool5's output for a 128 px crop (five 2x poolings), which the head flattens.
 POOL5_SIZE = CROP_SIZE // 2 ** len(VGG19_BLOCK_CONVS)
 
+# The heads: "fc" flattens pool5 into a fully connected regressor; "integral" reads per-joint
+# heatmaps from relu4_4 + relu5_4 by soft-argmax (engine.models.integral_head).
+HEADS = ESTIMATOR_HEADS
+# The integral head's inputs: `features` is run in two parts so one pass yields both.
+_RELU4_4, _RELU5_4 = VGG19_LAYERS["relu4_4"], VGG19_LAYERS["relu5_4"]
+
 
 class ConvBN(nn.Conv2d):
     """A 3x3 convolution followed by batch norm, as one module named like the plain conv.
@@ -57,7 +67,9 @@ class ConvBN(nn.Conv2d):
     in eval mode, so a shipped network is plain VGG-19 with torchvision's parameter names.
     """
 
-    def __init__(self, c_in: int, c_out: int) -> None:
+    def __init__(self, c_in: int, c_out: int, kernel_size: int = 3, padding: int = 1) -> None:
+        if (kernel_size, padding) != (3, 1):
+            raise ValueError("ConvBN is a 3x3 convolution with padding 1")
         super().__init__(c_in, c_out, kernel_size=3, padding=1)
         self.bn = nn.BatchNorm2d(c_out)
 
@@ -76,23 +88,29 @@ class ConvBN(nn.Conv2d):
 
 @register(ARCHITECTURE)
 class PoseNet(nn.Module):
-    """VGG-19-layout trunk + a fully connected head regressing the 21 normalised joints.
+    """VGG-19-layout trunk + a head giving the 21 normalised joints.
 
-    The head flattens pool5 (C x 4 x 4) rather than averaging it: where a feature fires is
+    head "fc" flattens pool5 (C x 4 x 4) rather than averaging it: where a feature fires is
     what a pose regressor needs (DeepPrior, Oberweger et al. 2015, also regresses from a
-    flattened map). `batch_norm=True` is the training form (see ConvBN); checkpoints that
-    ship are folded (`fold_batch_norm`) to the plain form.
+    flattened map); `hidden` is its fully connected width. head "integral" reads 2.5D heatmaps
+    by soft-argmax (engine.models.integral_head; `hidden` is its conv width). The trunk, its
+    names and `embed` are the same for both. `batch_norm=True` is the training form (see
+    ConvBN); checkpoints that ship are folded (`fold_batch_norm`) to the plain form.
     """
 
     def __init__(self, widths: list[int] | tuple[int, ...] = DEFAULT_WIDTHS, in_channels: int = 1,
-                 hidden: int = 256, num_joints: int = NUM_JOINTS, batch_norm: bool = False) -> None:
+                 hidden: int = 256, num_joints: int = NUM_JOINTS, batch_norm: bool = False,
+                 head: str = "fc") -> None:
         super().__init__()
         if len(widths) != len(VGG19_BLOCK_CONVS):
             raise ValueError(f"VGG-19 has {len(VGG19_BLOCK_CONVS)} blocks; got {len(widths)} widths")
+        if head not in HEADS:
+            raise ValueError(f"unknown pose head {head!r}; expected one of {', '.join(HEADS)}")
         self.widths = tuple(int(w) for w in widths)
         self.num_joints = num_joints
+        self.head = head
         self.config = {"widths": list(self.widths), "in_channels": in_channels, "hidden": hidden,
-                       "num_joints": num_joints, "batch_norm": batch_norm}
+                       "num_joints": num_joints, "batch_norm": batch_norm, "head": head}
         layers: list[nn.Module] = []
         c = in_channels
         for width, n_convs in zip(self.widths, VGG19_BLOCK_CONVS):
@@ -102,10 +120,14 @@ class PoseNet(nn.Module):
                 c = width
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
         self.features = nn.Sequential(*layers)
-        self.avgpool = nn.AdaptiveAvgPool2d((POOL5_SIZE, POOL5_SIZE))
-        self.classifier = nn.Sequential(
-            nn.Linear(c * POOL5_SIZE * POOL5_SIZE, hidden), nn.ReLU(inplace=True),
-            nn.Linear(hidden, num_joints * 3))
+        if head == "fc":
+            self.avgpool = nn.AdaptiveAvgPool2d((POOL5_SIZE, POOL5_SIZE))
+            self.classifier = nn.Sequential(
+                nn.Linear(c * POOL5_SIZE * POOL5_SIZE, hidden), nn.ReLU(inplace=True),
+                nn.Linear(hidden, num_joints * 3))
+        else:
+            self.integral = IntegralHead(self.widths[3], self.widths[4], hidden, num_joints,
+                                         ConvBN if batch_norm else nn.Conv2d)
         self._init_weights()
 
     @property
@@ -118,16 +140,20 @@ class PoseNet(nn.Module):
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                 nn.init.zeros_(m.bias)
-        last = self.classifier[-1]
+        # A near-zero last layer starts every head at the mean pose (fc) or flat heatmaps (integral).
+        last = self.classifier[-1] if self.head == "fc" else self.integral.out
         nn.init.normal_(last.weight, std=1e-3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, 128, 128) crops → (B, 21, 3) pose y."""
-        h = self.avgpool(self.features(x))
-        return self.classifier(torch.flatten(h, 1)).view(-1, self.num_joints, 3)
+        return self.features_and_pose(x)[1]
 
     def features_and_pose(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Both outputs of one pass: (B, feature_dim) embedding and (B, 21, 3) pose."""
+        if self.head == "integral":
+            relu4_4 = self.features[: _RELU4_4 + 1](x)
+            relu5_4 = self.features[_RELU4_4 + 1: _RELU5_4 + 1](relu4_4)
+            return relu5_4.mean(dim=(2, 3)), self.integral(relu4_4, relu5_4)
         relu5_4 = self.features[:-1](x)
         h = self.avgpool(self.features[-1](relu5_4))
         pose = self.classifier(torch.flatten(h, 1)).view(-1, self.num_joints, 3)
@@ -160,9 +186,10 @@ def fold_batch_norm(model: PoseNet) -> PoseNet:
     """The plain (batch_norm=False) network computing what `model` computes in eval mode."""
     if not model.config["batch_norm"]:
         return model
-    plain = PoseNet(**{**model.config, "batch_norm": False})
-    for i, layer in enumerate(model.features):
+    plain = copy.deepcopy(model)
+    for name, layer in list(plain.named_modules()):
         if isinstance(layer, ConvBN):
-            plain.features[i] = layer.folded()
-    plain.classifier.load_state_dict(model.classifier.state_dict())
+            parent, _, child = name.rpartition(".")
+            setattr(plain.get_submodule(parent), child, layer.folded())
+    plain.config = {**model.config, "batch_norm": False}
     return plain.train(model.training)

@@ -36,8 +36,8 @@ from engine.data.crop_bank import open_bank
 from engine.eval.estimator import held_out_pose_error
 from engine.eval.metrics import HALF_CUBE_MM
 from engine.io_utils import atomic_write_json
-from engine.models.checkpoint import save_checkpoint
-from engine.models.pose_net import PoseNet, fold_batch_norm
+from engine.models.checkpoint import read_checkpoint, save_checkpoint
+from engine.models.pose_net import ARCHITECTURE, VGG19_BLOCK_CONVS, VGG19_LAYERS, PoseNet, fold_batch_norm
 from engine.sim.sensors import SENSOR_NAMES
 from engine.train.common import (
     RunLog,
@@ -65,7 +65,11 @@ LOG_COLUMNS = ("step", "loss_mm", "lr", "images_per_s", "wall_s")
 WARMUP_STEPS = 100
 FINAL_LR_FRACTION = 0.02
 
+# A checkpoint every CHECKPOINT_EVERY steps, and at least every CHECKPOINT_SECONDS of training
+# on a slow or shared CPU, so a kill loses minutes, not a quarter of an hour. When it happens does
+# not change the result: step s's batch depends on s alone and the RNG states are saved.
 CHECKPOINT_EVERY = 250
+CHECKPOINT_SECONDS = 180.0
 LOG_EVERY = 25
 
 
@@ -82,6 +86,35 @@ def joint_distance_loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     # eps keeps the gradient of the norm finite at a perfect prediction.
     dist = torch.sqrt((diff * diff).sum(dim=-1) + 1e-8)
     return (dist * valid).sum() / valid.sum().clamp(min=1)
+
+
+def read_trunk(path: str | Path, config: PoseTrainConfig) -> dict[str, torch.Tensor]:
+    """The VGG-19 trunk weights (`features.*`) of the exported pose estimator in `path`, checked
+    to fit the run's network; ValueError otherwise. Read before anything is rendered or written.
+
+    Why a trunk: a new head or objective need not learn depth features from scratch on a CPU
+    budget. With batch norm, each conv gets the saved weights and its batch norm starts as identity.
+    """
+    weights, arch, saved, _ = read_checkpoint(path)
+    if arch != ARCHITECTURE:
+        raise ValueError(f"{path}: a {arch} checkpoint, not a pose estimator (--init needs one)")
+    if list(saved.get("widths", [])) != list(config.widths) or saved.get("in_channels", 1) != 1:
+        raise ValueError(f"{path}: trunk widths {saved.get('widths')} differ from the run's {list(config.widths)}")
+    if saved.get("batch_norm"):
+        raise ValueError(f"{path}: an unfolded (batch-norm) estimator; --init needs an exported one")
+    trunk = {k: v for k, v in weights.items() if k.startswith("features.")}
+    expected = {k for k in PoseNet(**config.model_config()).state_dict()
+                if k.startswith("features.") and ".bn." not in k}
+    if expected - set(trunk):
+        raise ValueError(f"{path}: its trunk lacks {sorted(expected - set(trunk))[0]}")
+    return trunk
+
+
+def freeze_blocks(model: PoseNet, blocks: int) -> None:
+    """Freeze the trunk's first `blocks` blocks: no parameter gradients and, as the crop needs
+    none either, no backward pass through them (their batch norms, if any, in eval mode)."""
+    end = VGG19_LAYERS[f"pool{blocks}"] + 1 if blocks else 0
+    model.features[:end].requires_grad_(False).eval()
 
 
 def resolve_options(out: Path, given: Mapping[str, object]) -> tuple[PoseTrainConfig, bool]:
@@ -107,6 +140,10 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
     check_not_test_seed(config.seed, "pose training")
     if config.steps < 1 or config.batch < 1 or config.cache_size < config.batch:
         raise ValueError("steps and batch must be at least 1, and cache_size at least batch")
+    if not 0 <= config.freeze <= len(VGG19_BLOCK_CONVS):
+        raise ValueError(f"--freeze counts trunk blocks: 0 to {len(VGG19_BLOCK_CONVS)}, got {config.freeze}")
+    # Only a run that starts now takes --init (a resume takes its state file); checked up front.
+    init = read_trunk(config.init, config) if config.init and not (out / STATE_FILE).exists() else None
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out)
     write_options(out, config.to_json())
@@ -136,6 +173,8 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
             raise ValueError(f"{state_path}: not a state file of this run ({e.__class__.__name__})") from None
         if "rng" in state:  # older runs have none
             restore_rng_state(state["rng"])
+    elif init is not None:  # a new run (or one killed before its first checkpoint)
+        model.load_state_dict(init, strict=False)
     log = RunLog(out, LOG_COLUMNS, resume_step=step if resuming else None)
 
     def checkpoint() -> None:
@@ -143,7 +182,9 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
                                 "step": step, "wall_s": wall_s, "rng": rng_state()})
 
     model.train()
+    freeze_blocks(model, config.freeze)
     window_loss, window_n, window_t = 0.0, 0, time.perf_counter()
+    saved_at = wall_s
     progress("train", step, config.steps, {})
     while step < config.steps:
         t0 = time.perf_counter()
@@ -169,8 +210,9 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
             log.row(stats)
             progress("train", step, config.steps, stats)
             window_loss, window_n, window_t = 0.0, 0, now
-        if step % CHECKPOINT_EVERY == 0 or step == config.steps:
+        if step % CHECKPOINT_EVERY == 0 or step == config.steps or wall_s - saved_at >= CHECKPOINT_SECONDS:
             checkpoint()
+            saved_at = wall_s
 
     model = fold_batch_norm(model.eval())
     errors = held_out_pose_error(model, config.eval_count, sensors=SENSOR_NAMES,

@@ -3,14 +3,23 @@ resume rule are derived (engine.train.options). Free of torch so the command lin
 """
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 from engine.data.readers.sim import SimConfig
-from engine.models import DEFAULT_ESTIMATOR_WIDTHS
+from engine.models import DEFAULT_ESTIMATOR_WIDTHS, ESTIMATOR_HEADS as HEADS
 from engine.sim.sensors import SENSOR_NAMES
 from engine.train.options import mutable, option, to_json
 
 MODEL_FILE = "pose_estimator.safetensors"
+
+
+def yes_no(text: str) -> bool:
+    """A boolean flag's text: true/false (also yes/no, 1/0)."""
+    value = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -28,8 +37,15 @@ class PoseTrainConfig:
     sensors: tuple[str, ...] = option(SENSOR_NAMES, "sensor models of the training crops", flag=False)
     cameras: tuple[str, ...] = option(("kinect_v1",), "camera presets", flag=False)
     widths: tuple[int, ...] = option(DEFAULT_ESTIMATOR_WIDTHS, "convolution widths per stage", flag=False)
-    hidden: int = option(256, "width of the fully connected layer", flag=False)
-    batch_norm: bool = option(True, "trained with batch norm, folded into the convs for export", flag=False)
+    head: str = option("fc", "pose head: fc (pool5 flattened into a fully connected regressor) or integral "
+                             "(2.5D heatmaps on relu4_4+relu5_4 read out by soft-argmax)", choices=HEADS)
+    hidden: int = option(256, "width of the head: the fc layer's units, or the integral head's conv channels")
+    batch_norm: bool = option(True, "train with batch norm (folded into the convs for export): true or false",
+                              parse=yes_no)
+    init: str | None = option(None, "a pose estimator .safetensors whose VGG-19 trunk a new run starts from "
+                                    "(same --widths; the head starts fresh)", parse=str)
+    freeze: int = option(0, "trunk blocks kept as they start (0-5; e.g. 3 = blocks 1-3, with --init): "
+                            "no gradient is computed through them")
     eval_count: int = option(500, "held-out crops per sensor for metrics.json", mutable=True)
 
     def sim_config(self) -> SimConfig:
@@ -37,7 +53,8 @@ class PoseTrainConfig:
 
     def model_config(self) -> dict:
         """The network being trained (the exported one is its batch-norm-folded form)."""
-        return {"widths": list(self.widths), "hidden": self.hidden, "batch_norm": self.batch_norm}
+        return {"widths": list(self.widths), "hidden": self.hidden, "batch_norm": self.batch_norm,
+                "head": self.head}
 
     def to_json(self) -> dict:
         return to_json(self)
