@@ -6,6 +6,7 @@ import torch
 from safetensors.torch import save_file
 
 from engine.eval.estimator import load_estimator
+from engine.models import DEFAULT_DEPTH_VGG_PATH
 from engine.models.pose_net import PoseNet
 from engine.models.vgg import (
     DEFAULT_LAYERS,
@@ -36,9 +37,14 @@ def test_named_relu_features_have_vgg_shapes():
         VGG19Features()(torch.zeros(1, 1, 32, 32), ["conv4_2"])
 
 
-def test_default_extractor_is_the_shipped_pose_estimator_trunk():
+def test_default_extractor_is_the_depth_vgg_trunk_not_todays_estimator():
+    """The style losses keep the trunk they were trained with (resources/models/depth_vgg.md)."""
     trunk = load_pose_trunk()
-    estimator = load_estimator()
+    estimator = load_estimator(DEFAULT_DEPTH_VGG_PATH)
+    today = load_estimator()
+    x = torch.rand(2, 1, 128, 128) * 2 - 1
+    with torch.no_grad():
+        assert not torch.allclose(today.activations(x, ["relu4_2"])["relu4_2"], trunk(x, ["relu4_2"])["relu4_2"])
     x = torch.rand(2, 1, 128, 128) * 2 - 1
     with torch.no_grad():
         want = estimator.activations(x, ["relu2_1", "relu4_2"])

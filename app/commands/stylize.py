@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     report = {
         "content": str(args.content), "style": args.style, "style_unit": assumption,
         "options": {"seed": args.seed, "style_scale": args.style_scale, **config.to_dict()},
-        "extractor": "pose estimator trunk (resources/models/pose_estimator.safetensors)",
+        "extractor": "depth VGG-19 trunk (resources/models/depth_vgg.safetensors)",
         "window": w.to_dict(), "style_window": sw.to_dict(),
         "statistics": {"unstyled": result.before.to_dict(), "styled": result.after.to_dict(),
                        "style_reference": result.reference.to_dict()},

@@ -10,6 +10,9 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
 DEFAULT_GENERATOR_PATH = MODELS_DIR / "generator_default.safetensors"
 # The shipped pose estimator (the project's own depth network).
 DEFAULT_ESTIMATOR_PATH = MODELS_DIR / "pose_estimator.safetensors"
+# The depth VGG-19 of the style losses: the first pose estimator's trunk, kept when the estimator
+# was retrained so the feature losses (and what was trained with them) stay as they were.
+DEFAULT_DEPTH_VGG_PATH = MODELS_DIR / "depth_vgg.safetensors"
 # Channel widths of the pose estimator's five VGG-19 blocks (torchvision's: 64, 128, 256, 512, 512).
 DEFAULT_ESTIMATOR_WIDTHS: tuple[int, ...] = (8, 16, 32, 64, 128)
 # The pose estimator's heads (engine.models.pose_net.PoseNet's `head`).

@@ -4,8 +4,9 @@ The layout is torchvision's VGG-19 "E" trunk (16 3x3 convs in 5 blocks, ReLU aft
 between blocks) with its parameter names (`features.0.weight` ... `features.34.bias`), built from
 the same constants as the pose estimator (engine.models.pose_net), so both read one state dict.
 
-Default weights: the shipped pose estimator's trunk (resources/models/pose_estimator.safetensors,
-widths 8-16-32-64-128, one channel). Why it and not ImageNet's VGG-19: it was trained on depth
+Default weights: the project's depth VGG (resources/models/depth_vgg.safetensors: the first
+shipped pose estimator's trunk, widths 8-16-32-64-128, one channel; its card says why it is kept
+apart from today's estimator). Why it and not ImageNet's VGG-19: it was trained on depth
 crops in this project's crop convention, so its features respond to what a depth style is made
 of (edges, holes, depth steps) rather than to colour and texture of photographs; it ships with
 the repository, so nothing is downloaded; and at 1/8 width it runs on a 2-core CPU.
@@ -25,7 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from engine.models import DEFAULT_ESTIMATOR_PATH, DEFAULT_ESTIMATOR_WIDTHS
+from engine.models import DEFAULT_DEPTH_VGG_PATH, DEFAULT_ESTIMATOR_WIDTHS
 from engine.models.checkpoint import load_model
 from engine.models.pose_net import VGG19_BLOCK_CONVS, VGG19_LAYERS, PoseNet, fold_batch_norm
 
@@ -92,8 +93,9 @@ class VGG19Features(nn.Module):
         return (grey.expand(-1, 3, -1, -1) - self.mean) / self.std
 
 
-def load_pose_trunk(path: str | Path = DEFAULT_ESTIMATOR_PATH) -> VGG19Features:
-    """The default extractor: the pose estimator checkpoint's VGG-19 trunk (module docstring)."""
+def load_pose_trunk(path: str | Path = DEFAULT_DEPTH_VGG_PATH) -> VGG19Features:
+    """The default extractor: a pose estimator checkpoint's VGG-19 trunk, by default the depth
+    VGG's (module docstring)."""
     model, _, _ = load_model(path)
     if not isinstance(model, PoseNet):
         raise ValueError(f"{path}: not a pose estimator, so no VGG-19 trunk")

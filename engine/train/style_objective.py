@@ -132,7 +132,7 @@ def describe_objective(options: dict) -> dict:
             "style_camera": style_camera_name(options),
             "weights": {"content": cfg.content_weight, "style": cfg.style_weight, "tv": cfg.tv_weight},
             "content_layer": cfg.content_layer, "style_layers": list(cfg.style_layers),
-            "extractor": "pose estimator VGG-19 trunk (engine.models.vgg.load_pose_trunk)",
+            "extractor": "depth VGG-19 trunk (resources/models/depth_vgg.safetensors, engine.models.vgg.load_pose_trunk)",
             "content": "the pair's crop x", "losses": "engine.style.losses (StyleTransferLoss)",
             "adversarial": "-log D(G(y), y), patch-averaged, mean over batch"}
 
