@@ -51,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
               "dataset": bench_dataset(args.count)}
     if weights.is_file():
         result["style"] = bench_style(args.count, weights=str(weights))
+        result["peer"] = {"name": "AdaIN (VGG-19 to relu4_1 + mirrored decoder), 128x128, 1 thread",
+                          "p50_ms": result["style"]["adain_peer_128_ms"]["p50"],
+                          "ratio": result["style"]["peer_over_stage_p50"]}
     else:
         result["style"] = {"error": f"{weights}: no style stage weights (train one: main.py train style)"}
     if args.json:
