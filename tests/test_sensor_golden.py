@@ -19,7 +19,7 @@ from engine.sim.sensors import SENSOR_NAMES, apply_sensor
 from test_render_golden import CAMERAS, case
 
 DIGESTS = Path(__file__).with_name("sensor_golden.json")
-COUNT = 12
+COUNT = 20
 MODELS = [name for name in SENSOR_NAMES if name != "none"]
 
 
