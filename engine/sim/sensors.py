@@ -142,14 +142,17 @@ def apply_sensor(
         return clean.copy()
     model, (near, far) = info.model, info.range_mm
     # Surfaces outside the working range return nothing, so they cannot mix into flying pixels.
-    valid = (clean >= near) & (clean <= far)
+    # cv2.inRange is near <= z <= far in one pass (a third of the three numpy passes' time);
+    # the bounds are whole millimetres, exact in float32, so the mask is the same.
+    in_range = cv2.inRange(np.ascontiguousarray(clean), near, far)
     out = np.zeros_like(clean)
-    rows, cols = _roi(valid, ROI_MARGIN_PX)
+    rows, cols = _roi(in_range, ROI_MARGIN_PX)
     if rows is None:
         return out
+    valid = in_range[rows, cols] != 0
     patch = _Patch(
-        z=np.where(valid[rows, cols], clean[rows, cols], 0.0).astype(np.float32),
-        valid=valid[rows, cols],
+        z=np.where(valid, clean[rows, cols], 0.0).astype(np.float32),
+        valid=valid,
         xn=((np.arange(cols.start, cols.stop, dtype=np.float32) - camera.cx) / camera.fx)[None],
         yn=((np.arange(rows.start, rows.stop, dtype=np.float32) - camera.cy) / camera.fy)[:, None],
         fx=float(camera.fx),
@@ -222,13 +225,14 @@ def _tof(p: _Patch, rng: np.random.Generator) -> np.ndarray:
 
 def _realsense(p: _Patch, rng: np.random.Generator) -> np.ndarray:
     """Coded light, short range: smooth noise, fine quantisation, eroded ragged silhouette."""
-    theta = _incidence_angle(p.z, p.valid, p)
+    neighbours = _neighbours(p.z, p.valid)
+    theta = _incidence_angle(p.z, p.valid, p, neighbours)
     px = p.fx / SR_NATIVE_FX
     sigma = SR_SIGMA_REF_MM * (p.z / SR_SIGMA_REF_DEPTH_MM) ** 2
     noisy = p.z + sigma * _blob_normal(rng, p.z.shape, px * SR_NOISE_CORRELATION_PX)
     noisy = np.round(noisy / SR_DEPTH_UNIT_MM) * SR_DEPTH_UNIT_MM
 
-    edge_dist = _edge_distance(p.z, p.valid)
+    edge_dist = _edge_distance(p.z, p.valid, neighbours)
     lo, hi = SR_EROSION_PX
     erosion = px * (lo + (hi - lo) * _blob_uniform(rng, p.z.shape,
                                                    px * SR_EROSION_CORRELATION_PX))
@@ -311,7 +315,7 @@ def _roi(valid: np.ndarray, margin: int) -> tuple[slice | None, slice | None]:
     rows = np.flatnonzero(valid.any(axis=1))
     if rows.size == 0:
         return None, None
-    cols = np.flatnonzero(valid.any(axis=0))
+    cols = np.flatnonzero(valid[rows[0]:rows[-1] + 1].any(axis=0))  # only rows with data
     h, w = valid.shape
     return (slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
             slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)))
@@ -356,36 +360,49 @@ def _pad(a: np.ndarray, axis: int, before: bool, value: float | bool) -> np.ndar
     return out
 
 
-def _gradient(z: np.ndarray, valid: np.ndarray, axis: int) -> np.ndarray:
-    """dz per pixel along `axis`, using only neighbours on the same surface (0 if none)."""
-    diff, same = _continuous_neighbours(z, valid, axis)
+def _gradient(diff: np.ndarray, same: np.ndarray, axis: int) -> np.ndarray:
+    """dz per pixel along `axis`, using only neighbours on the same surface (0 if none);
+    `diff`, `same` come from _continuous_neighbours."""
     fwd, ok_f = _pad(diff, axis, False, 0.0), _pad(same, axis, False, False)
     bwd, ok_b = _pad(diff, axis, True, 0.0), _pad(same, axis, True, False)
     count = ok_f.astype(np.float32) + ok_b
     return (fwd * ok_f + bwd * ok_b) / np.maximum(count, 1.0)
 
 
-def _incidence_angle(z: np.ndarray, valid: np.ndarray, p: _Patch) -> np.ndarray:
+def _incidence_angle(z: np.ndarray, valid: np.ndarray, p: _Patch,
+                     neighbours: tuple | None = None) -> np.ndarray:
     """Angle (rad) between each pixel's surface normal and its viewing ray; 0 where no data.
 
     With P = z (xn, yn, 1), the normal dP/du x dP/dv is parallel to n' = (-gx, -gy, 1 + gx xn +
     gy yn) with gx = fx z_u / z, and n' . (xn, yn, 1) = 1, so cos = 1 / (|n'| |ray|).
+    `neighbours` (from _neighbours of the same z, valid) saves recomputing them.
     """
+    along_v, along_u = neighbours or _neighbours(z, valid)
     zs = np.where(valid, z, 1.0)
-    gx = _gradient(z, valid, 1) * p.fx / zs
-    gy = _gradient(z, valid, 0) * p.fy / zs
+    gx = _gradient(*along_u, 1) * p.fx / zs
+    gy = _gradient(*along_v, 0) * p.fy / zs
     nz = 1.0 + gx * p.xn + gy * p.yn
     cos = 1.0 / np.sqrt((gx * gx + gy * gy + nz * nz) * (p.xn * p.xn + p.yn * p.yn + 1.0))
     return np.where(valid, np.arccos(np.clip(cos, 0.0, 1.0)), 0.0).astype(np.float32)
 
 
-def _edge_distance(z: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def _neighbours(z: np.ndarray, valid: np.ndarray) -> tuple:
+    """_continuous_neighbours along rows (axis 0) and columns (axis 1), shared by the angle and
+    the edge distance of one image."""
+    return _continuous_neighbours(z, valid, 0), _continuous_neighbours(z, valid, 1)
+
+
+def _edge_distance(z: np.ndarray, valid: np.ndarray, neighbours: tuple | None = None) -> np.ndarray:
     """Distance (px) from each pixel to the nearest valid pixel at a depth discontinuity."""
     edge = np.zeros_like(valid)
-    for axis in (0, 1):
-        _, same = _continuous_neighbours(z, valid, axis)
-        # Beyond the image border the surface is unknown, not missing: it is no edge.
-        edge |= ~(_pad(same, axis, False, True) & _pad(same, axis, True, True))
+    # A pixel is on an edge when the pair before or after it is not one surface. Beyond the
+    # image border the surface is unknown, not missing: it is no edge.
+    for axis, (_, same) in enumerate(neighbours or _neighbours(z, valid)):
+        head = (slice(None),) * axis + (slice(None, -1),)
+        tail = (slice(None),) * axis + (slice(1, None),)
+        broken = ~same
+        edge[head] |= broken
+        edge[tail] |= broken
     edge &= valid
     dist = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 3)
     # With no edge at all OpenCV reports a huge float; cap it at the image diagonal.
