@@ -54,7 +54,9 @@ def test_engine_bench_works_for_small_counts_without_qt(count):
     assert out["runtime_style"]["kind"] == "learned" and "realsense" in out["runtime_style"]["style_image"]
     rates = out["dataset"]["samples_per_s"]
     assert set(rates) == {"simulator", "simulator_kinect_v1", "generator"} and all(v > 0 for v in rates.values())
-    assert set(got["out"]["peer"]) == {"name", "p50_ms", "ratio"} and got["out"]["peer"]["ratio"] > 0  # keys only
+    peer = got["out"]["peer"]
+    assert set(peer) == {"name", "p50_ms", "ratio"}  # keys only: no speed is asserted
+    assert peer["ratio"] == got["out"]["style"]["peer_over_stage_p50"]  # the same run's figure
     style = got["out"]["style"]
     assert {"p50", "p95"}.issubset(style["style_stage_128_ms"])  # keys only
     assert {"p50", "p95"}.issubset(style["adain_peer_128_ms"])
