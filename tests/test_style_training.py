@@ -9,7 +9,7 @@ from app.cli import main
 from engine.models.checkpoint import load_model
 from engine.models.style_net import StyleStage
 from engine.train import common
-from engine.train.style import STAGE_FILE, STATE_FILE
+from engine.train.style import REAL_SAMPLES_DIR, STAGE_FILE, STATE_FILE
 
 TINY = ["--batch-size", "2", "--cache-size", "4", "--st-every", "2", "--log-every", "1",
         "--checkpoint-every", "1", "--threads", "1", "--no-progress"]
@@ -21,7 +21,10 @@ def test_a_tiny_run_resumes_with_more_steps(tmp_path, capsys):
     assert common.load_state(out / STATE_FILE)["step"] == 2
     first, _, info = load_model(out / STAGE_FILE)
     assert isinstance(first, StyleStage) and info["step"] == 2
-    assert any(name.startswith("nyu:") for name in info["training_data"]["real_frames"])
+    if REAL_SAMPLES_DIR.is_dir():  # ../shared's real frames, where this checkout has them
+        assert any(name.startswith("nyu:") for name in info["training_data"]["real_frames"])
+    else:
+        assert info["training_data"]["real_frames"] == []  # trained on the sensor bank alone
     assert main(["train", "style", "--out", str(out), "--steps", "3", *TINY]) == 0
     assert common.load_state(out / STATE_FILE)["step"] == 3
     steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
