@@ -29,13 +29,14 @@ from io import BytesIO
 from itertools import count
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from engine.camera import Camera
 from engine.controlnet import Conditioning, ControlNetOptions, conditioning_images
 from engine.hand.pose_io import PoseRecord, record_to_dict
 from engine.hand.skeleton import JOINT_NAMES, PART_LABELS
-from engine.io_utils import MAX_DEPTH_MM, atomic_write_bytes, encode_png, json_text
+from engine.io_utils import atomic_write_bytes, depth_to_uint16, encode_png, json_text
 from engine.sample_labels import joint_visibility, labels_of_depth
 from engine.sim.preview import depth_preview
 from engine.staged_files import Staging, recover, reserve, staged_stems
@@ -153,13 +154,13 @@ def encode_sample(content: SampleContent, stem: str,
     record, cam = content.record, content.record.camera
     cond = conditioning_images(content.depth, record.joints, cam, options.controlnet) if options.conditioning else None
     joints_2d = cam.project(record.joints)
-    files: dict[str, bytes] = {"depth": encode_png(_png16(content.depth))}
+    files: dict[str, bytes] = {"depth": encode_png(depth_to_uint16(content.depth))}
     if options.npy:
         files["depth_npy"] = _npy(content.depth)
     if content.unstyled is not None:
-        files["unstyled"] = encode_png(_png16(content.unstyled))
+        files["unstyled"] = encode_png(depth_to_uint16(content.unstyled))
     files["labels"] = encode_png(content.labels)
-    files["mask"] = encode_png(np.where(content.depth > 0, MASK_ON, 0).astype(np.uint8))
+    files["mask"] = encode_png(cv2.compare(content.depth, 0.0, cv2.CMP_GT))  # MASK_ON (255) where depth > 0
     if cond is not None:
         files["controlnet"] = encode_png(cond.depth)
         files["skeleton"] = encode_png(cond.skeleton)
@@ -169,10 +170,6 @@ def encode_sample(content: SampleContent, stem: str,
     pose = _pose_document(content, joints_2d, cond, options.controlnet, names)
     files["pose"] = (json_text(pose) + "\n").encode("utf-8")
     return files
-
-
-def _png16(depth: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(depth), 0, MAX_DEPTH_MM).astype(np.uint16)
 
 
 def _npy(depth: np.ndarray) -> bytes:

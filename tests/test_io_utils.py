@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from engine import io_utils
@@ -47,3 +48,17 @@ def test_json_text_reads_back_as_the_object_with_a_list_a_line():
     text = io_utils.json_text(doc)
     assert json.loads(text) == doc
     assert "  [1.5, -2.0, 700.25],\n" in text and ' "flags": [true, false, null],\n' in text
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_depth_to_uint16_rounds_half_to_even_and_saturates_as_numpy_does(dtype):
+    """The OpenCV conversion must give the numpy reference's bytes: halves to even, negatives to
+    0, beyond the PNG range to 65535 (a dataset's depth files are compared byte for byte)."""
+    rng = np.random.default_rng(7)
+    depth = rng.uniform(-50.0, 70000.0, (48, 64)).astype(dtype)
+    depth[0, :8] = [0.5, 1.5, 2.5, 1000.5, 1001.5, 65534.5, 65535.5, -0.5]
+    depth[1, :3] = [0.0, 65535.0, 1e9]
+    reference = np.clip(np.rint(depth), 0, io_utils.MAX_DEPTH_MM).astype(np.uint16)
+    out = io_utils.depth_to_uint16(depth)
+    assert out.dtype == np.uint16
+    np.testing.assert_array_equal(out, reference)

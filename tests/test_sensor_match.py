@@ -27,8 +27,11 @@ def clean():
 
 @pytest.mark.parametrize("sensor", SENSOR_NAMES)
 def test_each_sensor_model_is_recognised(clean, sensor):
-    name, distances = closest_sensor(apply_sensor(clean, DEFAULT_CAMERA, sensor, 11))
-    assert name == sensor, distances
+    """A majority of a model's draws are matched to it. Not every one: this pose's RealSense and
+    Kinect statistics lie close (over 100 draws 63-78 % of RealSense's are matched to it,
+    depending on the random stream), so a test of one seed passed or failed by luck."""
+    names = [closest_sensor(apply_sensor(clean, DEFAULT_CAMERA, sensor, seed))[0] for seed in range(11, 26)]
+    assert names.count(sensor) >= 8, names
 
 
 def test_encodings_are_detected(tmp_path, clean):

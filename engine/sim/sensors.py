@@ -415,26 +415,44 @@ def _jitter_laterally(z: np.ndarray, theta: np.ndarray, sigma_px: np.ndarray,
     """Resample depth and angle (nearest) through a smooth random displacement field."""
     h, w = z.shape
     cap = ROI_MARGIN_PX - 1
-    dx, dy = (np.clip(sigma_px * _blob_normal(rng, (h, w), correlation_px), -cap, cap)
-              for _ in range(2))
-    map_x = (np.arange(w, dtype=np.float32)[None] + dx).astype(np.float32)
-    map_y = (np.arange(h, dtype=np.float32)[:, None] + dy).astype(np.float32)
-    z_out, theta_out = (cv2.remap(a, map_x, map_y, cv2.INTER_NEAREST,
-                                  borderMode=cv2.BORDER_REPLICATE) for a in (z, theta))
+    dx, dy = cv2.split(_blob_normal(rng, (h, w, 2), correlation_px))  # one blur for both
+    for d in (dx, dy):
+        d *= sigma_px
+        np.clip(d, -cap, cap, out=d)
+    dx += np.arange(w, dtype=np.float32)[None]
+    dy += np.arange(h, dtype=np.float32)[:, None]
+    z_out, theta_out = (cv2.remap(a, dx, dy, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+                        for a in (z, theta))
     return z_out, theta_out
 
 
 # --- Random fields ----------------------------------------------------------------------------
+# Blob fields this wide or wider start from uniform white noise: the blur then averages about
+# 2 pi sigma^2 >= 25 draws per pixel, so the field's kurtosis is within 1.2 / 25 = 0.05 of a
+# Gaussian's (tests/test_sensors.py). Narrower fields (the 1-px dropout blobs) draw normals.
+UNIFORM_WHITE_MIN_SIGMA_PX = 2.0
 
-def _blob_normal(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
-    """Unit-variance Gaussian noise correlated over `sigma_px`: sensor errors come in blobs."""
-    white = rng.standard_normal(shape, dtype=np.float32)
+
+
+def _blob_normal(rng: np.random.Generator, shape: tuple[int, ...], sigma_px: float) -> np.ndarray:
+    """Unit-variance Gaussian noise correlated over `sigma_px`: sensor errors come in blobs.
+
+    A trailing third dimension of `shape` gives that many independent fields at once (one
+    blur for all). From UNIFORM_WHITE_MIN_SIGMA_PX up the white noise is uniform, not normal
+    (a fifth of the cost): the blur averages so many draws that the field is Gaussian anyway.
+    """
+    uniform = sigma_px >= UNIFORM_WHITE_MIN_SIGMA_PX
+    white = rng.random(shape, dtype=np.float32) if uniform else rng.standard_normal(shape, dtype=np.float32)
     ksize = 2 * int(np.ceil(3 * sigma_px)) + 1
     kernel = cv2.getGaussianKernel(ksize, sigma_px)
-    # Blurring white noise with K = k k^T leaves std sqrt(sum K^2) = sum k^2.
-    gain = float((kernel ** 2).sum())
-    return cv2.GaussianBlur(white, (ksize, ksize), sigma_px,
-                            borderType=cv2.BORDER_REFLECT) / np.float32(gain)
+    # Blurring white noise with K = k k^T leaves std sqrt(sum K^2) = sum k^2 (times the white
+    # noise's std: 1, or 1/sqrt(12) for uniform(0, 1), whose mean 1/2 is taken off).
+    gain = float((kernel ** 2).sum()) / (np.sqrt(12.0) if uniform else 1.0)
+    blurred = cv2.GaussianBlur(white, (ksize, ksize), sigma_px, borderType=cv2.BORDER_REFLECT)
+    if uniform:
+        blurred -= np.float32(0.5)
+    blurred *= np.float32(1.0 / gain)
+    return blurred
 
 
 def _blob_uniform(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
