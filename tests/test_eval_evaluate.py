@@ -191,7 +191,9 @@ def test_cli_style_evidence_keys(models, tmp_path, capsys, style):
                  "--count", "3", "--batch", "2", "--bank-size", "4", "--cache-dir", str(tmp_path), *style)
     assert KEYS <= set(r["raw"]) and KEYS <= set(r["cut"])  # the generator's evaluation is still there
     assert STYLE_KEYS <= set(r["styled"]) and STYLE_KEYS <= set(r["unstyled"])
-    assert set(r["style_reference"]) == STYLE_KEYS - {"kid"}
+    stats = STYLE_KEYS - {"kid"}
+    assert set(r["style_reference"]) == stats | {f"{k}_se" for k in stats}
+    assert {f"{k}_se" for k in stats} <= set(r["styled"]) and 0.0 <= r["outlier_ratio"] <= 1.0
     assert r["styled"]["n"] == r["unstyled"]["n"] == 3 and r["geometry_shift_mm"] >= 0
     assert set(r["style_check"]) >= {"kid_lower", "hf_energy_half_way", "geometry_kept", "passed"}
     expected = "SensorStyle" if style == ["--style", "tof"] else "LearnedStyle"

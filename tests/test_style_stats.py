@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from engine.style.stats import (
-    edge_band, edge_hole_ratio, geometry_shift_mm, hf_energy, hole_ratio, reference_mask,
-    style_reference, style_stats)
+    OUTLIER_MM, edge_band, edge_hole_ratio, geometry_shift_mm, hf_energy, hole_ratio, outlier_ratio,
+    reference_mask, style_reference, style_stats)
 
 
 def square_hand(side: int = 20, size: int = 40, depth_mm: float = 500.0) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +93,19 @@ def test_geometry_shift_sees_a_half_shifted_hand():
     styled = content.copy()
     styled[:, 20:] += 6.0 * mask[:, 20:]  # right half 6 mm further: mean over the hand ~ 3 mm
     assert 2.5 < geometry_shift_mm(styled, content, mask) < 3.5
+
+
+def test_flying_pixels_are_outliers_not_a_moved_hand():
+    """Time-of-flight pixels mixed with the wall behind sit hundreds of mm off the hand: they are
+    counted apart, and the surface under them has not moved."""
+    content, mask = square_hand()
+    styled = content + 1.0 * mask
+    styled[10, 10:30] = 1300.0  # one row of the outline flies 800 mm back: 20 of 400 pixels
+    assert outlier_ratio(styled, content, mask) == pytest.approx(20 / 400)
+    assert geometry_shift_mm(styled, content, mask) == pytest.approx(1.0)
+    styled[10, 10:30] = 500.0 + OUTLIER_MM - 1.0  # within the bound: geometry, and it moves
+    assert outlier_ratio(styled, content, mask) == 0.0
+    assert geometry_shift_mm(styled, content, mask) > 1.5
 
 
 def test_geometry_shift_rejects_mismatched_shapes():

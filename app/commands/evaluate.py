@@ -235,7 +235,9 @@ def format_table(result: dict) -> str:
             ref = result["style_reference"].get(key)
             lines.append(f"{key:30s}{show('{:.5f}', result['unstyled'][key]):>12s}"
                          f"{show('{:.5f}', result['styled'][key]):>12s}{show('{:.5f}', ref):>12s}")
+        noise = result["style_check"].get("within_noise") or []
         lines.append(f"geometry shift {result['geometry_shift_mm']:.2f} mm; requirements "
-                     + ("met" if result["style_check"]["passed"] else "not met"))
+                     + ("met" if result["style_check"]["passed"] else "not met")
+                     + (f" ({', '.join(noise)} within noise only)" if noise else ""))
     lines.append(f"estimator {result['estimator']}")
     return "\n".join(lines)

@@ -15,6 +15,10 @@ a hole the style punched counts as a hole; for a real style image it is `referen
                      flat palm scored ~1 mm^2, and no style could move the one towards the other;
   geometry_shift_mm  mean |low-pass(styled) - low-pass(content)| over the hand where both have
                      data: whether the style moved or reshaped the hand (issue: at most 3 mm).
+                     A styled pixel more than OUTLIER_MM off the content is an artefact at a
+                     point (a time-of-flight "flying" pixel halfway to the wall), not the
+                     surface moving: it is left out like a hole, and its share is reported
+                     apart (`outlier_ratio`), so one such pixel cannot pass for a moved hand.
 Low-passes are normalised convolutions (Knutsson & Westin, CVPR 1993): box sums of depth x
 weight over box sums of weight, with weight = measured pixels of the hand, so a hole or the
 background never drags the surface towards 0 mm.
@@ -39,6 +43,11 @@ GEOMETRY_KERNEL_PX = 9
 # A depth range over this inside the hf window is a surface ending over another (a finger over the
 # palm), not noise: at hand range the sensors' noise and disparity steps stay within a few mm.
 STEP_MM = 20.0
+# A styled pixel further than this from the content is an outlier, not geometry: every sensor's
+# noise, quantisation and lateral jitter stay well within it at hand range (Kinect v1's disparity
+# step is ~3 mm at 1 m; a finger's edge jittered onto the palm is ~20-40 mm), while time-of-flight
+# pixels mixed with the room behind reach hundreds of mm.
+OUTLIER_MM = 50.0
 
 
 @dataclass(frozen=True)
@@ -130,17 +139,30 @@ def local_range(depth: np.ndarray, valid: np.ndarray, kernel_px: int) -> np.ndar
 def geometry_shift_mm(styled: np.ndarray, content: np.ndarray, mask: np.ndarray,
                       kernel_px: int = GEOMETRY_KERNEL_PX) -> float:
     """Mean |low-pass(styled) - low-pass(content)| in mm over the hand where both have data;
-    each low-pass ignores its own image's holes (module docstring). 0 when nothing overlaps."""
+    each low-pass ignores its own image's holes, and the styled one its outliers (module
+    docstring). 0 when nothing overlaps."""
     s, m = _checked(styled, mask)
     c, _ = _checked(content, mask)
     if s.shape != c.shape:
         raise ValueError(f"styled {s.shape} and content {c.shape} differ in shape")
-    both = m & (s > 0) & (c > 0)
+    measured = m & (s > 0) & ~_outliers(s, c)
+    both = measured & (c > 0)
     if not both.any():
         return 0.0
-    low_s = masked_lowpass(s, m & (s > 0), kernel_px)
+    low_s = masked_lowpass(s, measured, kernel_px)
     low_c = masked_lowpass(c, m & (c > 0), kernel_px)
     return float(np.mean(np.abs(low_s - low_c)[both]))
+
+
+def outlier_ratio(styled: np.ndarray, content: np.ndarray, mask: np.ndarray) -> float:
+    """Share of the hand's pixels that the styled image puts more than OUTLIER_MM off the content."""
+    s, m = _checked(styled, mask)
+    c, _ = _checked(content, mask)
+    return float(np.mean(_outliers(s, c)[m]))
+
+
+def _outliers(styled: np.ndarray, content: np.ndarray) -> np.ndarray:
+    return (styled > 0) & (content > 0) & (np.abs(styled - content) > OUTLIER_MM)
 
 
 def style_stats(depth: np.ndarray, mask: np.ndarray) -> StyleStats:
