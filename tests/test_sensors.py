@@ -285,3 +285,18 @@ def test_blob_uniform_is_uniform() -> None:
     u = sensors._blob_uniform(np.random.default_rng(5), (400, 400), 1.0)
     counts, _ = np.histogram(u, bins=10, range=(0.0, 1.0))
     assert counts.min() > 0.8 * u.size / 10 and counts.max() < 1.2 * u.size / 10
+
+
+@pytest.mark.parametrize("sensor", SENSOR_NAMES)
+def test_range_warning_gives_the_share_outside_the_range(sensor: str) -> None:
+    near, far = sensors.sensor_range_mm(sensor)
+    depth = np.zeros((40, 50), np.float32)
+    assert sensors.range_warning(depth, sensor) is None  # no hand, no warning
+    depth[5:15, 5:15] = 700.0  # 100 px inside every range
+    assert sensors.range_warning(depth, sensor) is None
+    if np.isfinite(far):
+        depth[20:25, 5:15] = far + 0.5  # 50 px just beyond: a third of the hand
+        assert sensors.range_warning(depth, sensor).startswith("33.3% of the hand's pixels")
+    if near > 0:
+        depth[30:35, 5:15] = near - 0.5
+        assert f"outside the {sensor} range" in sensors.range_warning(depth, sensor)
