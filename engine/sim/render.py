@@ -215,11 +215,15 @@ def _front_faces(volume: HandVolume) -> np.ndarray:
     n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     towards_camera = np.where(((n * tri.mean(axis=1)).sum(1) > 0)[:, None], -n, n)
-    vertices, index = np.unique(tri.reshape(-1, 3), axis=0, return_inverse=True)
-    normals = np.zeros_like(vertices)
-    np.add.at(normals, index.reshape(-1), np.repeat(towards_camera, 3, axis=0))
+    # Shared vertices by exact equality, each named by its first occurrence (a dozen corners:
+    # the pairwise test costs a tenth of np.unique(axis=0), and each vertex's normals are summed
+    # in the same face order, so the same bits).
+    corners = tri.reshape(-1, 3)
+    index = (corners[:, None, :] == corners[None, :, :]).all(-1).argmax(axis=1)
+    normals = np.zeros_like(corners)
+    np.add.at(normals, index, np.repeat(towards_camera, 3, axis=0))
     normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-    return (vertices + normals * volume.triangle_radius)[index.reshape(tri.shape[:2])]
+    return (corners + normals * volume.triangle_radius)[index.reshape(tri.shape[:2])]
 
 
 def close_notches(depth: np.ndarray, labels: np.ndarray) -> None:
