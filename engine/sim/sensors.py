@@ -350,25 +350,22 @@ def _continuous_neighbours(z: np.ndarray, valid: np.ndarray, axis: int
     return diff, same
 
 
-def _pad(a: np.ndarray, axis: int, before: bool, value: float | bool) -> np.ndarray:
-    """Grow `a` by one element along `axis` (at the start if `before`) filled with `value`
-    (what np.pad does, without its general machinery: a tenth of a sensor model's time)."""
-    shape = list(a.shape)
-    shape[axis] += 1
-    out = np.full(shape, value, dtype=a.dtype)
-    place = [slice(None), slice(None)]
-    place[axis] = slice(1, None) if before else slice(None, -1)
-    out[tuple(place)] = a
-    return out
-
-
 def _gradient(diff: np.ndarray, same: np.ndarray, axis: int) -> np.ndarray:
     """dz per pixel along `axis`, using only neighbours on the same surface (0 if none);
-    `diff`, `same` come from _continuous_neighbours."""
-    fwd, ok_f = _pad(diff, axis, False, 0.0), _pad(same, axis, False, False)
-    bwd, ok_b = _pad(diff, axis, True, 0.0), _pad(same, axis, True, False)
-    count = ok_f.astype(np.float32) + ok_b
-    return (fwd * ok_f + bwd * ok_b) / np.maximum(count, 1.0)
+    `diff`, `same` come from _continuous_neighbours. Each pair's difference is added to both
+    its pixels (forward first, then backward: the sum a + b of the padded form, same bits)."""
+    w = same.astype(np.float32)
+    d = diff * w
+    shape = list(diff.shape)
+    shape[axis] += 1
+    head = (slice(None),) * axis + (slice(None, -1),)
+    tail = (slice(None),) * axis + (slice(1, None),)
+    total, count = np.zeros(shape, d.dtype), np.zeros(shape, np.float32)
+    total[head] += d
+    total[tail] += d
+    count[head] += w
+    count[tail] += w
+    return total / np.maximum(count, 1.0)
 
 
 def _incidence_angle(z: np.ndarray, valid: np.ndarray, p: _Patch,
