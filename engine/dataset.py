@@ -18,6 +18,7 @@ lists only durable samples; on resume, a sample on disk but not in the part is r
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -187,6 +188,26 @@ def _init_worker(plan: DatasetPlan, out: Path) -> None:
     _worker = DatasetWriter(plan, out)
 
 
+def _init_pool_worker(plan: DatasetPlan, out: Path, spawned: bool) -> None:
+    """A pool process: one OpenCV thread, since the pool already runs one process per core.
+    OpenCV's own pool (a thread per core in every process) oversubscribed the cores and its idle
+    threads spun on sched_yield: 160 calls a sample. A forked worker inherits the setting from
+    `_one_opencv_thread` (setting it there would wait on pool threads a fork does not copy)."""
+    if spawned:
+        cv2.setNumThreads(1)
+    _init_worker(plan, out)
+
+
+@contextlib.contextmanager
+def _one_opencv_thread() -> Iterator[None]:
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
+
+
 def _write_chunk(indices: list[int]) -> list[dict]:
     return _worker.write_many(indices)
 
@@ -267,8 +288,10 @@ def _batches(todo: list[int], plan: DatasetPlan, out: Path, workers: int,
             yield _write_chunk(chunk)
         return
     per = max(GENERATOR_BLOCK, FLUSH_EVERY // workers // GENERATOR_BLOCK * GENERATOR_BLOCK)
-    with ProcessPoolExecutor(workers, mp_context=_pool_context(),
-                             initializer=_init_worker, initargs=(plan, out)) as pool:
+    context = _pool_context()
+    forked = context.get_start_method() == "fork"  # then this process runs no other thread
+    with _one_opencv_thread() if forked else contextlib.nullcontext(), ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_pool_worker, initargs=(plan, out, not forked)) as pool:
         # All queued at once, so the workers go on writing while this process syncs the disk
         # (a map per batch left them idle at every sync: 2 workers ran slower than 1).
         futures = [pool.submit(_write_chunk, chunk) for chunk in _chunks(todo, per)]
