@@ -206,3 +206,21 @@ def test_the_generator_draws_whole_fixed_blocks_so_shards_give_the_same_bytes(tm
     sample = read_sample(whole / "shard_00000/00000007_pose.json")
     assert sample.provenance["source"] == "generator" and (sample.depth > 0).sum() > 500
     np.testing.assert_array_equal(sample.labels > 0, sample.depth > 0)  # labels of G's own pixels
+
+
+def test_pool_workers_run_opencv_on_one_thread(tmp_path):
+    """One process per core already fills the CPU: OpenCV's own pool in each would oversubscribe
+    it. The parent of forked workers holds one thread while they start and restores its own after."""
+    import cv2
+
+    from engine import dataset
+
+    before = cv2.getNumThreads()
+    with dataset._one_opencv_thread():
+        assert cv2.getNumThreads() == 1
+    assert cv2.getNumThreads() == before
+    try:
+        dataset._init_pool_worker(DatasetPlan(count=1), tmp_path, spawned=True)
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(before)
