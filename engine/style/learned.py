@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,16 +41,23 @@ from engine.sim.sensors import blend_with_clean
 from engine.style.base import Style
 from engine.style.compose import Calibration, compose
 from engine.style.image import StyleImage
-from engine.style.stats import hf_energy
+from engine.style.stats import edge_band, edge_hole_ratio, hf_energy, hole_ratio
 from engine.style.style_crop import HALF_CUBE_MM, StyleCrop, style_crop
 
 # Calibration crops: simulator poses from a stream no training or evaluation uses.
 CALIBRATION_SEED = 3_000_017
 CALIBRATION_COUNT = 8
-# Noise gains searched. hf_energy measures noise on one surface (engine.style.stats), so a style
-# quieter than the stage's learned average is matched by turning the noise down, to 0 at most;
-# above 4 the noise would approach the residual bound.
-GAIN_RANGE = (0.0, 4.0)
+# Noise levels searched (_leveled): -1 is the clean depth fully smoothed and no noise, 0 neither,
+# g > 0 the stage's noise at gain g. hf_energy measures noise on one surface (engine.style.stats),
+# so a style quieter than the stage's learned average is matched by turning the noise down, and
+# one quieter than the clean render by smoothing; above 4 the noise would approach the residual bound.
+LEVEL_RANGE = (-1.0, 4.0)
+# Hole log-odds shifts searched: +-8 takes a pixel's hole probability from 0.5 to 0.0003 or 0.9997.
+BIAS_RANGE = (-8.0, 8.0)
+# An image's hole ratio sets the stage's only when the two are within this factor (module
+# docstring). On the calibration crops the bank's real images are within 1.7x (NYU: stage .044,
+# image .026), the sensor renders 2.3-3.2x (Kinect v1: stage .25, image .081).
+HOLE_TRUST_FACTOR = 2.0
 SEARCH_STEPS = 16
 # Crops per stage call in apply_batch. Measured on the shared 2-core EPYC, 1 thread, load ~7: the
 # stage cost 11-13 ms a crop one at a time, 9-11 at 4 or 16 a call, 21-24 at 64 (the activations
@@ -121,18 +129,47 @@ def _bisect(f: Callable[[float], float], lo: float, hi: float, target: float) ->
 
 
 def calibrate(model: StyleStage, code: torch.Tensor, style: StyleCrop) -> Calibration:
-    """The noise gain that gives the calibration crops the style crop's hf_energy, searched in
-    GAIN_RANGE (noise drawn with fixed seeds: a deterministic search). See the module docstring
-    for why only the noise is calibrated."""
+    """The levels that give the calibration crops the style crop's statistics (module docstring):
+    first the hole log-odds, in the outline band and inside it, when the image's hole ratio is
+    within HOLE_TRUST_FACTOR of the stage's own; then the noise level for its hf_energy. Every
+    search draws with fixed seeds, so it is deterministic."""
     crops = _CalibrationCrops.get()
     logits, noises = stage_maps(model, np.stack([c for _, c in crops]), code)
+    masks = [mm > 0 for mm, _ in crops]
 
-    def hf(gain: float) -> float:
-        cal = Calibration(gain)
-        return float(np.mean([hf_energy(compose(mm, logit, noise, cal, i), mm > 0)
-                              for i, ((mm, _), logit, noise) in enumerate(zip(crops, logits, noises))]))
+    def styled(cal: Calibration) -> list[np.ndarray]:
+        return [compose(mm, logit, noise, cal, i) for i, ((mm, _), logit, noise) in enumerate(zip(crops, logits, noises))]
 
-    return Calibration(_bisect(hf, *GAIN_RANGE, style.stats.hf_energy))
+    def mean_of(stat: Callable[[np.ndarray, np.ndarray], float], outs: list[np.ndarray],
+                regions: list[np.ndarray]) -> float:
+        return float(np.mean([stat(out, m) for out, m in zip(outs, regions) if m.any()]))
+
+    cal = Calibration(0.0)
+    if trusts_hole_ratio(mean_of(hole_ratio, styled(cal), masks), style.stats.hole_ratio):
+        interiors = [m & ~edge_band(m) for m in masks]
+        edge = _bisect(lambda b: mean_of(edge_hole_ratio, styled(replace(cal, edge_bias=b)), masks),
+                       *BIAS_RANGE, style.stats.edge_hole_ratio)
+        cal = replace(cal, edge_bias=edge)
+        inside = _bisect(lambda b: mean_of(hole_ratio, styled(replace(cal, interior_bias=b)), interiors),
+                         *BIAS_RANGE, style.interior_hole_ratio)
+        cal = replace(cal, interior_bias=inside)
+    base = cal
+    level = _bisect(lambda t: mean_of(hf_energy, styled(_leveled(base, t)), masks), *LEVEL_RANGE,
+                    style.stats.hf_energy)
+    return _leveled(base, level)
+
+
+def trusts_hole_ratio(stage_ratio: float, image_ratio: float) -> bool:
+    """Whether one image's hole ratio may set the stage's (module docstring): within
+    HOLE_TRUST_FACTOR of the stage's own, either way."""
+    lo, hi = sorted((stage_ratio, image_ratio))
+    return hi <= HOLE_TRUST_FACTOR * lo
+
+
+def _leveled(cal: Calibration, level: float) -> Calibration:
+    """One noise level on one axis: below 0 the clean depth smoothed by -level (no noise), above
+    0 the noise at gain `level` (no smoothing); hf_energy increases along it."""
+    return replace(cal, noise_gain=max(level, 0.0), smoothing=max(-level, 0.0))
 
 
 class LearnedStyle(Style):
