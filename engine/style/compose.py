@@ -40,12 +40,14 @@ SMOOTH_STEP_MM = 3.0
 class Calibration:
     """A style's levels set at prepare (engine.style.learned.calibrate): the noise gain, the
     smoothing amount in [0, 1] (0 = none; used only with no noise), and the log-odds added to the
-    stage's hole map in the band of stats.EDGE_BAND_PX along the outline and inside it."""
+    stage's hole map in the band of stats.EDGE_BAND_PX along the outline and inside it
+    (`holes_matched`: whether those were set from the style, for what the user is told)."""
 
     noise_gain: float = 1.0
     smoothing: float = 0.0
     edge_bias: float = 0.0
     interior_bias: float = 0.0
+    holes_matched: bool = False
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -53,20 +55,32 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
 
-def compose(depth: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray, cal: Calibration,
-            seed: int | np.random.Generator | None) -> np.ndarray:
-    """Styled float32 mm of `depth` (float32 mm, 0 = no data) given the stage's maps there."""
+def draw(shape: tuple[int, int], seed: int | np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
+    """A seed's random fields: a standard normal per pixel (the noise) and blob-correlated
+    uniforms (the holes). Both are drawn whatever the levels, so a seed's holes do not depend
+    on the noise level."""
     rng = np.random.default_rng(seed)
+    return rng.standard_normal(shape, dtype=np.float32), blob_uniform(rng, shape, DROP_CORRELATION_PX)
+
+
+def compose(depth: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray, cal: Calibration,
+            seed: int | np.random.Generator | None,
+            fields: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Styled float32 mm of `depth` (float32 mm, 0 = no data) given the stage's maps there;
+    `fields` are draw(depth.shape, seed) when the caller has them already (a calibration search
+    composes the same crops many times)."""
+    n, u = fields if fields is not None else draw(depth.shape, seed)
     valid = depth > 0
     if cal.smoothing > 0.0:
         depth = smooth(depth, valid, cal.smoothing)
     if cal.edge_bias or cal.interior_bias:
         logit = logit + np.where(outline_band(valid), np.float32(cal.edge_bias), np.float32(cal.interior_bias))
-    n = np.clip(rng.standard_normal(depth.shape, dtype=np.float32), -NOISE_CLIP_SIGMA, NOISE_CLIP_SIGMA)
-    r = np.where(valid, np.float32(cal.noise_gain) * noise_mm * n, 0.0)
-    low = masked_lowpass(r, valid, GEOMETRY_KERNEL_PX)
-    r = np.clip(r - np.nan_to_num(low), -RESIDUAL_MAX_MM, RESIDUAL_MAX_MM)
-    u = blob_uniform(rng, depth.shape, DROP_CORRELATION_PX)
+    r = np.float32(0.0)
+    if cal.noise_gain > 0.0:
+        n = np.clip(n, -NOISE_CLIP_SIGMA, NOISE_CLIP_SIGMA)
+        r = np.where(valid, np.float32(cal.noise_gain) * noise_mm * n, 0.0)
+        low = masked_lowpass(r, valid, GEOMETRY_KERNEL_PX)
+        r = np.clip(r - np.nan_to_num(low), -RESIDUAL_MAX_MM, RESIDUAL_MAX_MM)
     holes = valid & (u < sigmoid(logit))
     return np.where(valid & ~holes, depth + r, 0.0).astype(np.float32)
 
