@@ -149,7 +149,8 @@ def calibrate(model: StyleStage, code: torch.Tensor | list, style: StyleCrop) ->
     norm = np.stack([crop_depth(mm, w) for (mm, _), w in zip(crops, windows)])
     parts = [stage_maps(model, norm[i:i + STAGE_BATCH], code) for i in range(0, len(norm), STAGE_BATCH)]
     logits, noises = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    placed = [_window_maps(mm.shape, w, logit, noise) for (mm, _), w, logit, noise in zip(crops, windows, logits, noises)]
+    placed = [_window_maps(mm.shape, w, logit, noise)
+              for (mm, _), w, logit, noise in zip(crops, windows, logits, noises)]
     masks = [mm > 0 for mm, _ in crops]
     fields = [draw(mm[rows, cols].shape, i) for i, ((mm, _), (rows, cols, _, _)) in enumerate(zip(crops, placed))]
 
