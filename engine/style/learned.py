@@ -14,7 +14,7 @@ statistics, as AdaIN matches a style's statistics, on the outputs that carry the
           32 source crops have no data), and a coded-light render's eroded outline falls outside
           the mask it is measured on (a RealSense render: .072 measured, .155 against its clean
           hand). The stage, trained by BCE on such renders, keeps its rates there (Kinect v1:
-          stage .25, render .08, sensor average .29);
+          stage .29, render .08, sensor average .29);
   hf      one level (_leveled) for the style crop's hf_energy: the noise gain (up for a noisier
           sensor than any simulated one, such as the NYU Kinect frame; down for a quieter one),
           or, for a style quieter than the clean render itself (the SR305's firmware smooths
@@ -64,9 +64,10 @@ LEVEL_RANGE = (-1.0, 4.0)
 # Hole log-odds shifts searched: +-8 takes a pixel's hole probability from 0.5 to 0.0003 or 0.9997.
 BIAS_RANGE = (-8.0, 8.0)
 # An image's hole ratio sets the stage's only when the two are within this factor (module
-# docstring). On the calibration crops the bank's real images are within 1.7x (NYU: stage .044,
-# image .026), the sensor renders 2.3-3.2x (Kinect v1: stage .25, image .081).
-HOLE_TRUST_FACTOR = 2.0
+# docstring). On the calibration crops the bank's real images are within 1.96x (NYU: stage .052,
+# image .026), the sensor renders 2.67-3.81x (RealSense: stage .192, render .072); 2.3 is about
+# the geometric middle.
+HOLE_TRUST_FACTOR = 2.3
 SEARCH_STEPS = 12
 # Crops per stage call in apply_batch. Measured on the shared 2-core EPYC, 1 thread, load ~7: the
 # stage cost 11-13 ms a crop one at a time, 9-11 at 4 or 16 a call, 21-24 at 64 (the activations
