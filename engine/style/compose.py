@@ -1,4 +1,5 @@
-"""From the style stage's per-pixel maps to a styled depth: seeded holes and high-passed noise.
+"""From the style stage's per-pixel maps to a styled depth: seeded holes, high-passed noise and,
+for a style quieter than the clean render, edge-preserving smoothing.
 
 Why this is not in the network: depth must stay metric and the hand must keep its shape, so
 the stage predicts only *where* and *how much* (hole log-odds, noise std in mm) and this module
@@ -6,25 +7,47 @@ draws them from a seeded generator. The noise is high-passed (its local mean ove
 window of stats.geometry_shift_mm, is removed) and clipped to RESIDUAL_MAX_MM, so it cannot
 move a surface; holes only remove pixels. The same seed gives the same frame, which the app
 relies on while a pose is dragged. Numpy and cv2 only.
+
+A style's Calibration (set once at prepare, engine.style.learned.calibrate) shifts the hole
+log-odds, separately in the band along the hand's outline and inside it, and sets the noise
+gain or, where the style is quieter than the render itself, a smoothing amount: coded-light
+firmware (the SR305) smooths depth, so a stage that could only add noise could never reach it.
+The smoothing is a normalised box over the measured pixels, kept only where it moves a pixel by
+at most SMOOTH_STEP_MM (a depth step or the outline keeps its value: edge-preserving); its
+window is under stats.GEOMETRY_KERNEL_PX, so it evens out facets without moving the hand.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from engine.style.random_sensor import DROP_CORRELATION_PX, blob_uniform
-from engine.style.stats import GEOMETRY_KERNEL_PX, masked_lowpass
+from engine.style.stats import EDGE_BAND_PX, GEOMETRY_KERNEL_PX, masked_lowpass
 
 RESIDUAL_MAX_MM = 15.0  # a bound on any pixel's change: 3 sigma of the stage's largest noise
 NOISE_CLIP_SIGMA = 3.0  # Gaussian tails beyond 3 sigma would be flying pixels, not noise
+# The SR305 samples' plane-fit residual is 0.06 mm over 5x5 px (engine.sim.sensors): its firmware
+# smooths over at least that window.
+SMOOTH_KERNEL_PX = 5
+# A clean hand's 5x5 residual is under 1 mm at the median (its curvature and render facets);
+# a pixel the box would move further sits at a depth step or on the outline, and keeps its depth.
+SMOOTH_STEP_MM = 3.0
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """A style's level set at prepare (engine.style.learned.calibrate): the noise gain."""
+    """A style's levels set at prepare (engine.style.learned.calibrate): the noise gain, the
+    smoothing amount in [0, 1] (0 = none; used only with no noise), and the log-odds added to the
+    stage's hole map in the band of stats.EDGE_BAND_PX along the outline and inside it
+    (`holes_matched`: whether those were set from the style, for what the user is told)."""
 
     noise_gain: float = 1.0
+    smoothing: float = 0.0
+    edge_bias: float = 0.0
+    interior_bias: float = 0.0
+    holes_matched: bool = False
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -32,15 +55,46 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
 
-def compose(depth: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray, cal: Calibration,
-            seed: int | np.random.Generator | None) -> np.ndarray:
-    """Styled float32 mm of `depth` (float32 mm, 0 = no data) given the stage's maps there."""
+def draw(shape: tuple[int, int], seed: int | np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
+    """A seed's random fields: a standard normal per pixel (the noise) and blob-correlated
+    uniforms (the holes). Both are drawn whatever the levels, so a seed's holes do not depend
+    on the noise level."""
     rng = np.random.default_rng(seed)
+    return rng.standard_normal(shape, dtype=np.float32), blob_uniform(rng, shape, DROP_CORRELATION_PX)
+
+
+def compose(depth: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray, cal: Calibration,
+            seed: int | np.random.Generator | None,
+            fields: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Styled float32 mm of `depth` (float32 mm, 0 = no data) given the stage's maps there;
+    `fields` are draw(depth.shape, seed) when the caller has them already (a calibration search
+    composes the same crops many times)."""
+    n, u = fields if fields is not None else draw(depth.shape, seed)
     valid = depth > 0
-    n = np.clip(rng.standard_normal(depth.shape, dtype=np.float32), -NOISE_CLIP_SIGMA, NOISE_CLIP_SIGMA)
-    r = np.where(valid, np.float32(cal.noise_gain) * noise_mm * n, 0.0)
-    low = masked_lowpass(r, valid, GEOMETRY_KERNEL_PX)
-    r = np.clip(r - np.nan_to_num(low), -RESIDUAL_MAX_MM, RESIDUAL_MAX_MM)
-    u = blob_uniform(rng, depth.shape, DROP_CORRELATION_PX)
+    if cal.smoothing > 0.0:
+        depth = smooth(depth, valid, cal.smoothing)
+    if cal.edge_bias or cal.interior_bias:
+        logit = logit + np.where(outline_band(valid), np.float32(cal.edge_bias), np.float32(cal.interior_bias))
+    r = np.float32(0.0)
+    if cal.noise_gain > 0.0:
+        n = np.clip(n, -NOISE_CLIP_SIGMA, NOISE_CLIP_SIGMA)
+        r = np.where(valid, np.float32(cal.noise_gain) * noise_mm * n, 0.0)
+        low = masked_lowpass(r, valid, GEOMETRY_KERNEL_PX)
+        r = np.clip(r - np.nan_to_num(low), -RESIDUAL_MAX_MM, RESIDUAL_MAX_MM)
     holes = valid & (u < sigmoid(logit))
     return np.where(valid & ~holes, depth + r, 0.0).astype(np.float32)
+
+
+def smooth(depth: np.ndarray, valid: np.ndarray, amount: float) -> np.ndarray:
+    """`depth` moved `amount` of the way to its edge-preserving local mean (module docstring)."""
+    low = np.nan_to_num(masked_lowpass(depth, valid, SMOOTH_KERNEL_PX))
+    step = np.where(valid & (np.abs(low - depth) <= SMOOTH_STEP_MM), low - depth, 0.0)
+    return (depth + np.float32(amount) * step).astype(np.float32)
+
+
+def outline_band(valid: np.ndarray, band_px: int = EDGE_BAND_PX) -> np.ndarray:
+    """Measured pixels within `band_px` of the no-data around them (stats.edge_band's band,
+    except that the image's border is not an outline: a crop window cuts an arm, not the hand)."""
+    kernel = np.ones((2 * band_px + 1,) * 2, np.uint8)
+    inner = cv2.erode(valid.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE)
+    return valid & ~inner.astype(bool)

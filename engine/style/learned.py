@@ -2,15 +2,24 @@
 
 prepare (once per style): decode the style image (engine.style.image, the one loader), frame
 its hand as a style crop (engine.style.style_crop), encode it into the stage's code (and its
-FiLM modulations), and calibrate the noise: the stage's hole probabilities are used as trained
-(their BCE makes them calibrated for every simulated style, and real styles were pulled to
-their own hole rates), while its noise was only supervised on simulated sensors, so a few
-frozen calibration crops from the simulator set the noise gain so that the styled crops reach
-the style crop's hf_energy (up for a noisier sensor than any simulated one, such as the NYU
-Kinect frame; down for a quiet one, such as the SR305). This is AdaIN's idea (match the style's statistics) on the output that carries it.
-Tried and dropped: calibrating the hole rates to the style image's own ratios as well: one
-image's ratios depend on its pose and on its eroded outline (there is no clean hand to measure
-against), and on held-out poses that made every simulated sensor's holes worse.
+FiLM modulations), and calibrate (calibrate): the stage was supervised on simulated sensors, so
+a frozen set of calibration crops from the simulator, styled exactly as apply() styles a frame,
+sets the style's levels (engine.style.compose.Calibration) so that they reach the style crop's
+statistics, as AdaIN matches a style's statistics, on the outputs that carry them:
+  holes   a log-odds shift in the band along the outline and one inside it, for the style
+          crop's edge_hole_ratio and its interior hole ratio (the stage alone dropped twice the
+          NYU frame's edge holes). Only when the image's hole ratio is within HOLE_TRUST_FACTOR
+          of the stage's own: one image's ratios are one pose at one distance, measured on its
+          own outline. A Kinect v1 drops hands nearer than 400 mm entirely (5 of the evaluator's
+          32 source crops have no data), and a coded-light render's eroded outline falls outside
+          the mask it is measured on (a RealSense render: .072 measured, .155 against its clean
+          hand). The stage, trained by BCE on such renders, keeps its rates there (Kinect v1:
+          stage .29, render .08, sensor average .29);
+  hf      one level (_leveled) for the style crop's hf_energy: the noise gain (up for a noisier
+          sensor than any simulated one, such as the NYU Kinect frame; down for a quieter one),
+          or, for a style quieter than the clean render itself (the SR305's firmware smooths
+          depth), no noise and an edge-preserving smoothing (engine.style.compose.smooth).
+Holes are set first: they change which pixels hf_energy sees.
 apply (per frame): find the hand (the measured pixels), crop it by the crop convention
 (engine.data.crop), run the stage at 128x128, carry its maps back to the frame's pixels, draw
 holes and noise from the seed (engine.style.compose), blend with the clean depth by strength.
@@ -24,13 +33,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from engine.camera import Camera
-from engine.data.crop import CROP_SIZE, PASTE_BACKGROUND_MIN, CropTransform, crop_depth, transform_at
+from engine.data.crop import CROP_SIZE, PASTE_BACKGROUND_MIN, CropTransform, crop_camera, crop_depth, transform_at
 from engine.data.readers.sim import SimConfig, crop_sample
 from engine.models import DEFAULT_STYLE_STAGE_PATH
 from engine.models.checkpoint import load_model
@@ -38,19 +48,27 @@ from engine.models.style_net import StyleStage
 from engine.sim.sensor_match import read_style_image
 from engine.sim.sensors import blend_with_clean
 from engine.style.base import Style
-from engine.style.compose import Calibration, compose
+from engine.style.compose import Calibration, compose, draw
 from engine.style.image import StyleImage
-from engine.style.stats import hf_energy
+from engine.style.stats import edge_band, edge_hole_ratio, hf_energy, hole_ratio
 from engine.style.style_crop import HALF_CUBE_MM, StyleCrop, style_crop
 
 # Calibration crops: simulator poses from a stream no training or evaluation uses.
 CALIBRATION_SEED = 3_000_017
-CALIBRATION_COUNT = 8
-# Noise gains searched. hf_energy measures noise on one surface (engine.style.stats), so a style
-# quieter than the stage's learned average is matched by turning the noise down, to 0 at most;
-# above 4 the noise would approach the residual bound.
-GAIN_RANGE = (0.0, 4.0)
-SEARCH_STEPS = 16
+CALIBRATION_COUNT = 48
+# Noise levels searched (_leveled): -1 is the clean depth fully smoothed and no noise, 0 neither,
+# g > 0 the stage's noise at gain g. hf_energy measures noise on one surface (engine.style.stats),
+# so a style quieter than the stage's learned average is matched by turning the noise down, and
+# one quieter than the clean render by smoothing; above 4 the noise would approach the residual bound.
+LEVEL_RANGE = (-1.0, 4.0)
+# Hole log-odds shifts searched: +-8 takes a pixel's hole probability from 0.5 to 0.0003 or 0.9997.
+BIAS_RANGE = (-8.0, 8.0)
+# An image's hole ratio sets the stage's only when the two are within this factor (module
+# docstring). On the calibration crops the bank's real images are within 1.96x (NYU: stage .052,
+# image .026), the sensor renders 2.67-3.81x (RealSense: stage .192, render .072); 2.3 is about
+# the geometric middle.
+HOLE_TRUST_FACTOR = 2.3
+SEARCH_STEPS = 12
 # Crops per stage call in apply_batch. Measured on the shared 2-core EPYC, 1 thread, load ~7: the
 # stage cost 11-13 ms a crop one at a time, 9-11 at 4 or 16 a call, 21-24 at 64 (the activations
 # of 64 crops fall out of the caches).
@@ -73,20 +91,20 @@ def load_stage(path: str | Path = DEFAULT_STYLE_STAGE_PATH) -> StyleStage:
 
 
 class _CalibrationCrops:
-    """The frozen calibration crops (mm, with their hand masks), rendered once per process."""
+    """The frozen calibration crops (mm, with their crop cameras), rendered once per process."""
 
     _lock = threading.Lock()
-    _crops: list[tuple[np.ndarray, np.ndarray]] | None = None
+    _crops: list[tuple[np.ndarray, Camera]] | None = None
 
     @classmethod
-    def get(cls) -> list[tuple[np.ndarray, np.ndarray]]:
+    def get(cls) -> list[tuple[np.ndarray, Camera]]:
         with cls._lock:
             if cls._crops is None:
                 cfg = SimConfig(seed=CALIBRATION_SEED)
                 crops = []
                 for i in range(CALIBRATION_COUNT):
                     s = crop_sample(cfg, i)
-                    crops.append((crop_to_mm(s.clean, float(s.transform.centre[2])), s.clean))
+                    crops.append((crop_to_mm(s.clean, float(s.transform.centre[2])), crop_camera(s.transform)))
                 cls._crops = crops
             return cls._crops
 
@@ -120,19 +138,61 @@ def _bisect(f: Callable[[float], float], lo: float, hi: float, target: float) ->
     return 0.5 * (lo + hi)
 
 
-def calibrate(model: StyleStage, code: torch.Tensor, style: StyleCrop) -> Calibration:
-    """The noise gain that gives the calibration crops the style crop's hf_energy, searched in
-    GAIN_RANGE (noise drawn with fixed seeds: a deterministic search). See the module docstring
-    for why only the noise is calibrated."""
+def calibrate(model: StyleStage, code: torch.Tensor | list, style: StyleCrop) -> Calibration:
+    """The levels that give the calibration crops the style crop's statistics (module docstring):
+    first the hole log-odds, in the outline band and inside it, when the image's hole ratio is
+    within HOLE_TRUST_FACTOR of the stage's own; then the noise level for its hf_energy. Every
+    search draws with fixed seeds, so it is deterministic. `code` as for stage_maps."""
     crops = _CalibrationCrops.get()
-    logits, noises = stage_maps(model, np.stack([c for _, c in crops]), code)
+    # The stage's maps as apply() carries them to each crop's pixels (its hand window), so the
+    # search sees what a frame will get.
+    windows = [_hand_window(mm, camera) for mm, camera in crops]
+    norm = np.stack([crop_depth(mm, w) for (mm, _), w in zip(crops, windows)])
+    parts = [stage_maps(model, norm[i:i + STAGE_BATCH], code) for i in range(0, len(norm), STAGE_BATCH)]
+    logits, noises = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    placed = [_window_maps(mm.shape, w, logit, noise)
+              for (mm, _), w, logit, noise in zip(crops, windows, logits, noises)]
+    masks = [mm > 0 for mm, _ in crops]
+    fields = [draw(mm[rows, cols].shape, i) for i, ((mm, _), (rows, cols, _, _)) in enumerate(zip(crops, placed))]
 
-    def hf(gain: float) -> float:
-        cal = Calibration(gain)
-        return float(np.mean([hf_energy(compose(mm, logit, noise, cal, i), mm > 0)
-                              for i, ((mm, _), logit, noise) in enumerate(zip(crops, logits, noises))]))
+    def styled(cal: Calibration) -> list[np.ndarray]:
+        outs = []
+        for i, ((mm, _), (rows, cols, logit, noise)) in enumerate(zip(crops, placed)):
+            out = mm.copy()
+            out[rows, cols] = compose(mm[rows, cols], logit, noise, cal, i, fields[i])
+            outs.append(out)
+        return outs
 
-    return Calibration(_bisect(hf, *GAIN_RANGE, style.stats.hf_energy))
+    def mean_of(stat: Callable[[np.ndarray, np.ndarray], float], outs: list[np.ndarray],
+                regions: list[np.ndarray]) -> float:
+        return float(np.mean([stat(out, m) for out, m in zip(outs, regions) if m.any()]))
+
+    cal = Calibration(0.0)  # holes are searched without noise: a seed's holes do not depend on it (draw)
+    if trusts_hole_ratio(mean_of(hole_ratio, styled(cal), masks), style.stats.hole_ratio):
+        interiors = [m & ~edge_band(m) for m in masks]
+        edge = _bisect(lambda b: mean_of(edge_hole_ratio, styled(replace(cal, edge_bias=b)), masks),
+                       *BIAS_RANGE, style.stats.edge_hole_ratio)
+        cal = replace(cal, edge_bias=edge)
+        inside = _bisect(lambda b: mean_of(hole_ratio, styled(replace(cal, interior_bias=b)), interiors),
+                         *BIAS_RANGE, style.interior_hole_ratio)
+        cal = replace(cal, interior_bias=inside, holes_matched=True)
+    base = cal
+    level = _bisect(lambda t: mean_of(hf_energy, styled(_leveled(base, t)), masks), *LEVEL_RANGE,
+                    style.stats.hf_energy)
+    return _leveled(base, level)
+
+
+def trusts_hole_ratio(stage_ratio: float, image_ratio: float) -> bool:
+    """Whether one image's hole ratio may set the stage's (module docstring): within
+    HOLE_TRUST_FACTOR of the stage's own, either way."""
+    lo, hi = sorted((stage_ratio, image_ratio))
+    return hi <= HOLE_TRUST_FACTOR * lo
+
+
+def _leveled(cal: Calibration, level: float) -> Calibration:
+    """One noise level on one axis: below 0 the clean depth smoothed by -level (no noise), above
+    0 the noise at gain `level` (no smoothing); hf_energy increases along it."""
+    return replace(cal, noise_gain=max(level, 0.0), smoothing=max(-level, 0.0))
 
 
 class LearnedStyle(Style):
@@ -170,7 +230,7 @@ class LearnedStyle(Style):
             self.code = self._model.encode(torch.from_numpy(self.crop.norm)[None, None],
                                            torch.from_numpy(self.crop.features())[None])
             self._mods = self._model.modulations(self.code)
-        self.calibration = calibrate(self._model, self.code, self.crop)
+        self.calibration = calibrate(self._model, self._mods, self.crop)
 
     @property
     def assumption(self) -> str | None:
@@ -184,9 +244,12 @@ class LearnedStyle(Style):
         if self.crop is None:
             return f"{self.title}: not prepared"
         c, s = self.calibration, self.crop.stats
-        return (f"{self.title}: {self.assumption}; learned stage, target edge holes "
-                f"{s.edge_hole_ratio:.2f}, holes {s.hole_ratio:.2f}, hf {s.hf_energy:.2f} mm^2 "
-                f"(noise gain {c.noise_gain:.2f})")
+        holes = (f"holes matched to the image's (edge {s.edge_hole_ratio:.3f}, all {s.hole_ratio:.3f})"
+                 if c.holes_matched else
+                 f"holes as trained (the image's {s.hole_ratio:.3f} is over {HOLE_TRUST_FACTOR:g}x off the stage's)")
+        level = f"noise gain {c.noise_gain:.2f}" if c.smoothing == 0.0 else f"smoothing {c.smoothing:.2f}, no noise"
+        return (f"{self.title}: {self.assumption}; learned stage, {holes}; hf {s.hf_energy:.2f} mm^2 "
+                f"by {level}")
 
     def _apply(self, depth: np.ndarray, camera: Camera, seed: int | None, strength: float) -> np.ndarray:
         return self._apply_batch([depth], [camera], [seed], strength)[0]
@@ -217,17 +280,23 @@ class LearnedStyle(Style):
                         seed: int | None) -> np.ndarray:
         """The styled frame: the stage's maps (128x128) carried to the frame's pixels inside the
         crop window (crop convention step 7) and drawn there."""
-        h, w = depth.shape
-        u_lo, u_hi = max(transform.u0, 0), min(transform.u0 + transform.size_px, w)
-        v_lo, v_hi = max(transform.v0, 0), min(transform.v0 + transform.size_px, h)
-        k = transform.scale
-        ju = np.clip(((np.arange(u_lo, u_hi) - transform.u0 + 0.5) / k).astype(np.int64), 0, CROP_SIZE - 1)
-        jv = np.clip(((np.arange(v_lo, v_hi) - transform.v0 + 0.5) / k).astype(np.int64), 0, CROP_SIZE - 1)
-        window = depth[v_lo:v_hi, u_lo:u_hi]
+        rows, cols, logit_px, noise_px = _window_maps(depth.shape, transform, logit, noise)
         styled = depth.copy()
-        styled[v_lo:v_hi, u_lo:u_hi] = compose(window, logit[jv[:, None], ju[None, :]],
-                                               noise[jv[:, None], ju[None, :]], self.calibration, seed)
+        styled[rows, cols] = compose(depth[rows, cols], logit_px, noise_px, self.calibration, seed)
         return styled
+
+
+def _window_maps(shape: tuple[int, int], transform: CropTransform, logit: np.ndarray, noise: np.ndarray
+                 ) -> tuple[slice, slice, np.ndarray, np.ndarray]:
+    """The crop window's rows and columns inside an image of `shape`, and the stage's maps
+    (128x128) carried to those pixels (crop convention step 7: nearest crop pixel)."""
+    h, w = shape
+    u_lo, u_hi = max(transform.u0, 0), min(transform.u0 + transform.size_px, w)
+    v_lo, v_hi = max(transform.v0, 0), min(transform.v0 + transform.size_px, h)
+    k = transform.scale
+    ju = np.clip(((np.arange(u_lo, u_hi) - transform.u0 + 0.5) / k).astype(np.int64), 0, CROP_SIZE - 1)
+    jv = np.clip(((np.arange(v_lo, v_hi) - transform.v0 + 0.5) / k).astype(np.int64), 0, CROP_SIZE - 1)
+    return (slice(v_lo, v_hi), slice(u_lo, u_hi), logit[jv[:, None], ju[None, :]], noise[jv[:, None], ju[None, :]])
 
 
 def _hand_window(depth: np.ndarray, camera: Camera) -> CropTransform | None:
