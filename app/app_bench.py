@@ -1,5 +1,6 @@
 """`bench app`: the real main window, one fingertip drag per depth source, measured by
-app/drag_probe.py (the drag test drives the same code and asserts behaviour only)."""
+app/drag_probe.py (the drag test drives the same code and asserts behaviour only), in the
+default scene (no style) or with a style of the bank chosen first (`--style`)."""
 from __future__ import annotations
 
 from app.drag_probe import WINDOW_SIZE, drag_fingertip, figures
@@ -8,15 +9,16 @@ STARTUP_TIMEOUT_S = 60.0  # the first frame, the generator's loading: generous, 
 SOURCES = ("simulator", "generator")
 
 
-def bench_app(drag_s: float) -> dict[str, dict]:
-    """{source: figures}; a source that cannot run gets {"error": one line} instead."""
+def bench_app(drag_s: float, style: str | None = None) -> dict[str, dict]:
+    """{source: figures}; a source that cannot run gets {"error": one line} instead. `style`:
+    a bank name chosen before each drag (None: the default scene's, none)."""
     from app.app_lifetime import application
 
     application()
-    return {source: _bench_source(source, drag_s) for source in SOURCES}
+    return {source: _bench_source(source, drag_s, style) for source in SOURCES}
 
 
-def _bench_source(source: str, drag_s: float) -> dict:
+def _bench_source(source: str, drag_s: float, style: str | None) -> dict:
     from app.app_lifetime import dispose
     from app.main_window import MainWindow
 
@@ -29,12 +31,14 @@ def _bench_source(source: str, drag_s: float) -> dict:
         c = window.controller
         if source == "generator" and not c.wait_for_generator(STARTUP_TIMEOUT_S):
             return {"error": "no generator could be loaded (see `python main.py -v bench app`)"}
+        if style is not None:
+            c.set_style(style)  # prepared off the GUI thread; its first frame waits for it
         if not c.wait_for_frame(STARTUP_TIMEOUT_S):
             return {"error": f"no depth frame: {c.runtime.last_error or 'timed out'}"}
         window.viewport.snap_view("camera")
         window.flush_display()
         record = drag_fingertip(window, drag_s)
         c.wait_for_frame(STARTUP_TIMEOUT_S)
-        return {"drag_s": drag_s, **figures(record)}
+        return {"drag_s": drag_s, "style": c.style_name or "none", **figures(record)}
     finally:
         dispose(window)

@@ -2,7 +2,10 @@
 
 A frame is one pipeline: source (the simulator, and the generator G when asked) -> the
 request's style (an engine.style.Style, prepared once, applied per frame) -> frame. The
-simulator goes through the same style as G, so A/B compares like with like.
+simulator goes through the same style as G, so A/B compares like with like; when G's frame is
+the one shown, the simulator's styled frame is made only when something asks for it
+(`FrameResult.simulator`: the A/B view's third panel without a style image, a simulator export),
+not on every frame of a drag.
 
 The app calls `submit` on every mouse move. One worker thread renders; a request that arrives
 while another waits replaces it (the stale one is dropped, never rendered), and a result older
@@ -68,12 +71,29 @@ class FrameFailure:
     message: str
 
 
+class Deferred:
+    """An array made on first use, once, by whichever thread asks first (a generator frame's
+    styled simulator, which most frames never show)."""
+
+    def __init__(self, make: Callable[[], np.ndarray]) -> None:
+        self._make: Callable[[], np.ndarray] | None = make
+        self._value: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> np.ndarray:
+        with self._lock:
+            if self._make is not None:
+                self._value = self._make()
+                self._make = None
+            return self._value
+
+
 @dataclass(frozen=True, eq=False)
 class FrameResult:
     request_id: int
     request: FrameRequest
     depth: np.ndarray  # full frame float32 mm shown to the user (generator's or simulator's)
-    simulator: np.ndarray  # full frame, simulator through the request's style
+    simulated: Deferred  # `simulator`, made when first asked for on a generator frame
     clean: np.ndarray  # full frame, clean simulator render (A/B reference)
     labels: np.ndarray  # part labels of the clean render
     crop: np.ndarray  # (128, 128) normalised crop of `depth`
@@ -81,6 +101,12 @@ class FrameResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     generated: np.ndarray | None = None  # full frame, the generator's output before the style
     range_warning: str | None = None  # the style's word on a hand outside its camera's range
+
+    @property
+    def simulator(self) -> np.ndarray:
+        """Full frame, the simulator through the request's style. On a generator frame it is
+        styled here, on first use, by the thread that asks (a style's cost, a few ms)."""
+        return self.simulated.get()
 
 
 def styled(depth: np.ndarray, request: FrameRequest) -> np.ndarray:
@@ -91,20 +117,17 @@ def styled(depth: np.ndarray, request: FrameRequest) -> np.ndarray:
 
 
 def compute_frame(request: FrameRequest, generator: CropGenerator | None = None, request_id: int = 0) -> FrameResult:
-    """One frame, synchronously: simulator -> style, and generator -> style when asked and loaded.
+    """One frame, synchronously: simulator -> style, or generator -> style when asked and loaded.
 
     With the generator, `depth` is its output through the style and `generated` the output
     before it (the crop pasted with the clean render outside the cube, engine.data.paste);
-    `simulator` is always the simulator through the same style.
+    `simulator` is always the simulator through the same style, styled when first asked for.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     clean = render_hand(request.joints, request.camera, request.thickness)
     t1 = time.perf_counter()
     timings["render"] = (t1 - t0) * 1e3
-    simulated = styled(clean.depth, request)
-    t2 = time.perf_counter()
-    timings["style"] = (t2 - t1) * 1e3
     transform = make_transform(request.joints, request.camera)
     generated = None
     if request.use_generator and generator is not None:
@@ -119,19 +142,22 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
         # Outside the cube G draws nothing: the clean render continues the forearm there.
         generated = paste_crop(crop, transform, surround=clean.depth)
         t3 = time.perf_counter()
-        timings["generator"] = (t3 - t2) * 1e3
+        timings["generator"] = (t3 - t1) * 1e3
         depth = styled(generated, request)
         timings["generator style"] = (time.perf_counter() - t3) * 1e3
         if depth is not generated:
             crop = crop_depth(depth, transform)
+        simulated = Deferred(lambda: styled(clean.depth, request))
     else:
-        depth = simulated
-        crop = crop_depth(simulated, transform)
+        depth = styled(clean.depth, request)
+        timings["style"] = (time.perf_counter() - t1) * 1e3
+        crop = crop_depth(depth, transform)
+        simulated = Deferred(lambda: depth)
     if not np.isfinite(depth).all():
         raise FrameError("the depth frame has non-finite values (NaN/inf); frame not shown")
     warning = request.style.range_warning(clean.depth) if request.style is not None else None
     timings["total"] = (time.perf_counter() - t0) * 1e3
-    return FrameResult(request_id=request_id, request=request, depth=depth, simulator=simulated,
+    return FrameResult(request_id=request_id, request=request, depth=depth, simulated=simulated,
                        clean=clean.depth, labels=clean.labels, crop=crop, transform=transform,
                        timings_ms=timings, generated=generated, range_warning=warning)
 

@@ -78,13 +78,15 @@ def test_engine_bench_text_output_and_count_below_one():
     assert r.stderr.strip().splitlines() == ["error: --count must be at least 1, got 0"]
 
 
-def test_bench_app_json_reports_every_figure_per_source():
-    r = run_main("bench", "app", "--json", "--drag-s", "1")
+@pytest.mark.parametrize("style", [None, "tof"])
+def test_bench_app_json_reports_every_figure_per_source(style):
+    r = run_main("bench", "app", "--json", "--drag-s", "1", *(["--style", style] if style else []))
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     for source in ("simulator", "generator"):
         figures = result[source]
         assert APP_FIGURES <= set(figures), figures
+        assert figures["style"] == (style or "none")  # the drag ran with the style asked for
         # how many frames a 1 s drag shows depends on the machine's speed and load: only that
         # the drag happened and each figure is a number is behaviour
         assert figures["mouse_moves_delivered"] > 0
@@ -99,6 +101,13 @@ def test_window_commands_without_a_display_say_so_in_one_line(tmp_path, command)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: no display:") and "DISPLAY" in lines[0]
     assert "xvfb-run" in lines[0] and not out.exists()
+
+
+def test_bench_app_refuses_an_unknown_style_in_one_line_before_qt(tmp_path):
+    r = run_main("bench", "app", "--style", "no_such_style", env=headless_env(tmp_path), timeout=120)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip().splitlines() == [
+        "error: unknown style 'no_such_style'; `python main.py styles --names` lists the bank"]
 
 
 def test_screenshot_decides_before_importing_qt(tmp_path):

@@ -158,3 +158,21 @@ def test_joint_visibility_is_judged_from_the_depth(record):
     wall = np.full((480, 640), 100.0, np.float32)  # something 100 mm from the camera covers all
     assert not joint_visibility(wall, record.joints, KINECT_V1).any()
     assert not joint_visibility(np.zeros((480, 640), np.float32), record.joints, KINECT_V1).any()
+
+
+@pytest.mark.parametrize("style_name", ["kinect_v1", "sr305_palm_a"])  # a sensor style, the learned stage
+def test_a_generator_frames_simulator_sample_is_the_simulator_frames(record, style_name):
+    """The A/B view and Ctrl+E take the simulator's styled depth from a frame computed for G,
+    where it is styled only when asked for: the same sample as a frame of the simulator alone."""
+    from engine.runtime import FrameRequest, compute_frame
+    from engine.sample_frames import sample_of_frame
+
+    style = resolve_style(style_name).prepare()
+    request = FrameRequest(joints=np.asarray(record.joints, np.float64), camera=record.camera, style=style, seed=5,
+                           thickness=record.hand.shape.thickness,
+                           use_generator=True)
+    from_g = sample_of_frame(compute_frame(request, shifted_generator), record, "simulator", {})
+    alone, _ = render_sample(record, style, 5, {})
+    np.testing.assert_array_equal(from_g.depth, alone.depth)
+    np.testing.assert_array_equal(from_g.labels, alone.labels)
+    np.testing.assert_array_equal(from_g.unstyled, alone.unstyled)

@@ -115,12 +115,49 @@ def test_the_generator_and_the_simulator_go_through_the_same_style():
     style = RecordingStyle()
     r = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=style, seed=7, use_generator=True),
                       instant_generator)
-    assert [call[0] for call in style.applies] == [7, 7]  # simulator, then G
+    assert [call[0] for call in style.applies] == [7]  # G's frame only: the simulator's waits
     np.testing.assert_array_equal(r.generated, paste_crop(disk_crop(), r.transform, surround=r.clean))
     hand = r.generated > 0
     np.testing.assert_allclose(r.depth[hand] - r.generated[hand], 7.0)
     np.testing.assert_allclose(r.simulator[r.clean > 0] - r.clean[r.clean > 0], 7.0)
+    assert [call[0] for call in style.applies] == [7, 7]  # styled when asked for, same seed
+    assert r.simulator is r.simulator and len(style.applies) == 2  # and only once
     assert {"generator", "generator style"} <= set(r.timings_ms)
+
+
+def test_a_generator_frames_simulator_is_styled_once_whichever_threads_ask():
+    class SlowStyle(RecordingStyle):
+        """Holds its first apply until a second thread is waiting for the same frame."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.entered = threading.Event()
+            self.gate = threading.Event()
+
+        def _apply(self, depth, camera, seed, strength):
+            if self.applies:  # G's frame went through already: this is the simulator's
+                self.entered.set()
+                assert self.gate.wait(EVENT_TIMEOUT_S), "the test never opened the gate"
+            return super()._apply(depth, camera, seed, strength)
+
+    style = SlowStyle()
+    r = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=style, seed=3, use_generator=True),
+                      instant_generator)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(r.simulator)) for _ in range(2)]
+    threads[0].start()
+    assert style.entered.wait(EVENT_TIMEOUT_S)
+    threads[1].start()
+    style.gate.set()
+    for t in threads:
+        t.join(EVENT_TIMEOUT_S)
+    assert len(got) == 2 and got[0] is got[1] and len(style.applies) == 2
+
+
+def test_a_simulator_frames_simulator_is_its_depth():
+    style = RecordingStyle()
+    r = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=style, seed=4), instant_generator)
+    assert r.simulator is r.depth and len(style.applies) == 1 and r.generated is None
 
 
 def test_strength_zero_shows_the_sources_depth_unstyled():

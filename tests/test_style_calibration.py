@@ -25,9 +25,16 @@ STAGE_NOISE_MM = 1.0
 def constant_stage(monkeypatch):
     """stage_maps returning STAGE_LOGIT and STAGE_NOISE_MM for every pixel (or `logit`)."""
     def use(logit: float = STAGE_LOGIT) -> None:
-        monkeypatch.setattr(learned, "stage_maps", lambda model, crops, code: (
-            np.full((len(crops), 128, 128), logit, np.float32),
-            np.full((len(crops), 128, 128), STAGE_NOISE_MM, np.float32)))
+        def maps(crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return (np.full((len(crops), 128, 128), logit, np.float32),
+                    np.full((len(crops), 128, 128), STAGE_NOISE_MM, np.float32))
+
+        class ConstantStage:  # what apply runs (the folded stage), with the same maps
+            def __init__(self, model, code) -> None:
+                self.maps = maps
+
+        monkeypatch.setattr(learned, "stage_maps", lambda model, crops, code: maps(crops))
+        monkeypatch.setattr(learned, "StyleStageForStyle", ConstantStage)
     use()
     return use
 

@@ -10,6 +10,7 @@ from engine.data.crop import crop_camera
 from engine.data.readers.sim import SimConfig, crop_sample
 from engine.models import DEFAULT_STYLE_STAGE_PATH
 from engine.models.checkpoint import save_checkpoint
+from engine.models.style_inference import StyleStageForStyle
 from engine.models.style_net import NOISE_MAX_MM, StyleStage
 from engine.style.compose import RESIDUAL_MAX_MM, Calibration, compose
 from engine.style.learned import LearnedStyle, crop_to_mm, load_stage
@@ -114,9 +115,9 @@ def test_a_batch_is_styled_as_each_frame_alone_with_one_stage_call_per_chunk(tmp
                                                              scale=0.02)).prepare()
     alone = [style.apply(f, c, seed=10 + i, strength=0.7) for i, (f, c) in enumerate(zip(frames, cameras))]
     calls = []
-    original = learned.stage_maps
-    monkeypatch.setattr(learned, "stage_maps", lambda model, crops, code: calls.append(len(crops)) or
-                        original(model, crops, code))
+    original = StyleStageForStyle.maps
+    monkeypatch.setattr(StyleStageForStyle, "maps", lambda self, crops: calls.append(len(crops)) or
+                        original(self, crops))
     monkeypatch.setattr(learned, "STAGE_BATCH", 3)
     batch = style.apply_batch(frames, cameras, [10 + i for i in range(6)], 0.7)
     assert calls == [3, 2]  # the empty frame needs no stage

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine.bench import FIT_COUNT, bench_dataset, bench_hand_model, bench_simulator, bench_style
 from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, DEVICE_CHOICES, GENERATOR_BACKENDS
+from engine.style.registry import style_names
 
 APP_DRAG_S = 5.0  # long enough for ~100 frames of the generator on a 2-core CPU
 
@@ -23,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=100, help="engine: poses per measurement (default 100)")
     p.add_argument("--drag-s", type=float, default=APP_DRAG_S,
                    help=f"app: seconds of dragging per source (default {APP_DRAG_S:g})")
+    p.add_argument("--style", help="app: a style of the bank (`main.py styles --names`) the drags run "
+                                   "with (default: the default scene's, none)")
     p.add_argument("--device", default="cpu", help="engine: where G runs for the runtime figures: cpu (default), cuda, mps or auto")
     p.add_argument("--style-weights", type=Path, help="engine: style stage checkpoint timed (default: the shipped one)")
     p.add_argument("--backend", choices=GENERATOR_BACKENDS, default=DEFAULT_GENERATOR_BACKEND,
@@ -108,15 +111,18 @@ def _run_app(args: argparse.Namespace) -> int:
 
     if not args.drag_s > 0:
         raise ValueError(f"--drag-s must be positive, got {args.drag_s}")
+    if args.style is not None and args.style not in style_names():
+        raise ValueError(f"unknown style {args.style!r}; `python main.py styles --names` lists the bank")
     if not has_display():
-        argv = ["bench", "app", "--drag-s", repr(args.drag_s), *(["--json"] if args.json else [])]
+        argv = ["bench", "app", "--drag-s", repr(args.drag_s), *(["--style", args.style] if args.style else []),
+                *(["--json"] if args.json else [])]
         code = run_under_xvfb(argv)
         if code is None:
             raise OSError(no_display_message().replace("run under xvfb-run", "install xvfb-run"))
         return code
     from app.app_bench import bench_app
 
-    result = {"machine": _machine(), **bench_app(args.drag_s)}
+    result = {"machine": _machine(), **bench_app(args.drag_s, args.style)}
     if args.json:
         print(json.dumps(result))
         return 0
@@ -127,7 +133,7 @@ def _run_app(args: argparse.Namespace) -> int:
             continue
         ms = {k: "n/a" if v is None else f"{v:.0f} ms" for k, v in r.items() if k.endswith("_ms_p50")
               or k.endswith("_ms_p95") or k.endswith("_ms_max")}
-        print(f"{source}: {r['frames_per_s']:.1f} frames/s, pose to screen p50 {ms['pose_to_screen_ms_p50']} "
+        print(f"{source} (style {r['style']}): {r['frames_per_s']:.1f} frames/s, pose to screen p50 {ms['pose_to_screen_ms_p50']} "
               f"p95 {ms['pose_to_screen_ms_p95']}, GUI stall max {ms['stall_ms_max']} "
               f"p95 {ms['stall_ms_p95']}, runtime frame p50 {ms['runtime_frame_ms_p50']} "
               f"p95 {ms['runtime_frame_ms_p95']}")

@@ -144,7 +144,8 @@ def crop_depth(depth: np.ndarray, transform: CropTransform) -> np.ndarray:
     vs = _source_indices(transform.v0, transform.size_px)
     in_u = (us >= 0) & (us < w)
     in_v = (vs >= 0) & (vs < h)
-    z = d[np.clip(vs, 0, h - 1)[:, None], np.clip(us, 0, w - 1)[None, :]].astype(np.float64)
+    # rows, then columns: d[vs[:, None], us[None, :]] at a fraction of the cost (every style call)
+    z = d.take(np.clip(vs, 0, h - 1), 0).take(np.clip(us, 0, w - 1), 1).astype(np.float64)
     zc = transform.centre[2]
     out = np.clip((z - zc) / transform.half_cube, -1.0, 1.0)
     background = ~(in_v[:, None] & in_u[None, :]) | ~(z > 0) | (z > zc + transform.half_cube)

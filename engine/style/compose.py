@@ -55,6 +55,16 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
 
+def _hand_mean(r: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """stats.masked_lowpass(r, valid, GEOMETRY_KERNEL_PX) at the valid pixels, bit for bit, in
+    fewer passes: r is 0 off the hand already (so r * valid is r), and every valid pixel has
+    itself in its window (so no NaN is needed where no weight is in reach, and there is none)."""
+    k = (GEOMETRY_KERNEL_PX, GEOMETRY_KERNEL_PX)
+    num = cv2.boxFilter(r.astype(np.float64), -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    den = cv2.boxFilter(valid.astype(np.float64), -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    return num / np.maximum(den, 1.0)
+
+
 def draw(shape: tuple[int, int], seed: int | np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
     """A seed's random fields: a standard normal per pixel (the noise) and blob-correlated
     uniforms (the holes). Both are drawn whatever the levels, so a seed's holes do not depend
@@ -79,8 +89,7 @@ def compose(depth: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray, cal: Cal
     if cal.noise_gain > 0.0:
         n = np.clip(n, -NOISE_CLIP_SIGMA, NOISE_CLIP_SIGMA)
         r = np.where(valid, np.float32(cal.noise_gain) * noise_mm * n, 0.0)
-        low = masked_lowpass(r, valid, GEOMETRY_KERNEL_PX)
-        r = np.clip(r - np.nan_to_num(low), -RESIDUAL_MAX_MM, RESIDUAL_MAX_MM)
+        r = np.clip(r - _hand_mean(r, valid), -RESIDUAL_MAX_MM, RESIDUAL_MAX_MM)
     holes = valid & (u < sigmoid(logit))
     return np.where(valid & ~holes, depth + r, 0.0).astype(np.float32)
 

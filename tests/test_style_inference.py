@@ -1,0 +1,156 @@
+"""The learned style stage's fast apply path against its reference: the folded stage
+(engine.models.style_inference) against StyleStage.run, each shortcut of the apply path against
+the code it replaced, and a whole styled frame against the reference path built here from the
+reference parts (the apply path as it was before the fast one): depth within 1e-3 mm where both
+have data, the same holes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.data.crop import CROP_SIZE, crop_camera, crop_depth, denormalise_joints, transform_at
+from engine.data.readers.sim import SimConfig, crop_sample
+from engine.models.style_inference import StyleStageForStyle, stage_inputs_numpy
+from engine.models.style_net import StyleStage, stage_inputs
+from engine.sim.render import render_hand
+from engine.sim.sensors import blend_with_clean
+from engine.style import compose as compose_module
+from engine.style.compose import NOISE_CLIP_SIGMA, RESIDUAL_MAX_MM, Calibration, sigmoid
+from engine.style.learned import LearnedStyle, _hand_window, crop_to_mm, stage_maps
+from engine.style.stats import GEOMETRY_KERNEL_PX, masked_lowpass
+
+DEPTH_TOLERANCE_MM = 1e-3
+MAP_TOLERANCE = 1e-4  # hole log-odds, and noise in mm: float32 rounding of the folded FiLM
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return [crop_sample(SimConfig(seed=77), i) for i in range(6)]
+
+
+@pytest.fixture(scope="module")
+def crops(samples):
+    return [(crop_to_mm(s.clean, float(s.transform.centre[2])), crop_camera(s.transform)) for s in samples]
+
+
+@pytest.fixture(scope="module")
+def frames(samples):
+    """Full frames: each pose rendered in its own camera (a 640x480 frame around a hand)."""
+    out = []
+    for s in samples[:3]:
+        joints = np.asarray(denormalise_joints(s.y, s.transform), np.float64)
+        out.append((render_hand(joints, s.transform.camera, 1.0).depth, s.transform.camera))
+    return out
+
+
+@pytest.fixture(scope="module")
+def style():
+    """The shipped stage toward a Kinect v1 render (noise gain > 0, so noise and holes both show)."""
+    s = crop_sample(SimConfig(seed=321, sensors=("kinect_v1",)), 0)
+    return LearnedStyle(crop_to_mm(s.depth, float(s.transform.centre[2])), name="kinect").prepare()
+
+
+def test_numpy_stage_inputs_are_the_stages_bit_for_bit(samples):
+    x = np.stack([s.clean for s in samples] + [np.random.default_rng(0).uniform(-1, 1, (128, 128))]).astype(np.float32)
+    want = stage_inputs(torch.from_numpy(x)[:, None]).numpy()
+    np.testing.assert_array_equal(stage_inputs_numpy(x), want)
+
+
+@pytest.mark.parametrize("count", [1, 5])  # one crop runs NCHW, a batch channels_last
+def test_the_folded_stage_gives_the_reference_maps(samples, count):
+    torch.manual_seed(4)
+    model = StyleStage().eval()
+    with torch.no_grad():
+        for p in model.parameters():  # untrained FiLM is the identity: perturb it so folding shows
+            p.add_(0.05 * torch.randn_like(p))
+        code = model.encode(torch.from_numpy(samples[0].clean)[None, None], torch.randn(1, 4))
+    x = np.stack([s.clean for s in samples[:count]])
+    logit, noise = StyleStageForStyle(model, code).maps(x)
+    want_logit, want_noise = stage_maps(model, x, code)
+    assert logit.shape == noise.shape == (count, CROP_SIZE, CROP_SIZE) and logit.flags.c_contiguous
+    np.testing.assert_allclose(logit, want_logit, rtol=0, atol=MAP_TOLERANCE)
+    np.testing.assert_allclose(noise, want_noise, rtol=0, atol=MAP_TOLERANCE)
+    with pytest.raises(ValueError, match="one style code"):
+        StyleStageForStyle(model, code.expand(2, -1))
+
+
+def test_the_hand_window_is_the_mean_of_the_measured_pixels_exactly(crops, frames):
+    for depth, camera in [*crops, *frames]:
+        vs, us = np.nonzero(depth > 0)
+        want = transform_at(camera.backproject(float(us.mean()), float(vs.mean()), float(np.median(depth[depth > 0]))),
+                            camera)
+        got = _hand_window(depth, camera)
+        assert (got.u0, got.v0, got.size_px) == (want.u0, want.v0, want.size_px)
+        np.testing.assert_array_equal(got.centre, want.centre)
+    assert _hand_window(np.zeros((8, 8), np.float32), crops[0][1]) is None
+
+
+def test_the_hand_mean_is_the_masked_lowpass_on_the_hand_bit_for_bit(crops):
+    rng = np.random.default_rng(1)
+    for depth, _ in crops:
+        valid = depth > 0
+        r = np.where(valid, rng.normal(0, 3, depth.shape).astype(np.float32), 0.0)
+        np.testing.assert_array_equal(compose_module._hand_mean(r, valid)[valid],
+                                      masked_lowpass(r, valid, GEOMETRY_KERNEL_PX)[valid])
+
+
+def reference_compose(depth, logit, noise_mm, cal: Calibration, seed):
+    """engine.style.compose.compose with the stats module's masked low-pass (the slow form of
+    _hand_mean), so the apply path's shortcuts are checked against independent code."""
+    n, u = compose_module.draw(depth.shape, seed)
+    valid = depth > 0
+    if cal.smoothing > 0.0:
+        depth = compose_module.smooth(depth, valid, cal.smoothing)
+    if cal.edge_bias or cal.interior_bias:
+        logit = logit + np.where(compose_module.outline_band(valid), np.float32(cal.edge_bias),
+                                 np.float32(cal.interior_bias))
+    r = np.float32(0.0)
+    if cal.noise_gain > 0.0:
+        n = np.clip(n, -NOISE_CLIP_SIGMA, NOISE_CLIP_SIGMA)
+        r = np.where(valid, np.float32(cal.noise_gain) * noise_mm * n, 0.0)
+        low = masked_lowpass(r, valid, GEOMETRY_KERNEL_PX)
+        r = np.clip(r - np.nan_to_num(low), -RESIDUAL_MAX_MM, RESIDUAL_MAX_MM)
+    holes = valid & (u < sigmoid(logit))
+    return np.where(valid & ~holes, depth + r, 0.0).astype(np.float32)
+
+
+def reference_apply(style: LearnedStyle, depth, camera, seed, strength):
+    """LearnedStyle.apply as it was: the reference network per crop, np.nonzero's window,
+    fancy-indexed maps and the reference compose."""
+    valid = depth > 0
+    vs, us = np.nonzero(valid)
+    t = transform_at(camera.backproject(float(us.mean()), float(vs.mean()), float(np.median(depth[valid]))), camera)
+    logit, noise = (m[0] for m in stage_maps(style._model, crop_depth(depth, t)[None], style.code))
+    h, w = depth.shape
+    u_lo, u_hi = max(t.u0, 0), min(t.u0 + t.size_px, w)
+    v_lo, v_hi = max(t.v0, 0), min(t.v0 + t.size_px, h)
+    ju = np.clip(((np.arange(u_lo, u_hi) - t.u0 + 0.5) / t.scale).astype(np.int64), 0, CROP_SIZE - 1)
+    jv = np.clip(((np.arange(v_lo, v_hi) - t.v0 + 0.5) / t.scale).astype(np.int64), 0, CROP_SIZE - 1)
+    styled = depth.copy()
+    styled[v_lo:v_hi, u_lo:u_hi] = reference_compose(depth[v_lo:v_hi, u_lo:u_hi], logit[jv[:, None], ju[None, :]],
+                                                     noise[jv[:, None], ju[None, :]], style.calibration, seed)
+    return blend_with_clean(depth, styled, strength, seed)
+
+
+def assert_same_frame(got: np.ndarray, want: np.ndarray) -> None:
+    np.testing.assert_array_equal(got > 0, want > 0)  # the same holes, pixel for pixel
+    both = (got > 0) & (want > 0)
+    assert np.abs(got[both] - want[both]).max() <= DEPTH_TOLERANCE_MM
+
+
+@pytest.mark.parametrize("strength", [1.0, 0.6])
+def test_apply_agrees_with_the_reference_path(style, crops, frames, strength):
+    assert style.calibration.noise_gain > 0  # noise is drawn, not only holes
+    for seed, (depth, camera) in enumerate([*crops, *frames]):
+        want = reference_apply(style, depth, camera, seed, strength)
+        got = style.apply(depth, camera, seed, strength)
+        assert got.dtype == np.float32 and not np.shares_memory(got, depth)
+        assert_same_frame(got, want)
+
+
+def test_apply_batch_agrees_with_the_reference_path(style, crops):
+    depths, cameras = [d for d, _ in crops], [c for _, c in crops]
+    got = style.apply_batch(depths, cameras, list(range(len(crops))), 1.0)
+    for seed, (g, depth, camera) in enumerate(zip(got, depths, cameras)):
+        assert_same_frame(g, reference_apply(style, depth, camera, seed, 1.0))
