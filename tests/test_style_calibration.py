@@ -13,7 +13,7 @@ from engine.models.checkpoint import save_checkpoint
 from engine.models.style_net import StyleStage
 from engine.style import learned
 from engine.style.compose import Calibration, compose, outline_band, smooth
-from engine.style.learned import HOLE_TRUST_FACTOR, LearnedStyle, calibrate, crop_to_mm
+from engine.style.learned import LearnedStyle, calibrate, crop_to_mm
 from engine.style.stats import edge_band, edge_hole_ratio, hf_energy, hole_ratio, style_stats
 from engine.style.style_crop import StyleCrop, normalise_mm
 
@@ -89,21 +89,22 @@ def test_hole_rates_are_matched_in_the_outline_band_and_inside(tmp_path, constan
     target = punched(edge_rate=0.15, interior_rate=0.03)
     assert target.stats.edge_hole_ratio > 0.12 and target.interior_hole_ratio < 0.045
     style = learned_style(tmp_path, target, monkeypatch)
-    assert style.calibration.holes_matched and "holes matched" in style.summary
+    assert "holes matched" in style.summary
     edge, inside, _ = styled_stats(style, held_out())
     # Without calibration the constant stage drops 7.6 % everywhere; now each region takes the style's rate.
     assert edge == pytest.approx(target.stats.edge_hole_ratio, rel=0.2)
     assert inside == pytest.approx(target.interior_hole_ratio, rel=0.25)
 
 
-def test_a_hole_ratio_far_from_the_stages_is_not_trusted(tmp_path, constant_stage, monkeypatch):
+def test_a_hole_ratio_far_from_the_stages_is_matched_too(tmp_path, constant_stage, monkeypatch):
+    """A sensor the stage was not trained on: its guess (27 % holes) is 8x the image's, and the
+    image wins (trained without the SR305 frames, the shipped stage's guess was .25 against .03)."""
     constant_stage(-1.0)  # the stage drops 27 %
     target = punched(edge_rate=0.05, interior_rate=0.02)
-    assert target.stats.hole_ratio * HOLE_TRUST_FACTOR < 0.27
     style = learned_style(tmp_path, target, monkeypatch)
-    cal = style.calibration
-    assert not cal.holes_matched and cal.edge_bias == cal.interior_bias == 0.0
-    assert "holes as trained" in style.summary
+    edge, inside, _ = styled_stats(style, held_out())
+    assert edge == pytest.approx(target.stats.edge_hole_ratio, rel=0.25)
+    assert inside == pytest.approx(target.interior_hole_ratio, rel=0.3)
 
 
 def test_a_style_quieter_than_the_render_is_smoothed_not_noised(tmp_path, constant_stage, monkeypatch):

@@ -40,14 +40,12 @@ SMOOTH_STEP_MM = 3.0
 class Calibration:
     """A style's levels set at prepare (engine.style.learned.calibrate): the noise gain, the
     smoothing amount in [0, 1] (0 = none; used only with no noise), and the log-odds added to the
-    stage's hole map in the band of stats.EDGE_BAND_PX along the outline and inside it
-    (`holes_matched`: whether those were set from the style, for what the user is told)."""
+    stage's hole map in the band of stats.EDGE_BAND_PX along the outline and inside it."""
 
     noise_gain: float = 1.0
     smoothing: float = 0.0
     edge_bias: float = 0.0
     interior_bias: float = 0.0
-    holes_matched: bool = False
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

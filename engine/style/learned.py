@@ -8,13 +8,13 @@ sets the style's levels (engine.style.compose.Calibration) so that they reach th
 statistics, as AdaIN matches a style's statistics, on the outputs that carry them:
   holes   a log-odds shift in the band along the outline and one inside it, for the style
           crop's edge_hole_ratio and its interior hole ratio (the stage alone dropped twice the
-          NYU frame's edge holes). Only when the image's hole ratio is within HOLE_TRUST_FACTOR
-          of the stage's own: one image's ratios are one pose at one distance, measured on its
-          own outline. A Kinect v1 drops hands nearer than 400 mm entirely (5 of the evaluator's
-          32 source crops have no data), and a coded-light render's eroded outline falls outside
-          the mask it is measured on (a RealSense render: .072 measured, .155 against its clean
-          hand). The stage, trained by BCE on such renders, keeps its rates there (Kinect v1:
-          stage .29, render .08, sensor average .29);
+          NYU frame's edge holes). Always the image's: the user asks for that image's look,
+          and the stage's own guess is what fails on a sensor it was not trained on (trained
+          without the SR305 frames it dropped .25 of the hand against their .03; matched, .02).
+          One image's ratios are one pose at one distance measured on its own outline, so a
+          single sensor render as the style (`evaluate --learned`) gets that render's rates, not
+          the sensor's average over poses (Kinect v1: render .08, average .29, which counts
+          hands nearer than its range as all holes);
   hf      one level (_leveled) for the style crop's hf_energy: the noise gain (up for a noisier
           sensor than any simulated one, such as the NYU Kinect frame; down for a quieter one),
           or, for a style quieter than the clean render itself (the SR305's firmware smooths
@@ -67,11 +67,6 @@ CALIBRATION_COUNT = 48
 LEVEL_RANGE = (-1.0, 4.0)
 # Hole log-odds shifts searched: +-8 takes a pixel's hole probability from 0.5 to 0.0003 or 0.9997.
 BIAS_RANGE = (-8.0, 8.0)
-# An image's hole ratio sets the stage's only when the two are within this factor (module
-# docstring). On the calibration crops the bank's real images are within 1.96x (NYU: stage .052,
-# image .026), the sensor renders 2.67-3.81x (RealSense: stage .192, render .072); 2.3 is about
-# the geometric middle.
-HOLE_TRUST_FACTOR = 2.3
 SEARCH_STEPS = 12
 # Crops per stage call in apply_batch. Measured on the shared 2-core EPYC, 1 thread, load ~7: the
 # stage cost 11-13 ms a crop one at a time, 9-11 at 4 or 16 a call, 21-24 at 64 (the activations
@@ -143,8 +138,8 @@ def _bisect(f: Callable[[float], float], lo: float, hi: float, target: float) ->
 
 def calibrate(model: StyleStage, code: torch.Tensor, style: StyleCrop) -> Calibration:
     """The levels that give the calibration crops the style crop's statistics (module docstring):
-    first the hole log-odds, in the outline band and inside it, when the image's hole ratio is
-    within HOLE_TRUST_FACTOR of the stage's own; then the noise level for its hf_energy. Every
+    first the hole log-odds, in the outline band and inside it; then the noise level for its
+    hf_energy. Every
     search draws with fixed seeds, so it is deterministic. `code` as for stage_maps."""
     crops = _CalibrationCrops.get()
     # The stage's maps as apply() carries them to each crop's pixels (its hand window), so the
@@ -171,25 +166,16 @@ def calibrate(model: StyleStage, code: torch.Tensor, style: StyleCrop) -> Calibr
         return float(np.mean([stat(out, m) for out, m in zip(outs, regions) if m.any()]))
 
     cal = Calibration(0.0)  # holes are searched without noise: a seed's holes do not depend on it (draw)
-    if trusts_hole_ratio(mean_of(hole_ratio, styled(cal), masks), style.stats.hole_ratio):
-        interiors = [m & ~edge_band(m) for m in masks]
-        edge = _bisect(lambda b: mean_of(edge_hole_ratio, styled(replace(cal, edge_bias=b)), masks),
-                       *BIAS_RANGE, style.stats.edge_hole_ratio)
-        cal = replace(cal, edge_bias=edge)
-        inside = _bisect(lambda b: mean_of(hole_ratio, styled(replace(cal, interior_bias=b)), interiors),
-                         *BIAS_RANGE, style.interior_hole_ratio)
-        cal = replace(cal, interior_bias=inside, holes_matched=True)
-    base = cal
+    interiors = [m & ~edge_band(m) for m in masks]
+    edge = _bisect(lambda b: mean_of(edge_hole_ratio, styled(replace(cal, edge_bias=b)), masks),
+                   *BIAS_RANGE, style.stats.edge_hole_ratio)
+    cal = replace(cal, edge_bias=edge)
+    inside = _bisect(lambda b: mean_of(hole_ratio, styled(replace(cal, interior_bias=b)), interiors),
+                     *BIAS_RANGE, style.interior_hole_ratio)
+    base = replace(cal, interior_bias=inside)
     level = _bisect(lambda t: mean_of(hf_energy, styled(_leveled(base, t)), masks), *LEVEL_RANGE,
                     style.stats.hf_energy)
     return _leveled(base, level)
-
-
-def trusts_hole_ratio(stage_ratio: float, image_ratio: float) -> bool:
-    """Whether one image's hole ratio may set the stage's (module docstring): within
-    HOLE_TRUST_FACTOR of the stage's own, either way."""
-    lo, hi = sorted((stage_ratio, image_ratio))
-    return hi <= HOLE_TRUST_FACTOR * lo
 
 
 def _leveled(cal: Calibration, level: float) -> Calibration:
@@ -247,9 +233,7 @@ class LearnedStyle(Style):
         if self.crop is None:
             return f"{self.title}: not prepared"
         c, s = self.calibration, self.crop.stats
-        holes = (f"holes matched to the image's (edge {s.edge_hole_ratio:.3f}, all {s.hole_ratio:.3f})"
-                 if c.holes_matched else
-                 f"holes as trained (the image's {s.hole_ratio:.3f} is over {HOLE_TRUST_FACTOR:g}x off the stage's)")
+        holes = f"holes matched to the image's (edge {s.edge_hole_ratio:.3f}, all {s.hole_ratio:.3f})"
         level = f"noise gain {c.noise_gain:.2f}" if c.smoothing == 0.0 else f"smoothing {c.smoothing:.2f}, no noise"
         return (f"{self.title}: {self.assumption}; learned stage, {holes}; hf {s.hf_energy:.2f} mm^2 "
                 f"by {level}")
