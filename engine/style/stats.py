@@ -132,7 +132,9 @@ def local_range(depth: np.ndarray, valid: np.ndarray, kernel_px: int) -> np.ndar
     d = np.asarray(depth, dtype=np.float32)
     high = cv2.dilate(np.where(valid, d, -np.inf).astype(np.float32), kernel)
     low = cv2.erode(np.where(valid, d, np.inf).astype(np.float32), kernel)
-    with np.errstate(invalid="ignore"):
+    # Windows with no measured pixel hold +-inf, or OpenCV's +-FLT_MAX border where they touch the
+    # image's edge; only measured pixels' windows (which hold the pixel itself) are read.
+    with np.errstate(invalid="ignore", over="ignore"):
         return np.where(np.isfinite(high) & np.isfinite(low), high - low, 0.0)
 
 
