@@ -16,7 +16,8 @@ from engine.models.style_net import StyleStage, stage_inputs
 from engine.sim.render import render_hand
 from engine.sim.sensors import blend_with_clean
 from engine.style import compose as compose_module
-from engine.style.compose import NOISE_CLIP_SIGMA, RESIDUAL_MAX_MM, Calibration, sigmoid
+from engine.style.random_sensor import LOGISTIC_PROBIT
+from engine.style.compose import NOISE_CLIP_SIGMA, RESIDUAL_MAX_MM, Calibration
 from engine.style.learned import LearnedStyle, _hand_window, crop_to_mm, stage_maps
 from engine.style.stats import GEOMETRY_KERNEL_PX, masked_lowpass
 
@@ -98,7 +99,7 @@ def test_the_hand_mean_is_the_masked_lowpass_on_the_hand_bit_for_bit(crops):
 def reference_compose(depth, logit, noise_mm, cal: Calibration, seed):
     """engine.style.compose.compose with the stats module's masked low-pass (the slow form of
     _hand_mean), so the apply path's shortcuts are checked against independent code."""
-    n, u = compose_module.draw(depth.shape, seed)
+    n, z = compose_module.draw(depth.shape, seed)
     valid = depth > 0
     if cal.smoothing > 0.0:
         depth = compose_module.smooth(depth, valid, cal.smoothing)
@@ -111,7 +112,8 @@ def reference_compose(depth, logit, noise_mm, cal: Calibration, seed):
         r = np.where(valid, np.float32(cal.noise_gain) * noise_mm * n, 0.0)
         low = masked_lowpass(r, valid, GEOMETRY_KERNEL_PX)
         r = np.clip(r - np.nan_to_num(low), -RESIDUAL_MAX_MM, RESIDUAL_MAX_MM)
-    holes = valid & (u < sigmoid(logit))
+    u = 1.0 / (1.0 + np.exp(-LOGISTIC_PROBIT * z))  # a hole where u < sigmoid(logit), as it was written
+    holes = valid & (u < 1.0 / (1.0 + np.exp(-np.clip(logit, -30.0, 30.0))))
     return np.where(valid & ~holes, depth + r, 0.0).astype(np.float32)
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from engine.style.random_sensor import DROP_CORRELATION_PX, blob_uniform
+from engine.style.random_sensor import DROP_CORRELATION_PX, LOGISTIC_PROBIT, blob_normal
 from engine.style.stats import EDGE_BAND_PX, GEOMETRY_KERNEL_PX, masked_lowpass
 
 RESIDUAL_MAX_MM = 15.0  # a bound on any pixel's change: 3 sigma of the stage's largest noise
@@ -48,11 +48,6 @@ class Calibration:
     interior_bias: float = 0.0
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Logistic function without overflow warnings (log-odds are clipped to +-30)."""
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
-
-
 def _hand_mean(r: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """stats.masked_lowpass(r, valid, GEOMETRY_KERNEL_PX) at the valid pixels, bit for bit, in
     fewer passes: r is 0 off the hand already (so r * valid is r), and every valid pixel has
@@ -63,12 +58,15 @@ def _hand_mean(r: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return num / np.maximum(den, 1.0)
 
 
-def draw(shape: tuple[int, int], seed: int | np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
-    """A seed's random fields: a standard normal per pixel (the noise) and blob-correlated
-    uniforms (the holes). Both are drawn whatever the levels, so a seed's holes do not depend
-    on the noise level."""
+def draw(shape: tuple[int, int], seed: int | np.random.Generator | None,
+         noise: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
+    """A seed's random fields: a standard normal per pixel for the noise (None when not
+    `noise`) and a blob-correlated normal field for the holes. The holes' field is drawn first,
+    so a seed's holes do not depend on the noise level, and a style without noise skips the
+    other draw."""
     rng = np.random.default_rng(seed)
-    return rng.standard_normal(shape, dtype=np.float32), blob_uniform(rng, shape, DROP_CORRELATION_PX)
+    holes = blob_normal(rng, shape, DROP_CORRELATION_PX)
+    return (rng.standard_normal(shape, dtype=np.float32) if noise else None), holes
 
 
 def compose(depth: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray, cal: Calibration,
@@ -77,7 +75,7 @@ def compose(depth: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray, cal: Cal
     """Styled float32 mm of `depth` (float32 mm, 0 = no data) given the stage's maps there;
     `fields` are draw(depth.shape, seed) when the caller has them already (a calibration search
     composes the same crops many times)."""
-    n, u = fields if fields is not None else draw(depth.shape, seed)
+    n, z = fields if fields is not None else draw(depth.shape, seed, noise=cal.noise_gain > 0.0)
     valid = depth > 0
     if cal.smoothing > 0.0:
         depth = smooth(depth, valid, cal.smoothing)
@@ -88,7 +86,9 @@ def compose(depth: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray, cal: Cal
         n = np.clip(n, -NOISE_CLIP_SIGMA, NOISE_CLIP_SIGMA)
         r = np.where(valid, np.float32(cal.noise_gain) * noise_mm * n, 0.0)
         r = np.clip(r - _hand_mean(r, valid), -RESIDUAL_MAX_MM, RESIDUAL_MAX_MM)
-    holes = valid & (u < sigmoid(logit))
+    # A pixel is a hole with probability sigmoid(logit): logistic(LOGISTIC_PROBIT z), about
+    # uniform, below it; compared on the log-odds side, without two exponentials a pixel.
+    holes = valid & (np.float32(LOGISTIC_PROBIT) * z < np.clip(logit, -30.0, 30.0))
     return np.where(valid & ~holes, depth + r, 0.0).astype(np.float32)
 
 

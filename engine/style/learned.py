@@ -166,13 +166,16 @@ def calibrate(model: StyleStage, code: torch.Tensor, style: StyleCrop) -> Calibr
         return float(np.mean([stat(out, m) for out, m in zip(outs, regions) if m.any()]))
 
     cal = Calibration(0.0)  # holes are searched without noise: a seed's holes do not depend on it (draw)
+    # Inside first: the interior (the hand less stats.edge_band) never takes the edge shift, while
+    # the edge band's pixels along the crop's border take the interior one (compose's outline band
+    # leaves the border out), so the edge is searched last, with the interior shift in place.
     interiors = [m & ~edge_band(m) for m in masks]
-    edge = _bisect(lambda b: mean_of(edge_hole_ratio, styled(replace(cal, edge_bias=b)), masks),
-                   *BIAS_RANGE, style.stats.edge_hole_ratio)
-    cal = replace(cal, edge_bias=edge)
     inside = _bisect(lambda b: mean_of(hole_ratio, styled(replace(cal, interior_bias=b)), interiors),
                      *BIAS_RANGE, style.interior_hole_ratio)
-    base = replace(cal, interior_bias=inside)
+    cal = replace(cal, interior_bias=inside)
+    edge = _bisect(lambda b: mean_of(edge_hole_ratio, styled(replace(cal, edge_bias=b)), masks),
+                   *BIAS_RANGE, style.stats.edge_hole_ratio)
+    base = replace(cal, edge_bias=edge)
     level = _bisect(lambda t: mean_of(hf_energy, styled(_leveled(base, t)), masks), *LEVEL_RANGE,
                     style.stats.hf_energy)
     return _leveled(base, level)

@@ -36,7 +36,7 @@ INTERIOR_DROP = (0.0, 0.08)
 EDGE_DECAY_PX = 1.5  # as the base models' edge dropouts (engine.sim.sensors)
 DROP_CORRELATION_PX = 1.0  # dropouts come in blobs of a few px, as in the base models
 EDGE_JUMP_FRACTION = 0.02  # neighbours this far apart (share of depth) are different surfaces
-_LOGISTIC_PROBIT = 1.702  # Phi(x) ~ 1 / (1 + exp(-1.702 x)) (engine.sim.sensors cites it)
+LOGISTIC_PROBIT = 1.702  # Phi(x) ~ 1 / (1 + exp(-1.702 x)) (engine.sim.sensors cites it)
 
 
 @dataclass(frozen=True)
@@ -65,14 +65,19 @@ def random_params(rng: np.random.Generator) -> SensorParams:
                         edge_drop=maybe(EDGE_DROP), interior_drop=maybe(INTERIOR_DROP))
 
 
-def blob_uniform(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
-    """About uniform(0, 1) values correlated over `sigma_px` (clustered dropouts)."""
+def blob_normal(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
+    """Unit-variance Gaussian values correlated over `sigma_px`."""
     white = rng.standard_normal(shape, dtype=np.float32)
     ksize = 2 * int(np.ceil(3 * sigma_px)) + 1
     kernel = cv2.getGaussianKernel(ksize, sigma_px)
     gain = float((kernel ** 2).sum())  # blurring with k k^T leaves std sum(k^2)
-    blob = cv2.GaussianBlur(white, (ksize, ksize), sigma_px, borderType=cv2.BORDER_REFLECT) / gain
-    return 1.0 / (1.0 + np.exp(-_LOGISTIC_PROBIT * blob))
+    return cv2.GaussianBlur(white, (ksize, ksize), sigma_px, borderType=cv2.BORDER_REFLECT) / gain
+
+
+def blob_uniform(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
+    """About uniform(0, 1) values correlated over `sigma_px` (clustered dropouts): the logistic
+    of `blob_normal`, so u < p exactly when blob_normal < logit(p) / LOGISTIC_PROBIT."""
+    return 1.0 / (1.0 + np.exp(-LOGISTIC_PROBIT * blob_normal(rng, shape, sigma_px)))
 
 
 def edge_distance(depth: np.ndarray) -> np.ndarray:
