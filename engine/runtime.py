@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from engine.camera import Camera
-from engine.data.crop import CROP_SIZE, CropTransform, crop_depth, make_transform, normalise_joints
+from engine.data.crop import CROP_SIZE, CropTransform, make_transform, normalise_joints
 from engine.data.paste import paste_crop
 from engine.sim.render import render_hand
 from engine.style.base import Style
@@ -96,7 +96,6 @@ class FrameResult:
     simulated: Deferred  # `simulator`, made when first asked for on a generator frame
     clean: np.ndarray  # full frame, clean simulator render (A/B reference)
     labels: np.ndarray  # part labels of the clean render
-    crop: np.ndarray  # (128, 128) normalised crop of `depth`
     transform: CropTransform
     timings_ms: dict[str, float] = field(default_factory=dict)
     generated: np.ndarray | None = None  # full frame, the generator's output before the style
@@ -145,20 +144,17 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
         timings["generator"] = (t3 - t1) * 1e3
         depth = styled(generated, request)
         timings["generator style"] = (time.perf_counter() - t3) * 1e3
-        if depth is not generated:
-            crop = crop_depth(depth, transform)
         simulated = Deferred(lambda: styled(clean.depth, request))
     else:
         depth = styled(clean.depth, request)
         timings["style"] = (time.perf_counter() - t1) * 1e3
-        crop = crop_depth(depth, transform)
         simulated = Deferred(lambda: depth)
     if not np.isfinite(depth).all():
         raise FrameError("the depth frame has non-finite values (NaN/inf); frame not shown")
     warning = request.style.range_warning(clean.depth) if request.style is not None else None
     timings["total"] = (time.perf_counter() - t0) * 1e3
     return FrameResult(request_id=request_id, request=request, depth=depth, simulated=simulated,
-                       clean=clean.depth, labels=clean.labels, crop=crop, transform=transform,
+                       clean=clean.depth, labels=clean.labels, transform=transform,
                        timings_ms=timings, generated=generated, range_warning=warning)
 
 
