@@ -432,7 +432,6 @@ def _jitter_laterally(z: np.ndarray, theta: np.ndarray, sigma_px: np.ndarray,
 UNIFORM_WHITE_MIN_SIGMA_PX = 2.0
 
 
-
 def _blob_normal(rng: np.random.Generator, shape: tuple[int, ...], sigma_px: float) -> np.ndarray:
     """Unit-variance Gaussian noise correlated over `sigma_px`: sensor errors come in blobs.
 
