@@ -261,7 +261,7 @@ class StudioController(QtCore.QObject):
                             thickness=s.hand.shape.thickness,
                             style=entry.style if entry is not None else None, seed=s.seed,
                             use_generator=self._use_generator(), strength=s.style.strength,
-                            silhouette_cut=s.view.silhouette_cut)
+                            silhouette_cut=s.view.silhouette_cut, with_simulator=self.compare)
 
     def request_frame(self) -> None:
         """Ask for a frame of the current scene (never blocks; latest wins)."""

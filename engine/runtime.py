@@ -56,6 +56,9 @@ class FrameRequest:
     use_generator: bool = False
     strength: float = 1.0  # 0 = the source's depth .. 1 = the full style (Style.apply)
     silhouette_cut: bool = True  # the generator's cut (`generate --no-cut`, View > Silhouette cut)
+    # A generator frame's styled simulator is made on first use; a caller that will show it (the
+    # app's A/B view) asks for it here, so the worker makes it, not the thread that draws.
+    with_simulator: bool = False
 
 
 class FrameError(ValueError):
@@ -79,6 +82,12 @@ class Deferred:
         self._make: Callable[[], np.ndarray] | None = make
         self._value: np.ndarray | None = None
         self._lock = threading.Lock()
+
+    @property
+    def made(self) -> bool:
+        """Whether the array exists already (reading it then costs nothing)."""
+        with self._lock:
+            return self._make is None
 
     def get(self) -> np.ndarray:
         with self._lock:
@@ -145,6 +154,10 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
         depth = styled(generated, request)
         timings["generator style"] = (time.perf_counter() - t3) * 1e3
         simulated = Deferred(lambda: styled(clean.depth, request))
+        if request.with_simulator:
+            t4 = time.perf_counter()
+            simulated.get()
+            timings["style"] = (time.perf_counter() - t4) * 1e3
     else:
         depth = styled(clean.depth, request)
         timings["style"] = (time.perf_counter() - t1) * 1e3

@@ -154,6 +154,16 @@ def test_a_generator_frames_simulator_is_styled_once_whichever_threads_ask():
     assert len(got) == 2 and got[0] is got[1] and len(style.applies) == 2
 
 
+def test_a_frame_that_will_show_the_simulator_gets_it_styled_by_the_worker():
+    """The A/B view asks for it: the worker styles it, so the drawing thread does not."""
+    style = RecordingStyle()
+    r = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=style, seed=6, use_generator=True,
+                                   with_simulator=True), instant_generator)
+    assert [call[0] for call in style.applies] == [6, 6] and "style" in r.timings_ms and r.simulated.made
+    r.simulator
+    assert len(style.applies) == 2  # already made: reading it styles nothing
+
+
 def test_a_simulator_frames_simulator_is_its_depth():
     style = RecordingStyle()
     r = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=style, seed=4), instant_generator)

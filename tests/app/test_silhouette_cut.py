@@ -63,3 +63,17 @@ def test_the_switch_is_saved_with_the_scene_and_a_file_without_it_keeps_the_cut(
     assert scene_io.scene_from_dict(saved).view.silhouette_cut is False
     del saved["view"]["silhouette_cut"]  # written before the switch existed
     assert scene_io.scene_from_dict(saved).view.silhouette_cut is True
+
+
+def test_ab_frames_ask_the_worker_for_the_styled_simulator(window, qtbot):
+    """A/B shows the simulator beside G: the request asks the runtime's worker to style it, so
+    the GUI thread that draws the panels never does (one style is milliseconds)."""
+    c = window.controller
+    install_switch_aware_generator(c)
+    assert c.frame_request().with_simulator is False
+    c.set_compare(True)
+    assert c.frame_request().with_simulator is True
+    c.request_frame()
+    qtbot.waitUntil(lambda: c.frames.frame_is_current and c.shown_frame.request.with_simulator,
+                    timeout=EVENT_TIMEOUT_MS)
+    assert c.shown_frame.simulated.made  # made before it reached the GUI thread
