@@ -82,16 +82,37 @@ def test_time_box_stops_with_a_checkpoint(tmp_path):
     assert info["step"] == 1
 
 
-def test_torchrun_two_cpu_processes(tmp_path):
-    run = tmp_path / "ddp"
+def _torchrun_tiny_run(run: Path) -> subprocess.CompletedProcess:
     # `python -m torch.distributed.run` is torchrun itself, found wherever torch is installed
     args = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "main.py", "train", "gan",
             "--data", "sim", "--out", str(run), "--steps", "3", "--no-progress",
             *(f"--{k.replace('_', '-')}={v}" for k, v in TINY.items() if k != "checkpoint_every"),
             "--checkpoint-every", "3"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(args, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
+    # A rank that dies of a signal dumps its Python and C++ stacks, so a failure says where.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1",
+           "TORCH_SHOW_CPP_STACKTRACES": "1"}
+    return subprocess.run(args, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+
+
+def _why(done: subprocess.CompletedProcess) -> str:
+    """The lines of a failed torchrun's stderr that name the cause (torchrun's own summary is long)."""
+    keys = ("Fatal", "terminate", "what()", "Error", "error", "Current thread", "File ", "exitcode")
+    return "\n".join(line for line in done.stderr.splitlines() if any(k in line for k in keys))[-4000:]
+
+
+def test_torchrun_two_cpu_processes(tmp_path):
+    done = _torchrun_tiny_run(tmp_path / "ddp")
+    if done.returncode != 0 and "exitcode: -" in done.stderr:
+        # A rank killed by a signal (SIGABRT inside gloo, once in ~50 runs, never reproduced
+        # locally in 48 tries under load) gets one fresh retry; any other failure fails at once,
+        # and a second signal fails with both runs' causes.
+        first = _why(done)
+        done = _torchrun_tiny_run(tmp_path / "ddp_retry")
+        assert done.returncode == 0, f"twice killed by a signal:\n{first}\n---\n{_why(done)}"
+        run = tmp_path / "ddp_retry"
+    else:
+        assert done.returncode == 0, _why(done) + "\n" + done.stderr[-2000:]
+        run = tmp_path / "ddp"
     _, _, _, info = read_checkpoint(run / "generator.safetensors")
     assert info["step"] == 3
     assert read_steps(run) == [1, 2, 3]  # rank 0 alone writes the log
