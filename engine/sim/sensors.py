@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from engine.camera import KINECT_V1, REALSENSE_SR300, Camera
+from engine.sim.random_fields import blob_normal, blob_uniform, standard_normal
 
 # --- Shared geometry --------------------------------------------------------------------------
 # Padding around the valid pixels' bounding box: wider than the flying-pixel band (1 px), and
@@ -24,9 +25,6 @@ ROI_MARGIN_PX = 4
 # Neighbours farther apart than this fraction of the depth are different surfaces. A surface
 # tilted 80 deg at fx ~ 588 steps z*tan(80)/fx ~ 0.01*z per pixel, so 2 % only cuts real jumps.
 EDGE_JUMP_FRACTION = 0.02
-# Logistic approximation of the standard normal CDF, Phi(x) ~ 1/(1+exp(-1.702x)), max error
-# < 0.01 (Bowling et al., J. Industrial Engineering and Management 2(1), 2009).
-_LOGISTIC_PROBIT = 1.702
 
 # --- Kinect v1 (PrimeSense structured light) --------------------------------------------------
 # IR projector 7.5 cm to the right (+x) of the IR camera; disparity measured in 1/8 pixel
@@ -181,7 +179,7 @@ def _kinect_v1(p: _Patch, rng: np.random.Generator) -> np.ndarray:
     sigma = (NGUYEN_AXIAL_BASE_MM
              + NGUYEN_AXIAL_QUAD_MM_PER_M2 * (z_m - NGUYEN_AXIAL_OFFSET_M) ** 2
              + NGUYEN_AXIAL_ANGLE_MM / np.sqrt(z_m) * angle_ratio ** 2)
-    noisy = z + sigma * rng.standard_normal(z.shape, dtype=np.float32)
+    noisy = z + sigma * standard_normal(rng, z.shape)
 
     shift = KINECT_NATIVE_FX * KINECT_BASELINE_MM
     disparity = shift / np.maximum(noisy, 1.0)
@@ -191,7 +189,7 @@ def _kinect_v1(p: _Patch, rng: np.random.Generator) -> np.ndarray:
     edge_dist = _edge_distance(z, valid)
     p_drop = KINECT_EDGE_DROP_P0 * np.exp(-edge_dist / (px * KINECT_EDGE_DROP_DECAY_PX))
     p_drop = np.maximum(p_drop, _ramp(theta, KINECT_GRAZING_DEG))
-    keep = valid & (_blob_uniform(rng, z.shape, px * KINECT_DROP_CORRELATION_PX) >= p_drop)
+    keep = valid & (blob_uniform(rng, z.shape, px * KINECT_DROP_CORRELATION_PX) >= p_drop)
     return _finish(noisy, keep, KINECT_RANGE_MM)
 
 
@@ -215,11 +213,11 @@ def _tof(p: _Patch, rng: np.random.Generator) -> np.ndarray:
     c0, c1, c2 = FANKHAUSER_AXIAL_MM
     sigma = (c0 + c1 * z_m + c2 * z_m ** 2
              + FANKHAUSER_AXIAL_ANGLE_MM * z_m ** 1.5 * angle_ratio ** 2)
-    noisy = z + sigma * rng.standard_normal(z.shape, dtype=np.float32)
+    noisy = z + sigma * standard_normal(rng, z.shape)
     noisy = np.round(noisy / TOF_DEPTH_UNIT_MM) * TOF_DEPTH_UNIT_MM
 
     p_drop = _ramp(theta, TOF_GRAZING_DEG)
-    keep = valid & (_blob_uniform(rng, z.shape, TOF_DROP_CORRELATION_PX) >= p_drop)
+    keep = valid & (blob_uniform(rng, z.shape, TOF_DROP_CORRELATION_PX) >= p_drop)
     return _finish(noisy, keep, TOF_RANGE_MM)
 
 
@@ -229,17 +227,17 @@ def _realsense(p: _Patch, rng: np.random.Generator) -> np.ndarray:
     theta = _incidence_angle(p.z, p.valid, p, neighbours)
     px = p.fx / SR_NATIVE_FX
     sigma = SR_SIGMA_REF_MM * (p.z / SR_SIGMA_REF_DEPTH_MM) ** 2
-    noisy = p.z + sigma * _blob_normal(rng, p.z.shape, px * SR_NOISE_CORRELATION_PX)
+    noisy = p.z + sigma * blob_normal(rng, p.z.shape, px * SR_NOISE_CORRELATION_PX)
     noisy = np.round(noisy / SR_DEPTH_UNIT_MM) * SR_DEPTH_UNIT_MM
 
     edge_dist = _edge_distance(p.z, p.valid, neighbours)
     lo, hi = SR_EROSION_PX
-    erosion = px * (lo + (hi - lo) * _blob_uniform(rng, p.z.shape,
+    erosion = px * (lo + (hi - lo) * blob_uniform(rng, p.z.shape,
                                                    px * SR_EROSION_CORRELATION_PX))
     p_drop = SR_EDGE_DROP_P0 * np.exp(-edge_dist / (px * SR_EDGE_DROP_DECAY_PX))
     p_drop = np.maximum(p_drop, _ramp(theta, SR_GRAZING_DEG))
     keep = (p.valid & (edge_dist >= erosion)
-            & (_blob_uniform(rng, p.z.shape, px * SR_DROP_CORRELATION_PX) >= p_drop))
+            & (blob_uniform(rng, p.z.shape, px * SR_DROP_CORRELATION_PX) >= p_drop))
     return _finish(noisy, keep, SR_RANGE_MM)
 
 
@@ -414,7 +412,7 @@ def _jitter_laterally(z: np.ndarray, theta: np.ndarray, sigma_px: np.ndarray,
     """Resample depth and angle (nearest) through a smooth random displacement field."""
     h, w = z.shape
     cap = ROI_MARGIN_PX - 1
-    dx, dy = cv2.split(_blob_normal(rng, (h, w, 2), correlation_px))  # one blur for both
+    dx, dy = cv2.split(blob_normal(rng, (h, w, 2), correlation_px))  # one blur for both
     for d in (dx, dy):
         d *= sigma_px
         np.clip(d, -cap, cap, out=d)
@@ -423,39 +421,6 @@ def _jitter_laterally(z: np.ndarray, theta: np.ndarray, sigma_px: np.ndarray,
     z_out, theta_out = (cv2.remap(a, dx, dy, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
                         for a in (z, theta))
     return z_out, theta_out
-
-
-# --- Random fields ----------------------------------------------------------------------------
-# Blob fields this wide or wider start from uniform white noise: the blur then averages about
-# 2 pi sigma^2 >= 25 draws per pixel, so the field's kurtosis is within 1.2 / 25 = 0.05 of a
-# Gaussian's (tests/test_sensors.py). Narrower fields (the 1-px dropout blobs) draw normals.
-UNIFORM_WHITE_MIN_SIGMA_PX = 2.0
-
-
-def _blob_normal(rng: np.random.Generator, shape: tuple[int, ...], sigma_px: float) -> np.ndarray:
-    """Unit-variance Gaussian noise correlated over `sigma_px`: sensor errors come in blobs.
-
-    A trailing third dimension of `shape` gives that many independent fields at once (one
-    blur for all). From UNIFORM_WHITE_MIN_SIGMA_PX up the white noise is uniform, not normal
-    (a fifth of the cost): the blur averages so many draws that the field is Gaussian anyway.
-    """
-    uniform = sigma_px >= UNIFORM_WHITE_MIN_SIGMA_PX
-    white = rng.random(shape, dtype=np.float32) if uniform else rng.standard_normal(shape, dtype=np.float32)
-    ksize = 2 * int(np.ceil(3 * sigma_px)) + 1
-    kernel = cv2.getGaussianKernel(ksize, sigma_px)
-    # Blurring white noise with K = k k^T leaves std sqrt(sum K^2) = sum k^2 (times the white
-    # noise's std: 1, or 1/sqrt(12) for uniform(0, 1), whose mean 1/2 is taken off).
-    gain = float((kernel ** 2).sum()) / (np.sqrt(12.0) if uniform else 1.0)
-    blurred = cv2.GaussianBlur(white, (ksize, ksize), sigma_px, borderType=cv2.BORDER_REFLECT)
-    if uniform:
-        blurred -= np.float32(0.5)
-    blurred *= np.float32(1.0 / gain)
-    return blurred
-
-
-def _blob_uniform(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
-    """Approximately uniform(0, 1) values correlated over `sigma_px`, for clustered dropouts."""
-    return 1.0 / (1.0 + np.exp(-_LOGISTIC_PROBIT * _blob_normal(rng, shape, sigma_px)))
 
 
 def _angle_ratio(theta: np.ndarray, max_deg: float) -> np.ndarray:
