@@ -7,6 +7,11 @@ computed once per length and reused, and only the rows in between are deflated. 
 a standard PNG (one IDAT holding one zlib stream of byte-aligned deflate blocks, filter 0 on
 every row) that any reader decodes to the same array. The bytes are a pure function of the
 image and the zlib version (engine.dataset records it).
+
+The content rows are deflated in pieces of at most CHUNK_BYTES, each by a fresh compressor
+ending on a byte boundary like the zero blocks: a piece that fits zlib's 64 KiB window buffer
+is never slid (sliding rehashes the window: 256 kB of zeros took 2.7x as long in one piece
+as in 60 kB ones). A styled sample's four frames: 1.42 -> 1.19 ms, 1 % more bytes.
 """
 from __future__ import annotations
 
@@ -23,11 +28,12 @@ ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, "fastest" (FLEVEL is inform
 # level 6 1.0 ms and 4.8 kB (cv2's default: 6.1 kB in 1-3 ms). Level 1: a styled sample's four
 # frames are 30 kB instead of 19 kB, and the encoder, not the disk, paces a dataset.
 LEVEL = 1
+CHUNK_BYTES = 60000  # below zlib's 64 KiB window buffer less its 262-byte lookahead
 _ADLER_MOD = 65521  # RFC 1950
 _GREY = 0  # PNG colour type
 
 
-def _deflate_block(data: bytes) -> bytes:
+def _deflate_block(data: bytes | np.ndarray) -> bytes:
     """`data` as raw deflate blocks ending on a byte boundary, not final (so blocks chain)."""
     c = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
     return c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
@@ -51,6 +57,14 @@ def _adler_zeros(adler: int, n: int) -> int:
     return (((b + n * a) % _ADLER_MOD) << 16) | a
 
 
+def _rows_with_content(img: np.ndarray) -> np.ndarray:
+    """Indices of the rows with a nonzero pixel; read as 8-byte words where a row is a whole
+    number of them (a third faster than `any` on the pixels)."""
+    if img.flags.c_contiguous and (img.shape[1] * img.itemsize) % 8 == 0:
+        return np.flatnonzero(img.view(np.uint64).max(axis=1))
+    return np.flatnonzero(img.any(axis=1))
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -61,17 +75,19 @@ def encode_grey_png(image: np.ndarray) -> bytes:
     if img.ndim != 2 or img.dtype not in (np.uint8, np.uint16) or 0 in img.shape:
         raise ValueError(f"a grey PNG needs a non-empty 2-D uint8/uint16 array, not {img.dtype} {img.shape}")
     h, w = img.shape
-    rows = np.flatnonzero(img.any(axis=1))
+    rows = _rows_with_content(img)
     top, bottom = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (h, h)
     row_bytes = w * img.itemsize + 1  # the filter byte (0: none) first
-    content = np.zeros((bottom - top, row_bytes), np.uint8)
+    content = np.empty((bottom - top, row_bytes), np.uint8)
+    content[:, 0] = 0
     content[:, 1:] = img[top:bottom].astype(img.dtype.newbyteorder(">"), copy=False).view(np.uint8).reshape(
         bottom - top, row_bytes - 1)
-    middle = content.tobytes()
     adler = _adler_zeros(1, top * row_bytes)
-    adler = zlib.adler32(middle, adler)
+    adler = zlib.adler32(content, adler)
     adler = _adler_zeros(adler, (h - bottom) * row_bytes)
-    stream = b"".join((ZLIB_HEADER, _zero_block(top * row_bytes), _deflate_block(middle),
+    step = max(1, CHUNK_BYTES // row_bytes)  # whole rows a piece
+    pieces = [_deflate_block(content[i:i + step]) for i in range(0, bottom - top, step)]
+    stream = b"".join((ZLIB_HEADER, _zero_block(top * row_bytes), *pieces,
                        _zero_block((h - bottom) * row_bytes), _FINAL, struct.pack(">I", adler)))
     header = struct.pack(">IIBBBBB", w, h, 8 * img.itemsize, _GREY, 0, 0, 0)
     return b"".join((PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", stream), _chunk(b"IEND", b"")))

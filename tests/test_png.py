@@ -51,3 +51,23 @@ def test_encode_png_takes_colour_through_cv2_and_refuses_nothing_it_took_before(
     np.testing.assert_array_equal(decode(encode_png(colour)), colour)
     with pytest.raises(ValueError, match="2-D uint8/uint16"):
         encode_grey_png(np.zeros((4, 4), np.float32))
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 100, 5000])
+def test_content_deflated_in_pieces_decodes_to_the_same_array(monkeypatch, chunk_bytes):
+    """Each piece of content rows is its own compressor's output (one row a piece at the least)."""
+    monkeypatch.setattr("engine.png.CHUNK_BYTES", chunk_bytes)
+    for image in frames():
+        back = decode(encode_grey_png(image))
+        np.testing.assert_array_equal(back, image)
+
+
+def test_rows_found_by_words_and_by_pixels_agree():
+    """Rows whose bytes are a whole number of 8-byte words are scanned as words; odd widths and
+    non-contiguous views by pixel: both give the same PNG."""
+    image = frames()[0]
+    view = image[:, 1:]  # not contiguous
+    np.testing.assert_array_equal(decode(encode_grey_png(view)), view)
+    odd = np.ascontiguousarray(view)  # 639 px: not whole words
+    np.testing.assert_array_equal(decode(encode_grey_png(odd)), odd)
+    assert encode_grey_png(image) == encode_grey_png(np.ascontiguousarray(image))
