@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.camera import Camera
+from engine.frame_box import content_box
 from engine.hand.anatomy import FINGER_RADII_MM, FOREARM_LENGTH, FOREARM_RADII, HAND_LENGTH_MM, PALM_RADIUS_MM
 from engine.hand.skeleton import FINGER_JOINTS, FINGERS, PART_INDEX
 from engine.sim.volume import hand_axes, hand_scale
@@ -92,16 +93,24 @@ def labels_of_depth(depth: np.ndarray, joints: np.ndarray, camera: Camera, thick
     `reference` (labels of a clean render of the same pose and camera) is used where it has a
     label and `depth` has data; the pose's skeleton labels the other pixels with data.
     """
-    depth = finite_depth(depth)
-    valid = depth > 0
+    depth = np.asarray(depth, dtype=np.float32)
     out = np.zeros(depth.shape, np.uint8)
+    # Only the box around the hand's pixels: a sample's frame is mostly empty. The content box
+    # (engine.frame_box) holds every pixel > 0, NaN and inf included, so the tight box of
+    # depth > 0 found in it is the one of the whole frame.
+    content = content_box(depth)
+    if content is None:
+        return out
+    depth = finite_depth(depth[content])
+    valid = depth > 0
     rows = np.flatnonzero(valid.any(axis=1))
     if rows.size == 0:
         return out
     cols = np.flatnonzero(valid.any(axis=0))
-    # Only the box around the hand's pixels: a sample's frame is mostly empty.
-    window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    valid, box = valid[window], out[window]
+    tight = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))  # in the content box
+    r0, c0 = content[0].start + rows[0], content[1].start + cols[0]
+    window = (slice(r0, content[0].start + rows[-1] + 1), slice(c0, content[1].start + cols[-1] + 1))
+    depth, valid, box = depth[tight], valid[tight], out[window]
     todo = valid
     if reference is not None:
         ref = np.asarray(reference)[window]
@@ -110,7 +119,7 @@ def labels_of_depth(depth: np.ndarray, joints: np.ndarray, camera: Camera, thick
         todo = valid & ~known
     v, u = np.nonzero(todo)
     if len(v):
-        points = camera.backproject(u + cols[0], v + rows[0], depth[window][v, u])
+        points = camera.backproject(u + c0, v + r0, depth[v, u])
         box[v, u] = nearest_part(points, joints, thickness)
     return out
 
@@ -118,7 +127,7 @@ def labels_of_depth(depth: np.ndarray, joints: np.ndarray, camera: Camera, thick
 def joint_visibility(depth: np.ndarray, joints: np.ndarray, camera: Camera) -> np.ndarray:
     """(21,) bool: the joint projects into the image onto depth that is not clearly in front of
     it (see OCCLUSION_MARGIN_MM), i.e. a sensor at the camera would see the skin over it."""
-    depth = finite_depth(depth)
+    depth = np.asarray(depth)
     uv = np.rint(camera.project(joints)).astype(np.int64)
     h, w = depth.shape
     r = VISIBILITY_WINDOW_PX
@@ -128,7 +137,8 @@ def joint_visibility(depth: np.ndarray, joints: np.ndarray, camera: Camera) -> n
     v = uv[:, 1, None, None] + offsets[None, :, None]
     u = uv[:, 0, None, None] + offsets[None, None, :]
     inside = (v >= 0) & (v < h) & (u >= 0) & (u < w)
-    window = np.where(inside, depth[np.clip(v, 0, h - 1), np.clip(u, 0, w - 1)], 0.0)
+    # finite_depth on the gathered values alone: the same values as on the whole frame.
+    window = np.where(inside, finite_depth(depth[np.clip(v, 0, h - 1), np.clip(u, 0, w - 1)]), 0.0)
     farthest = np.where(window > 0, window, 0.0).max(axis=(1, 2))
     in_frame = (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
     return in_frame & (farthest > 0) & (farthest >= np.asarray(joints)[:, 2] - SKIN_ALLOWANCE_MM)

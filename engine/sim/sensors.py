@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from engine.camera import KINECT_V1, REALSENSE_SR300, Camera
+from engine.frame_box import content_box
 from engine.sim.random_fields import blob_normal, blob_uniform, standard_normal
 
 # --- Shared geometry --------------------------------------------------------------------------
@@ -139,15 +140,18 @@ def apply_sensor(
     if info.model is None:
         return clean.copy()
     model, (near, far) = info.model, info.range_mm
+    out = np.zeros_like(clean)
     # Surfaces outside the working range return nothing, so they cannot mix into flying pixels.
     # cv2.inRange is near <= z <= far in one pass (a third of the three numpy passes' time);
-    # the bounds are whole millimetres, exact in float32, so the mask is the same.
-    in_range = cv2.inRange(np.ascontiguousarray(clean), near, far)
-    out = np.zeros_like(clean)
-    rows, cols = _roi(in_range, ROI_MARGIN_PX)
+    # the bounds are whole millimetres, exact in float32, so the mask is the same. It runs on
+    # the box of the frame's content only (engine.frame_box: every range > 0 lies inside it).
+    box = content_box(clean)
+    if box is None:
+        return out
+    rows, cols = _roi(cv2.inRange(clean[box], near, far), ROI_MARGIN_PX, box, clean.shape)
     if rows is None:
         return out
-    valid = in_range[rows, cols] != 0
+    valid = cv2.inRange(clean[rows, cols], near, far) != 0
     patch = _Patch(
         z=np.where(valid, clean[rows, cols], 0.0).astype(np.float32),
         valid=valid,
@@ -294,7 +298,11 @@ def range_warning(clean_depth: np.ndarray, sensor: str) -> str | None:
     commands print it and the app can show it in its status bar.
     """
     near, far = sensor_range_mm(sensor)
-    z = np.ascontiguousarray(clean_depth, dtype=np.float32)
+    z = np.asarray(clean_depth, dtype=np.float32)
+    box = content_box(z)  # outside it every pixel is +0: no hand (engine.frame_box)
+    if box is None:
+        return None
+    z = np.ascontiguousarray(z[box])
     # Counted by OpenCV first (a frame a sample in a dataset): the pixels are gathered only when
     # some lie outside the range. Depths are >= 0 (0 = no data), so the counts are exact.
     lowest = float(max(near, np.nextafter(np.float32(0), np.float32(1))))  # the hand is z > 0
@@ -310,15 +318,17 @@ def range_warning(clean_depth: np.ndarray, sensor: str) -> str | None:
 
 # --- Geometry helpers -------------------------------------------------------------------------
 
-def _roi(valid: np.ndarray, margin: int) -> tuple[slice | None, slice | None]:
-    """Bounding box of the valid pixels plus `margin`, clipped to the image."""
+def _roi(valid: np.ndarray, margin: int, box: tuple[slice, slice], shape: tuple[int, int]
+         ) -> tuple[slice | None, slice | None]:
+    """Bounding box of the valid pixels plus `margin`, clipped to the image of `shape`; `valid`
+    covers the part `box` of that image."""
     rows = np.flatnonzero(valid.any(axis=1))
     if rows.size == 0:
         return None, None
     cols = np.flatnonzero(valid[rows[0]:rows[-1] + 1].any(axis=0))  # only rows with data
-    h, w = valid.shape
-    return (slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
-            slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)))
+    (h, w), v0, u0 = shape, box[0].start, box[1].start
+    return (slice(max(v0 + rows[0] - margin, 0), min(v0 + rows[-1] + margin + 1, h)),
+            slice(max(u0 + cols[0] - margin, 0), min(u0 + cols[-1] + margin + 1, w)))
 
 
 def _projector_shadow(z: np.ndarray, valid: np.ndarray, shift: float) -> np.ndarray:
