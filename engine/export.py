@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from itertools import count
@@ -36,7 +37,9 @@ from engine.camera import Camera
 from engine.controlnet import Conditioning, ControlNetOptions, conditioning_images
 from engine.hand.pose_io import PoseRecord, record_to_dict
 from engine.hand.skeleton import JOINT_NAMES, PART_LABELS
+from engine.frame_box import Box, content_box
 from engine.io_utils import atomic_write_bytes, depth_to_uint16, encode_png, json_text
+from engine.png import encode_grey_png_window
 from engine.sample_labels import joint_visibility, labels_of_depth
 from engine.sim.preview import depth_preview
 from engine.staged_files import Staging, recover, reserve, staged_stems
@@ -154,13 +157,15 @@ def encode_sample(content: SampleContent, stem: str,
     record, cam = content.record, content.record.camera
     cond = conditioning_images(content.depth, record.joints, cam, options.controlnet) if options.conditioning else None
     joints_2d = cam.project(record.joints)
-    files: dict[str, bytes] = {"depth": encode_png(depth_to_uint16(content.depth))}
+    box = content_box(content.depth)
+    files: dict[str, bytes] = {"depth": _depth_png(content.depth, box)}
     if options.npy:
         files["depth_npy"] = _npy(content.depth)
     if content.unstyled is not None:
-        files["unstyled"] = encode_png(depth_to_uint16(content.unstyled))
-    files["labels"] = encode_png(content.labels)
-    files["mask"] = encode_png(cv2.compare(content.depth, 0.0, cv2.CMP_GT))  # MASK_ON (255) where depth > 0
+        files["unstyled"] = _depth_png(content.unstyled, content_box(content.unstyled))
+    files["labels"] = _window_png(content.labels, content_box(content.labels))
+    # MASK_ON (255) where depth > 0: none outside the depth's content box
+    files["mask"] = _window_png(content.depth, box, lambda d: cv2.compare(d, 0.0, cv2.CMP_GT), np.uint8)
     if cond is not None:
         files["controlnet"] = encode_png(cond.depth)
         files["skeleton"] = encode_png(cond.skeleton)
@@ -170,6 +175,25 @@ def encode_sample(content: SampleContent, stem: str,
     pose = _pose_document(content, joints_2d, cond, options.controlnet, names)
     files["pose"] = (json_text(pose) + "\n").encode("utf-8")
     return files
+
+
+def _depth_png(depth: np.ndarray, box: Box | None) -> bytes:
+    """The uint16 mm PNG of a float mm frame, converted inside its content box only."""
+    return _window_png(depth, box, depth_to_uint16, np.uint16)
+
+
+def _window_png(image: np.ndarray, box: Box | None,
+                convert: Callable[[np.ndarray], np.ndarray] | None = None, dtype: type | None = None) -> bytes:
+    """encode_png(convert(image)) of a frame whose content lies in `box` (engine.frame_box),
+    reading and converting the box alone; `convert` maps 0 to 0 (the frame's empty part) and
+    gives `dtype` (by default the image's). Only grey uint8/uint16 frames take that path."""
+    out_dtype = np.dtype(dtype or image.dtype)
+    if image.ndim != 2 or out_dtype not in (np.uint8, np.uint16):
+        return encode_png(image if convert is None else convert(image))
+    if box is None:  # nothing but +0
+        return encode_grey_png_window(np.zeros((0, 0), out_dtype), (0, 0), image.shape)
+    window = image[box] if convert is None else convert(image[box])
+    return encode_grey_png_window(window, (box[0].start, box[1].start), image.shape)
 
 
 def _npy(depth: np.ndarray) -> bytes:

@@ -16,7 +16,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.frame_box import content_box
 from engine.png import encode_grey_png
 
 MAX_DEPTH_MM = 65535  # uint16 PNG range
@@ -106,14 +105,7 @@ def depth_to_uint16(depth_mm: np.ndarray) -> np.ndarray:
     d = np.asarray(depth_mm)
     if d.dtype not in (np.float32, np.float64):
         d = d.astype(np.float32)
-    if d.ndim != 2:
-        return cv2.add(d, 0.0, dtype=cv2.CV_16U)
-    # Only the box of the frame's content is converted: +0 outside it gives 0 (engine.frame_box).
-    out = np.zeros(d.shape, np.uint16)
-    box = content_box(d)
-    if box is not None:
-        out[box] = cv2.add(d[box], 0.0, dtype=cv2.CV_16U).reshape(out[box].shape)
-    return out
+    return cv2.add(d, 0.0, dtype=cv2.CV_16U)
 
 
 def write_depth_png16(path: str | Path, depth_mm: np.ndarray) -> None:

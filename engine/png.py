@@ -68,14 +68,30 @@ def encode_grey_png(image: np.ndarray) -> bytes:
     img = np.asarray(image)
     if img.ndim != 2 or img.dtype not in (np.uint8, np.uint16) or 0 in img.shape:
         raise ValueError(f"a grey PNG needs a non-empty 2-D uint8/uint16 array, not {img.dtype} {img.shape}")
-    h, w = img.shape
-    rows = content_rows(img)
-    top, bottom = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (h, h)
-    row_bytes = w * img.itemsize + 1  # the filter byte (0: none) first
-    content = np.empty((bottom - top, row_bytes), np.uint8)
-    content[:, 0] = 0
-    content[:, 1:] = img[top:bottom].astype(img.dtype.newbyteorder(">"), copy=False).view(np.uint8).reshape(
-        bottom - top, row_bytes - 1)
+    return encode_grey_png_window(img, (0, 0), img.shape)
+
+
+def encode_grey_png_window(window: np.ndarray, origin: tuple[int, int], shape: tuple[int, int]) -> bytes:
+    """The PNG bytes `encode_grey_png` gives for a frame of `shape` that is zero except for
+    `window` (uint8 or uint16) placed with its first pixel at `origin` (row, column).
+
+    Why: a sample's frames are mostly empty; a writer that knows where the content lies
+    (engine.frame_box) encodes it without making or reading the full frame.
+    """
+    win = np.asarray(window)
+    (h, w), (r0, c0) = shape, origin
+    if (win.ndim != 2 or win.dtype not in (np.uint8, np.uint16) or h <= 0 or w <= 0 or r0 < 0 or c0 < 0
+            or r0 + win.shape[0] > h or c0 + win.shape[1] > w):
+        raise ValueError(f"a grey PNG window needs a 2-D uint8/uint16 array inside the {w}x{h} frame, "
+                         f"not {win.dtype} {win.shape} at {origin}")
+    rows = content_rows(win) if win.size else np.zeros(0, np.intp)
+    first, last = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
+    top, bottom = (r0 + first, r0 + last) if len(rows) else (h, h)
+    size = win.itemsize
+    row_bytes = w * size + 1  # the filter byte (0: none) first
+    content = np.zeros((bottom - top, row_bytes), np.uint8)
+    content[:, 1 + c0 * size:1 + (c0 + win.shape[1]) * size] = win[first:last].astype(
+        win.dtype.newbyteorder(">"), copy=False).view(np.uint8).reshape(last - first, win.shape[1] * size)
     adler = _adler_zeros(1, top * row_bytes)
     adler = zlib.adler32(content, adler)
     adler = _adler_zeros(adler, (h - bottom) * row_bytes)
@@ -83,5 +99,5 @@ def encode_grey_png(image: np.ndarray) -> bytes:
     pieces = [_deflate_block(content[i:i + step]) for i in range(0, bottom - top, step)]
     stream = b"".join((ZLIB_HEADER, _zero_block(top * row_bytes), *pieces,
                        _zero_block((h - bottom) * row_bytes), _FINAL, struct.pack(">I", adler)))
-    header = struct.pack(">IIBBBBB", w, h, 8 * img.itemsize, _GREY, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", w, h, 8 * size, _GREY, 0, 0, 0)
     return b"".join((PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", stream), _chunk(b"IEND", b"")))

@@ -71,3 +71,24 @@ def test_rows_found_by_words_and_by_pixels_agree():
     odd = np.ascontiguousarray(view)  # 639 px: not whole words
     np.testing.assert_array_equal(decode(encode_grey_png(odd)), odd)
     assert encode_grey_png(image) == encode_grey_png(np.ascontiguousarray(image))
+
+
+def test_a_window_gives_the_bytes_of_its_whole_frame():
+    """encode_grey_png_window(window at origin) == encode_grey_png(the frame that is zero but
+    for it), wherever the window lies and whatever zero rows or columns it has itself."""
+    from engine.png import encode_grey_png_window
+
+    rng = np.random.default_rng(3)
+    for dtype in (np.uint8, np.uint16):
+        for r0, c0, hh, ww in [(0, 0, 480, 640), (200, 300, 60, 80), (0, 5, 3, 4), (477, 636, 3, 4), (10, 10, 0, 0)]:
+            window = rng.integers(0, 3, (hh, ww)).astype(dtype)
+            if hh > 2:
+                window[0] = 0  # an empty first row inside the window
+                window[:, -1] = 0
+            frame = np.zeros((480, 640), dtype)
+            frame[r0:r0 + hh, c0:c0 + ww] = window
+            data = encode_grey_png_window(window, (r0, c0), frame.shape)
+            assert data == encode_grey_png(frame)
+            np.testing.assert_array_equal(decode(data), frame)
+    with pytest.raises(ValueError, match="inside the 640x480 frame"):
+        encode_grey_png_window(np.ones((4, 4), np.uint8), (478, 0), (480, 640))
