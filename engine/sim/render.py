@@ -53,24 +53,30 @@ class _ZBuffer:
         cam = self.camera
         return ((u - cam.cx) / cam.fx).astype(np.float32), ((v - cam.cy) / cam.fy).astype(np.float32)
 
-    def splat(self, u: np.ndarray, v: np.ndarray, z: np.ndarray, label: np.ndarray | np.integer) -> None:
-        """Keep the nearest of z (n, h, w; broadcast over u columns and v rows) per pixel; label
-        is one per block (n,) or one for all."""
+    def splat(self, u0: np.ndarray, v0: np.ndarray, z: np.ndarray, label: np.ndarray | np.integer) -> None:
+        """Keep the nearest of z (n, h, w) per pixel, block i covering the pixels from column
+        u0[i] and row v0[i] on; label is one per block (n,) or one for all."""
+        n, h, w = z.shape
         hit = z > _NEAR_MM
-        if not (u.min() >= self.u0 and u.max() < self.u0 + self.width
-                and v.min() >= self.v0 and v.max() < self.v0 + self.height):  # only at the frame's edge
+        if not (u0.min() >= self.u0 and u0.max() + w <= self.u0 + self.width
+                and v0.min() >= self.v0 and v0.max() + h <= self.v0 + self.height):  # only at the frame's edge
+            u = u0[:, None, None] + np.arange(w)[None, None, :]
+            v = v0[:, None, None] + np.arange(h)[None, :, None]
             hit &= (u >= self.u0) & (u < self.u0 + self.width) & (v >= self.v0) & (v < self.v0 + self.height)
-        flat = ((v - self.v0) * self.width + (u - self.u0))
-        flat = np.broadcast_to(flat, hit.shape)[hit]
+        # Each hit's pixel index and label packed in one integer: a block's first pixel and label
+        # plus the offsets within a block (the same for every block), one gather for both.
+        shift = _LABEL_BITS
+        first = ((v0 - self.v0) * self.width + (u0 - self.u0)) << shift
+        first |= label
+        offsets = (np.arange(h)[:, None] * self.width + np.arange(w)[None, :]) << shift
+        packed = (first[:, None, None] + offsets[None])[hit]
         q = z[hit]
         q *= 1.0 / DEPTH_QUANTUM_MM  # a power of two: exact
         key = np.rint(q, out=q).astype(np.int64)
-        key <<= _LABEL_BITS
-        # Hits come block by block (C order), so each block's label repeats over its hit count.
-        if np.ndim(label):
-            label = np.repeat(label, np.count_nonzero(hit.reshape(len(hit), -1), axis=1))
-        key |= label
-        np.minimum.at(self.keys, flat, key)
+        key <<= shift
+        key |= packed & ((1 << shift) - 1)
+        packed >>= shift
+        np.minimum.at(self.keys, packed, key)
 
     def resolve(self) -> tuple[np.ndarray, np.ndarray]:
         """(depth, labels) of the whole frame; the z-buffer is spent."""
@@ -156,7 +162,7 @@ def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarra
             np.sqrt(z, out=z)
         np.subtract(b, z, out=z)
         z /= a
-        zb.splat(pu, pv, z, labels[m].astype(np.int64))
+        zb.splat(u0[m], v0[m], z, labels[m].astype(np.int64))
 
 
 def _splat_triangles(zb: _ZBuffer, faces: np.ndarray, label: int) -> None:
@@ -198,7 +204,7 @@ def _splat_triangles(zb: _ZBuffer, faces: np.ndarray, label: int) -> None:
         s = (d11 * d20 - d01 * d21) * inv
         q = (d00 * d21 - d01 * d20) * inv
     inside = in_box & (s >= -_FAN_OVERLAP) & (q >= -_FAN_OVERLAP) & (s + q <= 1 + _FAN_OVERLAP)
-    zb.splat(pu, pv, np.where(inside, t, np.nan), np.int64(label))
+    zb.splat(b[:, 0], b[:, 1], np.where(inside, t, np.nan), np.int64(label))
 
 
 def _front_faces(volume: HandVolume) -> np.ndarray:
