@@ -18,6 +18,7 @@ from engine.hand.presets import load_preset
 from engine.hand.skeleton import JOINT_NAMES, PART_LABELS
 from engine.sample_frames import render_sample
 from engine.sample_labels import joint_visibility
+from engine.sim.render import render_hand
 from engine.style.registry import resolve_style
 
 
@@ -176,3 +177,20 @@ def test_a_generator_frames_simulator_sample_is_the_simulator_frames(record, sty
     np.testing.assert_array_equal(from_g.depth, alone.depth)
     np.testing.assert_array_equal(from_g.labels, alone.labels)
     np.testing.assert_array_equal(from_g.unstyled, alone.unstyled)
+
+
+def test_unstyled_depth_is_dropped_exactly_when_it_equals_the_depth(record):
+    """The frames are compared on a sample of rows first; a difference on any other row, or
+    only in the sign of a zero, must be judged as np.array_equal judges it."""
+    depth = render_hand(record.joints, record.camera).depth
+    v, u = np.nonzero(depth)
+    off_probe = v % 16 != 0
+    for change, kept in ((None, False), ("off-probe row", True), ("probe row", True), ("minus zero", False)):
+        other = depth.copy()
+        if change == "off-probe row":
+            other[v[off_probe][0], u[off_probe][0]] += 1.0
+        elif change == "probe row":
+            other[v[~off_probe][0], u[~off_probe][0]] += 1.0
+        elif change == "minus zero":
+            other[depth == 0] = -0.0
+        assert (make_sample(record, depth, other).unstyled is not None) == kept, change
