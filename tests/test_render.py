@@ -116,3 +116,13 @@ def test_a_hand_cut_by_the_frame_edge_renders_as_the_same_part_of_a_larger_frame
     assert 0 < (cut.depth > 0).sum() < (whole.depth > 0).sum()  # the edge really cuts the hand
     np.testing.assert_array_equal(cut.depth, whole.depth[window])
     np.testing.assert_array_equal(cut.labels, whole.labels[window])
+
+
+def test_cross_of_rows_has_the_bits_of_np_cross():
+    from engine.sim.render import _cross
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        scale = 10 ** rng.uniform(-5, 5)
+        a, b = rng.normal(size=(7, 3)) * scale, rng.normal(size=(7, 3))
+        assert _cross(a, b).tobytes() == np.cross(a, b).tobytes()
