@@ -93,6 +93,10 @@ class SampleContent:
     labels: np.ndarray  # uint8 part labels of `depth`
     visibility: np.ndarray  # (21,) bool
     provenance: dict
+    # The content boxes (engine.frame_box) of `depth` and `unstyled`, None for a frame with
+    # none: found once by make_sample, so checking, labelling and encoding read the box alone.
+    depth_box: Box | None
+    unstyled_box: Box | None
 
 
 def make_sample(record: PoseRecord, depth: np.ndarray, unstyled: np.ndarray | None = None,
@@ -105,18 +109,22 @@ def make_sample(record: PoseRecord, depth: np.ndarray, unstyled: np.ndarray | No
     render's labels when the source is the simulator (engine.sample_labels).
     """
     cam = record.camera
-    depth = _checked_depth(depth, cam, "depth")
+    depth, box = _checked_depth(depth, cam, "depth")
+    unstyled_box = None
     if unstyled is not None:
-        unstyled = _checked_depth(unstyled, cam, "unstyled depth")
+        unstyled, unstyled_box = _checked_depth(unstyled, cam, "unstyled depth")
         if _same_frame(unstyled, depth):
-            unstyled = None
+            unstyled, unstyled_box = None, None
     if reference_labels is not None and np.asarray(reference_labels).shape != depth.shape:
         raise ExportError("labels and depth differ in size")
     thickness = record.hand.shape.thickness if record.hand is not None else 1.0
-    labels = labels_of_depth(depth, record.joints, cam, thickness, reference_labels)
+    if box is None:  # no pixel with depth: no label
+        labels = np.zeros(depth.shape, np.uint8)
+    else:
+        labels = labels_of_depth(depth, record.joints, cam, thickness, reference_labels, box)
     return SampleContent(record=record, depth=depth, unstyled=unstyled, labels=labels,
                          visibility=joint_visibility(depth, record.joints, cam),
-                         provenance=dict(provenance or {}))
+                         provenance=dict(provenance or {}), depth_box=box, unstyled_box=unstyled_box)
 
 
 # Every this-many-th row is compared first: a style changes most of the hand's pixels, and a
@@ -132,14 +140,17 @@ def _same_frame(a: np.ndarray, b: np.ndarray) -> bool:
     return np.array_equal(a, b)
 
 
-def _checked_depth(depth: np.ndarray, cam: Camera, what: str) -> np.ndarray:
+def _checked_depth(depth: np.ndarray, cam: Camera, what: str) -> tuple[np.ndarray, Box | None]:
+    """The frame as float32 and its content box, or an ExportError. Only the box can hold a
+    non-finite value (outside it every pixel is +0), so only the box is tested."""
     d = np.asarray(depth, dtype=np.float32)
     if d.shape != (cam.height, cam.width):
         raise ExportError(f"{what} is {d.shape[1] if d.ndim > 1 else d.size}x{d.shape[0]}, "
                           f"the pose's camera is {cam.width}x{cam.height}")
-    if not np.all(np.isfinite(d)):
+    box = content_box(d)
+    if box is not None and not np.all(np.isfinite(d[box])):
         raise ExportError(f"{what} has non-finite values (NaN or infinite)")
-    return d
+    return d, box
 
 
 def sample_paths(folder: str | Path, stem: str) -> dict[str, Path]:
@@ -170,12 +181,12 @@ def encode_sample(content: SampleContent, stem: str,
     record, cam = content.record, content.record.camera
     cond = conditioning_images(content.depth, record.joints, cam, options.controlnet) if options.conditioning else None
     joints_2d = cam.project(record.joints)
-    box = content_box(content.depth)
+    box = content.depth_box
     files: dict[str, bytes] = {"depth": _depth_png(content.depth, box)}
     if options.npy:
         files["depth_npy"] = _npy(content.depth)
     if content.unstyled is not None:
-        files["unstyled"] = _depth_png(content.unstyled, content_box(content.unstyled))
+        files["unstyled"] = _depth_png(content.unstyled, content.unstyled_box)
     files["labels"] = _window_png(content.labels, content_box(content.labels))
     # MASK_ON (255) where depth > 0: none outside the depth's content box
     files["mask"] = _window_png(content.depth, box, lambda d: cv2.compare(d, 0.0, cv2.CMP_GT), np.uint8)

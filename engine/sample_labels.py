@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.camera import Camera
-from engine.frame_box import content_box
+from engine.frame_box import Box, content_box
 from engine.hand.anatomy import FINGER_RADII_MM, FOREARM_LENGTH, FOREARM_RADII, HAND_LENGTH_MM, PALM_RADIUS_MM
 from engine.hand.skeleton import FINGER_JOINTS, FINGERS, PART_INDEX
 from engine.sim.volume import hand_axes, hand_scale
@@ -87,18 +87,20 @@ def finite_depth(depth: np.ndarray) -> np.ndarray:
 
 
 def labels_of_depth(depth: np.ndarray, joints: np.ndarray, camera: Camera, thickness: float = 1.0,
-                    reference: np.ndarray | None = None) -> np.ndarray:
+                    reference: np.ndarray | None = None, content: Box | None = None) -> np.ndarray:
     """Part labels (H, W) uint8 of `depth` (mm, 0 = no data): > 0 exactly where depth > 0.
 
     `reference` (labels of a clean render of the same pose and camera) is used where it has a
     label and `depth` has data; the pose's skeleton labels the other pixels with data.
+    `content` is the depth's content box (engine.frame_box) when the caller has it.
     """
     depth = np.asarray(depth, dtype=np.float32)
     out = np.zeros(depth.shape, np.uint8)
     # Only the box around the hand's pixels: a sample's frame is mostly empty. The content box
-    # (engine.frame_box) holds every pixel > 0, NaN and inf included, so the tight box of
-    # depth > 0 found in it is the one of the whole frame.
-    content = content_box(depth)
+    # holds every pixel > 0, NaN and inf included, so the tight box of depth > 0 found in it
+    # is the one of the whole frame.
+    if content is None:
+        content = content_box(depth)
     if content is None:
         return out
     depth = finite_depth(depth[content])
