@@ -31,31 +31,36 @@ VISIBILITY_WINDOW_PX = 1  # half side of the window whose farthest valid depth i
 POINTS_PER_BLOCK = 4096
 
 
-def _capsules(joints: np.ndarray, thickness: float) -> tuple[np.ndarray, ...]:
-    """(start (N, 3), end (N, 3), radius at start (N,), at end (N,), part label (N,)) of the
-    skeleton's capsules, with the simulator's radii (engine.sim.volume)."""
-    j = np.asarray(joints, dtype=np.float64)
-    k = hand_scale(j) * thickness
-    hl = HAND_LENGTH_MM * hand_scale(j)
-    radial, distal = hand_axes(j)
-    a, b, ra, rb, lab = [], [], [], [], []
-
-    def add(p, q, r0, r1, label):
-        a.append(p), b.append(q), ra.append(r0), rb.append(r1), lab.append(label)
-
+def _skeleton_table() -> tuple[np.ndarray, ...]:
+    """(start joint, end joint, nominal radius at start, at end, part label) of every capsule
+    but the forearm's: the fingers' bones, the palm's metacarpal rays and the thenar web."""
+    rows = []
     for finger in FINGERS:
         chain = FINGER_JOINTS[finger]
         for bone, (r0, r1) in enumerate(FINGER_RADII_MM[finger]):
-            add(j[chain[bone]], j[chain[bone + 1]], r0 * k, r1 * k, PART_INDEX[finger])
-    palm = PALM_RADIUS_MM * k
-    for mcp in (1, 5, 9, 13, 17):  # the palm's metacarpal rays, and the thenar web
-        add(j[0], j[mcp], palm, palm, PART_INDEX["palm"])
-    add(j[1], j[5], palm, palm, PART_INDEX["palm"])
-    add(j[5], j[17], palm, palm, PART_INDEX["palm"])
+            rows.append((chain[bone], chain[bone + 1], r0, r1, PART_INDEX[finger]))
+    for start, end in ((0, 1), (0, 5), (0, 9), (0, 13), (0, 17), (1, 5), (5, 17)):
+        rows.append((start, end, PALM_RADIUS_MM, PALM_RADIUS_MM, PART_INDEX["palm"]))
+    start, end, r0, r1, label = zip(*rows)
+    return np.array(start), np.array(end), np.array(r0), np.array(r1), np.array(label, np.uint8)
+
+
+_START, _END, _R0, _R1, _LABELS = _skeleton_table()
+_CAPSULE_LABELS = np.append(_LABELS, np.uint8(PART_INDEX["forearm"]))
+
+
+def _capsules(joints: np.ndarray, thickness: float) -> tuple[np.ndarray, ...]:
+    """(start (N, 3), end (N, 3), radius at start (N,), at end (N,), part label (N,)) of the
+    skeleton's capsules, with the simulator's radii (engine.sim.volume); the forearm last."""
+    j = np.asarray(joints, dtype=np.float64)
+    scale = hand_scale(j)
+    k = scale * thickness
+    hl = HAND_LENGTH_MM * scale
+    _, distal = hand_axes(j)
     back = -distal * FOREARM_LENGTH * hl
-    add(j[0], j[0] + back, FOREARM_RADII[0] * hl * thickness, FOREARM_RADII[1] * hl * thickness,
-        PART_INDEX["forearm"])
-    return (np.array(a), np.array(b), np.array(ra), np.array(rb), np.array(lab, np.uint8))
+    return (np.vstack([j[_START], j[0]]), np.vstack([j[_END], j[0] + back]),
+            np.append(_R0 * k, FOREARM_RADII[0] * hl * thickness),
+            np.append(_R1 * k, FOREARM_RADII[1] * hl * thickness), _CAPSULE_LABELS)
 
 
 def nearest_part(points: np.ndarray, joints: np.ndarray, thickness: float = 1.0) -> np.ndarray:
