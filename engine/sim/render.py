@@ -257,12 +257,16 @@ def close_notches(depth: np.ndarray, labels: np.ndarray) -> None:
         hole = notches(labels)
         if not hole.any():
             return
-        pad_d = np.pad(depth, 1)
-        pad_l = np.pad(labels, 1)
         v, u = np.nonzero(hole)
-        for dv, du in ((0, 1), (1, 0)):  # left/right first, then up/down for what is left
-            a_d, b_d = pad_d[v + 1 - dv, u + 1 - du], pad_d[v + 1 + dv, u + 1 + du]
-            a_l, b_l = pad_l[v + 1 - dv, u + 1 - du], pad_l[v + 1 + dv, u + 1 + du]
+        h, w = labels.shape
+        # Both directions' neighbours as they are before this pass fills anything. One beyond
+        # the border reads as the hole itself: label 0, so no pair.
+        neighbours = []
+        for dv, du in ((0, 1), (1, 0)):
+            av, bv = np.clip(v - dv, 0, h - 1), np.clip(v + dv, 0, h - 1)
+            au, bu = np.clip(u - du, 0, w - 1), np.clip(u + du, 0, w - 1)
+            neighbours.append((depth[av, au], depth[bv, bu], labels[av, au], labels[bv, bu]))
+        for a_d, b_d, a_l, b_l in neighbours:  # left/right first, then up/down for what is left
             pair = (a_l == b_l) & (a_l > 0) & (depth[v, u] == 0)
             fill = np.where(np.abs(a_d - b_d) > NOTCH_DEPTH_STEP_MM, np.minimum(a_d, b_d), 0.5 * (a_d + b_d))
             depth[v[pair], u[pair]] = fill[pair]
