@@ -156,7 +156,7 @@ class DatasetWriter:
 
     def _simulated(self, index: int) -> SampleContent:
         content, _ = render_sample(self.poses.record(self.plan.seed, index), self.style, self._style_seed(index),
-                                   {**self.provenance, "index": index})
+                                   {**self.provenance, "index": index}, range_warning=False)
         return content
 
     def _generated(self, indices: range) -> list[SampleContent]:

@@ -30,7 +30,6 @@ from io import BytesIO
 from itertools import count
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from engine.camera import Camera
@@ -188,8 +187,9 @@ def encode_sample(content: SampleContent, stem: str,
     if content.unstyled is not None:
         files["unstyled"] = _depth_png(content.unstyled, content.unstyled_box)
     files["labels"] = _window_png(content.labels, content_box(content.labels))
-    # MASK_ON (255) where depth > 0: none outside the depth's content box
-    files["mask"] = _window_png(content.depth, box, lambda d: cv2.compare(d, 0.0, cv2.CMP_GT), np.uint8)
+    # MASK_ON (255) where depth > 0: none outside the depth's content box (numpy, not
+    # cv2.compare, which refuses a 1x1 box)
+    files["mask"] = _window_png(content.depth, box, lambda d: (d > 0).astype(np.uint8) * np.uint8(MASK_ON), np.uint8)
     if cond is not None:
         files["controlnet"] = encode_png(cond.depth)
         files["skeleton"] = encode_png(cond.skeleton)

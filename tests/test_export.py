@@ -194,3 +194,28 @@ def test_unstyled_depth_is_dropped_exactly_when_it_equals_the_depth(record):
         elif change == "minus zero":
             other[depth == 0] = -0.0
         assert (make_sample(record, depth, other).unstyled is not None) == kept, change
+
+
+def test_render_sample_looks_for_the_range_warning_unless_told_not_to(record):
+    far = PoseRecord(joints=record.joints + np.array([0.0, 0.0, 3000.0]), camera=record.camera,
+                     handedness=record.handedness, hand=None)
+    style = resolve_style("realsense").prepare()
+    content, warning = render_sample(far, style, 4, {})
+    assert warning is not None and "realsense range" in warning
+    quiet, none = render_sample(far, style, 4, {}, range_warning=False)
+    assert none is None and np.array_equal(quiet.depth, content.depth)
+
+
+@pytest.mark.parametrize("pixels", [[(0, 0)], [(479, 639)], [(10, 20), (10, 21)], [(5, 7), (9, 7)]])
+def test_a_sample_of_one_or_two_pixels_round_trips(tmp_path, record, pixels):
+    """The smallest content boxes (1x1, at the corners, one row, one column) encode and read back."""
+    depth = np.zeros((record.camera.height, record.camera.width), np.float32)
+    for v, u in pixels:
+        depth[v, u] = 612.4
+    content = make_sample(record, depth, depth + (depth > 0) * 3.0)
+    paths = write_sample(tmp_path, content, stem="tiny", options=SampleOptions(preview=False, conditioning=False))
+    back = read_sample(paths["pose"])
+    np.testing.assert_array_equal(back.depth, np.rint(depth))
+    np.testing.assert_array_equal(back.unstyled, np.rint(depth + (depth > 0) * 3.0))
+    np.testing.assert_array_equal(back.mask, depth > 0)
+    np.testing.assert_array_equal(back.labels > 0, depth > 0)
