@@ -96,6 +96,17 @@ def test_empty_frame_stays_empty(name: str) -> None:
     assert not apply_sensor(np.zeros((48, 64), np.float32), CAM, name, 0).any()
 
 
+@pytest.mark.parametrize("name", NOISY)
+def test_pixels_outside_the_range_anywhere_change_nothing(name: str) -> None:
+    """The model works on the box of the in-range pixels, found inside the box of all nonzero
+    ones: no-data pixels with bits (-0.0, NaN, negative) and surfaces beyond the range, far from
+    the hand, leave every output pixel and every random draw as they were."""
+    clean = apply_sensor(HAND_LIKE, CAM, name, 3)
+    junk = HAND_LIKE.copy()
+    junk[0, 0], junk[-1, -1], junk[2, 600], junk[470, 5] = -0.0, np.nan, -40.0, 9000.0
+    assert np.array_equal(apply_sensor(junk, CAM, name, 3), clean)
+
+
 # --- Geometry kept, noise added ---------------------------------------------------------------
 
 @pytest.mark.parametrize("name", NOISY)
