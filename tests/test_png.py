@@ -92,3 +92,11 @@ def test_a_window_gives_the_bytes_of_its_whole_frame():
             np.testing.assert_array_equal(decode(data), frame)
     with pytest.raises(ValueError, match="inside the 640x480 frame"):
         encode_grey_png_window(np.ones((4, 4), np.uint8), (478, 0), (480, 640))
+
+
+@pytest.mark.parametrize("n", [0, 1, 32767, 32768, 32769, 65536, 615_000])
+def test_zero_runs_inflate_to_that_many_zeros(n):
+    """Empty rows are whole cached pieces and a rest: the blocks chain into n zeros exactly."""
+    from engine.png import _FINAL, _zero_block
+
+    assert zlib.decompress(_zero_block(n) + _FINAL, -15) == bytes(n)
