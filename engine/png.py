@@ -71,6 +71,18 @@ def _adler_zeros(adler: int, n: int) -> int:
     return (((b + n * a) % _ADLER_MOD) << 16) | a
 
 
+def _content_span(win: np.ndarray) -> tuple[int, int]:
+    """First and one-past-last row of `win` with a nonzero pixel ((0, 0) when none). A window
+    cut to its content (engine.frame_box) has content on its first and last rows, which is
+    checked before any scan of the rows between."""
+    if win.size == 0:
+        return 0, 0
+    if win[0].any() and win[-1].any():
+        return 0, win.shape[0]
+    rows = content_rows(win)
+    return (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -96,9 +108,8 @@ def encode_grey_png_window(window: np.ndarray, origin: tuple[int, int], shape: t
             or r0 + win.shape[0] > h or c0 + win.shape[1] > w):
         raise ValueError(f"a grey PNG window needs a 2-D uint8/uint16 array inside the {w}x{h} frame, "
                          f"not {win.dtype} {win.shape} at {origin}")
-    rows = content_rows(win) if win.size else np.zeros(0, np.intp)
-    first, last = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
-    top, bottom = (r0 + first, r0 + last) if len(rows) else (h, h)
+    first, last = _content_span(win)
+    top, bottom = (r0 + first, r0 + last) if last > first else (h, h)
     size = win.itemsize
     row_bytes = w * size + 1  # the filter byte (0: none) first
     content = np.zeros((bottom - top, row_bytes), np.uint8)
