@@ -139,16 +139,24 @@ def _tight_blocks(c: np.ndarray, r: np.ndarray, cam: Camera, u0: np.ndarray, v0:
     return np.minimum(ulo, u0 + k - side), np.minimum(vlo, v0 + k - side), side
 
 
-def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarray) -> None:
-    u0, v0, side = _tight_blocks(c, r, zb.camera, *_sphere_boxes(c, r, zb.camera))
+def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarray,
+                   boxes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    """Z-buffer the spheres; `boxes` are their _sphere_boxes (the caller's, for its window)."""
+    u0, v0, side = _tight_blocks(c, r, zb.camera, *boxes)
     cc = ((c * c).sum(1) - r * r).astype(np.float32)
     c32 = c.astype(np.float32)
+    labels = labels.astype(np.int64)
+    # Every block's ray offsets read from one table per axis over all the blocks' columns and
+    # rows: the values ray_offsets gives, computed once per column instead of once per block.
+    ulo, vlo = int(u0.min()), int(v0.min())
+    du_table, dv_table = zb.ray_offsets(np.arange(ulo, int((u0 + side).max())),
+                                        np.arange(vlo, int((v0 + side).max())))
     for k in np.unique(side):
         m = side == k
         ar = np.arange(k)
-        pu = u0[m][:, None, None] + ar[None, None, :]
-        pv = v0[m][:, None, None] + ar[None, :, None]
-        du, dv = zb.ray_offsets(pu, pv)
+        u0m, v0m = u0[m], v0[m]
+        du = du_table[(u0m - ulo)[:, None, None] + ar[None, None, :]]
+        dv = dv_table[(v0m - vlo)[:, None, None] + ar[None, :, None]]
         cg = c32[m]
         # In place where a temporary would do: the same operations in the same order (same bits),
         # fewer passes over memory.
@@ -162,7 +170,7 @@ def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarra
             np.sqrt(z, out=z)
         np.subtract(b, z, out=z)
         z /= a
-        zb.splat(u0[m], v0[m], z, labels[m].astype(np.int64))
+        zb.splat(u0m, v0m, z, labels[m])
 
 
 def _splat_triangles(zb: _ZBuffer, faces: np.ndarray, label: int) -> None:
@@ -285,13 +293,13 @@ def render_volume(volume: HandVolume, camera: Camera) -> tuple[np.ndarray, np.nd
                 np.zeros((camera.height, camera.width), np.uint8))
     # The window holds every sphere's whole box (engine pixels outside it are never drawn), so
     # the z-buffer only clips at the frame's edge.
-    u, v, k = _sphere_boxes(c, r, camera)
+    boxes = u, v, k = _sphere_boxes(c, r, camera)
     u0 = int(np.clip(u.min(), 0, camera.width - 1))
     v0 = int(np.clip(v.min(), 0, camera.height - 1))
     u1 = int(np.clip((u + k - 1).max(), 0, camera.width - 1))
     v1 = int(np.clip((v + k - 1).max(), 0, camera.height - 1))
     zb = _ZBuffer(camera, u0, v0, u1, v1)
-    _splat_spheres(zb, c, r, lab)
+    _splat_spheres(zb, c, r, lab, boxes)
     _splat_triangles(zb, faces, volume.triangle_label)
     depth, labels = zb.resolve()
     window = (slice(v0, v1 + 1), slice(u0, u1 + 1))  # the hand's box: nothing to close outside it
