@@ -110,6 +110,8 @@ def make_sample(record: PoseRecord, depth: np.ndarray, unstyled: np.ndarray | No
     cam = record.camera
     depth, box = _checked_depth(depth, cam, "depth")
     unstyled_box = None
+    if unstyled is not None and np.asarray(unstyled, dtype=np.float32) is depth:
+        unstyled = None  # the very frame (no style): equal, and depth is finite
     if unstyled is not None:
         unstyled, unstyled_box = _checked_depth(unstyled, cam, "unstyled depth")
         if _same_frame(unstyled, depth):

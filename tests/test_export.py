@@ -219,3 +219,18 @@ def test_a_sample_of_one_or_two_pixels_round_trips(tmp_path, record, pixels):
     np.testing.assert_array_equal(back.unstyled, np.rint(depth + (depth > 0) * 3.0))
     np.testing.assert_array_equal(back.mask, depth > 0)
     np.testing.assert_array_equal(back.labels > 0, depth > 0)
+
+
+def test_the_very_frame_as_unstyled_depth_is_dropped_without_a_comparison(record, monkeypatch):
+    """No style hands the render itself on as both frames: no full comparison is needed."""
+    import engine.export as export
+
+    depth = render_hand(record.joints, record.camera).depth
+    calls = []
+    monkeypatch.setattr(export, "_same_frame", lambda a, b: calls.append(1) or np.array_equal(a, b))
+    assert make_sample(record, depth, depth).unstyled is None and not calls
+    assert make_sample(record, depth, depth.copy()).unstyled is None and calls
+    with pytest.raises(ExportError, match="non-finite"):
+        bad = depth.copy()
+        bad[np.nonzero(bad)[0][0], np.nonzero(bad)[1][0]] = np.nan
+        make_sample(record, bad, bad)
