@@ -74,7 +74,11 @@ def blob_normal(rng: np.random.Generator, shape: tuple[int, ...], sigma_px: floa
 def blob_uniform(rng: np.random.Generator, shape: tuple[int, ...], sigma_px: float) -> np.ndarray:
     """Approximately uniform(0, 1) values correlated over `sigma_px`, for clustered dropouts:
     the blob field through the logistic approximation of the normal CDF."""
-    return 1.0 / (1.0 + np.exp(-LOGISTIC_PROBIT * blob_normal(rng, shape, sigma_px)))
+    u = blob_normal(rng, shape, sigma_px)  # a new array: the logistic runs in place
+    u *= -LOGISTIC_PROBIT
+    np.exp(u, out=u)
+    u += 1.0
+    return np.reciprocal(u, out=u)
 
 
 

@@ -451,7 +451,7 @@ def _finish(noisy: np.ndarray, keep: np.ndarray, range_mm: tuple[float, float]) 
     """Zero dropped pixels and readings outside the sensor's range; float32 out."""
     lo, hi = range_mm
     keep = keep & (noisy >= lo) & (noisy <= hi)
-    return np.where(keep, noisy, 0.0).astype(np.float32)
+    return np.where(keep, noisy, 0.0).astype(np.float32, copy=False)
 
 
 # --- Strength ---------------------------------------------------------------------------------
