@@ -40,6 +40,7 @@ from engine.dataset_formats import check_format, write_format
 from engine.dataset_poses import open_pose_source
 from engine.export import SUFFIXES, SampleContent, SampleOptions, encode_sample, place_in_place
 from engine.io_utils import atomic_write_json, atomic_write_text, fsync_dir
+from engine.process_memory import keep_freed_memory
 from engine.sample_frames import (
     generated_samples,
     generator_provenance,
@@ -117,6 +118,7 @@ class DatasetWriter:
     def __init__(self, plan: DatasetPlan, out: Path) -> None:
         from engine.style.registry import resolve_style
 
+        keep_freed_memory()  # each sample's frames reuse the last one's pages (engine.process_memory)
         self.plan, self.out = plan, out
         style = resolve_style(plan.style, plan.style_scale_mm).prepare()
         # The clean "sensor" changes nothing; as no style at all it costs no frame copies.
@@ -154,7 +156,7 @@ class DatasetWriter:
 
     def _simulated(self, index: int) -> SampleContent:
         content, _ = render_sample(self.poses.record(self.plan.seed, index), self.style, self._style_seed(index),
-                                   {**self.provenance, "index": index})
+                                   {**self.provenance, "index": index}, range_warning=False)
         return content
 
     def _generated(self, indices: range) -> list[SampleContent]:

@@ -24,19 +24,21 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from itertools import count
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from engine.camera import Camera
 from engine.controlnet import Conditioning, ControlNetOptions, conditioning_images
 from engine.hand.pose_io import PoseRecord, record_to_dict
 from engine.hand.skeleton import JOINT_NAMES, PART_LABELS
+from engine.frame_box import Box, content_box
 from engine.io_utils import atomic_write_bytes, depth_to_uint16, encode_png, json_text
+from engine.png import encode_grey_png_window
 from engine.sample_labels import joint_visibility, labels_of_depth
 from engine.sim.preview import depth_preview
 from engine.staged_files import Staging, recover, reserve, staged_stems
@@ -90,6 +92,10 @@ class SampleContent:
     labels: np.ndarray  # uint8 part labels of `depth`
     visibility: np.ndarray  # (21,) bool
     provenance: dict
+    # The content boxes (engine.frame_box) of `depth` and `unstyled`, None for a frame with
+    # none: found once by make_sample, so checking, labelling and encoding read the box alone.
+    depth_box: Box | None
+    unstyled_box: Box | None
 
 
 def make_sample(record: PoseRecord, depth: np.ndarray, unstyled: np.ndarray | None = None,
@@ -102,28 +108,50 @@ def make_sample(record: PoseRecord, depth: np.ndarray, unstyled: np.ndarray | No
     render's labels when the source is the simulator (engine.sample_labels).
     """
     cam = record.camera
-    depth = _checked_depth(depth, cam, "depth")
+    depth, box = _checked_depth(depth, cam, "depth")
+    unstyled_box = None
+    if unstyled is not None and np.asarray(unstyled, dtype=np.float32) is depth:
+        unstyled = None  # the very frame (no style): equal, and depth is finite
     if unstyled is not None:
-        unstyled = _checked_depth(unstyled, cam, "unstyled depth")
-        if np.array_equal(unstyled, depth):
-            unstyled = None
+        unstyled, unstyled_box = _checked_depth(unstyled, cam, "unstyled depth")
+        if _same_frame(unstyled, depth):
+            unstyled, unstyled_box = None, None
     if reference_labels is not None and np.asarray(reference_labels).shape != depth.shape:
         raise ExportError("labels and depth differ in size")
     thickness = record.hand.shape.thickness if record.hand is not None else 1.0
-    labels = labels_of_depth(depth, record.joints, cam, thickness, reference_labels)
+    if box is None:  # no pixel with depth: no label
+        labels = np.zeros(depth.shape, np.uint8)
+    else:
+        labels = labels_of_depth(depth, record.joints, cam, thickness, reference_labels, box)
     return SampleContent(record=record, depth=depth, unstyled=unstyled, labels=labels,
                          visibility=joint_visibility(depth, record.joints, cam),
-                         provenance=dict(provenance or {}))
+                         provenance=dict(provenance or {}), depth_box=box, unstyled_box=unstyled_box)
 
 
-def _checked_depth(depth: np.ndarray, cam: Camera, what: str) -> np.ndarray:
+# Every this-many-th row is compared first: a style changes most of the hand's pixels, and a
+# hand is taller than this, so a styled frame differs within a few thousand pixels.
+_PROBE_ROW_STEP = 16
+
+
+def _same_frame(a: np.ndarray, b: np.ndarray) -> bool:
+    """np.array_equal(a, b) of two frames of one shape, deciding "differ" from a sample of rows
+    when it can (a full comparison reads and writes 3 MB: a tenth of a ms)."""
+    if not np.array_equal(a[::_PROBE_ROW_STEP], b[::_PROBE_ROW_STEP]):
+        return False
+    return np.array_equal(a, b)
+
+
+def _checked_depth(depth: np.ndarray, cam: Camera, what: str) -> tuple[np.ndarray, Box | None]:
+    """The frame as float32 and its content box, or an ExportError. Only the box can hold a
+    non-finite value (outside it every pixel is +0), so only the box is tested."""
     d = np.asarray(depth, dtype=np.float32)
     if d.shape != (cam.height, cam.width):
         raise ExportError(f"{what} is {d.shape[1] if d.ndim > 1 else d.size}x{d.shape[0]}, "
                           f"the pose's camera is {cam.width}x{cam.height}")
-    if not np.all(np.isfinite(d)):
+    box = content_box(d)
+    if box is not None and not np.all(np.isfinite(d[box])):
         raise ExportError(f"{what} has non-finite values (NaN or infinite)")
-    return d
+    return d, box
 
 
 def sample_paths(folder: str | Path, stem: str) -> dict[str, Path]:
@@ -154,13 +182,16 @@ def encode_sample(content: SampleContent, stem: str,
     record, cam = content.record, content.record.camera
     cond = conditioning_images(content.depth, record.joints, cam, options.controlnet) if options.conditioning else None
     joints_2d = cam.project(record.joints)
-    files: dict[str, bytes] = {"depth": encode_png(depth_to_uint16(content.depth))}
+    box = content.depth_box
+    files: dict[str, bytes] = {"depth": _depth_png(content.depth, box)}
     if options.npy:
         files["depth_npy"] = _npy(content.depth)
     if content.unstyled is not None:
-        files["unstyled"] = encode_png(depth_to_uint16(content.unstyled))
-    files["labels"] = encode_png(content.labels)
-    files["mask"] = encode_png(cv2.compare(content.depth, 0.0, cv2.CMP_GT))  # MASK_ON (255) where depth > 0
+        files["unstyled"] = _depth_png(content.unstyled, content.unstyled_box)
+    files["labels"] = _window_png(content.labels, content_box(content.labels))
+    # MASK_ON (255) where depth > 0: none outside the depth's content box (numpy, not
+    # cv2.compare, which refuses a 1x1 box)
+    files["mask"] = _window_png(content.depth, box, lambda d: (d > 0).astype(np.uint8) * np.uint8(MASK_ON), np.uint8)
     if cond is not None:
         files["controlnet"] = encode_png(cond.depth)
         files["skeleton"] = encode_png(cond.skeleton)
@@ -170,6 +201,25 @@ def encode_sample(content: SampleContent, stem: str,
     pose = _pose_document(content, joints_2d, cond, options.controlnet, names)
     files["pose"] = (json_text(pose) + "\n").encode("utf-8")
     return files
+
+
+def _depth_png(depth: np.ndarray, box: Box | None) -> bytes:
+    """The uint16 mm PNG of a float mm frame, converted inside its content box only."""
+    return _window_png(depth, box, depth_to_uint16, np.uint16)
+
+
+def _window_png(image: np.ndarray, box: Box | None,
+                convert: Callable[[np.ndarray], np.ndarray] | None = None, dtype: type | None = None) -> bytes:
+    """encode_png(convert(image)) of a frame whose content lies in `box` (engine.frame_box),
+    reading and converting the box alone; `convert` maps 0 to 0 (the frame's empty part) and
+    gives `dtype` (by default the image's). Only grey uint8/uint16 frames take that path."""
+    out_dtype = np.dtype(dtype or image.dtype)
+    if image.ndim != 2 or out_dtype not in (np.uint8, np.uint16):
+        return encode_png(image if convert is None else convert(image))
+    if box is None:  # nothing but +0
+        return encode_grey_png_window(np.zeros((0, 0), out_dtype), (0, 0), image.shape)
+    window = image[box] if convert is None else convert(image[box])
+    return encode_grey_png_window(window, (box[0].start, box[1].start), image.shape)
 
 
 def _npy(depth: np.ndarray) -> bytes:

@@ -59,6 +59,9 @@ class FrameRequest:
     # A generator frame's styled simulator is made on first use; a caller that will show it (the
     # app's A/B view) asks for it here, so the worker makes it, not the thread that draws.
     with_simulator: bool = False
+    # The style's range warning (FrameResult.range_warning); a writer that discards it (a
+    # dataset) saves its look at the whole frame.
+    with_range_warning: bool = True
 
 
 class FrameError(ValueError):
@@ -164,7 +167,8 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
         simulated = Deferred(lambda: depth)
     if not np.isfinite(depth).all():
         raise FrameError("the depth frame has non-finite values (NaN/inf); frame not shown")
-    warning = request.style.range_warning(clean.depth) if request.style is not None else None
+    warning = (request.style.range_warning(clean.depth)
+               if request.style is not None and request.with_range_warning else None)
     timings["total"] = (time.perf_counter() - t0) * 1e3
     return FrameResult(request_id=request_id, request=request, depth=depth, simulated=simulated,
                        clean=clean.depth, labels=clean.labels, transform=transform,

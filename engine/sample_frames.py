@@ -88,14 +88,15 @@ def _full_provenance(source: str, provenance: dict) -> dict:
 
 def render_sample(record: PoseRecord, style: Style | None, seed: int, provenance: dict,
                   generator: CropGenerator | None = None, strength: float = 1.0,
-                  silhouette_cut: bool = True) -> tuple[SampleContent, str | None]:
+                  silhouette_cut: bool = True, range_warning: bool = True) -> tuple[SampleContent, str | None]:
     """(sample, the style's range warning) of one pose: the generator's when one is given (with
-    its silhouette cut or, `silhouette_cut=False`, raw), else the simulator's; see `sample_of_frame`."""
+    its silhouette cut or, `silhouette_cut=False`, raw), else the simulator's; see `sample_of_frame`.
+    With `range_warning=False` the warning is not looked for (None)."""
     thickness = record.hand.shape.thickness if record.hand is not None else 1.0
     request = FrameRequest(joints=np.asarray(record.joints, np.float64), camera=record.camera,
                            thickness=thickness, style=style, seed=seed,
                            use_generator=generator is not None, strength=strength,
-                           silhouette_cut=silhouette_cut)
+                           silhouette_cut=silhouette_cut, with_range_warning=range_warning)
     frame = compute_frame(request, generator)
     source = "generator" if generator is not None else "simulator"
     return sample_of_frame(frame, record, source, {**provenance, "seed": seed}), frame.range_warning

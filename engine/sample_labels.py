@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.camera import Camera
+from engine.frame_box import Box, content_box
 from engine.hand.anatomy import FINGER_RADII_MM, FOREARM_LENGTH, FOREARM_RADII, HAND_LENGTH_MM, PALM_RADIUS_MM
 from engine.hand.skeleton import FINGER_JOINTS, FINGERS, PART_INDEX
 from engine.sim.volume import hand_axes, hand_scale
@@ -30,31 +31,36 @@ VISIBILITY_WINDOW_PX = 1  # half side of the window whose farthest valid depth i
 POINTS_PER_BLOCK = 4096
 
 
-def _capsules(joints: np.ndarray, thickness: float) -> tuple[np.ndarray, ...]:
-    """(start (N, 3), end (N, 3), radius at start (N,), at end (N,), part label (N,)) of the
-    skeleton's capsules, with the simulator's radii (engine.sim.volume)."""
-    j = np.asarray(joints, dtype=np.float64)
-    k = hand_scale(j) * thickness
-    hl = HAND_LENGTH_MM * hand_scale(j)
-    radial, distal = hand_axes(j)
-    a, b, ra, rb, lab = [], [], [], [], []
-
-    def add(p, q, r0, r1, label):
-        a.append(p), b.append(q), ra.append(r0), rb.append(r1), lab.append(label)
-
+def _skeleton_table() -> tuple[np.ndarray, ...]:
+    """(start joint, end joint, nominal radius at start, at end, part label) of every capsule
+    but the forearm's: the fingers' bones, the palm's metacarpal rays and the thenar web."""
+    rows = []
     for finger in FINGERS:
         chain = FINGER_JOINTS[finger]
         for bone, (r0, r1) in enumerate(FINGER_RADII_MM[finger]):
-            add(j[chain[bone]], j[chain[bone + 1]], r0 * k, r1 * k, PART_INDEX[finger])
-    palm = PALM_RADIUS_MM * k
-    for mcp in (1, 5, 9, 13, 17):  # the palm's metacarpal rays, and the thenar web
-        add(j[0], j[mcp], palm, palm, PART_INDEX["palm"])
-    add(j[1], j[5], palm, palm, PART_INDEX["palm"])
-    add(j[5], j[17], palm, palm, PART_INDEX["palm"])
+            rows.append((chain[bone], chain[bone + 1], r0, r1, PART_INDEX[finger]))
+    for start, end in ((0, 1), (0, 5), (0, 9), (0, 13), (0, 17), (1, 5), (5, 17)):
+        rows.append((start, end, PALM_RADIUS_MM, PALM_RADIUS_MM, PART_INDEX["palm"]))
+    start, end, r0, r1, label = zip(*rows)
+    return np.array(start), np.array(end), np.array(r0), np.array(r1), np.array(label, np.uint8)
+
+
+_START, _END, _R0, _R1, _LABELS = _skeleton_table()
+_CAPSULE_LABELS = np.append(_LABELS, np.uint8(PART_INDEX["forearm"]))
+
+
+def _capsules(joints: np.ndarray, thickness: float) -> tuple[np.ndarray, ...]:
+    """(start (N, 3), end (N, 3), radius at start (N,), at end (N,), part label (N,)) of the
+    skeleton's capsules, with the simulator's radii (engine.sim.volume); the forearm last."""
+    j = np.asarray(joints, dtype=np.float64)
+    scale = hand_scale(j)
+    k = scale * thickness
+    hl = HAND_LENGTH_MM * scale
+    _, distal = hand_axes(j)
     back = -distal * FOREARM_LENGTH * hl
-    add(j[0], j[0] + back, FOREARM_RADII[0] * hl * thickness, FOREARM_RADII[1] * hl * thickness,
-        PART_INDEX["forearm"])
-    return (np.array(a), np.array(b), np.array(ra), np.array(rb), np.array(lab, np.uint8))
+    return (np.vstack([j[_START], j[0]]), np.vstack([j[_END], j[0] + back]),
+            np.append(_R0 * k, FOREARM_RADII[0] * hl * thickness),
+            np.append(_R1 * k, FOREARM_RADII[1] * hl * thickness), _CAPSULE_LABELS)
 
 
 def nearest_part(points: np.ndarray, joints: np.ndarray, thickness: float = 1.0) -> np.ndarray:
@@ -86,22 +92,32 @@ def finite_depth(depth: np.ndarray) -> np.ndarray:
 
 
 def labels_of_depth(depth: np.ndarray, joints: np.ndarray, camera: Camera, thickness: float = 1.0,
-                    reference: np.ndarray | None = None) -> np.ndarray:
+                    reference: np.ndarray | None = None, content: Box | None = None) -> np.ndarray:
     """Part labels (H, W) uint8 of `depth` (mm, 0 = no data): > 0 exactly where depth > 0.
 
     `reference` (labels of a clean render of the same pose and camera) is used where it has a
     label and `depth` has data; the pose's skeleton labels the other pixels with data.
+    `content` is the depth's content box (engine.frame_box) when the caller has it.
     """
-    depth = finite_depth(depth)
-    valid = depth > 0
+    depth = np.asarray(depth, dtype=np.float32)
     out = np.zeros(depth.shape, np.uint8)
+    # Only the box around the hand's pixels: a sample's frame is mostly empty. The content box
+    # holds every pixel > 0, NaN and inf included, so the tight box of depth > 0 found in it
+    # is the one of the whole frame.
+    if content is None:
+        content = content_box(depth)
+    if content is None:
+        return out
+    depth = finite_depth(depth[content])
+    valid = depth > 0
     rows = np.flatnonzero(valid.any(axis=1))
     if rows.size == 0:
         return out
     cols = np.flatnonzero(valid.any(axis=0))
-    # Only the box around the hand's pixels: a sample's frame is mostly empty.
-    window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    valid, box = valid[window], out[window]
+    tight = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))  # in the content box
+    r0, c0 = content[0].start + rows[0], content[1].start + cols[0]
+    window = (slice(r0, content[0].start + rows[-1] + 1), slice(c0, content[1].start + cols[-1] + 1))
+    depth, valid, box = depth[tight], valid[tight], out[window]
     todo = valid
     if reference is not None:
         ref = np.asarray(reference)[window]
@@ -110,7 +126,7 @@ def labels_of_depth(depth: np.ndarray, joints: np.ndarray, camera: Camera, thick
         todo = valid & ~known
     v, u = np.nonzero(todo)
     if len(v):
-        points = camera.backproject(u + cols[0], v + rows[0], depth[window][v, u])
+        points = camera.backproject(u + c0, v + r0, depth[v, u])
         box[v, u] = nearest_part(points, joints, thickness)
     return out
 
@@ -118,7 +134,7 @@ def labels_of_depth(depth: np.ndarray, joints: np.ndarray, camera: Camera, thick
 def joint_visibility(depth: np.ndarray, joints: np.ndarray, camera: Camera) -> np.ndarray:
     """(21,) bool: the joint projects into the image onto depth that is not clearly in front of
     it (see OCCLUSION_MARGIN_MM), i.e. a sensor at the camera would see the skin over it."""
-    depth = finite_depth(depth)
+    depth = np.asarray(depth)
     uv = np.rint(camera.project(joints)).astype(np.int64)
     h, w = depth.shape
     r = VISIBILITY_WINDOW_PX
@@ -128,7 +144,8 @@ def joint_visibility(depth: np.ndarray, joints: np.ndarray, camera: Camera) -> n
     v = uv[:, 1, None, None] + offsets[None, :, None]
     u = uv[:, 0, None, None] + offsets[None, None, :]
     inside = (v >= 0) & (v < h) & (u >= 0) & (u < w)
-    window = np.where(inside, depth[np.clip(v, 0, h - 1), np.clip(u, 0, w - 1)], 0.0)
+    # finite_depth on the gathered values alone: the same values as on the whole frame.
+    window = np.where(inside, finite_depth(depth[np.clip(v, 0, h - 1), np.clip(u, 0, w - 1)]), 0.0)
     farthest = np.where(window > 0, window, 0.0).max(axis=(1, 2))
     in_frame = (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
     return in_frame & (farthest > 0) & (farthest >= np.asarray(joints)[:, 2] - SKIN_ALLOWANCE_MM)

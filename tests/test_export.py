@@ -18,6 +18,7 @@ from engine.hand.presets import load_preset
 from engine.hand.skeleton import JOINT_NAMES, PART_LABELS
 from engine.sample_frames import render_sample
 from engine.sample_labels import joint_visibility
+from engine.sim.render import render_hand
 from engine.style.registry import resolve_style
 
 
@@ -176,3 +177,60 @@ def test_a_generator_frames_simulator_sample_is_the_simulator_frames(record, sty
     np.testing.assert_array_equal(from_g.depth, alone.depth)
     np.testing.assert_array_equal(from_g.labels, alone.labels)
     np.testing.assert_array_equal(from_g.unstyled, alone.unstyled)
+
+
+def test_unstyled_depth_is_dropped_exactly_when_it_equals_the_depth(record):
+    """The frames are compared on a sample of rows first; a difference on any other row, or
+    only in the sign of a zero, must be judged as np.array_equal judges it."""
+    depth = render_hand(record.joints, record.camera).depth
+    v, u = np.nonzero(depth)
+    off_probe = v % 16 != 0
+    for change, kept in ((None, False), ("off-probe row", True), ("probe row", True), ("minus zero", False)):
+        other = depth.copy()
+        if change == "off-probe row":
+            other[v[off_probe][0], u[off_probe][0]] += 1.0
+        elif change == "probe row":
+            other[v[~off_probe][0], u[~off_probe][0]] += 1.0
+        elif change == "minus zero":
+            other[depth == 0] = -0.0
+        assert (make_sample(record, depth, other).unstyled is not None) == kept, change
+
+
+def test_render_sample_looks_for_the_range_warning_unless_told_not_to(record):
+    far = PoseRecord(joints=record.joints + np.array([0.0, 0.0, 3000.0]), camera=record.camera,
+                     handedness=record.handedness, hand=None)
+    style = resolve_style("realsense").prepare()
+    content, warning = render_sample(far, style, 4, {})
+    assert warning is not None and "realsense range" in warning
+    quiet, none = render_sample(far, style, 4, {}, range_warning=False)
+    assert none is None and np.array_equal(quiet.depth, content.depth)
+
+
+@pytest.mark.parametrize("pixels", [[(0, 0)], [(479, 639)], [(10, 20), (10, 21)], [(5, 7), (9, 7)]])
+def test_a_sample_of_one_or_two_pixels_round_trips(tmp_path, record, pixels):
+    """The smallest content boxes (1x1, at the corners, one row, one column) encode and read back."""
+    depth = np.zeros((record.camera.height, record.camera.width), np.float32)
+    for v, u in pixels:
+        depth[v, u] = 612.4
+    content = make_sample(record, depth, depth + (depth > 0) * 3.0)
+    paths = write_sample(tmp_path, content, stem="tiny", options=SampleOptions(preview=False, conditioning=False))
+    back = read_sample(paths["pose"])
+    np.testing.assert_array_equal(back.depth, np.rint(depth))
+    np.testing.assert_array_equal(back.unstyled, np.rint(depth + (depth > 0) * 3.0))
+    np.testing.assert_array_equal(back.mask, depth > 0)
+    np.testing.assert_array_equal(back.labels > 0, depth > 0)
+
+
+def test_the_very_frame_as_unstyled_depth_is_dropped_without_a_comparison(record, monkeypatch):
+    """No style hands the render itself on as both frames: no full comparison is needed."""
+    import engine.export as export
+
+    depth = render_hand(record.joints, record.camera).depth
+    calls = []
+    monkeypatch.setattr(export, "_same_frame", lambda a, b: calls.append(1) or np.array_equal(a, b))
+    assert make_sample(record, depth, depth).unstyled is None and not calls
+    assert make_sample(record, depth, depth.copy()).unstyled is None and calls
+    with pytest.raises(ExportError, match="non-finite"):
+        bad = depth.copy()
+        bad[np.nonzero(bad)[0][0], np.nonzero(bad)[1][0]] = np.nan
+        make_sample(record, bad, bad)

@@ -62,3 +62,16 @@ def test_depth_to_uint16_rounds_half_to_even_and_saturates_as_numpy_does(dtype):
     out = io_utils.depth_to_uint16(depth)
     assert out.dtype == np.uint16
     np.testing.assert_array_equal(out, reference)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_depth_to_uint16_of_a_mostly_empty_frame_converts_only_its_content_box(dtype):
+    """Content in a corner box, an empty frame, a single pixel and a strided view all give the
+    full-frame reference."""
+    rng = np.random.default_rng(8)
+    frame = np.zeros((48, 64), dtype)
+    frame[30:41, 50:63] = rng.uniform(-5.0, 70000.0, (11, 13))
+    frame[2, 3] = -0.0
+    for depth in (frame, np.zeros_like(frame), frame[::2, 1:], np.where(frame > 60000, frame, 0)):
+        reference = np.clip(np.rint(depth), 0, io_utils.MAX_DEPTH_MM).astype(np.uint16)
+        np.testing.assert_array_equal(io_utils.depth_to_uint16(depth), reference)

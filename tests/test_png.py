@@ -51,3 +51,52 @@ def test_encode_png_takes_colour_through_cv2_and_refuses_nothing_it_took_before(
     np.testing.assert_array_equal(decode(encode_png(colour)), colour)
     with pytest.raises(ValueError, match="2-D uint8/uint16"):
         encode_grey_png(np.zeros((4, 4), np.float32))
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 100, 5000])
+def test_content_deflated_in_pieces_decodes_to_the_same_array(monkeypatch, chunk_bytes):
+    """Each piece of content rows is its own compressor's output (one row a piece at the least)."""
+    monkeypatch.setattr("engine.png.CHUNK_BYTES", chunk_bytes)
+    for image in frames():
+        back = decode(encode_grey_png(image))
+        np.testing.assert_array_equal(back, image)
+
+
+def test_rows_found_by_words_and_by_pixels_agree():
+    """Rows whose bytes are a whole number of 8-byte words are scanned as words; odd widths and
+    non-contiguous views by pixel: both give the same PNG."""
+    image = frames()[0]
+    view = image[:, 1:]  # not contiguous
+    np.testing.assert_array_equal(decode(encode_grey_png(view)), view)
+    odd = np.ascontiguousarray(view)  # 639 px: not whole words
+    np.testing.assert_array_equal(decode(encode_grey_png(odd)), odd)
+    assert encode_grey_png(image) == encode_grey_png(np.ascontiguousarray(image))
+
+
+def test_a_window_gives_the_bytes_of_its_whole_frame():
+    """encode_grey_png_window(window at origin) == encode_grey_png(the frame that is zero but
+    for it), wherever the window lies and whatever zero rows or columns it has itself."""
+    from engine.png import encode_grey_png_window
+
+    rng = np.random.default_rng(3)
+    for dtype in (np.uint8, np.uint16):
+        for r0, c0, hh, ww in [(0, 0, 480, 640), (200, 300, 60, 80), (0, 5, 3, 4), (477, 636, 3, 4), (10, 10, 0, 0)]:
+            window = rng.integers(0, 3, (hh, ww)).astype(dtype)
+            if hh > 2:
+                window[0] = 0  # an empty first row inside the window
+                window[:, -1] = 0
+            frame = np.zeros((480, 640), dtype)
+            frame[r0:r0 + hh, c0:c0 + ww] = window
+            data = encode_grey_png_window(window, (r0, c0), frame.shape)
+            assert data == encode_grey_png(frame)
+            np.testing.assert_array_equal(decode(data), frame)
+    with pytest.raises(ValueError, match="inside the 640x480 frame"):
+        encode_grey_png_window(np.ones((4, 4), np.uint8), (478, 0), (480, 640))
+
+
+@pytest.mark.parametrize("n", [0, 1, 32767, 32768, 32769, 65536, 615_000])
+def test_zero_runs_inflate_to_that_many_zeros(n):
+    """Empty rows are whole cached pieces and a rest: the blocks chain into n zeros exactly."""
+    from engine.png import _FINAL, _zero_block
+
+    assert zlib.decompress(_zero_block(n) + _FINAL, -15) == bytes(n)

@@ -194,6 +194,9 @@ def test_the_styles_range_warning_comes_with_the_frame():
     r = compute_frame(FrameRequest(far, KINECT_V1, style=SensorStyle("realsense")))
     assert r.range_warning is not None and "realsense range" in r.range_warning
     assert compute_frame(FrameRequest(JOINTS, KINECT_V1, style=RecordingStyle())).range_warning is None
+    # a writer that discards the warning does not have it looked for
+    quiet = compute_frame(FrameRequest(far, KINECT_V1, style=SensorStyle("realsense"), with_range_warning=False))
+    assert quiet.range_warning is None and np.array_equal(quiet.depth, r.depth)
 
 
 def test_generator_frame_is_pasted_into_the_full_frame():

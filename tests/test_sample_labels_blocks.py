@@ -21,3 +21,25 @@ def test_labels_do_not_depend_on_the_block_size(monkeypatch):
         labels[block] = sample_labels.labels_of_depth(depth, joints, KINECT_V1, hand.shape.thickness)
     assert labels[1000].tobytes() == labels[10**9].tobytes()
     assert ((labels[1000] > 0) == (depth > 0)).all() and len(np.unique(labels[1000])) > 3
+
+
+def test_labels_and_visibility_in_the_content_box_match_the_whole_frame():
+    """labels_of_depth and joint_visibility work inside the frame's content box: with NaN, inf,
+    -0.0 and negative pixels anywhere they give what the whole frame through finite_depth
+    gives (label > 0 exactly where that depth is > 0; a labelled copy of it labels the same)."""
+    rng = np.random.default_rng(12)
+    hand = sample_pose(rng, PoseRanges(distance_mm=(350.0, 450.0)), camera=KINECT_V1)
+    joints = hand.joints()
+    clean = render_hand(joints, KINECT_V1, hand.shape.thickness)
+    depth = clean.depth.copy()
+    v, u = np.nonzero(depth)
+    depth[v[:3], u[:3]] = [np.nan, np.inf, -np.inf]
+    depth[0, 0], depth[-1, -1], depth[5, 600] = np.inf, -0.0, -5.0
+    finite = sample_labels.finite_depth(depth)
+    labels = sample_labels.labels_of_depth(depth, joints, KINECT_V1, hand.shape.thickness, clean.labels)
+    assert ((labels > 0) == (finite > 0)).all()
+    assert labels[0, 0] > 0 and labels[v[1], u[1]] > 0 and labels[v[0], u[0]] == 0
+    again = sample_labels.labels_of_depth(finite, joints, KINECT_V1, hand.shape.thickness, clean.labels)
+    assert labels.tobytes() == again.tobytes()
+    assert (sample_labels.joint_visibility(depth, joints, KINECT_V1)
+            == sample_labels.joint_visibility(finite, joints, KINECT_V1)).all()

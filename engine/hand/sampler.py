@@ -65,18 +65,22 @@ def _segment_distances(p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.nd
     s = np.clip((b * f - c * e) / denom, 0.0, 1.0)
     t = np.clip((b * s + f) / np.maximum(e, 1e-9), 0.0, 1.0)
     s = np.clip((b * t - c) / np.maximum(a, 1e-9), 0.0, 1.0)
-    return np.linalg.norm(p0 + d1 * s[..., None] - q0 - d2 * t[..., None], axis=-1)
+    gap = p0 + d1 * s[..., None] - q0 - d2 * t[..., None]
+    return np.sqrt((gap * gap).sum(-1))  # np.linalg.norm's own sum, bit for bit, without its set-up
 
 
-def _bones_and_radii(joints: np.ndarray, scale: float):
-    segs, radii, finger_of = [], [], []
-    for i, f in enumerate(FINGERS):
-        chain = FINGER_JOINTS[f]
-        for b in range(3):
-            segs.append((joints[chain[b]], joints[chain[b + 1]]))
-            radii.append(max(FINGER_RADII_MM[f][b]) * scale)
-            finger_of.append(i)
-    return np.array(segs), np.array(radii), np.array(finger_of)
+def _bone_table() -> tuple[np.ndarray, ...]:
+    """(start joint, end joint, nominal radius, finger) of the fingers' bones, and the pairs of
+    bones of different fingers that the collision test compares."""
+    rows = [(FINGER_JOINTS[f][b], FINGER_JOINTS[f][b + 1], max(FINGER_RADII_MM[f][b]), i)
+            for i, f in enumerate(FINGERS) for b in range(3)]
+    start, end, radius, finger = (np.array(x) for x in zip(*rows))
+    i, j = np.triu_indices(len(rows), 1)
+    other = finger[i] != finger[j]
+    return start, end, radius, i[other], j[other]
+
+
+_BONE_START, _BONE_END, _BONE_RADIUS, _PAIR_I, _PAIR_J = _bone_table()
 
 
 def self_intersects(hand: HandPose) -> bool:
@@ -85,11 +89,9 @@ def self_intersects(hand: HandPose) -> bool:
 
 
 def _joints_intersect(joints: np.ndarray, hand: HandPose) -> bool:
-    segs, radii, finger = _bones_and_radii(joints, hand.shape.size * hand.shape.thickness)
-    i, j = np.triu_indices(len(segs), 1)
-    other = finger[i] != finger[j]
-    i, j = i[other], j[other]
-    dist = _segment_distances(segs[i, 0], segs[i, 1], segs[j, 0], segs[j, 1])
+    radii = _BONE_RADIUS * (hand.shape.size * hand.shape.thickness)
+    i, j = _PAIR_I, _PAIR_J
+    dist = _segment_distances(joints[_BONE_START[i]], joints[_BONE_END[i]], joints[_BONE_START[j]], joints[_BONE_END[j]])
     return bool(np.any(dist < COLLISION_SLACK * (radii[i] + radii[j])))
 
 

@@ -53,24 +53,30 @@ class _ZBuffer:
         cam = self.camera
         return ((u - cam.cx) / cam.fx).astype(np.float32), ((v - cam.cy) / cam.fy).astype(np.float32)
 
-    def splat(self, u: np.ndarray, v: np.ndarray, z: np.ndarray, label: np.ndarray | np.integer) -> None:
-        """Keep the nearest of z (n, h, w; broadcast over u columns and v rows) per pixel; label
-        is one per block (n,) or one for all."""
+    def splat(self, u0: np.ndarray, v0: np.ndarray, z: np.ndarray, label: np.ndarray | np.integer) -> None:
+        """Keep the nearest of z (n, h, w) per pixel, block i covering the pixels from column
+        u0[i] and row v0[i] on; label is one per block (n,) or one for all."""
+        n, h, w = z.shape
         hit = z > _NEAR_MM
-        if not (u.min() >= self.u0 and u.max() < self.u0 + self.width
-                and v.min() >= self.v0 and v.max() < self.v0 + self.height):  # only at the frame's edge
+        if not (u0.min() >= self.u0 and u0.max() + w <= self.u0 + self.width
+                and v0.min() >= self.v0 and v0.max() + h <= self.v0 + self.height):  # only at the frame's edge
+            u = u0[:, None, None] + np.arange(w)[None, None, :]
+            v = v0[:, None, None] + np.arange(h)[None, :, None]
             hit &= (u >= self.u0) & (u < self.u0 + self.width) & (v >= self.v0) & (v < self.v0 + self.height)
-        flat = ((v - self.v0) * self.width + (u - self.u0))
-        flat = np.broadcast_to(flat, hit.shape)[hit]
+        # Each hit's pixel index and label packed in one integer: a block's first pixel and label
+        # plus the offsets within a block (the same for every block), one gather for both.
+        shift = _LABEL_BITS
+        first = ((v0 - self.v0) * self.width + (u0 - self.u0)) << shift
+        first |= label
+        offsets = (np.arange(h)[:, None] * self.width + np.arange(w)[None, :]) << shift
+        packed = (first[:, None, None] + offsets[None])[hit]
         q = z[hit]
         q *= 1.0 / DEPTH_QUANTUM_MM  # a power of two: exact
         key = np.rint(q, out=q).astype(np.int64)
-        key <<= _LABEL_BITS
-        # Hits come block by block (C order), so each block's label repeats over its hit count.
-        if np.ndim(label):
-            label = np.repeat(label, np.count_nonzero(hit.reshape(len(hit), -1), axis=1))
-        key |= label
-        np.minimum.at(self.keys, flat, key)
+        key <<= shift
+        key |= packed & ((1 << shift) - 1)
+        packed >>= shift
+        np.minimum.at(self.keys, packed, key)
 
     def resolve(self) -> tuple[np.ndarray, np.ndarray]:
         """(depth, labels) of the whole frame; the z-buffer is spent."""
@@ -133,16 +139,24 @@ def _tight_blocks(c: np.ndarray, r: np.ndarray, cam: Camera, u0: np.ndarray, v0:
     return np.minimum(ulo, u0 + k - side), np.minimum(vlo, v0 + k - side), side
 
 
-def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarray) -> None:
-    u0, v0, side = _tight_blocks(c, r, zb.camera, *_sphere_boxes(c, r, zb.camera))
+def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarray,
+                   boxes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    """Z-buffer the spheres; `boxes` are their _sphere_boxes (the caller's, for its window)."""
+    u0, v0, side = _tight_blocks(c, r, zb.camera, *boxes)
     cc = ((c * c).sum(1) - r * r).astype(np.float32)
     c32 = c.astype(np.float32)
+    labels = labels.astype(np.int64)
+    # Every block's ray offsets read from one table per axis over all the blocks' columns and
+    # rows: the values ray_offsets gives, computed once per column instead of once per block.
+    ulo, vlo = int(u0.min()), int(v0.min())
+    du_table, dv_table = zb.ray_offsets(np.arange(ulo, int((u0 + side).max())),
+                                        np.arange(vlo, int((v0 + side).max())))
     for k in np.unique(side):
         m = side == k
         ar = np.arange(k)
-        pu = u0[m][:, None, None] + ar[None, None, :]
-        pv = v0[m][:, None, None] + ar[None, :, None]
-        du, dv = zb.ray_offsets(pu, pv)
+        u0m, v0m = u0[m], v0[m]
+        du = du_table[(u0m - ulo)[:, None, None] + ar[None, None, :]]
+        dv = dv_table[(v0m - vlo)[:, None, None] + ar[None, :, None]]
         cg = c32[m]
         # In place where a temporary would do: the same operations in the same order (same bits),
         # fewer passes over memory.
@@ -156,7 +170,7 @@ def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarra
             np.sqrt(z, out=z)
         np.subtract(b, z, out=z)
         z /= a
-        zb.splat(pu, pv, z, labels[m].astype(np.int64))
+        zb.splat(u0m, v0m, z, labels[m])
 
 
 def _splat_triangles(zb: _ZBuffer, faces: np.ndarray, label: int) -> None:
@@ -175,7 +189,7 @@ def _splat_triangles(zb: _ZBuffer, faces: np.ndarray, label: int) -> None:
         return
     b, tri = b[keep], faces[keep]
     a, e1, e2 = tri[:, 0], tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
-    n = np.cross(e1, e2)
+    n = _cross(e1, e2)
 
     def dot(x: np.ndarray, y: np.ndarray) -> np.ndarray:  # row-wise, the same bits as x[i] @ y[i]
         return (x[:, None, :] @ y[:, :, None])[:, 0, 0]
@@ -198,7 +212,17 @@ def _splat_triangles(zb: _ZBuffer, faces: np.ndarray, label: int) -> None:
         s = (d11 * d20 - d01 * d21) * inv
         q = (d00 * d21 - d01 * d20) * inv
     inside = in_box & (s >= -_FAN_OVERLAP) & (q >= -_FAN_OVERLAP) & (s + q <= 1 + _FAN_OVERLAP)
-    zb.splat(pu, pv, np.where(inside, t, np.nan), np.int64(label))
+    zb.splat(b[:, 0], b[:, 1], np.where(inside, t, np.nan), np.int64(label))
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.cross of (n, 3) rows, bit for bit (the same products and differences), without its
+    generic set-up: a render crosses a handful of palm triangles, where that set-up was most
+    of the cost."""
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape), np.result_type(a, b))
+    for i, (j, k) in enumerate(((1, 2), (2, 0), (0, 1))):
+        np.subtract(a[:, j] * b[:, k], a[:, k] * b[:, j], out=out[:, i])
+    return out
 
 
 def _front_faces(volume: HandVolume) -> np.ndarray:
@@ -212,7 +236,7 @@ def _front_faces(volume: HandVolume) -> np.ndarray:
     tri = volume.triangles
     if len(tri) == 0:
         return tri
-    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    n = _cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     towards_camera = np.where(((n * tri.mean(axis=1)).sum(1) > 0)[:, None], -n, n)
     # Shared vertices by exact equality, each named by its first occurrence (a dozen corners:
@@ -241,12 +265,16 @@ def close_notches(depth: np.ndarray, labels: np.ndarray) -> None:
         hole = notches(labels)
         if not hole.any():
             return
-        pad_d = np.pad(depth, 1)
-        pad_l = np.pad(labels, 1)
         v, u = np.nonzero(hole)
-        for dv, du in ((0, 1), (1, 0)):  # left/right first, then up/down for what is left
-            a_d, b_d = pad_d[v + 1 - dv, u + 1 - du], pad_d[v + 1 + dv, u + 1 + du]
-            a_l, b_l = pad_l[v + 1 - dv, u + 1 - du], pad_l[v + 1 + dv, u + 1 + du]
+        h, w = labels.shape
+        # Both directions' neighbours as they are before this pass fills anything. One beyond
+        # the border reads as the hole itself: label 0, so no pair.
+        neighbours = []
+        for dv, du in ((0, 1), (1, 0)):
+            av, bv = np.clip(v - dv, 0, h - 1), np.clip(v + dv, 0, h - 1)
+            au, bu = np.clip(u - du, 0, w - 1), np.clip(u + du, 0, w - 1)
+            neighbours.append((depth[av, au], depth[bv, bu], labels[av, au], labels[bv, bu]))
+        for a_d, b_d, a_l, b_l in neighbours:  # left/right first, then up/down for what is left
             pair = (a_l == b_l) & (a_l > 0) & (depth[v, u] == 0)
             fill = np.where(np.abs(a_d - b_d) > NOTCH_DEPTH_STEP_MM, np.minimum(a_d, b_d), 0.5 * (a_d + b_d))
             depth[v[pair], u[pair]] = fill[pair]
@@ -265,13 +293,13 @@ def render_volume(volume: HandVolume, camera: Camera) -> tuple[np.ndarray, np.nd
                 np.zeros((camera.height, camera.width), np.uint8))
     # The window holds every sphere's whole box (engine pixels outside it are never drawn), so
     # the z-buffer only clips at the frame's edge.
-    u, v, k = _sphere_boxes(c, r, camera)
+    boxes = u, v, k = _sphere_boxes(c, r, camera)
     u0 = int(np.clip(u.min(), 0, camera.width - 1))
     v0 = int(np.clip(v.min(), 0, camera.height - 1))
     u1 = int(np.clip((u + k - 1).max(), 0, camera.width - 1))
     v1 = int(np.clip((v + k - 1).max(), 0, camera.height - 1))
     zb = _ZBuffer(camera, u0, v0, u1, v1)
-    _splat_spheres(zb, c, r, lab)
+    _splat_spheres(zb, c, r, lab, boxes)
     _splat_triangles(zb, faces, volume.triangle_label)
     depth, labels = zb.resolve()
     window = (slice(v0, v1 + 1), slice(u0, u1 + 1))  # the hand's box: nothing to close outside it

@@ -16,6 +16,8 @@ import cv2
 import numpy as np
 
 from engine.camera import KINECT_V1, REALSENSE_SR300, Camera
+from engine.frame_box import content_box
+from engine.sim.random_fields import blob_normal, blob_uniform, standard_normal
 
 # --- Shared geometry --------------------------------------------------------------------------
 # Padding around the valid pixels' bounding box: wider than the flying-pixel band (1 px), and
@@ -24,9 +26,6 @@ ROI_MARGIN_PX = 4
 # Neighbours farther apart than this fraction of the depth are different surfaces. A surface
 # tilted 80 deg at fx ~ 588 steps z*tan(80)/fx ~ 0.01*z per pixel, so 2 % only cuts real jumps.
 EDGE_JUMP_FRACTION = 0.02
-# Logistic approximation of the standard normal CDF, Phi(x) ~ 1/(1+exp(-1.702x)), max error
-# < 0.01 (Bowling et al., J. Industrial Engineering and Management 2(1), 2009).
-_LOGISTIC_PROBIT = 1.702
 
 # --- Kinect v1 (PrimeSense structured light) --------------------------------------------------
 # IR projector 7.5 cm to the right (+x) of the IR camera; disparity measured in 1/8 pixel
@@ -141,15 +140,18 @@ def apply_sensor(
     if info.model is None:
         return clean.copy()
     model, (near, far) = info.model, info.range_mm
+    out = np.zeros_like(clean)
     # Surfaces outside the working range return nothing, so they cannot mix into flying pixels.
     # cv2.inRange is near <= z <= far in one pass (a third of the three numpy passes' time);
-    # the bounds are whole millimetres, exact in float32, so the mask is the same.
-    in_range = cv2.inRange(np.ascontiguousarray(clean), near, far)
-    out = np.zeros_like(clean)
-    rows, cols = _roi(in_range, ROI_MARGIN_PX)
+    # the bounds are whole millimetres, exact in float32, so the mask is the same. It runs on
+    # the box of the frame's content only (engine.frame_box: every range > 0 lies inside it).
+    box = content_box(clean)
+    if box is None:
+        return out
+    rows, cols = _roi(cv2.inRange(clean[box], near, far), ROI_MARGIN_PX, box, clean.shape)
     if rows is None:
         return out
-    valid = in_range[rows, cols] != 0
+    valid = cv2.inRange(clean[rows, cols], near, far) != 0
     patch = _Patch(
         z=np.where(valid, clean[rows, cols], 0.0).astype(np.float32),
         valid=valid,
@@ -181,7 +183,7 @@ def _kinect_v1(p: _Patch, rng: np.random.Generator) -> np.ndarray:
     sigma = (NGUYEN_AXIAL_BASE_MM
              + NGUYEN_AXIAL_QUAD_MM_PER_M2 * (z_m - NGUYEN_AXIAL_OFFSET_M) ** 2
              + NGUYEN_AXIAL_ANGLE_MM / np.sqrt(z_m) * angle_ratio ** 2)
-    noisy = z + sigma * rng.standard_normal(z.shape, dtype=np.float32)
+    noisy = z + sigma * standard_normal(rng, z.shape)
 
     shift = KINECT_NATIVE_FX * KINECT_BASELINE_MM
     disparity = shift / np.maximum(noisy, 1.0)
@@ -191,7 +193,7 @@ def _kinect_v1(p: _Patch, rng: np.random.Generator) -> np.ndarray:
     edge_dist = _edge_distance(z, valid)
     p_drop = KINECT_EDGE_DROP_P0 * np.exp(-edge_dist / (px * KINECT_EDGE_DROP_DECAY_PX))
     p_drop = np.maximum(p_drop, _ramp(theta, KINECT_GRAZING_DEG))
-    keep = valid & (_blob_uniform(rng, z.shape, px * KINECT_DROP_CORRELATION_PX) >= p_drop)
+    keep = valid & (blob_uniform(rng, z.shape, px * KINECT_DROP_CORRELATION_PX) >= p_drop)
     return _finish(noisy, keep, KINECT_RANGE_MM)
 
 
@@ -215,11 +217,11 @@ def _tof(p: _Patch, rng: np.random.Generator) -> np.ndarray:
     c0, c1, c2 = FANKHAUSER_AXIAL_MM
     sigma = (c0 + c1 * z_m + c2 * z_m ** 2
              + FANKHAUSER_AXIAL_ANGLE_MM * z_m ** 1.5 * angle_ratio ** 2)
-    noisy = z + sigma * rng.standard_normal(z.shape, dtype=np.float32)
+    noisy = z + sigma * standard_normal(rng, z.shape)
     noisy = np.round(noisy / TOF_DEPTH_UNIT_MM) * TOF_DEPTH_UNIT_MM
 
     p_drop = _ramp(theta, TOF_GRAZING_DEG)
-    keep = valid & (_blob_uniform(rng, z.shape, TOF_DROP_CORRELATION_PX) >= p_drop)
+    keep = valid & (blob_uniform(rng, z.shape, TOF_DROP_CORRELATION_PX) >= p_drop)
     return _finish(noisy, keep, TOF_RANGE_MM)
 
 
@@ -229,17 +231,17 @@ def _realsense(p: _Patch, rng: np.random.Generator) -> np.ndarray:
     theta = _incidence_angle(p.z, p.valid, p, neighbours)
     px = p.fx / SR_NATIVE_FX
     sigma = SR_SIGMA_REF_MM * (p.z / SR_SIGMA_REF_DEPTH_MM) ** 2
-    noisy = p.z + sigma * _blob_normal(rng, p.z.shape, px * SR_NOISE_CORRELATION_PX)
+    noisy = p.z + sigma * blob_normal(rng, p.z.shape, px * SR_NOISE_CORRELATION_PX)
     noisy = np.round(noisy / SR_DEPTH_UNIT_MM) * SR_DEPTH_UNIT_MM
 
     edge_dist = _edge_distance(p.z, p.valid, neighbours)
     lo, hi = SR_EROSION_PX
-    erosion = px * (lo + (hi - lo) * _blob_uniform(rng, p.z.shape,
+    erosion = px * (lo + (hi - lo) * blob_uniform(rng, p.z.shape,
                                                    px * SR_EROSION_CORRELATION_PX))
     p_drop = SR_EDGE_DROP_P0 * np.exp(-edge_dist / (px * SR_EDGE_DROP_DECAY_PX))
     p_drop = np.maximum(p_drop, _ramp(theta, SR_GRAZING_DEG))
     keep = (p.valid & (edge_dist >= erosion)
-            & (_blob_uniform(rng, p.z.shape, px * SR_DROP_CORRELATION_PX) >= p_drop))
+            & (blob_uniform(rng, p.z.shape, px * SR_DROP_CORRELATION_PX) >= p_drop))
     return _finish(noisy, keep, SR_RANGE_MM)
 
 
@@ -296,7 +298,11 @@ def range_warning(clean_depth: np.ndarray, sensor: str) -> str | None:
     commands print it and the app can show it in its status bar.
     """
     near, far = sensor_range_mm(sensor)
-    z = np.ascontiguousarray(clean_depth, dtype=np.float32)
+    z = np.asarray(clean_depth, dtype=np.float32)
+    box = content_box(z)  # outside it every pixel is +0: no hand (engine.frame_box)
+    if box is None:
+        return None
+    z = np.ascontiguousarray(z[box])
     # Counted by OpenCV first (a frame a sample in a dataset): the pixels are gathered only when
     # some lie outside the range. Depths are >= 0 (0 = no data), so the counts are exact.
     lowest = float(max(near, np.nextafter(np.float32(0), np.float32(1))))  # the hand is z > 0
@@ -312,15 +318,17 @@ def range_warning(clean_depth: np.ndarray, sensor: str) -> str | None:
 
 # --- Geometry helpers -------------------------------------------------------------------------
 
-def _roi(valid: np.ndarray, margin: int) -> tuple[slice | None, slice | None]:
-    """Bounding box of the valid pixels plus `margin`, clipped to the image."""
+def _roi(valid: np.ndarray, margin: int, box: tuple[slice, slice], shape: tuple[int, int]
+         ) -> tuple[slice | None, slice | None]:
+    """Bounding box of the valid pixels plus `margin`, clipped to the image of `shape`; `valid`
+    covers the part `box` of that image."""
     rows = np.flatnonzero(valid.any(axis=1))
     if rows.size == 0:
         return None, None
     cols = np.flatnonzero(valid[rows[0]:rows[-1] + 1].any(axis=0))  # only rows with data
-    h, w = valid.shape
-    return (slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
-            slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)))
+    (h, w), v0, u0 = shape, box[0].start, box[1].start
+    return (slice(max(v0 + rows[0] - margin, 0), min(v0 + rows[-1] + margin + 1, h)),
+            slice(max(u0 + cols[0] - margin, 0), min(u0 + cols[-1] + margin + 1, w)))
 
 
 def _projector_shadow(z: np.ndarray, valid: np.ndarray, shift: float) -> np.ndarray:
@@ -414,7 +422,8 @@ def _jitter_laterally(z: np.ndarray, theta: np.ndarray, sigma_px: np.ndarray,
     """Resample depth and angle (nearest) through a smooth random displacement field."""
     h, w = z.shape
     cap = ROI_MARGIN_PX - 1
-    dx, dy = cv2.split(_blob_normal(rng, (h, w, 2), correlation_px))  # one blur for both
+    field = blob_normal(rng, (h, w, 2), correlation_px)  # one blur for both
+    dx, dy = field[..., 0].copy(), field[..., 1].copy()  # (half of cv2.split's time)
     for d in (dx, dy):
         d *= sigma_px
         np.clip(d, -cap, cap, out=d)
@@ -423,39 +432,6 @@ def _jitter_laterally(z: np.ndarray, theta: np.ndarray, sigma_px: np.ndarray,
     z_out, theta_out = (cv2.remap(a, dx, dy, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
                         for a in (z, theta))
     return z_out, theta_out
-
-
-# --- Random fields ----------------------------------------------------------------------------
-# Blob fields this wide or wider start from uniform white noise: the blur then averages about
-# 2 pi sigma^2 >= 25 draws per pixel, so the field's kurtosis is within 1.2 / 25 = 0.05 of a
-# Gaussian's (tests/test_sensors.py). Narrower fields (the 1-px dropout blobs) draw normals.
-UNIFORM_WHITE_MIN_SIGMA_PX = 2.0
-
-
-def _blob_normal(rng: np.random.Generator, shape: tuple[int, ...], sigma_px: float) -> np.ndarray:
-    """Unit-variance Gaussian noise correlated over `sigma_px`: sensor errors come in blobs.
-
-    A trailing third dimension of `shape` gives that many independent fields at once (one
-    blur for all). From UNIFORM_WHITE_MIN_SIGMA_PX up the white noise is uniform, not normal
-    (a fifth of the cost): the blur averages so many draws that the field is Gaussian anyway.
-    """
-    uniform = sigma_px >= UNIFORM_WHITE_MIN_SIGMA_PX
-    white = rng.random(shape, dtype=np.float32) if uniform else rng.standard_normal(shape, dtype=np.float32)
-    ksize = 2 * int(np.ceil(3 * sigma_px)) + 1
-    kernel = cv2.getGaussianKernel(ksize, sigma_px)
-    # Blurring white noise with K = k k^T leaves std sqrt(sum K^2) = sum k^2 (times the white
-    # noise's std: 1, or 1/sqrt(12) for uniform(0, 1), whose mean 1/2 is taken off).
-    gain = float((kernel ** 2).sum()) / (np.sqrt(12.0) if uniform else 1.0)
-    blurred = cv2.GaussianBlur(white, (ksize, ksize), sigma_px, borderType=cv2.BORDER_REFLECT)
-    if uniform:
-        blurred -= np.float32(0.5)
-    blurred *= np.float32(1.0 / gain)
-    return blurred
-
-
-def _blob_uniform(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
-    """Approximately uniform(0, 1) values correlated over `sigma_px`, for clustered dropouts."""
-    return 1.0 / (1.0 + np.exp(-_LOGISTIC_PROBIT * _blob_normal(rng, shape, sigma_px)))
 
 
 def _angle_ratio(theta: np.ndarray, max_deg: float) -> np.ndarray:
@@ -475,7 +451,7 @@ def _finish(noisy: np.ndarray, keep: np.ndarray, range_mm: tuple[float, float]) 
     """Zero dropped pixels and readings outside the sensor's range; float32 out."""
     lo, hi = range_mm
     keep = keep & (noisy >= lo) & (noisy <= hi)
-    return np.where(keep, noisy, 0.0).astype(np.float32)
+    return np.where(keep, noisy, 0.0).astype(np.float32, copy=False)
 
 
 # --- Strength ---------------------------------------------------------------------------------
