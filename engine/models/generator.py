@@ -47,6 +47,7 @@ from engine.models.checkpoint import CheckpointError, load_model, register
 from engine.models.pose_encoding import ENCODING_CHANNELS, encode_pose
 
 ENCODING_SIZE = CROP_SIZE // 2  # the skeleton is drawn at 64x64, see the module docstring
+OUTPUT_MODES = ("soft", "mask")  # what the network outputs in eval mode, see the module docstring
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -66,9 +67,14 @@ class SkeletonUNet(nn.Module):
 
     def __init__(self, base: int = 24, levels: int = 4, full_res: int = 16, max_channels: int = 192,
                  edge_window: int = 9, edge_fraction: float = 0.5, hand_max: float = 0.8,
-                 depth_window: int = 1, depth_step: float = 0.0) -> None:
+                 depth_window: int = 1, depth_step: float = 0.0, output: str = "soft") -> None:
         super().__init__()
+        if output not in OUTPUT_MODES:
+            raise ValueError(f"unknown generator output {output!r}; use {', '.join(OUTPUT_MODES)}")
+        self.output = output
         self.config = {"base": base, "levels": levels, "full_res": full_res, "max_channels": max_channels}
+        if output != "soft":  # a checkpoint of the soft kind keeps its config as it always was
+            self.config["output"] = output
         self.set_silhouette_cut(edge_window, edge_fraction, hand_max, depth_window, depth_step)
         widths = [min(base * 2 ** i, max_channels) for i in range(levels)]
         self.down = nn.ModuleList()
@@ -84,21 +90,35 @@ class SkeletonUNet(nn.Module):
         self.head = nn.Conv2d(full_res, 2, 1)
 
     def forward(self, y: torch.Tensor, view: torch.Tensor | None = None,
-                encoding: torch.Tensor | None = None) -> torch.Tensor:
+                encoding: torch.Tensor | None = None, heads: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Poses y (B, 21, 3), views (B, 5) or None → crops (B, 1, 128, 128) in [-1, 1].
 
         `encoding` (B, C, 64, 64) is `encode_pose(y, view, size=ENCODING_SIZE)` when the caller
-        already has it (training shares it with the discriminator).
+        already has it (training shares it with the discriminator). Training mode returns x_hat;
+        with `heads`, (x_hat, silhouette logit m, depth d), what the supervised-head terms need
+        (one call, so DistributedDataParallel sees every output). Eval mode returns the
+        network's output (`network_output`) after the silhouette cut.
         """
-        x_hat, _ = self.forward_parts(y, view, encoding)
-        return x_hat if self.training else self.cut_silhouette(x_hat)
+        if encoding is None:
+            encoding = encode_pose(y, view, size=ENCODING_SIZE)
+        out = self.body(encoding)
+        if heads:
+            x_hat, logit = compose_output(out)
+            return x_hat, logit, torch.tanh(out[:, 1:].float())
+        if self.training:
+            return compose_output(out)[0]
+        return self.cut_silhouette(network_output(out, self.output))
 
     def forward_parts(self, y: torch.Tensor, view: torch.Tensor | None = None,
                       encoding: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(x_hat before the eval-mode cut, silhouette logit m), both (B, 1, 128, 128)."""
+        """(the network's output before the eval-mode cut, silhouette logit m), both
+        (B, 1, 128, 128). The output is x_hat for a "soft" model (as trained), the hard
+        composition for a "mask" model (`network_output`)."""
         if encoding is None:
             encoding = encode_pose(y, view, size=ENCODING_SIZE)
-        return compose_output(self.body(encoding))
+        out = self.body(encoding)
+        return network_output(out, self.output), out[:, :1].float()
 
     def body(self, encoding: torch.Tensor) -> torch.Tensor:
         """The convolutional part: encoding (B, C, 64, 64) -> head output (B, 2, 128, 128), the
@@ -148,6 +168,17 @@ class SkeletonUNet(nn.Module):
             near = local_minimum(x, self.depth_window)
             depth = torch.where(x - near > self.depth_step, near, x)
         return torch.where(keep, depth, torch.full_like(x, BACKGROUND))
+
+
+def network_output(out: torch.Tensor, output: str = "soft") -> torch.Tensor:
+    """The network's own output (B, 1, 128, 128) from the head output, by the model's `output`
+    mode: "soft" x_hat as trained (`compose_output`), or "mask": d where the silhouette logit
+    m > 0 (sigmoid(m) > 1/2, the hand more likely than not), else the background. The mask
+    needs no tuned number: m is trained as a per-pixel classifier of the true silhouette."""
+    if output == "mask":
+        logit, depth = out[:, :1].float(), torch.tanh(out[:, 1:].float())
+        return torch.where(logit > 0, depth, torch.full_like(depth, BACKGROUND))
+    return compose_output(out)[0]
 
 
 def compose_output(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
