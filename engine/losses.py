@@ -58,11 +58,13 @@ def l2_frobenius(target: torch.Tensor, generated: torch.Tensor) -> torch.Tensor:
 
 
 def generator_loss(fake_logits: torch.Tensor, target: torch.Tensor, generated: torch.Tensor,
-                   l2_weight: float = DEFAULT_L2_WEIGHT) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(L_G, adversarial term, L2 term) with L_G = adversarial + l2_weight * L2."""
+                   l2_weight: float = DEFAULT_L2_WEIGHT,
+                   adv_weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(L_G, adversarial term, L2 term) with L_G = adv_weight * adversarial + l2_weight * L2
+    (adv_weight 1: the design's; 0: the L2-only ablation)."""
     adv = generator_adversarial(fake_logits)
     l2 = l2_frobenius(target, generated)
-    return adv + l2_weight * l2, adv, l2
+    return adv_weight * adv + l2_weight * l2, adv, l2
 
 
 def true_silhouette(target: torch.Tensor) -> torch.Tensor:

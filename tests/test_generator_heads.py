@@ -23,6 +23,7 @@ from engine.models.generator import SkeletonUNet, generate_raw_and_cut, load_gen
 from engine.models.inference import InferenceGenerator
 from engine.train.calibration import IDENTITY_CUT
 from engine.train.gan import train_gan
+from generator_fixtures import poses  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -132,3 +133,39 @@ def test_train_with_heads_then_evaluate(tmp_path):
 def test_negative_head_weight_is_refused(tmp_path):
     with pytest.raises(ValueError, match="--mask-weight must be >= 0"):
         train_gan(tmp_path / "run", {"mask_weight": -1.0, "cache_size": 4})
+
+
+def _with_statistics(model: SkeletonUNet) -> SkeletonUNet:
+    """Batch-norm statistics and affine parameters away from their defaults, then eval mode."""
+    with torch.no_grad():
+        for _ in range(3):
+            model.train()(torch.randn(4, 21, 3) * 0.3)
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return model.eval()
+
+
+def test_shuffle_stage_runs_at_64_and_folds_to_the_same_output(poses):
+    torch.manual_seed(3)
+    model = _with_statistics(SkeletonUNet(base=6, levels=3, full_res=8, full_stage="shuffle"))
+    assert model.head.out_channels == 8 and model.config["full_stage"] == "shuffle"
+    y, view = poses
+    with torch.no_grad():
+        ref = model(torch.from_numpy(y), torch.from_numpy(view))[:, 0].numpy()
+    assert ref.shape == (len(y), 128, 128)
+    assert np.abs(InferenceGenerator(model)(y, view) - ref).max() < 1e-3
+    with pytest.raises(ValueError, match="unknown generator full stage"):
+        SkeletonUNet(full_stage="bicubic")
+
+
+def test_shuffle_mask_model_runs_on_every_backend(poses):
+    torch.manual_seed(4)
+    model = _with_statistics(SkeletonUNet(base=6, levels=3, full_res=8, full_stage="shuffle", output="mask"))
+    y, view = poses
+    for backend in ("torch", "int8"):
+        g = InferenceGenerator(model, backend=backend)
+        raw, cut = g.raw_and_cut(y, view)
+        assert raw.shape == (len(y), 128, 128) and np.isfinite(raw).all()
+        assert backend == "torch" or g.backend == "int8" or g.fallback  # int8 runs, or says why not

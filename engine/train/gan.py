@@ -106,7 +106,7 @@ def preview_image(model: torch.nn.Module, crops: Crops, device: torch.device, co
 
 def build_models(options: dict) -> tuple[SkeletonUNet, PatchCritic]:
     return (SkeletonUNet(base=options["g_base"], levels=options["g_levels"], full_res=options["g_full"],
-                         output=options["g_output"]),
+                         output=options["g_output"], full_stage=options["g_full_stage"]),
             PatchCritic(base=options["d_base"]))
 
 
@@ -121,7 +121,7 @@ def checkpoint_info(options: dict, step: int, metrics: dict | None = None) -> di
                           "cameras": list(options["cameras"]), "seed": options["seed"],
                           "cache_size": options["cache_size"]},
         "objective": describe_objective(options) if options.get("style") else
-                     {"l2_weight": options["l2_weight"], "l2": "squared Frobenius norm, sum over pixels, mean over batch",
+                     {"l2_weight": options["l2_weight"], "adv_weight": options["adv_weight"], "l2": "squared Frobenius norm, sum over pixels, mean over batch",
                       "adversarial": "-log D(G(y), y), patch-averaged, mean over batch",
                       **({"mask_weight": options["mask_weight"], "depth_weight": options["depth_weight"],
                           "mask": "BCE of the silhouette logit vs the true silhouette, mean over pixels",
@@ -135,7 +135,7 @@ def gan_step(G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimize
              scaler_g: torch.amp.GradScaler, scaler_d: torch.amp.GradScaler, x: torch.Tensor, y: torch.Tensor,
              view: torch.Tensor, l2_weight: float = 1.0,
              g_objective: GeneratorObjective | None = None, mask_weight: float = 0.0,
-             depth_weight: float = 0.0) -> dict[str, float]:
+             depth_weight: float = 0.0, adv_weight: float = 1.0) -> dict[str, float]:
     """One alternating update (D, then G) on a batch: crops x (B, 1, 128, 128), poses, views.
 
     G minimises `g_objective` when given (a styled run), else the design's adversarial + L2;
@@ -163,7 +163,7 @@ def gan_step(G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimize
     with common.autocast(device):
         fake_logits = D(fake, y, encoding=enc)
         if g_objective is None:
-            loss_g, adv, l2 = generator_loss(fake_logits, x, fake, l2_weight)
+            loss_g, adv, l2 = generator_loss(fake_logits, x, fake, l2_weight, adv_weight)
             terms = {"loss_g_adv": adv, "loss_g_l2": l2}
         else:
             loss_g, terms = g_objective(fake_logits, x, fake)
@@ -267,7 +267,7 @@ def _train(run_dir: Path, given: dict, d: Dist, progress: Progress, stop_after: 
         common.set_lr(opt_g, lr_g)
         common.set_lr(opt_d, lr_d)
         losses = gan_step(G, D, opt_g, opt_d, scaler_g, scaler_d, x, y, v, options["l2_weight"], objective,
-                          options["mask_weight"], options["depth_weight"])
+                          options["mask_weight"], options["depth_weight"], options["adv_weight"])
         step += 1
         n_sums += 1
         n_window += len(x) * d.world_size
@@ -317,9 +317,11 @@ def _check_options(o: dict) -> None:
     bad = [s for s in o["sensors"] if s not in SENSOR_NAMES]
     if bad:
         raise ValueError(f"unknown sensor {bad[0]!r}; choose from {', '.join(SENSOR_NAMES)}")
-    for key in ("l2_weight", "mask_weight", "depth_weight"):
+    for key in ("l2_weight", "adv_weight", "mask_weight", "depth_weight"):
         if o[key] < 0:
             raise ValueError(f"--{key.replace('_', '-')} must be >= 0, got {o[key]}")
+    if o["style"] and o["adv_weight"] != 1.0:
+        raise ValueError("--adv-weight applies to the L2 objective only, not to --style runs")
     check_style_options(o)
 
 
