@@ -121,7 +121,7 @@ def checkpoint_info(options: dict, step: int, metrics: dict | None = None) -> di
                           "cameras": list(options["cameras"]), "seed": options["seed"],
                           "cache_size": options["cache_size"]},
         "objective": describe_objective(options) if options.get("style") else
-                     {"l2_weight": options["l2_weight"], "adv_weight": options["adv_weight"], "l2": "squared Frobenius norm, sum over pixels, mean over batch",
+                     {"l2_weight": options["l2_weight"], "adv_weight": options.get("adv_weight", 1.0), "l2": "squared Frobenius norm, sum over pixels, mean over batch",
                       "adversarial": "-log D(G(y), y), patch-averaged, mean over batch",
                       **({"mask_weight": options["mask_weight"], "depth_weight": options["depth_weight"],
                           "mask": "BCE of the silhouette logit vs the true silhouette, mean over pixels",
@@ -326,7 +326,8 @@ def _check_options(o: dict) -> None:
 
 
 def _supervised_heads(options: dict) -> bool:
-    return options["mask_weight"] > 0 or options["depth_weight"] > 0
+    """Does the run supervise G's heads (options of other trainers have no such keys)?"""
+    return options.get("mask_weight", 0.0) > 0 or options.get("depth_weight", 0.0) > 0
 
 
 def _checkpoint(run_dir: Path, options: dict, step: int, elapsed: float, best: dict,
