@@ -169,3 +169,13 @@ def test_shuffle_mask_model_runs_on_every_backend(poses):
         raw, cut = g.raw_and_cut(y, view)
         assert raw.shape == (len(y), 128, 128) and np.isfinite(raw).all()
         assert backend == "torch" or g.backend == "int8" or g.fallback  # int8 runs, or says why not
+
+
+def test_conv_flops_of_the_shipped_and_the_soft_generator():
+    from engine.bench_runtime import conv_gflop
+    from engine.models import SOFT_GENERATOR_PATH
+
+    for path, expected in ((None, 0.409), (SOFT_GENERATOR_PATH, 1.043)):
+        g = InferenceGenerator(load_generator(*(() if path is None else (path,)))[0])
+        enc = g.encode(np.zeros((1, 21, 3), np.float32), np.zeros((1, 5), np.float32))
+        assert conv_gflop(g.net, enc) == pytest.approx(expected, abs=0.001)

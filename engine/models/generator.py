@@ -77,7 +77,9 @@ class SkeletonUNet(nn.Module):
 
     Config (the constructor's keywords, stored in checkpoints): base channels, number of levels
     (resolutions 64, 32, ... halving per level), channels of the full-resolution stage, and the
-    eval-mode silhouette cut (`cut_silhouette`): its window, edge fraction and hand maximum.
+    eval-mode silhouette cut (`cut_silhouette`): its window, edge fraction and hand maximum; the
+    eval-mode `output` ("soft" or "mask") and how the last stage reaches 128x128 (`full_stage`:
+    "upsample" or "shuffle"), both absent from the config at their original values.
     """
 
     def __init__(self, base: int = 24, levels: int = 4, full_res: int = 16, max_channels: int = 192,

@@ -75,6 +75,7 @@ STATE_FORMAT = 2  # 1 (no "format" key): optimisers only, G and D in their own f
 LOG_COLUMNS = ("step", "epoch", "time_s", "lr_g", "lr_d", "loss_d", "loss_g", "loss_g_adv",
                "loss_g_l2", "d_real", "d_fake", "samples_per_s")
 HEAD_LOG_COLUMNS = ("loss_g_mask", "loss_g_depth")  # runs with supervised heads
+
 # G's loss in place of the L2 objective: (D's logits on G(y), x, G(y)) -> (L_G, its named terms).
 GeneratorObjective = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
@@ -121,7 +122,8 @@ def checkpoint_info(options: dict, step: int, metrics: dict | None = None) -> di
                           "cameras": list(options["cameras"]), "seed": options["seed"],
                           "cache_size": options["cache_size"]},
         "objective": describe_objective(options) if options.get("style") else
-                     {"l2_weight": options["l2_weight"], "adv_weight": options.get("adv_weight", 1.0), "l2": "squared Frobenius norm, sum over pixels, mean over batch",
+                     {"l2_weight": options["l2_weight"], "adv_weight": options.get("adv_weight", 1.0),
+                      "l2": "squared Frobenius norm, sum over pixels, mean over batch",
                       "adversarial": "-log D(G(y), y), patch-averaged, mean over batch",
                       **({"mask_weight": options["mask_weight"], "depth_weight": options["depth_weight"],
                           "mask": "BCE of the silhouette logit vs the true silhouette, mean over pixels",
