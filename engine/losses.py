@@ -15,12 +15,26 @@ Normalisation (stated once, used by every caller):
 - log D is computed from logits with log-sigmoid (binary cross-entropy with logits), which is
   exact and never takes log(0).
 
+Supervised heads (issue 15: not the design's; each weight 0 by default, which is the design's
+objective exactly). G's silhouette logit m and depth d (engine.models.generator) are otherwise
+trained only through x_hat = sigmoid(m) d + (1 - sigmoid(m)), whose L2 optimum is the expected
+depth: m never has to become a mask and x_hat blurs where the outline is uncertain. So:
+- mask term: per-pixel binary cross-entropy of m against the true silhouette (x < the paste's
+  background threshold, as every metric counts hand), mean over pixels and batch; its optimum is
+  sigmoid(m) = P(hand), so m > 0 is the more-likely-than-not silhouette;
+- depth term: per-pixel L1 of d against x inside the true silhouette, mean over those pixels
+  (the median depth, not an average across a depth step), in crop units.
+Both are per-pixel means, like pix2pix's L1 x 100, so their weights set them against the
+adversarial term rather than against the Frobenius sum.
+
 The style terms (VGG content, Gram style, total variation, L_ST) are in engine/style/losses.py.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from engine.data.crop import PASTE_BACKGROUND_MIN
 
 DEFAULT_L2_WEIGHT = 1.0  # lambda of the design
 
@@ -44,8 +58,33 @@ def l2_frobenius(target: torch.Tensor, generated: torch.Tensor) -> torch.Tensor:
 
 
 def generator_loss(fake_logits: torch.Tensor, target: torch.Tensor, generated: torch.Tensor,
-                   l2_weight: float = DEFAULT_L2_WEIGHT) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(L_G, adversarial term, L2 term) with L_G = adversarial + l2_weight * L2."""
+                   l2_weight: float = DEFAULT_L2_WEIGHT,
+                   adv_weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(L_G, adversarial term, L2 term) with L_G = adv_weight * adversarial + l2_weight * L2
+    (adv_weight 1: the design's; 0: the L2-only ablation)."""
     adv = generator_adversarial(fake_logits)
     l2 = l2_frobenius(target, generated)
-    return adv + l2_weight * l2, adv, l2
+    return adv_weight * adv + l2_weight * l2, adv, l2
+
+
+def true_silhouette(target: torch.Tensor) -> torch.Tensor:
+    """The hand pixels of target crops, as float 0/1 (every metric's hand_mask)."""
+    return (target.float() < PASTE_BACKGROUND_MIN).float()
+
+
+def mask_bce(logit: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of silhouette logits against the target's silhouette, mean over pixels."""
+    return F.binary_cross_entropy_with_logits(logit.float(), true_silhouette(target))
+
+
+def depth_l1(depth: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """|d - x| averaged over the target's hand pixels (0 when a batch has none)."""
+    inside = true_silhouette(target)
+    return ((depth.float() - target.float()).abs() * inside).sum() / inside.sum().clamp(min=1.0)
+
+
+def head_loss(logit: torch.Tensor, depth: torch.Tensor, target: torch.Tensor, mask_weight: float,
+              depth_weight: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(mask_weight * mask term + depth_weight * depth term, mask term, depth term)."""
+    bce, l1 = mask_bce(logit, target), depth_l1(depth, target)
+    return mask_weight * bce + depth_weight * l1, bce, l1

@@ -19,7 +19,7 @@ def test_a_tiny_distillation_runs_resumes_and_exports_a_generator(tmp_path):
     student, info = load_generator(run / "generator.safetensors")
     assert student.config["base"] == 6 and info["step"] == 2
     assert {"iou", "fg_mae_mm"} <= set(info["eval"]) and "calibrated_on" in info["silhouette_cut"]
-    assert info["objective"]["teacher"].endswith("generator_default.safetensors")
+    assert info["objective"]["teacher"].endswith("generator_soft.safetensors")
     out = InferenceGenerator(student)(np.zeros((1, 21, 3), np.float32))
     assert out.shape == (1, 128, 128) and np.isfinite(out).all()
     # Resume: the step count grows from the checkpoint, the log holds each step once.

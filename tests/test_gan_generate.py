@@ -14,7 +14,7 @@ from engine.data.crop import make_transform
 from engine.data.paste import BLEND_BAND_CROP_PX
 from engine.hand.pose_io import record_from_dict
 from engine.models.checkpoint import save_checkpoint
-from engine.models import DEFAULT_GENERATOR_PATH
+from engine.models import DEFAULT_GENERATOR_PATH, SOFT_GENERATOR_PATH
 from engine.models.generator import SkeletonUNet
 
 
@@ -104,8 +104,11 @@ def test_a_bad_style_is_one_line_and_nothing_is_written(tmp_path, all_hand_model
 
 @pytest.mark.skipif(not DEFAULT_GENERATOR_PATH.exists(), reason="shipped generator not trained yet")
 def test_generate_no_cut_shows_the_raw_network_output(tmp_path):
-    assert main(["generate", "--preset", "fist", "--out", str(tmp_path / "cut")]) == 0
-    assert main(["generate", "--preset", "fist", "--no-cut", "--out", str(tmp_path / "raw")]) == 0
+    # The soft-output generator, whose cut changes pixels (the shipped default's calibrated cut is
+    # the identity on its hard output, so there both are the same image).
+    soft = str(SOFT_GENERATOR_PATH)
+    assert main(["generate", "--preset", "fist", "--model", soft, "--out", str(tmp_path / "cut")]) == 0
+    assert main(["generate", "--preset", "fist", "--model", soft, "--no-cut", "--out", str(tmp_path / "raw")]) == 0
     cut, cut_pose = read_outputs(tmp_path / "cut")
     raw, raw_pose = read_outputs(tmp_path / "raw")
     assert cut_pose["provenance"]["silhouette_cut"] is True and raw_pose["provenance"]["silhouette_cut"] is False

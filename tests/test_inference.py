@@ -10,7 +10,8 @@ from app.cli import main
 from engine.camera import KINECT_V1
 from engine.hand.presets import load_preset
 from engine.models.device import inference_threads, resolve_device
-from engine.models.generator import SkeletonUNet, generate_crops, generate_depth
+from engine.models import SOFT_GENERATOR_PATH
+from engine.models.generator import SkeletonUNet, generate_crops, generate_depth, load_generator
 from engine.models.inference import InferenceGenerator, fold_generator
 from generator_fixtures import poses, shipped  # noqa: F401  (fixtures)
 from engine.runtime_batch import generate_batch
@@ -113,14 +114,22 @@ def test_thread_count_keeps_a_core_for_the_gui(cores, gui, threads):
     assert inference_threads(cores, keep_for_gui=gui) == threads
 
 
-def test_a_full_width_student_is_its_teacher(shipped, poses):
+def test_a_full_width_student_is_its_teacher(poses):
+    teacher = load_generator(SOFT_GENERATOR_PATH)[0]  # distillation's default teacher
     y, view = poses
-    student = slim_student(shipped, base=24, levels=4, full_res=16).eval()
-    np.testing.assert_array_equal(reference_crops(student, y, view), reference_crops(shipped, y, view))
-    narrow = slim_student(shipped, base=12, levels=4, full_res=8)
-    assert narrow.config["base"] == 12 and narrow.edge_window == shipped.edge_window
+    student = slim_student(teacher, base=24, levels=4, full_res=16).eval()
+    np.testing.assert_array_equal(reference_crops(student, y, view), reference_crops(teacher, y, view))
+    narrow = slim_student(teacher, base=12, levels=4, full_res=8)
+    assert narrow.config["base"] == 12 and narrow.edge_window == teacher.edge_window
     with pytest.raises(ValueError, match="levels"):
-        slim_student(shipped, base=12, levels=3, full_res=8)
+        slim_student(teacher, base=12, levels=3, full_res=8)
+
+
+def test_a_mask_output_teacher_is_refused_in_one_line(shipped):
+    assert shipped.output == "mask"  # the shipped default: its x_hat is not what it outputs
+    with pytest.raises(ValueError, match="soft-output teacher") as e:
+        slim_student(shipped, base=8, levels=4, full_res=8)
+    assert "\n" not in str(e.value)
 
 
 def test_raw_and_cut_come_from_one_pass_and_match_the_reference(shipped, poses):

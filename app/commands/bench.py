@@ -28,6 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "with (default: the default scene's, none)")
     p.add_argument("--device", default="cpu", help="engine: where G runs for the runtime figures: cpu (default), cuda, mps or auto")
     p.add_argument("--style-weights", type=Path, help="engine: style stage checkpoint timed (default: the shipped one)")
+    p.add_argument("--model", type=Path, help="engine: generator checkpoint timed (default: the shipped one)")
     p.add_argument("--backend", choices=GENERATOR_BACKENDS, default=DEFAULT_GENERATOR_BACKEND,
                    help=f"engine: how G runs for the stage and batch figures: torch (float32) or int8 "
                         f"(default {DEFAULT_GENERATOR_BACKEND}); every backend's G is also timed side by side")
@@ -50,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     weights = args.style_weights or DEFAULT_STYLE_STAGE_PATH
     result = {"machine": _machine(torch.get_num_threads()),
               "simulator": bench_simulator(args.count), "hand_model": bench_hand_model(args.count),
-              **bench_runtime(args.count, args.device, backend=args.backend, style_weights=weights),
+              **bench_runtime(args.count, args.device, backend=args.backend, style_weights=weights,
+                             **({"model_path": args.model} if args.model else {})),
               "dataset": bench_dataset(args.count)}
     if weights.is_file():
         result["style"] = bench_style(args.count, weights=str(weights))

@@ -176,13 +176,51 @@ def crop_part_labels(crops: np.ndarray, y: np.ndarray, view: np.ndarray) -> np.n
     return out
 
 
+BOOTSTRAP_DRAWS = 2000
+
+
+def pooled_ratio(sums: np.ndarray) -> float:
+    """sum(error) / sum(pixels) over images, from per-image rows (error sum, pixels)."""
+    px = float(sums[:, 1].sum()) if len(sums) else 0.0
+    return float(sums[:, 0].sum()) / px if px else float("nan")
+
+
+def _statistic(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """A metric on each bootstrap draw (rows of idx): pooled ratio for (error, pixels) rows, the
+    mean over images and fingers of per-finger IoU (N, 5), else the mean (NaN-skipping)."""
+    drawn = values[idx]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if values.ndim == 2 and values.shape[1] == 2:
+            return drawn[..., 0].sum(1) / drawn[..., 1].sum(1)
+        if values.ndim == 2:  # per-finger IoU: mean of each finger's mean, as the point estimate
+            return np.nanmean(np.nanmean(drawn, axis=1), axis=1)
+        return np.nanmean(drawn, axis=1)
+
+
+def bootstrap_ci95(per_image: dict[str, np.ndarray], seed: int = 0,
+                   draws: int = BOOTSTRAP_DRAWS) -> dict[str, list[float] | None]:
+    """95 % percentile-bootstrap intervals (images resampled with replacement, the same draws for
+    every metric) of each metric from its per-image values; None where undefined."""
+    n = max((len(v) for v in per_image.values()), default=0)
+    if n < 2:
+        return {k: None for k in per_image}
+    idx = np.random.default_rng([seed, 0xB007]).integers(0, n, size=(draws, n))
+    out: dict[str, list[float] | None] = {}
+    for name, values in per_image.items():
+        stat = _statistic(values, idx) if len(values) == n else np.full(draws, np.nan)
+        stat = stat[np.isfinite(stat)]
+        out[name] = [float(np.percentile(stat, 2.5)), float(np.percentile(stat, 97.5))] if len(stat) else None
+    return out
+
+
 class _Scores:
     """Per-image metrics and estimator features of one image source against the references."""
 
     def __init__(self) -> None:
         self.iou: list[np.ndarray] = []
         self.boundary_f: list[np.ndarray] = []
-        self.fg_error_mm, self.fg_px, self.full_error_mm, self.full_px = 0.0, 0, 0.0, 0
+        self.fg: list[np.ndarray] = []  # (B, 2) per image: foreground |error| sum (mm), pixels
+        self.full: list[np.ndarray] = []  # the same over the full crop
         self.fingers: list[np.ndarray] = []
         self.pose: list[np.ndarray] = []
         self.features: list[np.ndarray] = []
@@ -195,12 +233,8 @@ class _Scores:
         feats, pose = estimated
         self.iou.append(silhouette_iou(images, batch.reference))
         self.boundary_f.append(boundary_f_score(images, batch.reference))
-        total, n = fg_abs_error_mm(images, batch.reference)
-        self.fg_error_mm += float(total.sum())
-        self.fg_px += int(n.sum())
-        total, n = full_abs_error_mm(images, batch.reference)
-        self.full_error_mm += float(total.sum())
-        self.full_px += int(n.sum())
+        self.fg.append(np.stack(fg_abs_error_mm(images, batch.reference), axis=1).astype(np.float64))
+        self.full.append(np.stack(full_abs_error_mm(images, batch.reference), axis=1).astype(np.float64))
         if labels is not None:
             reference_labels = np.where(hand_mask(batch.reference), batch.labels, 0)
             self.fingers.append(part_iou(labels, reference_labels, FINGER_PARTS))
@@ -217,11 +251,15 @@ class _Scores:
             kid_mean, kid_std = float("nan"), float("nan")
         fingers = np.concatenate(self.fingers) if self.fingers else np.full((0, len(FINGERS)), np.nan)
         per_finger = {f: nanmean(fingers[:, k]) for k, f in enumerate(FINGERS)}
-        return {"silhouette_iou": nanmean(cat(self.iou)), "boundary_f": nanmean(cat(self.boundary_f)),
-                "fg_mae_mm": self.fg_error_mm / self.fg_px if self.fg_px else float("nan"),
-                "full_mae_mm": self.full_error_mm / self.full_px if self.full_px else float("nan"),
+        fg, full = (np.concatenate(a) if a else np.zeros((0, 2)) for a in (self.fg, self.full))
+        iou, boundary, pose = cat(self.iou), cat(self.boundary_f), cat(self.pose)
+        return {"silhouette_iou": nanmean(iou), "boundary_f": nanmean(boundary),
+                "fg_mae_mm": pooled_ratio(fg), "full_mae_mm": pooled_ratio(full),
                 "finger_iou": per_finger, "finger_iou_mean": nanmean(np.array(list(per_finger.values()))),
-                "pose_error_mm": nanmean(cat(self.pose)),
+                "ci95": bootstrap_ci95({"silhouette_iou": iou, "boundary_f": boundary, "fg_mae_mm": fg,
+                                        "full_mae_mm": full, "finger_iou_mean": fingers, "pose_error_mm": pose},
+                                       seed=seed),
+                "pose_error_mm": nanmean(pose),
                 "pose_error_reference_mm": pose_error_reference_mm,
                 "kid": kid_mean, "kid_std": kid_std, "n": int(len(feats)),
                 **({"full_frame": summarise_frames(np.concatenate(self.frames))} if self.frames else {})}

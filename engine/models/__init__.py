@@ -8,6 +8,9 @@ from pathlib import Path
 MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
 # The shipped generator, used by `generate`, `evaluate` and the app when no --model is given.
 DEFAULT_GENERATOR_PATH = MODELS_DIR / "generator_default.safetensors"
+# The previous default (design objective, soft output + calibrated cut): distillation's teacher and
+# the reference the new default was measured against (its card: generator_soft.md).
+SOFT_GENERATOR_PATH = MODELS_DIR / "generator_soft.safetensors"
 # The shipped pose estimator (the project's own depth network).
 DEFAULT_ESTIMATOR_PATH = MODELS_DIR / "pose_estimator.safetensors"
 # The depth VGG-19 of the style losses: the first pose estimator's trunk, kept when the estimator

@@ -9,28 +9,42 @@ because drawing 25 segments' falloff at 128x128 costs more than the network itse
 a last full-resolution stage (upsample + two convolutions, fed the upsampled encoding as well)
 brings the output to 128x128. Upsampling is nearest-neighbour + 3x3 convolution rather than a
 transposed convolution, which avoids checkerboard artefacts (Odena et al., Distill 2016, as in
-pytorch/examples fast_neural_style).
+pytorch/examples fast_neural_style). `full_stage="shuffle"` is the cheaper alternative for the
+real-time path (issue 14): that last stage (fed the encoding as well) runs at 64x64 and its 1x1
+head gives each of the 2x2 output pixels under a feature pixel its own two maps, rearranged by
+pixel shuffle (sub-pixel convolution, Shi et al., CVPR 2016). Profiled on one thread, the
+full-resolution stage was ~29 % of the shipped G and, in narrow nets, most of it: its 3x3
+convolution with 8 output channels at 128x128 ran at a fifth of the core's peak.
 
 Output. Two maps: a silhouette logit m and a foreground depth d = tanh(.), composed as
 x_hat = sigmoid(m) * d + (1 - sigmoid(m)) * (+1), the background being +1 by the crop convention.
-Training applies the design's objective to this x_hat (`.train()` mode returns it).
+Training applies the design's objective to this x_hat (`.train()` mode returns it). What the
+network outputs in eval mode (its "raw" output in `evaluate`) is the config's `output`:
+- "soft" (every checkpoint without the key, the original G): x_hat itself;
+- "mask": d where m > 0, else the background, a hard composition with no tuned number. It needs
+  m trained as a silhouette classifier and d as the depth under it, which the design's objective
+  does not do (below); `train gan --mask-weight --depth-weight` adds those terms (engine.losses).
 
-Eval mode (`.eval()`, what `generate`, the app and evaluation use) cuts a hard silhouette out of
-x_hat (`cut_silhouette`): an L2-trained image is the expected depth, so where the hand's outline
-is uncertain it blends hand depth with the background into "flying pixels" at depths where no
-surface exists, which a crisp silhouette must not have. A pixel is kept as hand only where the
-hand more likely covers it than not, judged against the nearest hand surface (the local
-minimum); kept pixels keep x_hat, except that a pixel blended across a depth step takes the
-front surface's depth. The cut's numbers are in the config, calibrated on simulator crops from a
-seed used neither for training nor for evaluation (engine.train.calibration.calibrate_silhouette_cut).
-On the shipped model's 1,000 held-out poses the cut takes IoU from 0.84 to 0.94 and foreground
-MAE from 11.6 to 7.4 mm, but mostly by dropping uncertain pixels: the full-crop MAE, which charges
-dropped pixels too, is 13.8 mm with and without it (300 test poses, model card). Measured alternatives: cutting where m > 0 (m did not become a clean mask: with d free to
-reach +1 the objective does not need it, sigmoid(m) was ~0.65 inside the hand and ~0.27 outside
-after 400 steps, and the IoU was 0.84 against 0.90 for the cut); outputting d inside the cut (65
-mm too near, d compensates sigmoid(m) < 1); and a straight-through hard mask in training (L2
-barely punishes false hand pixels whose depth is near +1, so the silhouette bled into the
-background: IoU 0.50 at step 200 against 0.81).
+Eval mode (`.eval()`, what `generate`, the app and evaluation use) applies the silhouette cut to
+that output (`cut_silhouette`; for a "mask" model calibration may pick the identity). For x_hat:
+an L2-trained image is the expected depth, so where the hand's outline is uncertain it blends
+hand depth with the background into "flying pixels" at depths where no surface exists, which a
+crisp silhouette must not have. A pixel is kept as hand only where the hand more likely covers it
+than not, judged against the nearest hand surface (the local minimum); kept pixels keep x_hat,
+except that a pixel blended across a depth step takes the front surface's depth. The cut's
+numbers are in the config, calibrated on simulator crops from a seed used neither for training
+nor for evaluation (engine.train.calibration.calibrate_silhouette_cut). On the original G's 1,000
+held-out poses the cut takes IoU from 0.84 to 0.94 and foreground MAE from 11.6 to 7.4 mm, but
+mostly by dropping uncertain pixels: the full-crop MAE, which charges dropped pixels too, is
+13.8 mm with and without it (300 test poses, model card).
+
+Measured alternatives under the design's objective alone: cutting where m > 0 (m did not become
+a clean mask, since with d free to reach +1 the objective does not need it: sigmoid(m) was ~0.65
+inside the hand and ~0.27 outside after 400 steps, and the IoU was 0.84 against 0.90 for the cut;
+hence the supervised heads of a "mask" model); outputting d inside the cut (65 mm too near, d
+compensates sigmoid(m) < 1); and a straight-through hard mask in training (L2 barely punishes
+false hand pixels whose depth is near +1, so the silhouette bled into the background: IoU 0.50 at
+step 200 against 0.81).
 """
 from __future__ import annotations
 
@@ -47,6 +61,8 @@ from engine.models.checkpoint import CheckpointError, load_model, register
 from engine.models.pose_encoding import ENCODING_CHANNELS, encode_pose
 
 ENCODING_SIZE = CROP_SIZE // 2  # the skeleton is drawn at 64x64, see the module docstring
+OUTPUT_MODES = ("soft", "mask")  # what the network outputs in eval mode, see the module docstring
+FULL_STAGES = ("upsample", "shuffle")  # how the 64x64 U-Net reaches 128x128, see the module docstring
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -61,14 +77,27 @@ class SkeletonUNet(nn.Module):
 
     Config (the constructor's keywords, stored in checkpoints): base channels, number of levels
     (resolutions 64, 32, ... halving per level), channels of the full-resolution stage, and the
-    eval-mode silhouette cut (`cut_silhouette`): its window, edge fraction and hand maximum.
+    eval-mode silhouette cut (`cut_silhouette`): its window, edge fraction and hand maximum; the
+    eval-mode `output` ("soft" or "mask") and how the last stage reaches 128x128 (`full_stage`:
+    "upsample" or "shuffle"), both absent from the config at their original values.
     """
 
     def __init__(self, base: int = 24, levels: int = 4, full_res: int = 16, max_channels: int = 192,
                  edge_window: int = 9, edge_fraction: float = 0.5, hand_max: float = 0.8,
-                 depth_window: int = 1, depth_step: float = 0.0) -> None:
+                 depth_window: int = 1, depth_step: float = 0.0, output: str = "soft",
+                 full_stage: str = "upsample") -> None:
         super().__init__()
+        if output not in OUTPUT_MODES:
+            raise ValueError(f"unknown generator output {output!r}; use {', '.join(OUTPUT_MODES)}")
+        if full_stage not in FULL_STAGES:
+            raise ValueError(f"unknown generator full stage {full_stage!r}; use {', '.join(FULL_STAGES)}")
+        self.output, self.full_stage = output, full_stage
         self.config = {"base": base, "levels": levels, "full_res": full_res, "max_channels": max_channels}
+        # Checkpoints of the original kind keep their config exactly as it always was.
+        if output != "soft":
+            self.config["output"] = output
+        if full_stage != "upsample":
+            self.config["full_stage"] = full_stage
         self.set_silhouette_cut(edge_window, edge_fraction, hand_max, depth_window, depth_step)
         widths = [min(base * 2 ** i, max_channels) for i in range(levels)]
         self.down = nn.ModuleList()
@@ -81,24 +110,40 @@ class SkeletonUNet(nn.Module):
             self.up.append(_block(c_in + w_skip, w_skip))
             c_in = w_skip
         self.full = _block(c_in + ENCODING_CHANNELS, full_res)
-        self.head = nn.Conv2d(full_res, 2, 1)
+        # "shuffle": the last stage runs at 64x64 and its 1x1 head gives each of the 2x2 output
+        # pixels under a feature pixel its own two maps (sub-pixel convolution).
+        self.head = nn.Conv2d(full_res, 2 if full_stage == "upsample" else 2 * 4, 1)
 
     def forward(self, y: torch.Tensor, view: torch.Tensor | None = None,
-                encoding: torch.Tensor | None = None) -> torch.Tensor:
+                encoding: torch.Tensor | None = None, heads: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Poses y (B, 21, 3), views (B, 5) or None → crops (B, 1, 128, 128) in [-1, 1].
 
         `encoding` (B, C, 64, 64) is `encode_pose(y, view, size=ENCODING_SIZE)` when the caller
-        already has it (training shares it with the discriminator).
+        already has it (training shares it with the discriminator). Training mode returns x_hat;
+        with `heads`, (x_hat, silhouette logit m, depth d), what the supervised-head terms need
+        (one call, so DistributedDataParallel sees every output). Eval mode returns the
+        network's output (`network_output`) after the silhouette cut.
         """
-        x_hat, _ = self.forward_parts(y, view, encoding)
-        return x_hat if self.training else self.cut_silhouette(x_hat)
+        if encoding is None:
+            encoding = encode_pose(y, view, size=ENCODING_SIZE)
+        out = self.body(encoding)
+        if heads:
+            x_hat, logit = compose_output(out)
+            return x_hat, logit, torch.tanh(out[:, 1:].float())
+        if self.training:
+            return compose_output(out)[0]
+        return self.cut_silhouette(network_output(out, self.output))
 
     def forward_parts(self, y: torch.Tensor, view: torch.Tensor | None = None,
                       encoding: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(x_hat before the eval-mode cut, silhouette logit m), both (B, 1, 128, 128)."""
+        """(the network's output before the eval-mode cut, silhouette logit m), both
+        (B, 1, 128, 128). The output is x_hat for a "soft" model (as trained), the hard
+        composition for a "mask" model (`network_output`)."""
         if encoding is None:
             encoding = encode_pose(y, view, size=ENCODING_SIZE)
-        return compose_output(self.body(encoding))
+        out = self.body(encoding)
+        return network_output(out, self.output), out[:, :1].float()
 
     def body(self, encoding: torch.Tensor) -> torch.Tensor:
         """The convolutional part: encoding (B, C, 64, 64) -> head output (B, 2, 128, 128), the
@@ -112,6 +157,8 @@ class SkeletonUNet(nn.Module):
             skips.append(h)
         for block, skip in zip(self.up, reversed(skips[:-1])):
             h = block(torch.cat([F.interpolate(h, scale_factor=2.0, mode="nearest"), skip], dim=1))
+        if self.full_stage == "shuffle":
+            return F.pixel_shuffle(self.head(self.full(torch.cat([h, encoding], dim=1))), 2)
         h = torch.cat([F.interpolate(h, scale_factor=2.0, mode="nearest"),
                        F.interpolate(encoding, scale_factor=2.0, mode="bilinear", align_corners=False)], dim=1)
         return self.head(self.full(h))
@@ -148,6 +195,17 @@ class SkeletonUNet(nn.Module):
             near = local_minimum(x, self.depth_window)
             depth = torch.where(x - near > self.depth_step, near, x)
         return torch.where(keep, depth, torch.full_like(x, BACKGROUND))
+
+
+def network_output(out: torch.Tensor, output: str = "soft") -> torch.Tensor:
+    """The network's own output (B, 1, 128, 128) from the head output, by the model's `output`
+    mode: "soft" x_hat as trained (`compose_output`), or "mask": d where the silhouette logit
+    m > 0 (sigmoid(m) > 1/2, the hand more likely than not), else the background. The mask
+    needs no tuned number: m is trained as a per-pixel classifier of the true silhouette."""
+    if output == "mask":
+        logit, depth = out[:, :1].float(), torch.tanh(out[:, 1:].float())
+        return torch.where(logit > 0, depth, torch.full_like(depth, BACKGROUND))
+    return compose_output(out)[0]
 
 
 def compose_output(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

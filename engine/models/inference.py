@@ -40,7 +40,7 @@ from engine.data.crop import CROP_SIZE
 from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, GENERATOR_BACKENDS
 from engine.models.fast_cut import cut_silhouette_numpy
 from engine.models.fast_encoding import encode_pose_numpy
-from engine.models.generator import ENCODING_SIZE, SkeletonUNet, compose_output
+from engine.models.generator import ENCODING_SIZE, SkeletonUNet, network_output
 from engine.models.pose_encoding import VIEW_SIZE, encode_pose
 
 # Crops per network call on the CPU. Larger batches do not pay there: on the 2-core AVX2 machine
@@ -132,9 +132,10 @@ class InferenceGenerator:
         return encode_pose(yt, vt, size=ENCODING_SIZE)
 
     def network(self, encoding: torch.Tensor) -> torch.Tensor:
-        """x_hat (B, 1, 128, 128) before the cut, from an encoding made by `encode`."""
+        """The network's output (B, 1, 128, 128) before the cut, from an encoding made by
+        `encode`: x_hat, or for a "mask" model its hard composition (generator.network_output)."""
         if self._int8 is not None:
-            return compose_output(self._int8(encoding))[0]
+            return network_output(self._int8(encoding), self.net.output)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
             soft, _ = self.net.forward_parts(None, None, encoding)  # y is unused given the encoding
         return soft

@@ -70,6 +70,10 @@ def _slim_block(src: torch.nn.Sequential, dst: torch.nn.Sequential, c_in: torch.
 
 def slim_student(teacher: SkeletonUNet, base: int, levels: int, full_res: int) -> SkeletonUNet:
     """A SkeletonUNet(base, levels, full_res) initialised from the teacher's strongest channels."""
+    if teacher.output != "soft" or teacher.full_stage != "upsample":
+        raise ValueError("distillation needs a soft-output teacher with the full-resolution stage "
+                         f"(this one: output {teacher.output}, full stage {teacher.full_stage}); e.g. "
+                         "resources/models/generator_soft.safetensors")
     if levels != teacher.config["levels"]:
         raise ValueError(f"the student must have the teacher's {teacher.config['levels']} levels, got {levels}")
     student = SkeletonUNet(base=base, levels=levels, full_res=full_res, max_channels=teacher.config["max_channels"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.models import DEFAULT_GENERATOR_PATH
+from engine.models import SOFT_GENERATOR_PATH
 from engine.train.options import defaults, mutable, option
 
 
@@ -13,7 +13,8 @@ from engine.train.options import defaults, mutable, option
 class DistillOptions:
     """The options of a distillation run (its options.json, key for key)."""
 
-    teacher: str = option(str(DEFAULT_GENERATOR_PATH), "the generator to distil")
+    teacher: str = option(str(SOFT_GENERATOR_PATH), "the generator to distil (a soft-output one: the "
+                         "student learns its x_hat)")
     # The teacher's kind of data, fixed: simulator poses, clean renders.
     data: str = option("sim", "training data", flag=False)
     sensors: tuple[str, ...] = option(("none",), "sensor models of the targets", flag=False)

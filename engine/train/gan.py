@@ -4,6 +4,9 @@ One step (alternating, as designed; losses in engine.losses):
   1. D step: maximise log D(x, y) + log(1 - D(G(y), y)) on a real batch and G's output (detached).
   2. G step: minimise -log D(G(y), y) + lambda * ||x - G(y)||_F^2, or with --style the design's
      styled variant -log D(G(y), y) + L_ST(G(y); content x, style S) (engine.train.style_objective).
+     With --mask-weight / --depth-weight (not the design's; 0 by default), G's silhouette logit and
+     depth head are also supervised directly (engine.losses.head_loss), so that with --g-output
+     mask the network's own eval-mode output, d where m > 0, is a sharp silhouette.
 Both nets see the pose as one skeleton image per batch (engine.models.pose_encoding).
 
 Pieces. This module is the loop, its checkpoints and previews; the crops it trains, evaluates
@@ -48,7 +51,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from engine.data.crop import BACKGROUND, CROP_SIZE, CUBE_MM
 from engine.data.crop_cache import CALIBRATION_SEED_OFFSET, Crops, build_cache
 from engine.io_utils import write_png
-from engine.losses import discriminator_loss, generator_loss
+from engine.losses import discriminator_loss, generator_loss, head_loss
 from engine.models.checkpoint import read_checkpoint, save_checkpoint
 from engine.models.discriminator import PatchCritic
 from engine.models.generator import ENCODING_SIZE, SkeletonUNet
@@ -71,6 +74,7 @@ D_FILE = "discriminator.safetensors"  # older run folders only: D now lives in t
 STATE_FORMAT = 2  # 1 (no "format" key): optimisers only, G and D in their own files
 LOG_COLUMNS = ("step", "epoch", "time_s", "lr_g", "lr_d", "loss_d", "loss_g", "loss_g_adv",
                "loss_g_l2", "d_real", "d_fake", "samples_per_s")
+HEAD_LOG_COLUMNS = ("loss_g_mask", "loss_g_depth")  # runs with supervised heads
 
 # G's loss in place of the L2 objective: (D's logits on G(y), x, G(y)) -> (L_G, its named terms).
 GeneratorObjective = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
@@ -102,7 +106,8 @@ def preview_image(model: torch.nn.Module, crops: Crops, device: torch.device, co
 # ------------------------------------------------------------------------------------ training
 
 def build_models(options: dict) -> tuple[SkeletonUNet, PatchCritic]:
-    return (SkeletonUNet(base=options["g_base"], levels=options["g_levels"], full_res=options["g_full"]),
+    return (SkeletonUNet(base=options["g_base"], levels=options["g_levels"], full_res=options["g_full"],
+                         output=options["g_output"], full_stage=options["g_full_stage"]),
             PatchCritic(base=options["d_base"]))
 
 
@@ -117,8 +122,13 @@ def checkpoint_info(options: dict, step: int, metrics: dict | None = None) -> di
                           "cameras": list(options["cameras"]), "seed": options["seed"],
                           "cache_size": options["cache_size"]},
         "objective": describe_objective(options) if options.get("style") else
-                     {"l2_weight": options["l2_weight"], "l2": "squared Frobenius norm, sum over pixels, mean over batch",
-                      "adversarial": "-log D(G(y), y), patch-averaged, mean over batch"},
+                     {"l2_weight": options["l2_weight"], "adv_weight": options.get("adv_weight", 1.0),
+                      "l2": "squared Frobenius norm, sum over pixels, mean over batch",
+                      "adversarial": "-log D(G(y), y), patch-averaged, mean over batch",
+                      **({"mask_weight": options["mask_weight"], "depth_weight": options["depth_weight"],
+                          "mask": "BCE of the silhouette logit vs the true silhouette, mean over pixels",
+                          "depth": "L1 of the depth head inside the true silhouette, mean over those pixels"}
+                         if _supervised_heads(options) else {})},
         "init": options.get("init"), "options": options, "eval": metrics or {},
     }
 
@@ -126,18 +136,24 @@ def checkpoint_info(options: dict, step: int, metrics: dict | None = None) -> di
 def gan_step(G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
              scaler_g: torch.amp.GradScaler, scaler_d: torch.amp.GradScaler, x: torch.Tensor, y: torch.Tensor,
              view: torch.Tensor, l2_weight: float = 1.0,
-             g_objective: GeneratorObjective | None = None) -> dict[str, float]:
+             g_objective: GeneratorObjective | None = None, mask_weight: float = 0.0,
+             depth_weight: float = 0.0, adv_weight: float = 1.0) -> dict[str, float]:
     """One alternating update (D, then G) on a batch: crops x (B, 1, 128, 128), poses, views.
 
-    G minimises `g_objective` when given (a styled run), else the design's adversarial + L2.
+    G minimises `g_objective` when given (a styled run), else the design's adversarial + L2;
+    either plus the supervised-head terms when a weight of theirs is set (engine.losses.head_loss).
     Returns the batch's losses and D's mean probabilities on real and fake crops.
     """
+    heads = mask_weight > 0 or depth_weight > 0
     device = x.device
     with torch.no_grad():
         enc = encode_pose(y, view, size=ENCODING_SIZE).contiguous(memory_format=torch.channels_last)
     x = x.contiguous(memory_format=torch.channels_last)
     with common.autocast(device):
-        fake = G(y, view, encoding=enc)
+        if heads:
+            fake, logit, depth = G(y, view, encoding=enc, heads=True)
+        else:
+            fake = G(y, view, encoding=enc)
         # D step: real and fake in one forward, so each backward follows exactly one forward
         # (what DDP and spectral norm's in-place power iteration need).
         logits = D(torch.cat([x, fake.detach()]), y, encoding=torch.cat([enc, enc]))
@@ -149,10 +165,14 @@ def gan_step(G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimize
     with common.autocast(device):
         fake_logits = D(fake, y, encoding=enc)
         if g_objective is None:
-            loss_g, adv, l2 = generator_loss(fake_logits, x, fake, l2_weight)
+            loss_g, adv, l2 = generator_loss(fake_logits, x, fake, l2_weight, adv_weight)
             terms = {"loss_g_adv": adv, "loss_g_l2": l2}
         else:
             loss_g, terms = g_objective(fake_logits, x, fake)
+        if heads:
+            supervised, bce, l1 = head_loss(logit, depth, x, mask_weight, depth_weight)
+            loss_g = loss_g + supervised
+            terms = {**terms, "loss_g_mask": bce, "loss_g_depth": l1}
     opt_g.zero_grad(set_to_none=True)
     scaler_g.scale(loss_g).backward()  # also fills D's grads; the next D step zeroes them first
     scaler_g.step(opt_g)
@@ -221,7 +241,8 @@ def _train(run_dir: Path, given: dict, d: Dist, progress: Progress, stop_after: 
             _export(run_dir, G, info, best, step)  # finish the exports a kill may have cut off
     elif resuming:
         resuming = False  # options written but no checkpoint yet: a fresh start
-    columns = LOG_COLUMNS + STYLE_LOG_COLUMNS if style is not None else LOG_COLUMNS
+    columns = LOG_COLUMNS + (STYLE_LOG_COLUMNS if style is not None else ()) + \
+        (HEAD_LOG_COLUMNS if _supervised_heads(options) else ())
     run_log = common.RunLog(run_dir, columns, resume_step=step if resuming else None) if d.is_main else None
     objective = StyleObjective(style, loss_config(options), dev) if style is not None else None
     if run_log is not None and style is not None and not resuming:
@@ -247,7 +268,8 @@ def _train(run_dir: Path, given: dict, d: Dist, progress: Progress, stop_after: 
         lr_d = common.cosine_lr(options["lr_d"], step, total)
         common.set_lr(opt_g, lr_g)
         common.set_lr(opt_d, lr_d)
-        losses = gan_step(G, D, opt_g, opt_d, scaler_g, scaler_d, x, y, v, options["l2_weight"], objective)
+        losses = gan_step(G, D, opt_g, opt_d, scaler_g, scaler_d, x, y, v, options["l2_weight"], objective,
+                          options["mask_weight"], options["depth_weight"], options["adv_weight"])
         step += 1
         n_sums += 1
         n_window += len(x) * d.world_size
@@ -297,9 +319,17 @@ def _check_options(o: dict) -> None:
     bad = [s for s in o["sensors"] if s not in SENSOR_NAMES]
     if bad:
         raise ValueError(f"unknown sensor {bad[0]!r}; choose from {', '.join(SENSOR_NAMES)}")
-    if o["l2_weight"] < 0:
-        raise ValueError(f"--l2-weight must be >= 0, got {o['l2_weight']}")
+    for key in ("l2_weight", "adv_weight", "mask_weight", "depth_weight"):
+        if o[key] < 0:
+            raise ValueError(f"--{key.replace('_', '-')} must be >= 0, got {o[key]}")
+    if o["style"] and o["adv_weight"] != 1.0:
+        raise ValueError("--adv-weight applies to the L2 objective only, not to --style runs")
     check_style_options(o)
+
+
+def _supervised_heads(options: dict) -> bool:
+    """Does the run supervise G's heads (options of other trainers have no such keys)?"""
+    return options.get("mask_weight", 0.0) > 0 or options.get("depth_weight", 0.0) > 0
 
 
 def _checkpoint(run_dir: Path, options: dict, step: int, elapsed: float, best: dict,

@@ -9,6 +9,8 @@ from engine.sim.sensors import SENSOR_NAMES
 from engine.train.options import defaults, mutable, option
 
 _DEVICES = ("auto", "cpu", "cuda")
+_FULL_STAGES = ("upsample", "shuffle")  # engine.models.generator.FULL_STAGES
+_OUTPUTS = ("soft", "mask")  # engine.models.generator.OUTPUT_MODES (this module must not import torch)
 
 
 @dataclass(frozen=True)
@@ -26,11 +28,23 @@ class GanOptions:
     lr_g: float = option(1e-3, "generator Adam learning rate, cosine-decayed")
     lr_d: float = option(2e-4, "discriminator Adam learning rate, cosine-decayed")
     l2_weight: float = option(1.0, "lambda of the L2 term")
+    adv_weight: float = option(1.0, "weight of G's adversarial term -log D (1: the design's; 0: L2 and heads "
+                               "only, an ablation; not with --style)")
+    mask_weight: float = option(0.0, "weight of the per-pixel BCE of G's silhouette logit against the true "
+                                "silhouette (engine.losses; 0: the design's objective)")
+    depth_weight: float = option(0.0, "weight of the per-pixel L1 of G's depth head inside the true "
+                                 "silhouette (engine.losses; 0: the design's objective)")
     cache_size: int = option(24000, "training crops made once into RUN_DIR/cache")
     eval_count: int = option(200, "held-out crops evaluated at each checkpoint")
     g_base: int = option(24, "generator base channels")
     g_levels: int = option(4, "generator U-Net levels")
     g_full: int = option(16, "generator full-resolution channels")
+    g_full_stage: str = option("upsample", "how G reaches 128x128: upsample (a full-resolution stage) or "
+                               "shuffle (a 64x64 stage and a sub-pixel head, cheaper); engine.models.generator",
+                               choices=_FULL_STAGES)
+    g_output: str = option("soft", "what G outputs in eval mode: soft (x_hat as trained) or mask (depth "
+                           "head where the silhouette logit > 0); engine.models.generator",
+                           choices=_OUTPUTS)
     d_base: int = option(16, "discriminator base channels")
     checkpoint_every: int = option(250, "steps between checkpoints + evaluations", mutable=True)
     preview_every: int = option(250, "steps between preview images", mutable=True)
