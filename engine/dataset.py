@@ -115,12 +115,18 @@ class DatasetWriter:
     """Loads the style (and generator) once per process and writes samples (one per worker;
     `bench` times one)."""
 
-    def __init__(self, plan: DatasetPlan, out: Path) -> None:
+    def __init__(self, plan: DatasetPlan, out: Path, one_torch_thread: bool = False) -> None:
+        """`one_torch_thread`: a pool worker's writer (one process per core) runs a style's or
+        the generator's torch on one thread; two threads per worker took a learned style's
+        dataset from 122 to 45 samples/s on two cores."""
         from engine.style.registry import resolve_style
 
         keep_freed_memory()  # each sample's frames reuse the last one's pages (engine.process_memory)
         self.plan, self.out = plan, out
-        style = resolve_style(plan.style, plan.style_scale_mm).prepare()
+        style = resolve_style(plan.style, plan.style_scale_mm)
+        if one_torch_thread and "torch" in sys.modules:  # loaded by a learned style, not for the sensors
+            sys.modules["torch"].set_num_threads(1)
+        style = style.prepare()
         # The clean "sensor" changes nothing; as no style at all it costs no frame copies.
         self.style = None if getattr(style, "sensor", None) == "none" else style
         self.poses = open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera], plan.frames)
@@ -185,19 +191,19 @@ def manifest_row(doc: dict, index: int) -> dict:
 _worker: DatasetWriter | None = None
 
 
-def _init_worker(plan: DatasetPlan, out: Path) -> None:
+def _init_worker(plan: DatasetPlan, out: Path, one_torch_thread: bool = False) -> None:
     global _worker
-    _worker = DatasetWriter(plan, out)
+    _worker = DatasetWriter(plan, out, one_torch_thread)
 
 
 def _init_pool_worker(plan: DatasetPlan, out: Path, spawned: bool) -> None:
-    """A pool process: one OpenCV thread, since the pool already runs one process per core.
+    """A pool process: one OpenCV and one torch thread, since the pool runs one process per core.
     OpenCV's own pool (a thread per core in every process) oversubscribed the cores and its idle
     threads spun on sched_yield: 160 calls a sample. A forked worker inherits the setting from
     `_one_opencv_thread` (setting it there would wait on pool threads a fork does not copy)."""
     if spawned:
         cv2.setNumThreads(1)
-    _init_worker(plan, out)
+    _init_worker(plan, out, one_torch_thread=True)
 
 
 @contextlib.contextmanager

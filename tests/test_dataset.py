@@ -224,3 +224,21 @@ def test_pool_workers_run_opencv_on_one_thread(tmp_path):
         assert cv2.getNumThreads() == 1
     finally:
         cv2.setNumThreads(before)
+
+
+def test_a_pool_worker_runs_a_learned_style_on_one_torch_thread(tmp_path):
+    import torch
+
+    from engine import dataset
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        dataset._init_pool_worker(DatasetPlan(count=1, seed=0, style="sr305_palm_a"), tmp_path, spawned=False)
+        assert torch.get_num_threads() == 1
+        torch.set_num_threads(2)
+        dataset._init_worker(DatasetPlan(count=1, seed=0, style="sr305_palm_a"), tmp_path)  # in-process: left alone
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+        dataset._worker = None
