@@ -166,6 +166,7 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
         "latency_threads": LATENCY_THREADS,
         "latency_ms": latency,
         "throughput_img_s": round(throughput, 1),
+        "throughput_images": done,  # what the rate was measured over
         "throughput_threads": threads,
         "throughput_batch": batch,
         "gflop_per_img": round(conv_gflop(gen.net, encodings[0]), 4),

@@ -2,14 +2,18 @@
 
 The drag is driven and recorded by app/drag_probe.py, the same code `python main.py bench app`
 uses to report the speed figures (stall, frames/s, pose to screen). Nothing here depends on how
-fast the machine is: moves are counted against moves sent, frames are counted, and the one
-time bound (the GUI never blocks for FROZEN_MS) is one only a bug reaches.
+fast the machine is: moves are counted against moves sent, frames are counted, and the GUI
+keeps its event loop by never computing a frame itself during the drag (every frame is made on
+the runtime's worker thread); the stall figures are `bench app`'s.
 """
 from __future__ import annotations
+
+import threading
 
 import pytest
 
 from app.drag_probe import INDEX_TIP, drag_fingertip, figures
+import engine.runtime
 from app.scene import same_pose
 from engine.hand.limits import within_limits
 from engine.hand.skeleton import JOINT_NAMES
@@ -17,12 +21,11 @@ from engine.hand.skeleton import JOINT_NAMES
 DRAG_S = 3.0  # how long the mouse moves; the drag's length, not a bound
 MIN_FRAMES_DURING_DRAG = 3  # the depth stays live: new frames keep arriving while the mouse moves
 MAX_FRAMES_BEHIND = 1  # the frame in flight when the pose changed, no more
-FROZEN_MS = 1000.0  # a GUI that does not run its event loop this long looks frozen
 EVENT_TIMEOUT_S = 60.0
 
 
 @pytest.mark.parametrize("source", ["simulator", "generator"])
-def test_a_continuous_drag_reaches_the_ik_keeps_the_depth_live_and_undoes(open_window, qtbot, source):
+def test_a_continuous_drag_reaches_the_ik_keeps_the_depth_live_and_undoes(open_window, qtbot, monkeypatch, source):
     window = open_window(load_generator=source == "generator")
     c, vp = window.controller, window.viewport
     if source == "generator":
@@ -32,6 +35,14 @@ def test_a_continuous_drag_reaches_the_ik_keeps_the_depth_live_and_undoes(open_w
     vp.snap_view("camera")
     window.flush_display()
     before = c.hand
+    computed_on: list[threading.Thread] = []
+    compute_frame = engine.runtime.compute_frame
+
+    def recorded_compute_frame(*args, **kwargs):
+        computed_on.append(threading.current_thread())
+        return compute_frame(*args, **kwargs)
+
+    monkeypatch.setattr(engine.runtime, "compute_frame", recorded_compute_frame)
 
     rec = drag_fingertip(window, DRAG_S)
     assert c.wait_for_frame(EVENT_TIMEOUT_S)
@@ -58,8 +69,8 @@ def test_a_continuous_drag_reaches_the_ik_keeps_the_depth_live_and_undoes(open_w
         return c.frames.frame_is_current and rec.shown[-1][1] == c.frames.last_request_id
 
     qtbot.waitUntil(last_pose_on_screen, timeout=int(EVENT_TIMEOUT_S * 1000))
-    # the GUI kept running its event loop
-    assert rec.stalls_ms.max() < FROZEN_MS
+    # the GUI kept running its event loop: every frame of the drag was made off the GUI thread
+    assert computed_on and threading.main_thread() not in computed_on
     # the pose is a legal hand, the drag is one undo step, and undo brings the start back
     assert within_limits(c.hand.angles) and not same_pose(c.hand, before)
     assert c.history.undo_label == f"Drag {JOINT_NAMES[INDEX_TIP]}"
