@@ -65,7 +65,7 @@ def bench_dataset(count: int = 100, seed: int = 0) -> dict:
 
     import torch
 
-    from engine.dataset import DatasetPlan, DatasetWriter
+    from engine.dataset import DatasetPlan, DatasetWriter, prepare_style
 
     sources = {"simulator": DatasetPlan(count=count, seed=seed),
                "simulator_kinect_v1": DatasetPlan(count=count, seed=seed, style="kinect_v1"),
@@ -75,7 +75,7 @@ def bench_dataset(count: int = 100, seed: int = 0) -> dict:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for name, plan in sources.items():
-                writer = DatasetWriter(plan, Path(tmp) / name)
+                writer = DatasetWriter(plan, Path(tmp) / name, prepare_style(plan))
                 t0 = time.perf_counter()
                 writer.write_many(list(range(count)))
                 rates[name] = round(count / (time.perf_counter() - t0), 1)

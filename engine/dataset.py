@@ -45,9 +45,10 @@ from engine.sample_frames import (
     generated_samples,
     generator_provenance,
     project_version,
-    render_sample,
+    simulated_samples,
     style_provenance,
 )
+from engine.style.base import Style
 
 SHARD_SIZE = 1000  # samples per folder: listing stays fast, and no folder holds 10^5 files
 STEM_DIGITS = 8
@@ -57,6 +58,10 @@ FLUSH_EVERY = 64  # samples between disk syncs (and manifest appends)
 # when a shard or a resume needs only part of it: a network's output may depend on its
 # batch-mates (the kernels chosen for the batch size), so each sample's bytes keep one batch.
 GENERATOR_BLOCK = 8
+# The simulator's frames are styled this many at a time (Style.apply_batch: a learned style's
+# network call per batch; a frame's bytes do not depend on the batch), as many as the stage's
+# one call (engine.models.style_inference.BATCH) without importing torch here.
+SIMULATOR_BATCH = 16
 PARTS = "parts"
 MANIFEST = "manifest.jsonl"
 CARD = "dataset.json"
@@ -111,24 +116,34 @@ def part_paths(out: Path, shard: int, shards: int) -> tuple[Path, Path]:
     return out / PARTS / f"part-{shard}-of-{shards}.jsonl", out / PARTS / f"card-{shard}-of-{shards}.json"
 
 
+def prepare_style(plan: DatasetPlan) -> Style:
+    """The plan's style, prepared once in this process for all its workers (which fork from it,
+    or get it pickled when spawned; `_batches`): a learned style's preparation (its calibration)
+    cost 0.8 s of CPU, and the CLI's input check, then each worker, made it again. Prepared on
+    one torch thread: the calibration is a few small calls, and a process that never ran torch's
+    thread pool leaves no spinning pool threads behind while its workers run."""
+    from engine.style.registry import resolve_style
+
+    style = resolve_style(plan.style, plan.style_scale_mm)
+    with _one_torch_thread():
+        return style.prepare()
+
+
 class DatasetWriter:
-    """Loads the style (and generator) once per process and writes samples (one per worker;
-    `bench` times one)."""
+    """Writes samples with a prepared style (and loads the generator) once per process (one per
+    worker; `bench` times one)."""
 
-    def __init__(self, plan: DatasetPlan, out: Path, one_torch_thread: bool = False) -> None:
-        """`one_torch_thread`: a pool worker's writer (one process per core) runs a style's or
-        the generator's torch on one thread; two threads per worker took a learned style's
-        dataset from 122 to 45 samples/s on two cores."""
-        from engine.style.registry import resolve_style
-
+    def __init__(self, plan: DatasetPlan, out: Path, style: Style, one_torch_thread: bool = False) -> None:
+        """`style`: the plan's, prepared (`prepare_style`). `one_torch_thread`: a pool worker's
+        writer (one process per core) runs a style's or the generator's torch on one thread; two
+        threads per worker took a learned style's dataset from 122 to 45 samples/s on two cores
+        (and a worker forked from a process that ran torch's pool would hang in it)."""
         keep_freed_memory()  # each sample's frames reuse the last one's pages (engine.process_memory)
         self.plan, self.out = plan, out
-        style = resolve_style(plan.style, plan.style_scale_mm)
         if one_torch_thread and "torch" in sys.modules:  # loaded by a learned style, not for the sensors
             sys.modules["torch"].set_num_threads(1)
-        style = style.prepare()
         # The clean "sensor" changes nothing; as no style at all it costs no frame copies.
-        self.style = None if getattr(style, "sensor", None) == "none" else style
+        self.style = None if getattr(style, "sensor", None) == "none" else style.prepare()
         self.poses = open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera], plan.frames)
         self.provenance = {**style_provenance(plan.style, plan.style_scale_mm, style),
                            "poses": plan.poses, "frames": plan.frames, "dataset_seed": plan.seed}
@@ -150,7 +165,11 @@ class DatasetWriter:
     def write_many(self, indices: list[int]) -> list[dict]:
         """Write samples `indices` (ascending); their manifest rows."""
         if self.generator is None:
-            return [self._write(i, self._simulated(i)) for i in indices]
+            rows = []
+            for start in range(0, len(indices), SIMULATOR_BATCH):
+                part = indices[start:start + SIMULATOR_BATCH]
+                rows += [self._write(i, content) for i, content in zip(part, self._simulated(part))]
+            return rows
         wanted, rows = set(indices), []
         for start in sorted({i - i % GENERATOR_BLOCK for i in indices}):
             block = range(start, min(start + GENERATOR_BLOCK, self.plan.count))
@@ -160,10 +179,10 @@ class DatasetWriter:
     def _style_seed(self, index: int) -> int:
         return int(np.random.SeedSequence([self.plan.seed, index, 1]).generate_state(1)[0])
 
-    def _simulated(self, index: int) -> SampleContent:
-        content, _ = render_sample(self.poses.record(self.plan.seed, index), self.style, self._style_seed(index),
-                                   {**self.provenance, "index": index}, range_warning=False)
-        return content
+    def _simulated(self, indices: list[int]) -> list[SampleContent]:
+        return simulated_samples([self.poses.record(self.plan.seed, i) for i in indices], self.style,
+                                 [self._style_seed(i) for i in indices],
+                                 [{**self.provenance, "index": i} for i in indices])
 
     def _generated(self, indices: range) -> list[SampleContent]:
         return generated_samples([self.poses.record(self.plan.seed, i) for i in indices], self.generator,
@@ -191,19 +210,34 @@ def manifest_row(doc: dict, index: int) -> dict:
 _worker: DatasetWriter | None = None
 
 
-def _init_worker(plan: DatasetPlan, out: Path, one_torch_thread: bool = False) -> None:
+def _init_worker(plan: DatasetPlan, out: Path, style: Style, one_torch_thread: bool = False) -> None:
     global _worker
-    _worker = DatasetWriter(plan, out, one_torch_thread)
+    _worker = DatasetWriter(plan, out, style, one_torch_thread)
 
 
-def _init_pool_worker(plan: DatasetPlan, out: Path, spawned: bool) -> None:
+def _init_pool_worker(plan: DatasetPlan, out: Path, style: Style, spawned: bool) -> None:
     """A pool process: one OpenCV and one torch thread, since the pool runs one process per core.
     OpenCV's own pool (a thread per core in every process) oversubscribed the cores and its idle
     threads spun on sched_yield: 160 calls a sample. A forked worker inherits the setting from
-    `_one_opencv_thread` (setting it there would wait on pool threads a fork does not copy)."""
+    `_one_opencv_thread` (setting it there would wait on pool threads a fork does not copy).
+    `style` is the parent's, prepared: a forked worker shares it, a spawned one unpickles it."""
     if spawned:
         cv2.setNumThreads(1)
-    _init_worker(plan, out, one_torch_thread=True)
+    _init_worker(plan, out, style, one_torch_thread=True)
+
+
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """torch (where a style loaded it) on one thread for the block, then as it was."""
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(before)
 
 
 @contextlib.contextmanager
@@ -248,10 +282,11 @@ def _read_part(path: Path) -> list[dict]:
 def run_shard(plan: DatasetPlan, out: Path, shard: int = 0, shards: int = 1, workers: int = 1,
               resume: bool = False, command: str = "",
               progress: Callable[[int, int], None] | None = None,
-              cancelled: Callable[[], bool] = lambda: False) -> dict:
+              cancelled: Callable[[], bool] = lambda: False, style: Style | None = None) -> dict:
     """Write this shard's samples; returns its card. `progress(done, total)` after each batch;
     `cancelled()` is asked between batches (the GUI's cancel): what was flushed stays, and a
-    resume finishes the rest."""
+    resume finishes the rest. `style`: the plan's, prepared already (`prepare_style`; the CLI's
+    input check made it), else prepared here."""
     out = Path(out)
     indices = shard_range(plan.count, shard, shards)
     part, card_path = part_paths(out, shard, shards)
@@ -266,7 +301,9 @@ def run_shard(plan: DatasetPlan, out: Path, shard: int = 0, shards: int = 1, wor
     start, total, written = time.perf_counter(), len(indices), 0
     if progress is not None:
         progress(len(done), total)
-    for batch in _batches(todo, plan, out, workers, cancelled):
+    if style is None:
+        style = prepare_style(plan)
+    for batch in _batches(todo, plan, out, style, workers, cancelled):
         os.sync()  # the batch's files are on the disk before the manifest says so
         with open(part, "a", encoding="utf-8") as f:
             f.write("".join(json.dumps(r) + "\n" for r in batch))
@@ -285,11 +322,11 @@ def run_shard(plan: DatasetPlan, out: Path, shard: int = 0, shards: int = 1, wor
     return card
 
 
-def _batches(todo: list[int], plan: DatasetPlan, out: Path, workers: int,
+def _batches(todo: list[int], plan: DatasetPlan, out: Path, style: Style, workers: int,
              cancelled: Callable[[], bool]) -> Iterator[list[dict]]:
     """Rows of the written samples, FLUSH_EVERY at a time, in index order."""
     if workers <= 1:
-        _init_worker(plan, out)
+        _init_worker(plan, out, style)
         for chunk in _chunks(todo, FLUSH_EVERY):
             if cancelled():
                 return
@@ -299,7 +336,7 @@ def _batches(todo: list[int], plan: DatasetPlan, out: Path, workers: int,
     context = _pool_context()
     forked = context.get_start_method() == "fork"  # then this process runs no other thread
     with _one_opencv_thread() if forked else contextlib.nullcontext(), ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_pool_worker, initargs=(plan, out, not forked)) as pool:
+            workers, mp_context=context, initializer=_init_pool_worker, initargs=(plan, out, style, not forked)) as pool:
         # All queued at once, so the workers go on writing while this process syncs the disk
         # (a map per batch left them idle at every sync: 2 workers ran slower than 1).
         futures = [pool.submit(_write_chunk, chunk) for chunk in _chunks(todo, per)]
@@ -318,10 +355,13 @@ def _batches(todo: list[int], plan: DatasetPlan, out: Path, workers: int,
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
-    """fork where it is safe: on Linux, from a process with one thread and no torch (the CLI), a
-    worker starts in milliseconds with every module loaded (spawn re-imports them: 0.3 s of CPU
-    a worker). The GUI's worker thread, or a process holding torch's threads, spawns."""
-    if sys.platform.startswith("linux") and threading.active_count() == 1 and "torch" not in sys.modules:
+    """fork where it is safe: on Linux, from a process with one Python thread (the CLI), a worker
+    starts in milliseconds with every module loaded and the style prepared (spawn re-imports
+    them: 0.3 s of CPU a worker, 1.2 s more with torch, and unpickles the style). torch may be
+    loaded (a learned style): every worker runs it on one thread (`_init_pool_worker`), and a
+    one-thread region never touches the OpenMP pool a fork leaves behind (with two threads a
+    forked child of a process that ran the pool hangs). The GUI's worker thread spawns."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.export import SampleContent, make_sample
 from engine.hand.pose_io import PoseRecord
-from engine.runtime import CropGenerator, FrameRequest, FrameResult, compute_frame
+from engine.runtime import CropGenerator, FrameError, FrameRequest, FrameResult, compute_frame
 from engine.style.base import Style
 
 if TYPE_CHECKING:
@@ -100,6 +100,23 @@ def render_sample(record: PoseRecord, style: Style | None, seed: int, provenance
     frame = compute_frame(request, generator)
     source = "generator" if generator is not None else "simulator"
     return sample_of_frame(frame, record, source, {**provenance, "seed": seed}), frame.range_warning
+
+
+def simulated_samples(records: Sequence[PoseRecord], style: Style | None, seeds: Sequence[int],
+                      provenances: Sequence[dict]) -> list[SampleContent]:
+    """The simulator's samples of many poses, as `render_sample` makes each (without the range
+    warning), styled by one Style.apply_batch call: a learned style runs its network on the
+    frames together (cheaper per crop than one at a time), and a frame's bytes do not depend on
+    its batch-mates or the batch's length (engine.models.style_inference)."""
+    frames = [compute_frame(FrameRequest(joints=np.asarray(r.joints, np.float64), camera=r.camera,
+                                         thickness=r.hand.shape.thickness if r.hand is not None else 1.0,
+                                         with_range_warning=False)) for r in records]
+    clean = [f.clean for f in frames]
+    depths = clean if style is None else style.apply_batch(clean, [r.camera for r in records], seeds, 1.0)
+    if not all(np.isfinite(d).all() for d in depths):
+        raise FrameError("a styled depth frame has non-finite values (NaN/inf)")
+    return [make_sample(r, d, f.clean, f.labels, _full_provenance("simulator", {**p, "seed": int(seed)}))
+            for r, d, f, p, seed in zip(records, depths, frames, provenances, seeds)]
 
 
 def generated_samples(records: Sequence[PoseRecord], generator: InferenceGenerator, style: Style | None,

@@ -220,7 +220,8 @@ def test_pool_workers_run_opencv_on_one_thread(tmp_path):
         assert cv2.getNumThreads() == 1
     assert cv2.getNumThreads() == before
     try:
-        dataset._init_pool_worker(DatasetPlan(count=1), tmp_path, spawned=True)
+        plan = DatasetPlan(count=1)
+        dataset._init_pool_worker(plan, tmp_path, dataset.prepare_style(plan), spawned=True)
         assert cv2.getNumThreads() == 1
     finally:
         cv2.setNumThreads(before)
@@ -234,11 +235,72 @@ def test_a_pool_worker_runs_a_learned_style_on_one_torch_thread(tmp_path):
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        dataset._init_pool_worker(DatasetPlan(count=1, seed=0, style="sr305_palm_a"), tmp_path, spawned=False)
+        plan = DatasetPlan(count=1, seed=0, style="sr305_palm_a")
+        style = dataset.prepare_style(plan)
+        assert torch.get_num_threads() == 2  # prepared on one thread, then restored
+        dataset._init_pool_worker(plan, tmp_path, style, spawned=False)
         assert torch.get_num_threads() == 1
         torch.set_num_threads(2)
-        dataset._init_worker(DatasetPlan(count=1, seed=0, style="sr305_palm_a"), tmp_path)  # in-process: left alone
+        dataset._init_worker(plan, tmp_path, style)  # in-process: left alone
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
         dataset._worker = None
+
+
+def test_a_learned_style_is_prepared_once_for_all_workers(tmp_path, monkeypatch):
+    """The CLI's input check prepares the style, and the workers (forked here) get that one: a
+    learned style's calibration ran once in the parent and once in each worker before."""
+    import multiprocessing
+
+    from engine import dataset
+    from engine.style.learned import LearnedStyle
+
+    log = tmp_path / "prepared.txt"
+    real = LearnedStyle._prepare
+
+    def counted(self):
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        real(self)
+
+    monkeypatch.setattr(LearnedStyle, "_prepare", counted)
+    monkeypatch.setattr(dataset, "_pool_context", lambda: multiprocessing.get_context("fork"))
+    monkeypatch.setattr(dataset, "FLUSH_EVERY", 16)  # chunks of 8: both workers write
+    assert main(["dataset", "--count", "24", "--out", str(tmp_path / "d"), "--style", "sr305_palm_a",
+                 "--workers", "2"]) == 0
+    assert log.read_text().split() == [str(os.getpid())]
+    assert len((tmp_path / "d" / MANIFEST).read_text().splitlines()) == 24
+
+
+def test_a_prepared_style_reaches_a_spawned_worker_prepared(tmp_path, monkeypatch):
+    """A spawned worker unpickles the parent's prepared style: it styles as the parent does and
+    never prepares again."""
+    import pickle
+
+    from engine.dataset import DatasetWriter, prepare_style
+    from engine.style.learned import LearnedStyle
+
+    plan = DatasetPlan(count=2, seed=5, style="sr305_palm_a")
+    style = prepare_style(plan)
+    copy = pickle.loads(pickle.dumps(style))
+    monkeypatch.setattr(LearnedStyle, "_prepare", lambda self: pytest.fail("prepared again"))
+    assert copy.prepared and copy.calibration == style.calibration
+    DatasetWriter(plan, tmp_path / "a", style).write_many([0, 1])
+    DatasetWriter(plan, tmp_path / "b", copy).write_many([0, 1])
+    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+
+
+def test_a_learned_styles_samples_are_the_same_bytes_however_they_are_batched(tmp_path, monkeypatch):
+    """The simulator's frames are styled SIMULATOR_BATCH at a time (one stage call): a sample's
+    bytes do not depend on that batch, on the workers' chunks or on the shards."""
+    from engine import dataset
+
+    plan = DatasetPlan(count=7, seed=9, style="sr305_palm_a")
+    run_shard(plan, tmp_path / "whole")
+    merge(tmp_path / "whole")
+    monkeypatch.setattr(dataset, "SIMULATOR_BATCH", 3)
+    for shard in (1, 0):
+        run_shard(plan, tmp_path / "halves", shard, 2)
+    merge(tmp_path / "halves")
+    assert tree_bytes(tmp_path / "halves") == tree_bytes(tmp_path / "whole")

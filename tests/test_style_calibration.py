@@ -33,6 +33,10 @@ def constant_stage(monkeypatch):
             def __init__(self, model, code) -> None:
                 self.maps = maps
 
+            def maps_of_one(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                logit, noise = maps(crop[None])
+                return logit[0], noise[0]
+
         monkeypatch.setattr(learned, "stage_maps", lambda model, crops, code: maps(crops))
         monkeypatch.setattr(learned, "StyleStageForStyle", ConstantStage)
     use()

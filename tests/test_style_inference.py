@@ -11,7 +11,7 @@ import torch
 
 from engine.data.crop import CROP_SIZE, crop_camera, crop_depth, denormalise_joints, transform_at
 from engine.data.readers.sim import SimConfig, crop_sample
-from engine.models.style_inference import StyleStageForStyle, stage_inputs_numpy
+from engine.models.style_inference import BATCH, StyleStageForStyle, stage_inputs_numpy
 from engine.models.style_net import StyleStage, stage_inputs
 from engine.sim.render import render_hand
 from engine.sim.sensors import blend_with_clean
@@ -58,22 +58,53 @@ def test_numpy_stage_inputs_are_the_stages_bit_for_bit(samples):
     np.testing.assert_array_equal(stage_inputs_numpy(x), want)
 
 
-@pytest.mark.parametrize("count", [1, 5])  # one crop runs NCHW, a batch channels_last
-def test_the_folded_stage_gives_the_reference_maps(samples, count):
+@pytest.fixture(scope="module")
+def perturbed(samples):
+    """An untrained stage with its weights perturbed (untrained FiLM is the identity: folding
+    would not show) and a code for it."""
     torch.manual_seed(4)
     model = StyleStage().eval()
     with torch.no_grad():
-        for p in model.parameters():  # untrained FiLM is the identity: perturb it so folding shows
+        for p in model.parameters():
             p.add_(0.05 * torch.randn_like(p))
         code = model.encode(torch.from_numpy(samples[0].clean)[None, None], torch.randn(1, 4))
-    x = np.stack([s.clean for s in samples[:count]])
+    return model, code
+
+
+@pytest.mark.parametrize("count", [1, 5, BATCH + 3])  # padded to one batch, to two
+def test_the_folded_stage_gives_the_reference_maps(samples, perturbed, count):
+    model, code = perturbed
+    x = np.stack([samples[i % len(samples)].clean for i in range(count)])
     logit, noise = StyleStageForStyle(model, code).maps(x)
     want_logit, want_noise = stage_maps(model, x, code)
     assert logit.shape == noise.shape == (count, CROP_SIZE, CROP_SIZE) and logit.flags.c_contiguous
     np.testing.assert_allclose(logit, want_logit, rtol=0, atol=MAP_TOLERANCE)
     np.testing.assert_allclose(noise, want_noise, rtol=0, atol=MAP_TOLERANCE)
+    one_logit, one_noise = StyleStageForStyle(model, code).maps_of_one(x[0])  # alone, NCHW
+    np.testing.assert_allclose(one_logit, want_logit[0], rtol=0, atol=MAP_TOLERANCE)
+    np.testing.assert_allclose(one_noise, want_noise[0], rtol=0, atol=MAP_TOLERANCE)
     with pytest.raises(ValueError, match="one style code"):
         StyleStageForStyle(model, code.expand(2, -1))
+
+
+def test_a_crops_maps_do_not_depend_on_its_batch_mates(samples, perturbed, monkeypatch):
+    """Every stage call runs BATCH crops (a short batch padded), so a crop's maps are the same
+    bits alone, among others, first or last: a dataset's bytes do not depend on its chunking."""
+    stage = StyleStageForStyle(*perturbed)
+    shapes = []
+    run = StyleStageForStyle._run
+    monkeypatch.setattr(StyleStageForStyle, "_run", lambda self, crops: shapes.append(crops.shape) or run(self, crops))
+    x = np.stack([s.clean for s in samples])
+    alone = [stage.maps(x[i:i + 1]) for i in range(len(x))]
+    together = stage.maps(x)
+    reversed_ = stage.maps(x[::-1])
+    many = stage.maps(np.concatenate([x] * 4))  # 24 crops: two calls
+    assert set(shapes) == {(BATCH, CROP_SIZE, CROP_SIZE)}
+    for i, (logit, noise) in enumerate(alone):
+        for got_logit, got_noise in [(together[0][i], together[1][i]), (reversed_[0][-1 - i], reversed_[1][-1 - i]),
+                                     (many[0][i + 18], many[1][i + 18])]:
+            np.testing.assert_array_equal(got_logit, logit[0])
+            np.testing.assert_array_equal(got_noise, noise[0])
 
 
 def test_the_hand_window_is_the_mean_of_the_measured_pixels_exactly(crops, frames):

@@ -107,7 +107,7 @@ def test_same_seed_same_frame_and_strength_zero_is_identity(tmp_path, content, s
 
 
 def test_a_batch_is_styled_as_each_frame_alone_with_one_stage_call_per_chunk(tmp_path, style_image, monkeypatch):
-    from engine.style import learned
+    from engine.models import style_inference
     samples = [crop_sample(SimConfig(seed=123), i) for i in range(5)]
     frames = [crop_to_mm(s.clean, float(s.transform.centre[2])) for s in samples] + [np.zeros((128, 128), np.float32)]
     cameras = [crop_camera(s.transform) for s in samples] + [crop_camera(samples[0].transform)]
@@ -115,15 +115,20 @@ def test_a_batch_is_styled_as_each_frame_alone_with_one_stage_call_per_chunk(tmp
                                                              scale=0.02)).prepare()
     alone = [style.apply(f, c, seed=10 + i, strength=0.7) for i, (f, c) in enumerate(zip(frames, cameras))]
     calls = []
-    original = StyleStageForStyle.maps
-    monkeypatch.setattr(StyleStageForStyle, "maps", lambda self, crops: calls.append(len(crops)) or
+    original = StyleStageForStyle._run
+    monkeypatch.setattr(StyleStageForStyle, "_run", lambda self, crops: calls.append(len(crops)) or
                         original(self, crops))
-    monkeypatch.setattr(learned, "STAGE_BATCH", 3)
+    monkeypatch.setattr(style_inference, "BATCH", 3)
     batch = style.apply_batch(frames, cameras, [10 + i for i in range(6)], 0.7)
-    assert calls == [3, 2]  # the empty frame needs no stage
+    assert calls == [3, 3]  # 5 hands, the second call padded; the empty frame needs no stage
     for a, b in zip(alone, batch):
         np.testing.assert_allclose(b, a, atol=1e-3)
     assert np.array_equal(batch[-1], frames[-1]) and not np.array_equal(batch[0], frames[0])
+    # each frame's bytes alone or among others, in any order
+    for i in (0, 4):
+        np.testing.assert_array_equal(style.apply_batch([frames[i]], [cameras[i]], [10 + i], 0.7)[0], batch[i])
+    np.testing.assert_array_equal(style.apply_batch(frames[::-1], cameras[::-1], [15 - i for i in range(6)],
+                                                    0.7)[-1], batch[0])
     with pytest.raises(ValueError, match="6 depths, 6 cameras and 2 seeds"):
         style.apply_batch(frames, cameras, [1, 2], 1.0)
 

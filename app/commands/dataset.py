@@ -21,8 +21,9 @@ from pathlib import Path
 
 from app.commands.sample_options import add_sample_arguments, sample_options
 from engine.camera import CAMERA_PRESETS
-from engine.dataset import DatasetPlan, merge, run_shard
+from engine.dataset import DatasetPlan, merge, prepare_style, run_shard
 from engine.dataset_formats import FORMATS
+from engine.style.base import Style
 
 PROGRESS_EVERY_S = 0.5
 
@@ -106,9 +107,9 @@ def run(args: argparse.Namespace) -> int:
                        camera=args.camera, format=args.format,
                        model=str(args.model) if args.model else None,
                        sample=sample_options(args, durable=False))
-    _check_inputs(plan)
+    style = _check_inputs(plan)
     command = shlex.join(["main.py", *sys.argv[1:]]) if sys.argv[1:] else "dataset"
-    card = run_shard(plan, args.out, shard, shards, args.workers, args.resume, command, ProgressBar())
+    card = run_shard(plan, args.out, shard, shards, args.workers, args.resume, command, ProgressBar(), style=style)
     print(file=sys.stderr)
     print(f"shard {shard}/{shards}: {card['samples']} samples in {args.out} "
           f"({card['written_now']} now, {card['resumed_with']} before; {card['seconds']:.1f} s, "
@@ -119,12 +120,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_inputs(plan: DatasetPlan) -> None:
-    """Fail on a bad style or pose source in one line before any worker starts."""
+def _check_inputs(plan: DatasetPlan) -> Style:
+    """Fail on a bad style or pose source in one line before any worker starts; the style,
+    prepared (the workers get this one, not one of their own)."""
     from engine.dataset_poses import open_pose_source
-    from engine.style.registry import resolve_style
 
-    resolve_style(plan.style, plan.style_scale_mm).prepare()
+    style = prepare_style(plan)
     open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera], plan.frames)
     if plan.model is not None and not Path(plan.model).is_file():
         raise ValueError(f"{plan.model}: no such generator checkpoint")
+    return style

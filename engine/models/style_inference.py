@@ -14,6 +14,11 @@ style is prepared:
 - a batch runs channels_last (oneDNN's native layout: measured on the 2-core EPYC, 1 thread, the
   stage cost 3.4 ms a crop in NCHW batches of 16 against 1.7 ms channels_last), one crop runs
   NCHW (there channels_last gains nothing);
+- a batch always runs as BATCH crops, a short one padded with background: the kernels oneDNN
+  picks depend on the batch's shape (a crop's maps in a batch of 8 differed from the same crop's
+  in one of 16 by 1e-6), and convolutions never mix crops, so with one shape a crop's maps depend
+  on the crop alone, not on its batch-mates or how many there were. A dataset's bytes then stay
+  the same whatever its workers or chunks batch together (engine.dataset);
 - calls run under torch.inference_mode.
 The maps equal StyleStage.run's within float32 rounding (a test bounds them); the reference
 StyleStage stays the trained, saved and tested model, this object is derived from it per style
@@ -27,9 +32,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.data.crop import PASTE_BACKGROUND_MIN
+from engine.data.crop import BACKGROUND, PASTE_BACKGROUND_MIN
 from engine.models.style_net import NOISE_MAX_MM, STAGE_INPUTS, StyleStage
 
+# Crops per stage call in a batch. Measured on the shared 2-core EPYC, 1 thread, load ~7: the
+# stage cost 11-13 ms a crop one at a time, 9-11 at 4 or 16 a call, 21-24 at 64 (the activations
+# of 64 crops fall out of the caches).
+BATCH = 16
 _WINDOW3 = np.ones((3, 3), np.uint8)
 _Params = tuple[torch.Tensor, torch.Tensor]
 
@@ -74,10 +83,28 @@ class StyleStageForStyle:
             self._fuse = _params(model.fuse)
             self._head = _params(model.head)
 
-    @torch.inference_mode()
     def maps(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(hole_logit, noise_mm) of normalised crops (N, H, W) with even H, W, as C-contiguous
-        float32 arrays (N, H, W): engine.style.learned.stage_maps' result."""
+        float32 arrays (N, H, W): engine.style.learned.stage_maps' result, BATCH crops a call
+        (a short batch padded; module docstring), so each crop's maps depend on it alone."""
+        crops = np.asarray(crops, dtype=np.float32)
+        parts = []
+        for start in range(0, len(crops), BATCH):
+            part = crops[start:start + BATCH]
+            if len(part) < BATCH:
+                part = np.concatenate([part, np.full((BATCH - len(part), *part.shape[1:]), BACKGROUND, np.float32)])
+            parts.append(self._run(part))
+        logits, noises = zip(*parts)
+        return np.concatenate(logits)[:len(crops)], np.concatenate(noises)[:len(crops)]
+
+    def maps_of_one(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(hole_logit, noise_mm) of one normalised crop (H, W), each (H, W), run alone: a live
+        frame's latency (the maps equal `maps`' within float32 rounding)."""
+        logit, noise = self._run(np.asarray(crop, dtype=np.float32)[None])
+        return logit[0], noise[0]
+
+    @torch.inference_mode()
+    def _run(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = torch.from_numpy(stage_inputs_numpy(crops))
         if len(x) > 1:
             x = x.contiguous(memory_format=torch.channels_last)

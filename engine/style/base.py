@@ -100,6 +100,17 @@ class Style(ABC):
         """`_apply` item by item; overridden where a batch runs faster (checked inputs)."""
         return [self._apply(d, c, seed, strength) for d, c, seed in zip(depths, cameras, seeds)]
 
+    def __getstate__(self) -> dict:
+        """Picklable, prepared state and all (a dataset's spawned workers get the parent's
+        prepared style, not a style to prepare again); the lock is the process's own."""
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 

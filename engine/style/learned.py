@@ -23,8 +23,9 @@ Holes are set first: they change which pixels hf_energy sees.
 apply (per frame): find the hand (the measured pixels), crop it by the crop convention
 (engine.data.crop), run the stage at 128x128, carry its maps back to the frame's pixels, draw
 holes and noise from the seed (engine.style.compose), blend with the clean depth by strength.
-apply_batch does the same for many frames with one stage call per STAGE_BATCH crops (the
-dataset command's and the bench's batches), each frame still drawn from its own seed. Both run
+apply_batch does the same for many frames with one stage call per BATCH crops (the
+dataset command's and the bench's batches; engine.models.style_inference pads a short batch, so a
+frame's bytes do not depend on its batch-mates), each frame still drawn from its own seed. Both run
 the stage with the style folded in (engine.models.style_inference, made at prepare): the
 reference network's maps within float32 rounding (tests/test_style_inference.py holds a styled
 frame within 1e-3 mm of the reference path's, with the same holes).
@@ -47,7 +48,7 @@ from engine.data.crop import CROP_SIZE, PASTE_BACKGROUND_MIN, CropTransform, cro
 from engine.data.readers.sim import SimConfig, crop_sample
 from engine.models import DEFAULT_STYLE_STAGE_PATH
 from engine.models.checkpoint import load_model
-from engine.models.style_inference import StyleStageForStyle
+from engine.models.style_inference import BATCH, StyleStageForStyle
 from engine.models.style_net import StyleStage
 from engine.sim.sensor_match import read_style_image
 from engine.sim.sensors import blend_with_clean
@@ -68,10 +69,6 @@ LEVEL_RANGE = (-1.0, 4.0)
 # Hole log-odds shifts searched: +-8 takes a pixel's hole probability from 0.5 to 0.0003 or 0.9997.
 BIAS_RANGE = (-8.0, 8.0)
 SEARCH_STEPS = 12
-# Crops per stage call in apply_batch. Measured on the shared 2-core EPYC, 1 thread, load ~7: the
-# stage cost 11-13 ms a crop one at a time, 9-11 at 4 or 16 a call, 21-24 at 64 (the activations
-# of 64 crops fall out of the caches).
-STAGE_BATCH = 16
 
 _models: dict[Path, StyleStage] = {}
 _models_lock = threading.Lock()
@@ -146,7 +143,7 @@ def calibrate(model: StyleStage, code: torch.Tensor, style: StyleCrop) -> Calibr
     # search sees what a frame will get.
     windows = [_hand_window(mm, camera) for mm, camera in crops]
     norm = np.stack([crop_depth(mm, w) for (mm, _), w in zip(crops, windows)])
-    parts = [stage_maps(model, norm[i:i + STAGE_BATCH], code) for i in range(0, len(norm), STAGE_BATCH)]
+    parts = [stage_maps(model, norm[i:i + BATCH], code) for i in range(0, len(norm), BATCH)]
     logits, noises = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     placed = [_window_maps(mm.shape, w, logit, noise)
               for (mm, _), w, logit, noise in zip(crops, windows, logits, noises)]
@@ -242,27 +239,31 @@ class LearnedStyle(Style):
                 f"by {level}")
 
     def _apply(self, depth: np.ndarray, camera: Camera, seed: int | None, strength: float) -> np.ndarray:
-        return self._apply_batch([depth], [camera], [seed], strength)[0]
+        assert self._stage is not None  # prepare() ran
+        window = _hand_window(depth, camera)
+        if window is None:
+            return depth.copy()
+        styled = self._compose_window(depth, window, *self._stage.maps_of_one(crop_depth(depth, window)), seed)
+        # at full strength the blend is a copy of `styled`, a new array already
+        return styled if strength == 1.0 else blend_with_clean(depth, styled, strength, seed)
 
     def _apply_batch(self, depths: list[np.ndarray], cameras: list[Camera], seeds: list[int | None],
                      strength: float) -> list[np.ndarray]:
-        """Every hand cropped, the stage run once per STAGE_BATCH crops, then each composed
-        with its own seed."""
+        """Every hand cropped, the stage run on them BATCH at a time, then each composed with
+        its own seed."""
         assert self._stage is not None  # prepare() ran
         windows = [_hand_window(d, c) for d, c in zip(depths, cameras)]
         todo = [i for i, w in enumerate(windows) if w is not None]
         maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for start in range(0, len(todo), STAGE_BATCH):
-            part = todo[start:start + STAGE_BATCH]
-            logits, noises = self._stage.maps(np.stack([crop_depth(depths[i], windows[i]) for i in part]))
-            maps.update((i, (logit, noise)) for i, logit, noise in zip(part, logits, noises))
+        if todo:
+            logits, noises = self._stage.maps(np.stack([crop_depth(depths[i], windows[i]) for i in todo]))
+            maps.update((i, (logit, noise)) for i, logit, noise in zip(todo, logits, noises))
         out = []
         for i, (depth, window, seed) in enumerate(zip(depths, windows, seeds)):
             if window is None:
                 out.append(depth.copy())
                 continue
             styled = self._compose_window(depth, window, *maps[i], seed)
-            # at full strength the blend is a copy of `styled`, a new array already
             out.append(styled if strength == 1.0 else blend_with_clean(depth, styled, strength, seed))
         return out
 
