@@ -187,3 +187,22 @@ def test_apply_batch_agrees_with_the_reference_path(style, crops):
     got = style.apply_batch(depths, cameras, list(range(len(crops))), 1.0)
     for seed, (g, depth, camera) in enumerate(zip(got, depths, cameras)):
         assert_same_frame(g, reference_apply(style, depth, camera, seed, 1.0))
+
+
+@pytest.mark.parametrize("cal", [Calibration(noise_gain=1.3, edge_bias=-0.8, interior_bias=0.4),
+                                 Calibration(noise_gain=0.0, smoothing=0.7, edge_bias=0.5)])
+def test_compose_on_the_hands_box_is_compose_on_the_whole_image_bit_for_bit(crops, frames, cal):
+    """compose works on compose.hand_box only: the same bits as its steps run on the whole
+    image, for hands inside the image and hands cut by its border."""
+    rng = np.random.default_rng(5)
+    images = [d for d, _ in crops[:3]] + [frames[0][0][100:400, 150:500], frames[0][0][200:, 250:]]
+    boxes = [compose_module.hand_box(d > 0) for d in images]
+    inside = [b[0].start > 0 and b[1].start > 0 and b[0].stop < d.shape[0] and b[1].stop < d.shape[1]
+              for b, d in zip(boxes, images)]
+    assert any(inside) and not all(inside)
+    for seed, depth in enumerate(images):
+        logit = rng.normal(-2.0, 1.5, depth.shape).astype(np.float32)
+        noise = rng.uniform(0.5, 3.0, depth.shape).astype(np.float32)
+        n, z = compose_module.draw(depth.shape, seed)
+        want = compose_module._compose(depth, depth > 0, logit, noise, cal, n, z)
+        np.testing.assert_array_equal(compose_module.compose(depth, logit, noise, cal, seed, (n, z)), want)

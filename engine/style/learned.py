@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -53,7 +54,7 @@ from engine.models.style_net import StyleStage
 from engine.sim.sensor_match import read_style_image
 from engine.sim.sensors import blend_with_clean
 from engine.style.base import Style
-from engine.style.compose import Calibration, compose, draw
+from engine.style.compose import Calibration, compose, draw, hand_box
 from engine.style.image import StyleImage
 from engine.style.stats import edge_band, edge_hole_ratio, hf_energy, hole_ratio
 from engine.style.style_crop import HALF_CUBE_MM, StyleCrop, style_crop
@@ -270,38 +271,62 @@ class LearnedStyle(Style):
     def _compose_window(self, depth: np.ndarray, transform: CropTransform, logit: np.ndarray, noise: np.ndarray,
                         seed: int | None) -> np.ndarray:
         """The styled frame: the stage's maps (128x128) carried to the frame's pixels inside the
-        crop window (crop convention step 7) and drawn there."""
-        rows, cols, logit_px, noise_px = _window_maps(depth.shape, transform, logit, noise)
+        crop window (crop convention step 7) and drawn there. The seed's fields are drawn over
+        the whole window (their values depend on its shape); the rest is done on the hand's box
+        in it (compose.hand_box), where compose gives what it gives on the whole window."""
+        rows, cols = _window(depth.shape, transform)
+        window = depth[rows, cols]
         styled = depth.copy()
-        styled[rows, cols] = compose(depth[rows, cols], logit_px, noise_px, self.calibration, seed)
+        box = hand_box(window > 0)
+        if box is None:  # compose would give the window's 0s back
+            return styled
+        n, z = draw(window.shape, seed, noise=self.calibration.noise_gain > 0.0)
+        rows = slice(rows.start + box[0].start, rows.start + box[0].stop)
+        cols = slice(cols.start + box[1].start, cols.start + box[1].stop)
+        logit_px, noise_px = _carried(transform, rows, cols, logit, noise)
+        styled[rows, cols] = compose(depth[rows, cols], logit_px, noise_px, self.calibration, seed,
+                                     (None if n is None else n[box], z[box]))
         return styled
+
+
+def _window(shape: tuple[int, int], transform: CropTransform) -> tuple[slice, slice]:
+    """The crop window's rows and columns inside an image of `shape`."""
+    h, w = shape
+    return (slice(max(transform.v0, 0), min(transform.v0 + transform.size_px, h)),
+            slice(max(transform.u0, 0), min(transform.u0 + transform.size_px, w)))
+
+
+def _carried(transform: CropTransform, rows: slice, cols: slice, logit: np.ndarray, noise: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The stage's maps (128x128) carried to frame pixels `rows` x `cols` of the crop window
+    (crop convention step 7: nearest crop pixel)."""
+    k = transform.scale
+    ju = np.clip(((np.arange(cols.start, cols.stop) - transform.u0 + 0.5) / k).astype(np.int64), 0, CROP_SIZE - 1)
+    jv = np.clip(((np.arange(rows.start, rows.stop) - transform.v0 + 0.5) / k).astype(np.int64), 0, CROP_SIZE - 1)
+    # rows, then columns: the same pixels as logit[jv[:, None], ju[None, :]], 4x faster
+    return logit.take(jv, 0).take(ju, 1), noise.take(jv, 0).take(ju, 1)
 
 
 def _window_maps(shape: tuple[int, int], transform: CropTransform, logit: np.ndarray, noise: np.ndarray
                  ) -> tuple[slice, slice, np.ndarray, np.ndarray]:
     """The crop window's rows and columns inside an image of `shape`, and the stage's maps
-    (128x128) carried to those pixels (crop convention step 7: nearest crop pixel)."""
-    h, w = shape
-    u_lo, u_hi = max(transform.u0, 0), min(transform.u0 + transform.size_px, w)
-    v_lo, v_hi = max(transform.v0, 0), min(transform.v0 + transform.size_px, h)
-    k = transform.scale
-    ju = np.clip(((np.arange(u_lo, u_hi) - transform.u0 + 0.5) / k).astype(np.int64), 0, CROP_SIZE - 1)
-    jv = np.clip(((np.arange(v_lo, v_hi) - transform.v0 + 0.5) / k).astype(np.int64), 0, CROP_SIZE - 1)
-    # rows, then columns: the same pixels as logit[jv[:, None], ju[None, :]], 4x faster
-    return (slice(v_lo, v_hi), slice(u_lo, u_hi), logit.take(jv, 0).take(ju, 1), noise.take(jv, 0).take(ju, 1))
+    carried to those pixels."""
+    rows, cols = _window(shape, transform)
+    return (rows, cols, *_carried(transform, rows, cols, logit, noise))
 
 
 def _hand_window(depth: np.ndarray, camera: Camera) -> CropTransform | None:
     """The crop convention's window around the measured pixels (their mean, at their median
-    depth); None when nothing is measured. The mean is taken from per-column and per-row counts,
-    exact integer sums as np.nonzero's indices' mean, without their arrays (half the time on a
-    640x480 frame)."""
+    depth); None when nothing is measured. The mean is taken from per-column and per-row counts
+    inside the pixels' bounding box, exact integer sums as np.nonzero's indices' mean, without
+    their arrays, and the median from the box's pixels (the frame's, in the same order)."""
     valid = depth > 0
-    count = np.count_nonzero(valid)
-    if not count:
+    x, y, w, h = cv2.boundingRect(valid.view(np.uint8))
+    if w == 0:
         return None
-    h, w = depth.shape
-    u = float(np.count_nonzero(valid, axis=0) @ np.arange(w)) / count
-    v = float(np.count_nonzero(valid, axis=1) @ np.arange(h)) / count
+    valid, depth = valid[y:y + h, x:x + w], depth[y:y + h, x:x + w]
+    count = np.count_nonzero(valid)
+    u = float(np.count_nonzero(valid, axis=0) @ np.arange(x, x + w)) / count
+    v = float(np.count_nonzero(valid, axis=1) @ np.arange(y, y + h)) / count
     centre = camera.backproject(u, v, float(np.median(depth[valid])))
     return transform_at(centre, camera)
