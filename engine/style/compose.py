@@ -34,9 +34,9 @@ SMOOTH_KERNEL_PX = 5
 # A clean hand's 5x5 residual is under 1 mm at the median (its curvature and render facets);
 # a pixel the box would move further sits at a depth step or on the outline, and keeps its depth.
 SMOOTH_STEP_MM = 3.0
-# How far compose's filters reach from a pixel: the noise's local mean, the smoothing's box and
-# the outline band (hand_box).
-HAND_MARGIN_PX = max(GEOMETRY_KERNEL_PX // 2, SMOOTH_KERNEL_PX // 2, EDGE_BAND_PX)
+# Unmeasured pixels kept around the hand's bounding box (hand_box): one, for the outline band's
+# erosion, which replicates the border.
+HAND_MARGIN_PX = 1
 
 
 @dataclass(frozen=True)
@@ -90,11 +90,12 @@ def compose(depth: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray, cal: Cal
 
 def hand_box(valid: np.ndarray) -> tuple[slice, slice] | None:
     """(rows, columns) of the measured pixels' bounding box grown by HAND_MARGIN_PX, within the
-    image; None when nothing is measured. compose is the same there as on the whole image: it is
-    0 (no data) outside the hand, and every filter it runs reads, for a measured pixel, only
-    pixels within HAND_MARGIN_PX (beyond the box they are unmeasured, 0 in every sum, or the
-    image's own border where the box reaches it). Why: the crop window around a hand is about
-    twice the hand's area, and compose's filters were most of a styled frame's cost."""
+    image; None when nothing is measured. compose is the same bits there as on the whole image:
+    it is 0 (no data) outside the hand; its sums (the noise's local mean, the smoothing) take 0
+    beyond the box's border as the unmeasured pixels there are; the outline band's erosion
+    replicates the border, an unmeasured row or column where the box is grown, else the
+    image's own. Why: the crop window around a hand is about twice the hand's area, and
+    compose's filters were most of a styled frame's cost."""
     x, y, w, h = cv2.boundingRect(np.ascontiguousarray(valid).view(np.uint8))
     if w == 0:
         return None
