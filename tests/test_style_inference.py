@@ -130,7 +130,7 @@ def test_the_hand_mean_is_the_masked_lowpass_on_the_hand_bit_for_bit(crops):
 def reference_compose(depth, logit, noise_mm, cal: Calibration, seed):
     """engine.style.compose.compose with the stats module's masked low-pass (the slow form of
     _hand_mean), so the apply path's shortcuts are checked against independent code."""
-    n, z = compose_module.draw(depth.shape, seed)
+    n, z = whole_image_fields(depth, seed)
     valid = depth > 0
     if cal.smoothing > 0.0:
         depth = compose_module.smooth(depth, valid, cal.smoothing)
@@ -146,6 +146,15 @@ def reference_compose(depth, logit, noise_mm, cal: Calibration, seed):
     u = 1.0 / (1.0 + np.exp(-LOGISTIC_PROBIT * z))  # a hole where u < sigmoid(logit), as it was written
     holes = valid & (u < 1.0 / (1.0 + np.exp(-np.clip(logit, -30.0, 30.0))))
     return np.where(valid & ~holes, depth + r, 0.0).astype(np.float32)
+
+
+def whole_image_fields(depth, seed):
+    """compose_module.draw's fields (drawn on the hand's box) placed in the whole image."""
+    n, z = compose_module.draw(depth, seed)
+    box = compose_module.hand_box(depth > 0)
+    n_full, z_full = np.zeros(depth.shape, np.float32), np.zeros(depth.shape, np.float32)
+    n_full[box], z_full[box] = n, z
+    return n_full, z_full
 
 
 def reference_apply(style: LearnedStyle, depth, camera, seed, strength):
@@ -203,6 +212,25 @@ def test_compose_on_the_hands_box_is_compose_on_the_whole_image_bit_for_bit(crop
     for seed, depth in enumerate(images):
         logit = rng.normal(-2.0, 1.5, depth.shape).astype(np.float32)
         noise = rng.uniform(0.5, 3.0, depth.shape).astype(np.float32)
-        n, z = compose_module.draw(depth.shape, seed)
-        want = compose_module._compose(depth, depth > 0, logit, noise, cal, n, z)
-        np.testing.assert_array_equal(compose_module.compose(depth, logit, noise, cal, seed, (n, z)), want)
+        want = compose_module._compose(depth, depth > 0, logit, noise, cal, *whole_image_fields(depth, seed))
+        np.testing.assert_array_equal(compose_module.compose(depth, logit, noise, cal, seed), want)
+
+
+def test_the_seeds_fields_are_drawn_on_the_hands_box_with_the_same_distribution(frames):
+    """draw: the fields cover the hand's box only, the noise only its measured pixels (standard
+    normal there, 0 elsewhere), the holes' field a unit-variance blob field; a seed draws the same
+    fields again, and its holes do not depend on whether noise is drawn."""
+    depth = frames[0][0]
+    valid = depth > 0
+    box = compose_module.hand_box(valid)
+    assert depth[box].size < depth.size // 4
+    n, z = compose_module.draw(depth, 3)
+    assert n.shape == z.shape == depth[box].shape
+    assert not n[~valid[box]].any() and abs(n[valid[box]].std() - 1.0) < 0.05 and abs(n[valid[box]].mean()) < 0.05
+    assert abs(z[valid[box]].std() - 1.0) < 0.1
+    again_n, again_z = compose_module.draw(depth, 3)
+    np.testing.assert_array_equal(again_n, n)
+    np.testing.assert_array_equal(compose_module.draw(depth, 3, noise=False)[1], z)
+    assert compose_module.draw(depth, 3, noise=False)[0] is None
+    empty = compose_module.draw(np.zeros((20, 30), np.float32), 3)
+    assert empty[0].size == empty[1].size == 0

@@ -34,9 +34,10 @@ SMOOTH_KERNEL_PX = 5
 # A clean hand's 5x5 residual is under 1 mm at the median (its curvature and render facets);
 # a pixel the box would move further sits at a depth step or on the outline, and keeps its depth.
 SMOOTH_STEP_MM = 3.0
-# Unmeasured pixels kept around the hand's bounding box (hand_box): one, for the outline band's
-# erosion, which replicates the border.
-HAND_MARGIN_PX = 1
+# Pixels kept around the hand's bounding box (hand_box): the holes' field's blur reach (3 sigma),
+# so every measured pixel's value is blurred from drawn values, not from a reflected border;
+# the outline band's erosion, which replicates the border, needs one.
+HAND_MARGIN_PX = max(int(np.ceil(3 * DROP_CORRELATION_PX)), 1)
 
 
 @dataclass(frozen=True)
@@ -61,41 +62,51 @@ def _hand_mean(r: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return num / np.maximum(den, 1.0)
 
 
-def draw(shape: tuple[int, int], seed: int | np.random.Generator | None,
+def draw(depth: np.ndarray, seed: int | np.random.Generator | None,
          noise: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
-    """A seed's random fields: a standard normal per pixel for the noise (None when not
-    `noise`) and a blob-correlated normal field for the holes. The holes' field is drawn first,
-    so a seed's holes do not depend on the noise level, and a style without noise skips the
-    other draw."""
+    """A seed's random fields over the hand's box of `depth` (the shape of
+    depth[hand_box(depth > 0)]; empty when nothing is measured): a standard normal per measured
+    pixel for the noise (0 elsewhere; None when not `noise`) and a blob-correlated normal field
+    for the holes. The holes' field is drawn first, so a seed's holes do not depend on the noise
+    level, and a style without noise skips the other draw. On the box, and the noise only where
+    it is used, not over the whole crop window: the draws were most of a styled frame's cost,
+    and each measured pixel's values have the same distribution (the box keeps the blur's reach
+    of drawn values around every measured pixel, HAND_MARGIN_PX)."""
+    valid = depth > 0
+    box = hand_box(valid)
+    valid = valid[box] if box is not None else np.zeros((0, 0), bool)
     rng = np.random.default_rng(seed)
-    holes = blob_normal(rng, shape, DROP_CORRELATION_PX)
-    return (rng.standard_normal(shape, dtype=np.float32) if noise else None), holes
+    holes = blob_normal(rng, valid.shape, DROP_CORRELATION_PX) if valid.size else np.zeros((0, 0), np.float32)
+    if not noise:
+        return None, holes
+    n = np.zeros(valid.shape, np.float32)
+    n[valid] = rng.standard_normal(np.count_nonzero(valid), dtype=np.float32)
+    return n, holes
 
 
 def compose(depth: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray, cal: Calibration,
             seed: int | np.random.Generator | None,
-            fields: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+            fields: tuple[np.ndarray | None, np.ndarray] | None = None) -> np.ndarray:
     """Styled float32 mm of `depth` (float32 mm, 0 = no data) given the stage's maps there;
-    `fields` are draw(depth.shape, seed) when the caller has them already (a calibration search
+    `fields` are draw(depth, seed) when the caller has them already (a calibration search
     composes the same crops many times). The work is done on the hand's box (hand_box) only."""
-    n, z = fields if fields is not None else draw(depth.shape, seed, noise=cal.noise_gain > 0.0)
     valid = depth > 0
     out = np.zeros(depth.shape, np.float32)
     box = hand_box(valid)
     if box is not None:
-        out[box] = _compose(depth[box], valid[box], logit[box], noise_mm[box], cal, None if n is None else n[box],
-                            z[box])
+        n, z = fields if fields is not None else draw(depth, seed, noise=cal.noise_gain > 0.0)
+        out[box] = _compose(depth[box], valid[box], logit[box], noise_mm[box], cal, n, z)
     return out
 
 
 def hand_box(valid: np.ndarray) -> tuple[slice, slice] | None:
     """(rows, columns) of the measured pixels' bounding box grown by HAND_MARGIN_PX, within the
-    image; None when nothing is measured. compose is the same bits there as on the whole image:
-    it is 0 (no data) outside the hand; its sums (the noise's local mean, the smoothing) take 0
-    beyond the box's border as the unmeasured pixels there are; the outline band's erosion
-    replicates the border, an unmeasured row or column where the box is grown, else the
-    image's own. Why: the crop window around a hand is about twice the hand's area, and
-    compose's filters were most of a styled frame's cost."""
+    image; None when nothing is measured. compose's steps give the same bits there as on the
+    whole image: it is 0 (no data) outside the hand; its sums (the noise's local mean, the
+    smoothing) take 0 beyond the box's border as the unmeasured pixels there are; the outline
+    band's erosion replicates the border, an unmeasured row or column where the box is grown,
+    else the image's own. Why: the crop window around a hand is about twice the hand's area,
+    and compose's filters were most of a styled frame's cost."""
     x, y, w, h = cv2.boundingRect(np.ascontiguousarray(valid).view(np.uint8))
     if w == 0:
         return None

@@ -149,7 +149,7 @@ def calibrate(model: StyleStage, code: torch.Tensor, style: StyleCrop) -> Calibr
     placed = [_window_maps(mm.shape, w, logit, noise)
               for (mm, _), w, logit, noise in zip(crops, windows, logits, noises)]
     masks = [mm > 0 for mm, _ in crops]
-    fields = [draw(mm[rows, cols].shape, i) for i, ((mm, _), (rows, cols, _, _)) in enumerate(zip(crops, placed))]
+    fields = [draw(mm[rows, cols], i) for i, ((mm, _), (rows, cols, _, _)) in enumerate(zip(crops, placed))]
 
     def styled(cal: Calibration) -> list[np.ndarray]:
         outs = []
@@ -270,22 +270,18 @@ class LearnedStyle(Style):
 
     def _compose_window(self, depth: np.ndarray, transform: CropTransform, logit: np.ndarray, noise: np.ndarray,
                         seed: int | None) -> np.ndarray:
-        """The styled frame: the stage's maps (128x128) carried to the frame's pixels inside the
-        crop window (crop convention step 7) and drawn there. The seed's fields are drawn over
-        the whole window (their values depend on its shape); the rest is done on the hand's box
-        in it (compose.hand_box), where compose gives what it gives on the whole window."""
+        """The styled frame: the stage's maps (128x128) carried to the frame's pixels in the
+        hand's box inside the crop window (crop convention step 7; compose.hand_box: outside it
+        compose leaves no data as it is) and drawn there."""
         rows, cols = _window(depth.shape, transform)
-        window = depth[rows, cols]
         styled = depth.copy()
-        box = hand_box(window > 0)
-        if box is None:  # compose would give the window's 0s back
+        box = hand_box(depth[rows, cols] > 0)
+        if box is None:
             return styled
-        n, z = draw(window.shape, seed, noise=self.calibration.noise_gain > 0.0)
         rows = slice(rows.start + box[0].start, rows.start + box[0].stop)
         cols = slice(cols.start + box[1].start, cols.start + box[1].stop)
-        logit_px, noise_px = _carried(transform, rows, cols, logit, noise)
-        styled[rows, cols] = compose(depth[rows, cols], logit_px, noise_px, self.calibration, seed,
-                                     (None if n is None else n[box], z[box]))
+        styled[rows, cols] = compose(depth[rows, cols], *_carried(transform, rows, cols, logit, noise),
+                                     self.calibration, seed)
         return styled
 
 
