@@ -7,9 +7,13 @@ Layout of OUT:
     manifest.jsonl, dataset.json         the merged manifest (rows in index order) and card
     labels.txt | keypoints.json | prompt.json   the --format's index (engine.dataset_formats)
 Determinism: sample i depends on (options, seed, i) only (engine.dataset_poses; the style's
-seed is drawn from the same pair; the generator draws fixed blocks of indices, GENERATOR_BLOCK),
-every file is encoded deterministically, and rows come from the samples' own pose bytes, so the samples and the merged manifest are the same bytes whatever
-the workers, shards or interruptions. The cards hold timing and are the only exception.
+seed is drawn from the same pair; the generator draws fixed blocks of indices, GENERATOR_BLOCK;
+a learned style's batches give each frame the same bytes whatever its batch-mates), every file
+is encoded deterministically, and rows come from the samples' own pose bytes, so the samples
+and the merged manifest are the same bytes whatever the workers, shards or interruptions. The
+cards hold timing and are the only exception.
+Style: prepared once, in the process that plans the run (a learned style's calibration is
+most of a second), and handed to the workers (prepare_style, _pool_context).
 Resume: a sample is done when its pose file (placed last) exists. Samples are written in place
 (engine.export.place_in_place: this writer owns its stems), without a flush each (10 ms a
 file on this disk); every FLUSH_EVERY samples the disk is synced and only
@@ -334,9 +338,10 @@ def _batches(todo: list[int], plan: DatasetPlan, out: Path, style: Style, worker
         return
     per = max(GENERATOR_BLOCK, FLUSH_EVERY // workers // GENERATOR_BLOCK * GENERATOR_BLOCK)
     context = _pool_context()
-    forked = context.get_start_method() == "fork"  # then this process runs no other thread
+    forked = context.get_start_method() == "fork"  # then this process runs no other Python thread
     with _one_opencv_thread() if forked else contextlib.nullcontext(), ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_pool_worker, initargs=(plan, out, style, not forked)) as pool:
+            workers, mp_context=context, initializer=_init_pool_worker,
+            initargs=(plan, out, style, not forked)) as pool:
         # All queued at once, so the workers go on writing while this process syncs the disk
         # (a map per batch left them idle at every sync: 2 workers ran slower than 1).
         futures = [pool.submit(_write_chunk, chunk) for chunk in _chunks(todo, per)]

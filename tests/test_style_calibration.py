@@ -125,7 +125,7 @@ def test_a_style_quieter_than_the_render_is_smoothed_not_noised(tmp_path, consta
 
 def test_a_noisier_style_gets_noise_and_no_smoothing(constant_stage):
     target = punched(edge_rate=0.0, interior_rate=0.0, hf=3.0)
-    cal = calibrate(None, None, target)
+    cal = calibrate(learned.StyleStageForStyle(None, None), target)
     assert cal.smoothing == 0.0 and cal.noise_gain > 0.5
 
 

@@ -23,9 +23,9 @@ Holes are set first: they change which pixels hf_energy sees.
 apply (per frame): find the hand (the measured pixels), crop it by the crop convention
 (engine.data.crop), run the stage at 128x128, carry its maps back to the frame's pixels, draw
 holes and noise from the seed (engine.style.compose), blend with the clean depth by strength.
-apply_batch does the same for many frames with one stage call per BATCH crops (the
-dataset command's and the bench's batches; engine.models.style_inference pads a short batch, so a
-frame's bytes do not depend on its batch-mates), each frame still drawn from its own seed. Both run
+apply_batch does the same for many frames with one stage call per style_inference.BATCH crops
+(the dataset command's and the bench's batches; a short batch is padded, so a frame's bytes do
+not depend on its batch-mates), each frame still drawn from its own seed. Both run
 the stage with the style folded in (engine.models.style_inference, made at prepare): the
 reference network's maps within float32 rounding (tests/test_style_inference.py holds a styled
 frame within 1e-3 mm of the reference path's, with the same holes).
@@ -49,7 +49,7 @@ from engine.data.crop import CROP_SIZE, PASTE_BACKGROUND_MIN, CropTransform, cro
 from engine.data.readers.sim import SimConfig, crop_sample
 from engine.models import DEFAULT_STYLE_STAGE_PATH
 from engine.models.checkpoint import load_model
-from engine.models.style_inference import BATCH, StyleStageForStyle
+from engine.models.style_inference import StyleStageForStyle
 from engine.models.style_net import StyleStage
 from engine.sim.sensor_match import read_style_image
 from engine.sim.sensors import blend_with_clean
@@ -134,18 +134,17 @@ def _bisect(f: Callable[[float], float], lo: float, hi: float, target: float) ->
     return 0.5 * (lo + hi)
 
 
-def calibrate(model: StyleStage, code: torch.Tensor, style: StyleCrop) -> Calibration:
+def calibrate(stage: StyleStageForStyle, style: StyleCrop) -> Calibration:
     """The levels that give the calibration crops the style crop's statistics (module docstring):
     first the hole log-odds, in the outline band and inside it; then the noise level for its
-    hf_energy. Every
-    search draws with fixed seeds, so it is deterministic. `code` as for stage_maps."""
+    hf_energy. Every search draws with fixed seeds, so it is deterministic. `stage`: the style's
+    folded stage, the one apply() runs (a third of the reference network's cost)."""
     crops = _CalibrationCrops.get()
     # The stage's maps as apply() carries them to each crop's pixels (its hand window), so the
     # search sees what a frame will get.
     windows = [_hand_window(mm, camera) for mm, camera in crops]
     norm = np.stack([crop_depth(mm, w) for (mm, _), w in zip(crops, windows)])
-    parts = [stage_maps(model, norm[i:i + BATCH], code) for i in range(0, len(norm), BATCH)]
-    logits, noises = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    logits, noises = stage.maps(norm)
     placed = [_window_maps(mm.shape, w, logit, noise)
               for (mm, _), w, logit, noise in zip(crops, windows, logits, noises)]
     masks = [mm > 0 for mm, _ in crops]
@@ -220,7 +219,7 @@ class LearnedStyle(Style):
             self.code = self._model.encode(torch.from_numpy(self.crop.norm)[None, None],
                                            torch.from_numpy(self.crop.features())[None])
         self._stage = StyleStageForStyle(self._model, self.code)
-        self.calibration = calibrate(self._model, self.code, self.crop)
+        self.calibration = calibrate(self._stage, self.crop)
 
     @property
     def assumption(self) -> str | None:
@@ -250,8 +249,8 @@ class LearnedStyle(Style):
 
     def _apply_batch(self, depths: list[np.ndarray], cameras: list[Camera], seeds: list[int | None],
                      strength: float) -> list[np.ndarray]:
-        """Every hand cropped, the stage run on them BATCH at a time, then each composed with
-        its own seed."""
+        """Every hand cropped, the stage run on them style_inference.BATCH at a time, then each
+        composed with its own seed."""
         assert self._stage is not None  # prepare() ran
         windows = [_hand_window(d, c) for d, c in zip(depths, cameras)]
         todo = [i for i, w in enumerate(windows) if w is not None]
