@@ -17,7 +17,7 @@ from engine.sim.render import render_hand
 from engine.sim.sensors import blend_with_clean
 from engine.style import compose as compose_module
 from engine.style.random_sensor import LOGISTIC_PROBIT
-from engine.style.compose import NOISE_CLIP_SIGMA, RESIDUAL_MAX_MM, Calibration
+from engine.style.compose import NOISE_CLIP_SIGMA, RESIDUAL_MAX_MM, SMOOTH_KERNEL_PX, Calibration
 from engine.style.learned import LearnedStyle, _hand_window, crop_to_mm, stage_maps
 from engine.style.stats import GEOMETRY_KERNEL_PX, masked_lowpass
 
@@ -125,6 +125,8 @@ def test_the_hand_mean_is_the_masked_lowpass_on_the_hand_bit_for_bit(crops):
         r = np.where(valid, rng.normal(0, 3, depth.shape).astype(np.float32), 0.0)
         np.testing.assert_array_equal(compose_module._hand_mean(r, valid)[valid],
                                       masked_lowpass(r, valid, GEOMETRY_KERNEL_PX)[valid])
+        np.testing.assert_array_equal(compose_module._hand_mean(depth, valid, SMOOTH_KERNEL_PX)[valid],
+                                      masked_lowpass(depth, valid, SMOOTH_KERNEL_PX)[valid])  # smooth's mean
 
 
 def reference_compose(depth, logit, noise_mm, cal: Calibration, seed):

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from engine.style.random_sensor import DROP_CORRELATION_PX, LOGISTIC_PROBIT, blob_normal
-from engine.style.stats import EDGE_BAND_PX, GEOMETRY_KERNEL_PX, masked_lowpass
+from engine.style.stats import EDGE_BAND_PX, GEOMETRY_KERNEL_PX
 
 RESIDUAL_MAX_MM = 15.0  # a bound on any pixel's change: 3 sigma of the stage's largest noise
 NOISE_CLIP_SIGMA = 3.0  # Gaussian tails beyond 3 sigma would be flying pixels, not noise
@@ -52,11 +52,11 @@ class Calibration:
     interior_bias: float = 0.0
 
 
-def _hand_mean(r: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """stats.masked_lowpass(r, valid, GEOMETRY_KERNEL_PX) at the valid pixels, bit for bit, in
-    fewer passes: r is 0 off the hand already (so r * valid is r), and every valid pixel has
-    itself in its window (so no NaN is needed where no weight is in reach, and there is none)."""
-    k = (GEOMETRY_KERNEL_PX, GEOMETRY_KERNEL_PX)
+def _hand_mean(r: np.ndarray, valid: np.ndarray, kernel_px: int = GEOMETRY_KERNEL_PX) -> np.ndarray:
+    """stats.masked_lowpass(r, valid, kernel_px) at the valid pixels, bit for bit, in fewer
+    passes: r is 0 off the hand already (so r * valid is r), and every valid pixel has itself in
+    its window (so no NaN is needed where no weight is in reach, and there is none)."""
+    k = (kernel_px, kernel_px)
     num = cv2.boxFilter(r.astype(np.float64), -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
     den = cv2.boxFilter(valid.astype(np.float64), -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
     return num / np.maximum(den, 1.0)
@@ -132,8 +132,9 @@ def _compose(depth: np.ndarray, valid: np.ndarray, logit: np.ndarray, noise_mm: 
 
 
 def smooth(depth: np.ndarray, valid: np.ndarray, amount: float) -> np.ndarray:
-    """`depth` moved `amount` of the way to its edge-preserving local mean (module docstring)."""
-    low = np.nan_to_num(masked_lowpass(depth, valid, SMOOTH_KERNEL_PX))
+    """`depth` (0 off the hand) moved `amount` of the way to its edge-preserving local mean
+    (module docstring)."""
+    low = _hand_mean(depth, valid, SMOOTH_KERNEL_PX)
     step = np.where(valid & (np.abs(low - depth) <= SMOOTH_STEP_MM), low - depth, 0.0)
     return (depth + np.float32(amount) * step).astype(np.float32)
 
