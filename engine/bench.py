@@ -57,9 +57,10 @@ def bench_simulator(count: int = 100, seed: int = 0) -> dict:
 
 
 def bench_dataset(count: int = 100, seed: int = 0) -> dict:
-    """Samples written per second by one `dataset` process once started (the simulator clean and
-    with the Kinect v1 style, and the generator), into a temporary folder; --workers K runs K
-    such processes. The process's torch thread count is restored after the generator's run."""
+    """Samples written per second by one `dataset` process once started (the simulator clean,
+    with the Kinect v1 sensor style and with a learned bank style, and the generator), into a
+    temporary folder; --workers K runs K such processes. The process's torch thread count is
+    restored after the runs."""
     import tempfile
     from pathlib import Path
 
@@ -69,6 +70,7 @@ def bench_dataset(count: int = 100, seed: int = 0) -> dict:
 
     sources = {"simulator": DatasetPlan(count=count, seed=seed),
                "simulator_kinect_v1": DatasetPlan(count=count, seed=seed, style="kinect_v1"),
+               "simulator_sr305_palm_a": DatasetPlan(count=count, seed=seed, style="sr305_palm_a"),
                "generator": DatasetPlan(count=count, seed=seed, source="generator")}
     threads = torch.get_num_threads()
     rates = {}
