@@ -123,13 +123,15 @@ def part_paths(out: Path, shard: int, shards: int) -> tuple[Path, Path]:
 def prepare_style(plan: DatasetPlan) -> Style:
     """The plan's style, prepared once in this process for all its workers (which fork from it,
     or get it pickled when spawned; `_batches`): a learned style's preparation (its calibration)
-    cost 0.8 s of CPU, and the CLI's input check, then each worker, made it again. Prepared on
-    one torch thread: the calibration is a few small calls, and a process that never ran torch's
-    thread pool leaves no spinning pool threads behind while its workers run."""
+    cost 0.8 s of CPU, and the CLI's input check, then each worker, made it again. In a process
+    of one Python thread (the CLI, which forks its workers), prepared on one torch thread: the
+    calibration is a few small calls, and a process that never ran torch's thread pool leaves no
+    pool threads behind while its workers run. Elsewhere (the GUI) torch's setting, which is the
+    whole process's, is left alone."""
     from engine.style.registry import resolve_style
 
     style = resolve_style(plan.style, plan.style_scale_mm)
-    with _one_torch_thread():
+    with _one_torch_thread() if threading.active_count() == 1 else contextlib.nullcontext():
         return style.prepare()
 
 

@@ -227,17 +227,27 @@ def test_pool_workers_run_opencv_on_one_thread(tmp_path):
         cv2.setNumThreads(before)
 
 
-def test_a_pool_worker_runs_a_learned_style_on_one_torch_thread(tmp_path):
+def test_a_pool_worker_runs_a_learned_style_on_one_torch_thread(tmp_path, monkeypatch):
+    """A single-threaded parent (the CLI) prepares on one torch thread and restores its own; a
+    pool worker styles on one; an in-process writer is left alone."""
+    import threading
+
     import torch
 
     from engine import dataset
+    from engine.style.learned import LearnedStyle
 
+    seen = []
+    real = LearnedStyle._prepare
+    monkeypatch.setattr(LearnedStyle, "_prepare", lambda self: seen.append(torch.get_num_threads()) or real(self))
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         plan = DatasetPlan(count=1, seed=0, style="sr305_palm_a")
-        style = dataset.prepare_style(plan)
-        assert torch.get_num_threads() == 2  # prepared on one thread, then restored
+        with monkeypatch.context() as m:
+            m.setattr(threading, "active_count", lambda: 1)
+            style = dataset.prepare_style(plan)
+        assert seen == [1] and torch.get_num_threads() == 2
         dataset._init_pool_worker(plan, tmp_path, style, spawned=False)
         assert torch.get_num_threads() == 1
         torch.set_num_threads(2)
