@@ -8,7 +8,8 @@
 Splitting over machines uses the launchers people have: under torchrun (RANK, WORLD_SIZE in the
 environment) each rank writes its own shard, as `--shard I/N` does for a Slurm array or a k8s
 Job; `dataset merge` then checks completeness and writes the one manifest. A run that is one
-shard merges by itself. Imports no torch (the generator loads in the workers) and no Qt.
+shard merges by itself. Imports no torch (a learned style brings it, prepared here once for
+every worker; the generator loads in the workers) and no Qt.
 """
 from __future__ import annotations
 
