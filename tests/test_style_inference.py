@@ -16,7 +16,7 @@ from engine.models.style_net import StyleStage, stage_inputs
 from engine.sim.render import render_hand
 from engine.sim.sensors import blend_with_clean
 from engine.style import compose as compose_module
-from engine.style.random_sensor import LOGISTIC_PROBIT
+from engine.sim.random_fields import LOGISTIC_PROBIT
 from engine.style.compose import NOISE_CLIP_SIGMA, RESIDUAL_MAX_MM, SMOOTH_KERNEL_PX, Calibration
 from engine.style.learned import LearnedStyle, _hand_window, crop_to_mm, stage_maps
 from engine.style.stats import GEOMETRY_KERNEL_PX, masked_lowpass

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from engine.style.random_sensor import DROP_CORRELATION_PX, LOGISTIC_PROBIT, blob_normal
+from engine.sim.random_fields import LOGISTIC_PROBIT, blob_normal, standard_normal
+from engine.style.random_sensor import DROP_CORRELATION_PX
 from engine.style.stats import EDGE_BAND_PX, GEOMETRY_KERNEL_PX
 
 RESIDUAL_MAX_MM = 15.0  # a bound on any pixel's change: 3 sigma of the stage's largest noise
@@ -80,7 +81,7 @@ def draw(depth: np.ndarray, seed: int | np.random.Generator | None,
     if not noise:
         return None, holes
     n = np.zeros(valid.shape, np.float32)
-    n[valid] = rng.standard_normal(np.count_nonzero(valid), dtype=np.float32)
+    n[valid] = standard_normal(rng, (np.count_nonzero(valid),))
     return n, holes
 
 

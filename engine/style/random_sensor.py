@@ -14,7 +14,8 @@ A style theta is a SensorParams: a base model, then
   edge_drop      extra dropouts near depth edges, P = edge_drop * exp(-d / EDGE_DECAY_PX);
   interior_drop  extra clustered dropouts anywhere on the hand (specular / dark patches).
 Ranges span a little beyond the published models so the bank brackets the real samples.
-engine/sim/sensors.py is not changed: theta acts on its output.
+engine/sim/sensors.py is not changed: theta acts on its output. Its random fields are the
+sensor models' own (engine.sim.random_fields), so a field is drawn one way everywhere.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import cv2
 import numpy as np
 
 from engine.camera import Camera
+from engine.sim.random_fields import blob_uniform, standard_normal
 from engine.sim.sensors import apply_sensor
 
 BASES = ("none", "kinect_v1", "tof", "realsense")
@@ -36,7 +38,6 @@ INTERIOR_DROP = (0.0, 0.08)
 EDGE_DECAY_PX = 1.5  # as the base models' edge dropouts (engine.sim.sensors)
 DROP_CORRELATION_PX = 1.0  # dropouts come in blobs of a few px, as in the base models
 EDGE_JUMP_FRACTION = 0.02  # neighbours this far apart (share of depth) are different surfaces
-LOGISTIC_PROBIT = 1.702  # Phi(x) ~ 1 / (1 + exp(-1.702 x)) (engine.sim.sensors cites it)
 
 
 @dataclass(frozen=True)
@@ -65,21 +66,6 @@ def random_params(rng: np.random.Generator) -> SensorParams:
                         edge_drop=maybe(EDGE_DROP), interior_drop=maybe(INTERIOR_DROP))
 
 
-def blob_normal(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
-    """Unit-variance Gaussian values correlated over `sigma_px`."""
-    white = rng.standard_normal(shape, dtype=np.float32)
-    ksize = 2 * int(np.ceil(3 * sigma_px)) + 1
-    kernel = cv2.getGaussianKernel(ksize, sigma_px)
-    gain = float((kernel ** 2).sum())  # blurring with k k^T leaves std sum(k^2)
-    return cv2.GaussianBlur(white, (ksize, ksize), sigma_px, borderType=cv2.BORDER_REFLECT) / gain
-
-
-def blob_uniform(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
-    """About uniform(0, 1) values correlated over `sigma_px` (clustered dropouts): the logistic
-    of `blob_normal`, so u < p exactly when blob_normal < logit(p) / LOGISTIC_PROBIT."""
-    return 1.0 / (1.0 + np.exp(-LOGISTIC_PROBIT * blob_normal(rng, shape, sigma_px)))
-
-
 def edge_distance(depth: np.ndarray) -> np.ndarray:
     """Distance (px) of each pixel to the nearest depth edge: the outline, a hole, or a step
     between surfaces (neighbours more than EDGE_JUMP_FRACTION of the depth apart)."""
@@ -105,7 +91,7 @@ def apply_params(clean: np.ndarray, camera: Camera, params: SensorParams,
     out = np.where(both, clean + np.float32(params.noise_gain) * (base - clean), base)
     valid = out > 0
     if params.white_mm > 0:
-        out = out + np.float32(params.white_mm) * rng.standard_normal(out.shape, dtype=np.float32)
+        out = out + np.float32(params.white_mm) * standard_normal(rng, out.shape)
     if params.quant_mm > 0:
         out = np.round(out / params.quant_mm) * np.float32(params.quant_mm)
     dist = edge_distance(np.where(valid, clean, 0.0))
