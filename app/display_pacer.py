@@ -8,6 +8,11 @@ waits in a slot and is drawn on the first event-loop pass at least DISPLAY_INTER
 the previous pose draw (at once when that is longer ago). A depth frame is drawn as soon as it
 arrives: the frame scheduler already sends no more than one per display frame, and every
 millisecond it waited would be added to the time from the pose to the screen.
+
+During a drag the 3D view is redrawn at most DRAG_INTERVAL_MS apart (30 Hz) while the depth
+view shows a frame for every pose: on a 2-core machine without a GPU each 3D redraw took ~3 ms
+of the GUI thread and ~6 ms of software OpenGL raster, and that CPU is what the depth worker
+waited for (issue 14: a generator frame of 11-14 ms of CPU took 20-30 ms in the app).
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from collections.abc import Callable
 from PySide6 import QtCore
 
 DISPLAY_INTERVAL_MS = 1000.0 / 60.0  # one 3D redraw per frame of a 60 Hz screen
+DRAG_INTERVAL_MS = 1000.0 / 30.0  # while a drag edits the pose (see the module docstring)
 
 
 class DisplayPacer(QtCore.QObject):
@@ -29,16 +35,18 @@ class DisplayPacer(QtCore.QObject):
         self._draw_pose = draw_pose
         self._draw_frame = draw_frame
         self._pose: object | None = None
+        self.interval_ms = DISPLAY_INTERVAL_MS  # the least time between two pose draws
         self._last_draw_time = -1e9
         self._timer = QtCore.QTimer(self, singleShot=True)
         self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._on_tick)
 
     def show_pose(self, pose: object) -> None:
-        """Draw `pose` on a coming tick (replacing a pose still waiting)."""
+        """Draw `pose` on a coming tick, `interval_ms` after the last pose draw (replacing a pose
+        still waiting)."""
         self._pose = pose
         if not self._timer.isActive():  # restarting it on every event would starve it
-            wait = DISPLAY_INTERVAL_MS - (time.perf_counter() - self._last_draw_time) * 1e3
+            wait = self.interval_ms - (time.perf_counter() - self._last_draw_time) * 1e3
             self._timer.start(max(0, int(wait)))
 
     def show_frame(self, frame: object) -> None:
