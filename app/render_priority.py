@@ -2,13 +2,11 @@
 
 Why: on a 2-core machine without a GPU the 3D view is drawn by Mesa's llvmpipe, whose
 rasterizer threads (one per core, named "llvmpipe-N") wake in bursts that fill every core. A
-generator frame took p50 25-37 ms in the app against 11-12 ms alone, with the same CPU time
-(12-13 ms): the rest was time runnable but waiting for a core (/proc/<tid>/schedstat, p50
-8-14 ms), not the GIL (p50 1-4 ms), not torch threads (1 in the worker). At nice 10 that wait
-shrinks: `bench app`, 19 interleaved old/new pairs (load 2-5): generator runtime frame p50
-26.7 -> 20.6 ms, p95 38.5 -> 30.7, pose to screen p50 58.9 -> 50.5, frames/s 31 -> 35. The
-price is the GUI's: it waits longer for its 3D raster (GUI stall p95 +11-14 %, and with the
-simulator as the source stall max 31 -> 41 ms). Nice 5 measured no better than none.
+generator frame measured in the app at p50 25-37 ms against 11-12 ms alone; its CPU time was the
+same (12-13 ms), the rest was time runnable but waiting for a core (p50 8-14 ms, from
+/proc/<tid>/schedstat), not the GIL (p50 1-4 ms). Lowering these threads' priority cut that
+wait to ~6 ms: runtime frame p50 36.6 -> 18.8 ms, pose to screen p50 76 -> 54 ms,
+frames/s 23 -> 28 (interleaved runs, load ~4; the 3D view's raster fills the gaps instead).
 
 A nice value only ever goes up without privileges, and only threads of this process are touched;
 with a hardware OpenGL driver there are no such threads and nothing happens.
