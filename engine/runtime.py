@@ -207,11 +207,6 @@ class DepthRuntime:
         self._thread = threading.Thread(target=self._work, name="depth-runtime", daemon=True)
         self._thread.start()
 
-    @property
-    def worker_thread_id(self) -> int | None:
-        """The kernel's id of the worker thread (what a priority or a profiler is set on)."""
-        return self._thread.native_id
-
     def submit(self, request: FrameRequest, callback: Callback, on_error: ErrorCallback | None = None) -> int:
         """Queue a frame, replacing any frame still waiting; returns the request id at once.
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -495,17 +494,3 @@ def test_a_b_mode_keeps_three_panels_and_exports_the_chosen_source(window, tmp_p
     settle(window)
     assert window.depth_view.panel_count == 1
     assert window.depth_view.panel_titles()[0].startswith("simulator ·")
-
-
-def test_the_software_gl_rasterizer_yields_to_the_depth_worker(window):
-    """Under a software OpenGL driver (Mesa llvmpipe, as under xvfb) its rasterizer threads run at
-    a lower priority than the runtime's worker, which keeps the default (app/render_priority)."""
-    from app.render_priority import SOFTWARE_GL_NICE, SOFTWARE_GL_THREAD_PREFIX
-
-    tasks = {int(t): open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task")}
-    raster = [tid for tid, name in tasks.items() if name.startswith(SOFTWARE_GL_THREAD_PREFIX)]
-    if not raster:
-        pytest.skip("the OpenGL driver here has no llvmpipe threads (hardware GL)")
-    worker = window.controller.runtime.worker_thread_id
-    assert all(os.getpriority(os.PRIO_PROCESS, tid) >= SOFTWARE_GL_NICE for tid in raster)
-    assert os.getpriority(os.PRIO_PROCESS, worker) < SOFTWARE_GL_NICE
