@@ -19,7 +19,6 @@ from app.display_pacer import DISPLAY_INTERVAL_MS, DRAG_INTERVAL_MS, DisplayPace
 from app.file_actions import FileActions
 from app.menus import build_menus
 from app.presenter import hand_drawing, pose_panel_state, screen_rotation
-from app.render_priority import lower_software_gl_threads
 from app.scene import Scene
 from app.shortcuts import SHORTCUTS
 from app.status_readout import StatusReadout
@@ -146,8 +145,6 @@ class MainWindow(QtWidgets.QMainWindow):
         vp.handRotateStarted.connect(lambda: self._on_joint_drag_started(-1))
         vp.handRotateDragged.connect(self._on_hand_rotate_dragged)
         vp.handRotateFinished.connect(lambda: self._on_drag_finished("Rotate hand"))
-        # Once the 3D view's GL context exists, so do a software driver's rasterizer threads.
-        vp.canvas.events.initialize.connect(lambda _event: lower_software_gl_threads())
 
         pp = self.pose_panel
         pp.presetChosen.connect(self._on_preset_chosen)
