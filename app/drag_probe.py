@@ -13,7 +13,8 @@ fingertip while the event loop runs freely. Recorded:
              the depth view holds: the app's own backlog (a frame that finishes while the one
              before it is still being painted replaces it, which is no lag);
   latency    for every pose change, the time until a frame computed from it (or a later pose)
-             is on screen, and each runtime frame's own compute time.
+             is on screen, and each runtime frame's own compute time: wall, and the worker's
+             CPU time within it (the difference is waiting for a core or the GIL).
 Imports Qt: loaded only by the GUI tests and `bench app`, never by the headless commands.
 """
 from __future__ import annotations
@@ -54,7 +55,7 @@ class DragRecord:
     pose_changes: list[float] = field(default_factory=list)
     ticks: list[float] = field(default_factory=list)
     submitted: dict[int, float] = field(default_factory=dict)  # request id -> submit time
-    finished: list[tuple[float, int, float]] = field(default_factory=list)  # time, id, compute ms
+    finished: list[tuple[float, int, float, float]] = field(default_factory=list)  # time, id, compute ms, its CPU ms
     given: list[tuple[float, int]] = field(default_factory=list)  # time handed to the view, id
     shown: list[tuple[float, int]] = field(default_factory=list)  # time painted, id
     frames_behind: list[int] = field(default_factory=list)  # sampled at every tick
@@ -117,7 +118,9 @@ def drag_fingertip(window, drag_s: float) -> DragRecord:
 
     def recording_submit(request, callback, on_error=None):
         def done(result):
-            rec.finished.append((time.perf_counter(), result.request_id, result.timings_ms.get("total", np.nan)))
+            t = result.timings_ms
+            rec.finished.append((time.perf_counter(), result.request_id, t.get("total", np.nan),
+                                 t.get("total_cpu", np.nan)))
             callback(result)
         rid = submit(request, done, on_error)
         rec.submitted[rid] = time.perf_counter()
@@ -129,7 +132,7 @@ def drag_fingertip(window, drag_s: float) -> DragRecord:
     def on_tick():
         rec.ticks.append(time.perf_counter())
         held = rec.given[-1][1] if rec.given else shown_before
-        rec.frames_behind.append(sum(rid > held for _, rid, _ in list(rec.finished)))
+        rec.frames_behind.append(sum(rid > held for _, rid, *_ in list(rec.finished)))
 
     def on_delivered(*_):
         rec.moves_delivered += 1
@@ -199,8 +202,9 @@ def figures(rec: DragRecord) -> dict[str, float | None]:
         "pose_to_screen_ms_p95": pct(rec.pose_to_screen_ms(), 95),
         "stall_ms_max": round(float(stalls.max()), 1) if len(stalls) else None,
         "stall_ms_p95": pct(stalls, 95),
-        "runtime_frame_ms_p50": pct([ms for _, _, ms in rec.finished], 50),
-        "runtime_frame_ms_p95": pct([ms for _, _, ms in rec.finished], 95),
+        "runtime_frame_ms_p50": pct([ms for _, _, ms, _ in rec.finished], 50),
+        "runtime_frame_ms_p95": pct([ms for _, _, ms, _ in rec.finished], 95),
+        "runtime_frame_cpu_ms_p50": pct([cpu for *_, cpu in rec.finished], 50),
         "mouse_moves_sent": rec.moves_sent,
         "mouse_moves_delivered": rec.moves_delivered,
         "frames_behind_max": max(rec.frames_behind, default=0),

@@ -15,7 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from app import scene as scene_io
 from app.compare_panels import crop_outline, frame_panels
 from app.controller import StudioController
-from app.display_pacer import DisplayPacer
+from app.display_pacer import DISPLAY_INTERVAL_MS, DRAG_INTERVAL_MS, DisplayPacer
 from app.file_actions import FileActions
 from app.menus import build_menus
 from app.presenter import hand_drawing, pose_panel_state, screen_rotation
@@ -276,6 +276,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- user gestures ------------------------------------------------------------------------
     def _on_joint_drag_started(self, joint: int) -> None:
         self.controller.begin_drag()
+        self._pacer.interval_ms = DRAG_INTERVAL_MS
         self._frame_hand_pending = False  # a pose the edit did not change must not jump mid-drag
         finger = finger_of_joint(joint) if joint >= 0 else None
         if finger is not None:
@@ -283,6 +284,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_drag_finished(self, label: str) -> None:
         self.controller.end_drag(label)
+        self._pacer.interval_ms = DISPLAY_INTERVAL_MS
         self._on_pose_changed(self.controller.hand)  # brings the surface back
 
     def _on_hand_rotate_dragged(self, dx_deg: float, dy_deg: float) -> None:

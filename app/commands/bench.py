@@ -138,5 +138,5 @@ def _run_app(args: argparse.Namespace) -> int:
         print(f"{source} (style {r['style']}): {r['frames_per_s']:.1f} frames/s, pose to screen p50 {ms['pose_to_screen_ms_p50']} "
               f"p95 {ms['pose_to_screen_ms_p95']}, GUI stall max {ms['stall_ms_max']} "
               f"p95 {ms['stall_ms_p95']}, runtime frame p50 {ms['runtime_frame_ms_p50']} "
-              f"p95 {ms['runtime_frame_ms_p95']}")
+              f"p95 {ms['runtime_frame_ms_p95']} (of which the worker's CPU p50 {ms['runtime_frame_cpu_ms_p50']})")
     return 0
