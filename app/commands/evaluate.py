@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from engine.eval import DEFAULT_BANK_SIZE
-from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, GENERATOR_BACKENDS
+from engine.models.device_names import BACKEND_CHOICES, REFERENCE_BACKEND
 from engine.seeds import TEST_SEED
 
 
@@ -38,9 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="auto (default): CUDA when available")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
-    p.add_argument("--backend", choices=GENERATOR_BACKENDS, default=DEFAULT_GENERATOR_BACKEND,
-                   help=f"how G runs: torch (float32, the reference) or int8 (CPU, calibrated at load) "
-                        f"(default {DEFAULT_GENERATOR_BACKEND})")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default=REFERENCE_BACKEND,
+                   help=f"how G runs: torch (float32, the reference the scores are of), int8 (CPU, calibrated "
+                        f"at load) or auto, the runtime's choice: int8 on the CPU, torch on a GPU "
+                        f"(default {REFERENCE_BACKEND})")
     p.add_argument("--style", help="also evaluate a style (a bank name or a depth PNG) on the clean sim crops "
                                    "of the evaluated seed: styled/unstyled KID and statistics, geometry shift")
     p.add_argument("--style-scale", type=float, help="mm per stored unit of a --style image (default: sidecar or guess)")

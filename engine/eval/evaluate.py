@@ -417,7 +417,7 @@ def inference_backend(generator: nn.Module, backend: str) -> tuple[nn.Module | I
     build, never per batch), and what ran: {"backend": ..., "backend_fallback": why, if not
     the one asked for}. Another generator runs as itself on torch."""
     if not isinstance(generator, SkeletonUNet):
-        fallback = None if backend == "torch" else f"{type(generator).__name__} runs on torch only"
+        fallback = None if backend != "int8" else f"{type(generator).__name__} runs on torch only"
         return generator, {"backend": "torch", **({"backend_fallback": fallback} if fallback else {})}
     fast = InferenceGenerator(generator.eval(), backend=backend)
     return fast, {"backend": fast.backend, **({"backend_fallback": fast.fallback} if fast.fallback else {})}

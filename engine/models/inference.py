@@ -19,13 +19,15 @@ them within 1e-3 in crop units, 0.06 mm) and goes through the same silhouette cu
 The reference SkeletonUNet stays the trained, exported and tested model; this object is derived
 from it and never saved.
 
-Backends (`backend=`): "torch" runs the folded float32 network above, the reference. "int8" (CPU
-only) runs the convolutional body quantized to int8, calibrated at load (engine.models.int8):
-2-3x faster on one thread, agreeing with "torch" to about 0.3 mm on average (a test bounds it at
-1 mm) but not bit for bit; its evaluation is slightly worse (the model card: +0.09 mm foreground
-error), so "torch" stays the default. Where int8 cannot run
-(a GPU, a torch without the x86 quantized engine) the generator falls back to "torch" and says
-why in `fallback`, rather than failing the caller.
+Backends (`backend=`): "torch" runs the folded float32 network above, the reference, and is
+this class's default (training's development scores, tools). "int8" (CPU only) runs the
+convolutional body quantized to int8, calibrated at load (engine.models.int8): 2-3x faster on one
+thread, agreeing with "torch" to about 0.3 mm on average over the crop (a test bounds it at 1 mm)
+but not bit for bit; on the test poses its scores are within the float32 ones' 95 % intervals
+(generator_default.md). "auto", what the runtime asks for (device_names.RUNTIME_BACKEND): int8 on
+the CPU, torch on a GPU, where the float path (bf16, batches) is the fast one. Where int8 is asked
+for and cannot run (a GPU, a torch without the x86 quantized engine, a failed calibration) the
+generator falls back to "torch" and says why in `fallback`, rather than failing the caller.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ import torch
 from torch import nn
 
 from engine.data.crop import CROP_SIZE
-from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, GENERATOR_BACKENDS
+from engine.models.device_names import BACKEND_CHOICES, REFERENCE_BACKEND
 from engine.models.fast_cut import cut_silhouette_numpy
 from engine.models.fast_encoding import encode_pose_numpy
 from engine.models.generator import ENCODING_SIZE, SkeletonUNet, network_output
@@ -101,11 +103,11 @@ class InferenceGenerator:
     """
 
     def __init__(self, model: SkeletonUNet, amp: bool = False, silhouette_cut: bool = True,
-                 backend: str = DEFAULT_GENERATOR_BACKEND) -> None:
+                 backend: str = REFERENCE_BACKEND) -> None:
         if not isinstance(model, SkeletonUNet):
             raise TypeError(f"an InferenceGenerator needs a SkeletonUNet, got {type(model).__name__}")
-        if backend not in GENERATOR_BACKENDS:
-            raise ValueError(f"unknown generator backend {backend!r}; use {', '.join(GENERATOR_BACKENDS)}")
+        if backend not in BACKEND_CHOICES:
+            raise ValueError(f"unknown generator backend {backend!r}; use {', '.join(BACKEND_CHOICES)}")
         self.device = next(model.parameters()).device
         self.config = dict(model.config)
         self.net = fold_generator(model)
@@ -115,7 +117,7 @@ class InferenceGenerator:
         if self.cpu:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.backend, self.fallback, self._int8 = "torch", None, None
-        if backend == "int8":
+        if resolve_backend(backend, self.device) == "int8":
             self._int8, self.fallback = _int8_body(self.net, self.cpu)
             if self._int8 is not None:
                 self.backend = "int8"
@@ -170,6 +172,12 @@ class InferenceGenerator:
                 cut[i:i + chunk] = self.cut(soft)[:, 0].cpu().numpy()
         return raw, cut
 
+
+def resolve_backend(backend: str, device: torch.device) -> str:
+    """The backend `backend` names on `device`: "auto" is int8 on the CPU, torch elsewhere."""
+    if backend == "auto":
+        return "int8" if device.type == "cpu" else "torch"
+    return backend
 
 
 def _int8_body(folded: SkeletonUNet, cpu: bool) -> tuple[nn.Module | None, str | None]:
