@@ -75,12 +75,21 @@ def test_calibration_failure_falls_back_with_a_one_line_reason(shipped, poses, m
     def broken(*_args, **_kwargs):
         raise RuntimeError("observer saw no data\n  at layer net.down.0.0")
     monkeypatch.setattr(int8, "quantize_body", broken)
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         gen = InferenceGenerator(shipped, backend="auto")
     assert gen.backend == "torch" and gen.fallback == "RuntimeError: observer saw no data at layer net.down.0.0"
     assert "observer saw no data" in caplog.text
     y, view = poses
     assert np.array_equal(gen(y, view), InferenceGenerator(shipped)(y, view))
+
+
+def test_generate_notes_a_fallback_only_when_int8_was_asked_for(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(int8, "quantize_body", lambda *_a, **_k: (_ for _ in ()).throw(RuntimeError("no calibration")))
+    for flags, out in (((), tmp_path / "auto"), (("--backend", "int8"), tmp_path / "int8")):
+        assert main(["generate", "--preset", "fist", "--device", "cpu", *flags, "--out", str(out)]) == 0
+        provenance = json.loads((out / "sample_pose.json").read_text())["provenance"]
+        assert provenance["backend"] == "torch" and provenance["backend_fallback"] == "RuntimeError: no calibration"
+        assert ("note: int8 unavailable (RuntimeError: no calibration)" in capsys.readouterr().err) == bool(flags)
 
 
 def test_auto_is_int8_on_the_cpu_and_torch_on_a_gpu(shipped):

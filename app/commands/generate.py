@@ -59,9 +59,10 @@ def run(args: argparse.Namespace) -> int:
     model_path = args.model or DEFAULT_GENERATOR_PATH
     model, info = load_generator(model_path, device=device)
     fast = InferenceGenerator(model, silhouette_cut=not args.no_cut, backend=args.backend)
-    if fast.fallback:
-        print(f"note: {args.backend} backend unavailable ({fast.fallback}); running {fast.backend}", file=sys.stderr)
+    if fast.fallback and args.backend == "int8":  # asked for by name; "auto" records it below
+        print(f"note: int8 unavailable ({fast.fallback}); running {fast.backend}", file=sys.stderr)
     provenance = {**generator_provenance(model_path, info), "backend": fast.backend,
+                  **({"backend_fallback": fast.fallback} if fast.fallback else {}),
                   **style_provenance(args.style, args.style_scale, style)}
     try:
         content, warning = render_sample(record, style, args.seed, provenance, crop_generator(fast),

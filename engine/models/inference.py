@@ -121,8 +121,9 @@ class InferenceGenerator:
             self._int8, self.fallback = _int8_body(self.net, self.cpu)
             if self._int8 is not None:
                 self.backend = "int8"
-            else:
-                log.warning("int8 generator unavailable (%s): running float32", self.fallback)
+            else:  # said aloud when int8 was asked for; "auto" only notes it (self.fallback keeps it)
+                log.log(logging.WARNING if backend == "int8" else logging.INFO,
+                        "int8 generator unavailable (%s): running float32", self.fallback)
 
     def encode(self, y: np.ndarray, view: np.ndarray | None) -> torch.Tensor:
         """The 64x64 skeleton encoding on this generator's device (numpy on the CPU)."""
