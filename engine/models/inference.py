@@ -21,7 +21,7 @@ from it and never saved.
 
 Backends (`backend=`): "torch" runs the folded float32 network above, the reference, and is
 this class's default (training's development scores, tools). "int8" (CPU only) runs the
-convolutional body quantized to int8, calibrated at load (engine.models.int8): 2-3x faster on one
+convolutional body quantized to int8, calibrated at load (engine.models.int8): about 2x faster on one
 thread, agreeing with "torch" to about 0.3 mm on average over the crop (a test bounds it at 1 mm)
 but not bit for bit; on the test poses its scores are within the float32 ones' 95 % intervals
 (generator_default.md). "auto", what the runtime asks for (device_names.RUNTIME_BACKEND): int8 on
