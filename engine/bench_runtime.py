@@ -32,10 +32,10 @@ from engine.data.paste import paste_crop
 from engine.hand.sampler import sample_pose
 from engine.models import DEFAULT_GENERATOR_PATH, DEFAULT_STYLE_STAGE_PATH
 from engine.models.device import resolve_device
-from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, GENERATOR_BACKENDS
+from engine.models.device_names import GENERATOR_BACKENDS, RUNTIME_BACKEND
 from engine.models.fast_encoding import encode_pose_numpy
 from engine.models.generator import ENCODING_SIZE, load_generator
-from engine.models.inference import InferenceGenerator
+from engine.models.inference import InferenceGenerator, resolve_backend
 from engine.models.pose_encoding import crop_view
 from engine.runtime_batch import crop_to_mm, generate_batch
 from engine.sim.render import render_hand
@@ -113,7 +113,7 @@ def runtime_style(weights: str | Path = DEFAULT_STYLE_STAGE_PATH) -> tuple[Style
 
 
 def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path = DEFAULT_GENERATOR_PATH,
-                  seed: int = 0, backend: str = DEFAULT_GENERATOR_BACKEND,
+                  seed: int = 0, backend: str = RUNTIME_BACKEND,
                   style_weights: str | Path = DEFAULT_STYLE_STAGE_PATH) -> dict:
     """latency_ms per stage, throughput_img_s, gflop_per_img, peak, device, resolution, the
     backend G ran on and the style stage timed."""
@@ -121,7 +121,8 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
     model, _ = load_generator(model_path, device=dev)
     gens = {name: InferenceGenerator(model, backend=name) for name in GENERATOR_BACKENDS}
     gens = {name: g for name, g in gens.items() if g.backend == name}  # the ones that run here
-    gen = InferenceGenerator(model, backend=backend) if backend not in gens else gens[backend]
+    asked = resolve_backend(backend, dev)
+    gen = gens[asked] if asked in gens else InferenceGenerator(model, backend=asked)  # says why not
     style, style_info = runtime_style(style_weights)
     rng = np.random.default_rng(seed)
     joints = np.stack([sample_pose(rng, BENCH_RANGES, camera=KINECT_V1).joints() for _ in range(count)])

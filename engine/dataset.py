@@ -159,13 +159,14 @@ class DatasetWriter:
 
             from engine.models import DEFAULT_GENERATOR_PATH
             from engine.models.generator import load_generator
+            from engine.models.device_names import RUNTIME_BACKEND
             from engine.models.inference import InferenceGenerator
 
             torch.set_num_threads(1)  # one process per core does the parallelism
             path = plan.model or DEFAULT_GENERATOR_PATH
             model, info = load_generator(path)
-            self.generator = InferenceGenerator(model)
-            self.provenance.update(generator_provenance(path, info))
+            self.generator = InferenceGenerator(model, backend=RUNTIME_BACKEND)  # int8 on the CPU
+            self.provenance.update(generator_provenance(path, info), backend=self.generator.backend)
         self._folders: set[Path] = set()
 
     def write_many(self, indices: list[int]) -> list[dict]:

@@ -42,7 +42,7 @@ def load_default_generator(cancelled: Callable[[], bool] = lambda: False
         import torch
 
         from engine.models.device import inference_threads
-        from engine.models.device_names import DEFAULT_GENERATOR_BACKEND
+        from engine.models.device_names import RUNTIME_BACKEND
         from engine.models.inference import InferenceGenerator
         from engine.models.pose_encoding import crop_view
 
@@ -55,7 +55,7 @@ def load_default_generator(cancelled: Callable[[], bool] = lambda: False
         if cancelled():
             return None, "CPU", CANCELLED_MESSAGE
         name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
-        fast = InferenceGenerator(model, backend=DEFAULT_GENERATOR_BACKEND)  # built once at load, never per frame
+        fast = InferenceGenerator(model, backend=RUNTIME_BACKEND)  # built once at load, never per frame
 
         def generate(y: np.ndarray, transform, silhouette_cut: bool = True) -> np.ndarray:
             raw, cut = fast.raw_and_cut(np.asarray(y)[None], crop_view(transform)[None])

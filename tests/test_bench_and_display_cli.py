@@ -50,7 +50,7 @@ def test_engine_bench_works_for_small_counts_without_qt(count):
     assert out["throughput_images"] == count and math.isfinite(out["throughput_img_s"])
     assert 0.40 < out["gflop_per_img"] < 0.42  # the shipped G's convolutions: 0.409 GFLOP
     assert all(v > 0 for v in out["peak_gflop_s"].values())
-    assert out["backend"] == "torch"  # the default; every backend that runs here is timed beside it
+    assert out["backend"] == "int8"  # the default ("auto") on a CPU; every backend that runs is timed beside it
     assert set(out["generator_by_backend"]) == {"torch", "int8"}
     assert all({"p50", "p95"} <= set(t) for t in out["generator_by_backend"].values())
     assert out["runtime_style"]["kind"] == "learned" and "realsense" in out["runtime_style"]["style_image"]
@@ -71,7 +71,7 @@ def test_engine_bench_text_output_and_count_below_one():
     assert r.returncode == 0, r.stderr
     assert "fit to 21 joints (2 poses)" in r.stdout and "Traceback" not in r.stderr
     assert "pose_to_styled_crop (1 thread, cpu)" in r.stdout and "img/s" in r.stdout
-    assert "G backend torch; style stage: learned" in r.stdout and "generator on int8, side by side" in r.stdout
+    assert "G backend int8; style stage: learned" in r.stdout and "generator on torch, side by side" in r.stdout
     r = run_main("bench", "--count", "2", "--backend", "int8")
     assert r.returncode == 0 and "G backend int8" in r.stdout
     r = run_main("bench", "--count", "2", "--device", "tpu")

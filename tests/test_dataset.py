@@ -205,6 +205,8 @@ def test_the_generator_draws_whole_fixed_blocks_so_shards_give_the_same_bytes(tm
     assert tree_bytes(halves) == tree_bytes(whole)
     sample = read_sample(whole / "shard_00000/00000007_pose.json")
     assert sample.provenance["source"] == "generator" and (sample.depth > 0).sum() > 500
+    from engine.models.int8 import int8_unavailable
+    assert sample.provenance["backend"] == ("int8" if int8_unavailable() is None else "torch")  # the runtime's
     np.testing.assert_array_equal(sample.labels > 0, sample.depth > 0)  # labels of G's own pixels
 
 

@@ -103,6 +103,8 @@ def test_cli_backend_is_chosen_and_reported(models, tmp_path, capsys):
     assert r["backend"] == "int8" and r["cut"]["n"] == 3
     r = run_json(capsys, "--model", str(models["nan"]), "--backend", "int8", *common)
     assert r["backend"] == "torch" and "torch only" in r["backend_fallback"]
+    r = run_json(capsys, "--model", str(models["g"]), "--backend", "auto", *common)
+    assert r["backend"] == "int8" and "backend_fallback" not in r  # the runtime's choice on a CPU
 
 
 def test_cli_table_and_dataset_folder(models, tmp_path, capsys):

@@ -9,7 +9,7 @@ import platform
 from pathlib import Path
 
 from engine.bench import FIT_COUNT, bench_dataset, bench_hand_model, bench_simulator, bench_style
-from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, DEVICE_CHOICES, GENERATOR_BACKENDS
+from engine.models.device_names import BACKEND_CHOICES, DEVICE_CHOICES, RUNTIME_BACKEND
 from engine.style.registry import style_names
 
 APP_DRAG_S = 5.0  # long enough for ~100 frames of the generator on a 2-core CPU
@@ -29,9 +29,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="engine: where G runs for the runtime figures: cpu (default), cuda, mps or auto")
     p.add_argument("--style-weights", type=Path, help="engine: style stage checkpoint timed (default: the shipped one)")
     p.add_argument("--model", type=Path, help="engine: generator checkpoint timed (default: the shipped one)")
-    p.add_argument("--backend", choices=GENERATOR_BACKENDS, default=DEFAULT_GENERATOR_BACKEND,
-                   help=f"engine: how G runs for the stage and batch figures: torch (float32) or int8 "
-                        f"(default {DEFAULT_GENERATOR_BACKEND}); every backend's G is also timed side by side")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default=RUNTIME_BACKEND,
+                   help=f"engine: how G runs for the stage and batch figures: torch (float32), int8 (CPU) "
+                        f"or auto, the app's choice: int8 on the CPU, torch on a GPU (default {RUNTIME_BACKEND}); "
+                        f"every backend's G is also timed side by side")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from engine.eval import DEFAULT_BANK_SIZE
-from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, GENERATOR_BACKENDS
+from engine.models.device_names import BACKEND_CHOICES, REFERENCE_BACKEND
 from engine.seeds import TEST_SEED
 
 
@@ -38,9 +38,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="auto (default): CUDA when available")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
-    p.add_argument("--backend", choices=GENERATOR_BACKENDS, default=DEFAULT_GENERATOR_BACKEND,
-                   help=f"how G runs: torch (float32, the reference) or int8 (CPU, calibrated at load) "
-                        f"(default {DEFAULT_GENERATOR_BACKEND})")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default=REFERENCE_BACKEND,
+                   help=f"how G runs: torch (float32, the reference the scores are of), int8 (CPU, calibrated "
+                        f"at load) or auto, the runtime's choice: int8 on the CPU, torch on a GPU "
+                        f"(default {REFERENCE_BACKEND})")
+    p.add_argument("--compare-to", metavar="MODEL[:BACKEND]",
+                   help="also score this generator (on BACKEND, default torch) on the same poses and report "
+                        "the paired differences, --model minus it, with 95 %% bootstrap intervals ('compare_to')")
     p.add_argument("--style", help="also evaluate a style (a bank name or a depth PNG) on the clean sim crops "
                                    "of the evaluated seed: styled/unstyled KID and statistics, geometry shift")
     p.add_argument("--style-scale", type=float, help="mm per stored unit of a --style image (default: sidecar or guess)")
@@ -92,6 +96,12 @@ def run(args: argparse.Namespace) -> int:
     generator, g_config, g_info = load_model(model_path, map_location=device)
     check_generator_output(generator)
     generator, backend = inference_backend(generator, args.backend)
+    other = None
+    if args.compare_to is not None:
+        other_path, other_backend = compare_spec(args.compare_to)
+        other_model = load_model(other_path, map_location=device)[0]
+        check_generator_output(other_model)
+        other = (other_path, *inference_backend(other_model, other_backend))
     estimator = load_estimator(estimator_path).to(device)
     train_stream, stream_origin = training_stream(g_config, g_info)
 
@@ -113,16 +123,24 @@ def run(args: argparse.Namespace) -> int:
         # The generator's own cameras and pose ranges, another seed; the clean render is the
         # reference, so no sensor is applied.
         eval_stream = dataclasses.replace(train_stream, seed=args.seed, sensors=("none",))
-        source = sim_source(args.count, batch=args.batch, config=eval_stream)
+        make_source = lambda: sim_source(args.count, batch=args.batch, config=eval_stream)  # noqa: E731
         result.update(seed=args.seed, split=split_of(args.seed, train_stream.seed),
                       held_out=args.seed != train_stream.seed)
     else:
-        source = dataset_source(open_dataset(args.data), args.count, batch=args.batch)
+        reader = open_dataset(args.data)
+        make_source = lambda: dataset_source(reader, args.count, batch=args.batch)  # noqa: E731
         result.update(seed=None, split="dataset", held_out=True)
+    source = make_source()
     try:
         bank = open_bank(cache_dir(args.cache_dir), train_stream, args.bank_size,
                          progress=lambda d, n: progress("baseline bank", d, n))
-        scores = evaluate(generator, estimator, source, bank, batch=args.batch, progress=progress)
+        scores = evaluate(generator, estimator, source, bank, batch=args.batch, progress=progress,
+                          per_image=other is not None)
+        if other is not None:
+            # The same poses (a fresh pass over the same stream), so the differences are paired.
+            theirs = evaluate(other[1], estimator, make_source(), bank, batch=args.batch, progress=progress,
+                              per_image=True)
+            scores["compare_to"] = compared(scores, theirs, describe_path(other[0]), other[2])
         if style is not None:
             from engine.eval.style_eval import evaluate_style
             style_seed = args.seed if args.data == "sim" else TEST_SEED
@@ -148,6 +166,29 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_table(result))
     return 0
+
+
+def compare_spec(spec: str) -> tuple[Path, str]:
+    """--compare-to's MODEL[:BACKEND] (a colon belongs to the path unless a backend follows it)."""
+    path, sep, backend = spec.rpartition(":")
+    if sep and backend in BACKEND_CHOICES and path:
+        return Path(path), backend
+    return Path(spec), REFERENCE_BACKEND
+
+
+def compared(ours: dict, theirs: dict, model: str, backend: dict) -> dict:
+    """The compared model's headline scores and ours minus theirs per output (engine.eval.paired);
+    where it has no cut, our cut is set against its raw output, the image it shows."""
+    from engine.eval.paired import HIGHER_IS_BETTER, paired_differences
+
+    mine, other = ours.pop("per_image"), theirs.pop("per_image")
+    out: dict = {"model": model, **backend, "n": theirs["raw"]["n"]}
+    for name in mine:
+        against = name if name in other else "raw"
+        out[name] = {"scores": {k: theirs[against][k] for k in HIGHER_IS_BETTER},
+                     "ci95": theirs[against]["ci95"],
+                     "paired": paired_differences(mine[name], other[against])}
+    return out
 
 
 def _style(args: argparse.Namespace) -> tuple[object, object]:
@@ -239,5 +280,12 @@ def format_table(result: dict) -> str:
         lines.append(f"geometry shift {result['geometry_shift_mm']:.2f} mm; requirements "
                      + ("met" if result["style_check"]["passed"] else "not met")
                      + (f" ({', '.join(noise)} within noise only)" if noise else ""))
+    if "compare_to" in result:
+        other = result["compare_to"]
+        lines.append(f"paired against {other['model']} ({other['backend']}), this model minus it, 95 % intervals:")
+        for name in (n for n in ("raw", "cut") if n in other):
+            for key, d in other[name]["paired"].items():
+                ci = "" if d["ci95"] is None else f" ({d['ci95'][0]:+.4f}..{d['ci95'][1]:+.4f})"
+                lines.append(f"  {titles[name]:11s} {key:16s} {d['difference']:+.4f}{ci} {d['verdict']}")
     lines.append(f"estimator {result['estimator']}")
     return "\n".join(lines)

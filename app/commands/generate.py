@@ -19,7 +19,7 @@ from app.commands.render import (
 from app.commands.sample_options import sample_options
 from app.commands.style_option import add_style_arguments, prepared_style
 from engine.models import DEFAULT_GENERATOR_PATH
-from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, DEVICE_CHOICES, GENERATOR_BACKENDS
+from engine.models.device_names import BACKEND_CHOICES, DEVICE_CHOICES, RUNTIME_BACKEND
 from engine.runtime import FrameError
 from engine.sample_frames import generator_provenance, render_sample, style_provenance
 
@@ -37,9 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cut", action="store_true",
                    help="show the network's raw output, without the eval-mode silhouette cut")
     p.add_argument("--device", default="auto", help="auto (default: CUDA, else MPS, else CPU), cpu, cuda or mps")
-    p.add_argument("--backend", choices=GENERATOR_BACKENDS, default=DEFAULT_GENERATOR_BACKEND,
-                   help=f"how G runs: torch (float32, the reference) or int8 (CPU; elsewhere it falls back "
-                        f"to torch and says so) (default {DEFAULT_GENERATOR_BACKEND})")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default=RUNTIME_BACKEND,
+                   help=f"how G runs: torch (float32, the reference), int8 (CPU; elsewhere it falls back "
+                        f"to torch and says so) or auto: int8 on the CPU, torch on a GPU (default {RUNTIME_BACKEND})")
     add_output_arguments(p)
     p.set_defaults(run=run)
 
@@ -59,9 +59,10 @@ def run(args: argparse.Namespace) -> int:
     model_path = args.model or DEFAULT_GENERATOR_PATH
     model, info = load_generator(model_path, device=device)
     fast = InferenceGenerator(model, silhouette_cut=not args.no_cut, backend=args.backend)
-    if fast.fallback:
-        print(f"note: {args.backend} backend unavailable ({fast.fallback}); running {fast.backend}", file=sys.stderr)
+    if fast.fallback and args.backend == "int8":  # asked for by name; "auto" records it below
+        print(f"note: int8 unavailable ({fast.fallback}); running {fast.backend}", file=sys.stderr)
     provenance = {**generator_provenance(model_path, info), "backend": fast.backend,
+                  **({"backend_fallback": fast.fallback} if fast.fallback else {}),
                   **style_provenance(args.style, args.style_scale, style)}
     try:
         content, warning = render_sample(record, style, args.seed, provenance, crop_generator(fast),

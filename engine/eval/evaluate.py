@@ -241,35 +241,42 @@ class _Scores:
         self.pose.append(pose_error_mm(pose, batch.y))
         self.features.append(feats)
 
+    def per_image(self) -> dict[str, np.ndarray]:
+        """Each bootstrapped metric's per-image rows (what its intervals and a paired comparison,
+        engine.eval.paired, resample)."""
+        cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0)  # noqa: E731
+        fg, full = (np.concatenate(a) if a else np.zeros((0, 2)) for a in (self.fg, self.full))
+        fingers = np.concatenate(self.fingers) if self.fingers else np.full((0, len(FINGERS)), np.nan)
+        return {"silhouette_iou": cat(self.iou), "boundary_f": cat(self.boundary_f), "fg_mae_mm": fg,
+                "full_mae_mm": full, "finger_iou_mean": fingers, "pose_error_mm": cat(self.pose)}
+
     def summary(self, reference_features: np.ndarray | None, pose_error_reference_mm: float, seed: int) -> dict:
         """The pooled metrics; KID against `reference_features` (None: not defined, left out)."""
-        cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0)  # noqa: E731
         feats = np.concatenate(self.features) if self.features else np.zeros((0, 1))
         if reference_features is not None and len(feats) >= 2:
             kid_mean, kid_std = kid(feats, reference_features, seed=seed)
         else:
             kid_mean, kid_std = float("nan"), float("nan")
-        fingers = np.concatenate(self.fingers) if self.fingers else np.full((0, len(FINGERS)), np.nan)
+        rows = self.per_image()
+        fingers = rows["finger_iou_mean"]
         per_finger = {f: nanmean(fingers[:, k]) for k, f in enumerate(FINGERS)}
-        fg, full = (np.concatenate(a) if a else np.zeros((0, 2)) for a in (self.fg, self.full))
-        iou, boundary, pose = cat(self.iou), cat(self.boundary_f), cat(self.pose)
-        return {"silhouette_iou": nanmean(iou), "boundary_f": nanmean(boundary),
-                "fg_mae_mm": pooled_ratio(fg), "full_mae_mm": pooled_ratio(full),
+        return {"silhouette_iou": nanmean(rows["silhouette_iou"]), "boundary_f": nanmean(rows["boundary_f"]),
+                "fg_mae_mm": pooled_ratio(rows["fg_mae_mm"]), "full_mae_mm": pooled_ratio(rows["full_mae_mm"]),
                 "finger_iou": per_finger, "finger_iou_mean": nanmean(np.array(list(per_finger.values()))),
-                "ci95": bootstrap_ci95({"silhouette_iou": iou, "boundary_f": boundary, "fg_mae_mm": fg,
-                                        "full_mae_mm": full, "finger_iou_mean": fingers, "pose_error_mm": pose},
-                                       seed=seed),
-                "pose_error_mm": nanmean(pose),
+                "ci95": bootstrap_ci95(rows, seed=seed),
+                "pose_error_mm": nanmean(rows["pose_error_mm"]),
                 "pose_error_reference_mm": pose_error_reference_mm,
                 "kid": kid_mean, "kid_std": kid_std, "n": int(len(feats)),
                 **({"full_frame": summarise_frames(np.concatenate(self.frames))} if self.frames else {})}
 
 
 def evaluate(generator: nn.Module | InferenceGenerator, estimator: PoseNet, source: EvalSource, bank: CropBank,
-             batch: int = 64, progress: ProgressFn | None = None) -> dict:
+             batch: int = 64, progress: ProgressFn | None = None, per_image: bool = False) -> dict:
     """Metrics of G's raw output, of its output after the cut (a model without a cut has none),
     of the view-aware nearest-pose baseline and (sim) of the simulator itself; see the module
-    docstring. Non-finite outputs are counted once for both outputs (`non_finite_outputs`)."""
+    docstring. Non-finite outputs are counted once for both outputs (`non_finite_outputs`).
+    per_image: also G's per-image rows under "per_image" ({"raw": ..., "cut": ...}; arrays, not
+    JSON) for a paired comparison (engine.eval.paired)."""
     scores = {"raw": _Scores(), "cut": _Scores(), "nn_baseline": _Scores(), "simulator": _Scores()}
     ref_features: list[np.ndarray] = []
     ref_pose_error: list[np.ndarray] = []
@@ -312,6 +319,8 @@ def evaluate(generator: nn.Module | InferenceGenerator, estimator: PoseNet, sour
     result = {name: scores[name].summary(ref_feats, floor, seed=0) for name in ("raw", "cut", "nn_baseline")}
     if not has_cut:
         del result["cut"]
+    if per_image:
+        result["per_image"] = {name: scores[name].per_image() for name in ("raw", "cut") if name in result}
     if source.labelled:
         # KID of the references against themselves says nothing: left out.
         result["simulator"] = scores["simulator"].summary(None, floor, seed=0)
@@ -417,7 +426,7 @@ def inference_backend(generator: nn.Module, backend: str) -> tuple[nn.Module | I
     build, never per batch), and what ran: {"backend": ..., "backend_fallback": why, if not
     the one asked for}. Another generator runs as itself on torch."""
     if not isinstance(generator, SkeletonUNet):
-        fallback = None if backend == "torch" else f"{type(generator).__name__} runs on torch only"
+        fallback = None if backend != "int8" else f"{type(generator).__name__} runs on torch only"
         return generator, {"backend": "torch", **({"backend_fallback": fallback} if fallback else {})}
     fast = InferenceGenerator(generator.eval(), backend=backend)
     return fast, {"backend": fast.backend, **({"backend_fallback": fast.fallback} if fast.fallback else {})}

@@ -19,13 +19,15 @@ them within 1e-3 in crop units, 0.06 mm) and goes through the same silhouette cu
 The reference SkeletonUNet stays the trained, exported and tested model; this object is derived
 from it and never saved.
 
-Backends (`backend=`): "torch" runs the folded float32 network above, the reference. "int8" (CPU
-only) runs the convolutional body quantized to int8, calibrated at load (engine.models.int8):
-2-3x faster on one thread, agreeing with "torch" to about 0.3 mm on average (a test bounds it at
-1 mm) but not bit for bit; its evaluation is slightly worse (the model card: +0.09 mm foreground
-error), so "torch" stays the default. Where int8 cannot run
-(a GPU, a torch without the x86 quantized engine) the generator falls back to "torch" and says
-why in `fallback`, rather than failing the caller.
+Backends (`backend=`): "torch" runs the folded float32 network above, the reference, and is
+this class's default (training's development scores, tools). "int8" (CPU only) runs the
+convolutional body quantized to int8, calibrated at load (engine.models.int8): about 2x faster on one
+thread, agreeing with "torch" to about 0.3 mm on average over the crop (a test bounds it at 1 mm)
+but not bit for bit; on the test poses its scores are within the float32 ones' 95 % intervals
+(generator_default.md). "auto", what the runtime asks for (device_names.RUNTIME_BACKEND): int8 on
+the CPU, torch on a GPU, where the float path (bf16, batches) is the fast one. Where int8 is asked
+for and cannot run (a GPU, a torch without the x86 quantized engine, a failed calibration) the
+generator falls back to "torch" and says why in `fallback`, rather than failing the caller.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ import torch
 from torch import nn
 
 from engine.data.crop import CROP_SIZE
-from engine.models.device_names import DEFAULT_GENERATOR_BACKEND, GENERATOR_BACKENDS
+from engine.models.device_names import BACKEND_CHOICES, REFERENCE_BACKEND
 from engine.models.fast_cut import cut_silhouette_numpy
 from engine.models.fast_encoding import encode_pose_numpy
 from engine.models.generator import ENCODING_SIZE, SkeletonUNet, network_output
@@ -47,6 +49,10 @@ from engine.models.pose_encoding import VIEW_SIZE, encode_pose
 # (1 thread, shared) the shipped G cost 57, 49, 45 and 59 ms per crop at batch 1, 4, 8 and 32 -
 # past 8 the activations (24 x 64 x 64 floats per crop and layer) fall out of the caches.
 CPU_CHUNK = 8
+# int8's activations are a quarter of the bytes, so larger chunks still fit: the default G's int8
+# body on 1 thread, 64 development poses, 12 rounds interleaved (load ~4.3): 1.69, 1.60, 1.53 and
+# 1.79 ms per crop at chunks of 8, 16, 32 and 64.
+INT8_CHUNK = 32
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +107,11 @@ class InferenceGenerator:
     """
 
     def __init__(self, model: SkeletonUNet, amp: bool = False, silhouette_cut: bool = True,
-                 backend: str = DEFAULT_GENERATOR_BACKEND) -> None:
+                 backend: str = REFERENCE_BACKEND) -> None:
         if not isinstance(model, SkeletonUNet):
             raise TypeError(f"an InferenceGenerator needs a SkeletonUNet, got {type(model).__name__}")
-        if backend not in GENERATOR_BACKENDS:
-            raise ValueError(f"unknown generator backend {backend!r}; use {', '.join(GENERATOR_BACKENDS)}")
+        if backend not in BACKEND_CHOICES:
+            raise ValueError(f"unknown generator backend {backend!r}; use {', '.join(BACKEND_CHOICES)}")
         self.device = next(model.parameters()).device
         self.config = dict(model.config)
         self.net = fold_generator(model)
@@ -115,12 +121,13 @@ class InferenceGenerator:
         if self.cpu:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.backend, self.fallback, self._int8 = "torch", None, None
-        if backend == "int8":
+        if resolve_backend(backend, self.device) == "int8":
             self._int8, self.fallback = _int8_body(self.net, self.cpu)
             if self._int8 is not None:
                 self.backend = "int8"
-            else:
-                log.warning("int8 generator unavailable (%s): running float32", self.fallback)
+            else:  # said aloud when int8 was asked for; "auto" only notes it (self.fallback keeps it)
+                log.log(logging.WARNING if backend == "int8" else logging.INFO,
+                        "int8 generator unavailable (%s): running float32", self.fallback)
 
     def encode(self, y: np.ndarray, view: np.ndarray | None) -> torch.Tensor:
         """The 64x64 skeleton encoding on this generator's device (numpy on the CPU)."""
@@ -159,7 +166,7 @@ class InferenceGenerator:
         y = np.ascontiguousarray(y, dtype=np.float32).reshape(-1, 21, 3)
         if view is not None:
             view = np.ascontiguousarray(view, dtype=np.float32).reshape(-1, VIEW_SIZE)
-        chunk = CPU_CHUNK if self.cpu else max(len(y), 1)
+        chunk = (INT8_CHUNK if self._int8 is not None else CPU_CHUNK) if self.cpu else max(len(y), 1)
         raw = np.empty((len(y), CROP_SIZE, CROP_SIZE), np.float32)
         cut = np.empty_like(raw)
         with torch.inference_mode():
@@ -170,6 +177,12 @@ class InferenceGenerator:
                 cut[i:i + chunk] = self.cut(soft)[:, 0].cpu().numpy()
         return raw, cut
 
+
+def resolve_backend(backend: str, device: torch.device) -> str:
+    """The backend `backend` names on `device`: "auto" is int8 on the CPU, torch elsewhere."""
+    if backend == "auto":
+        return "int8" if device.type == "cpu" else "torch"
+    return backend
 
 
 def _int8_body(folded: SkeletonUNet, cpu: bool) -> tuple[nn.Module | None, str | None]:
