@@ -152,14 +152,21 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
     with torch_threads(LATENCY_THREADS):
         latency = {name: percentiles_ms(time_each(fn, count)) for name, fn in stages.items()}
         by_backend = interleaved_ms({name: g_stage(g) for name, g in gens.items()}, count)
-    batch = min(THROUGHPUT_BATCH, count)
+    batch = THROUGHPUT_BATCH
     threads = max(1, min(THROUGHPUT_THREADS, os.cpu_count() or 1))
+    # Whole batches only (the bench's poses, then as many more of the same stream as fill the
+    # last batch): a short batch would time the learned stage's padding (engine.models.
+    # style_inference runs every call at its fixed batch shape), not a batch's rate.
+    batched = -(-count // batch) * batch
+    more = [sample_pose(rng, BENCH_RANGES, camera=KINECT_V1).joints() for _ in range(batched - count)]
+    batch_joints = np.concatenate([joints, np.asarray(more).reshape(-1, 21, 3)])
     with torch_threads(threads):
-        generate_batch(gen, joints[:batch], KINECT_V1, style, 0, frames=False)  # warm-up
+        generate_batch(gen, batch_joints[:batch], KINECT_V1, style, 0, frames=False)  # warm-up
         t0 = time.perf_counter()
         done = 0
-        for start in range(0, count, batch):
-            done += len(generate_batch(gen, joints[start:start + batch], KINECT_V1, style, start, frames=False).depth)
+        for start in range(0, batched, batch):
+            done += len(generate_batch(gen, batch_joints[start:start + batch], KINECT_V1, style, start,
+                                       frames=False).depth)
         throughput = done / (time.perf_counter() - t0)
     return {
         "device": str(dev) if dev.type != "cuda" else torch.cuda.get_device_name(dev),

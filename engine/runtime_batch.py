@@ -4,8 +4,8 @@
 dataset command (engine.sample_frames.generated_samples) go through here, so a batch is drawn the same way everywhere: every pose
 cropped by the crop convention, the whole batch encoded and run through G at once (on the CPU a
 batch fills the cores where one crop cannot), then the style applied to the batch
-(Style.apply_batch: a learned style runs its network once per batch), each image drawing its
-own noise from its seed.
+(Style.apply_batch: a learned style runs its network once per batch; one pose alone, a live
+frame, through Style.apply), each image drawing its own noise from its seed.
 
 An item is either a full camera frame (`frames=True`: the crop pasted back into its camera's
 frame with the simulator's render outside the cube, as `generate` and the app show it,
@@ -74,5 +74,10 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
                 for crop, j, t, cam in zip(crops, joints, transforms, cams)]
     depth = unstyled
     if style is not None:
-        depth = style.apply_batch(unstyled, cams if frames else [crop_camera(t) for t in transforms], seed_list, strength)
+        views_of = cams if frames else [crop_camera(t) for t in transforms]
+        # One pose is a live frame: Style.apply runs a learned style's stage on that crop alone,
+        # where apply_batch runs every call at its fixed batch shape (16 crops, so that a
+        # dataset's bytes do not depend on its batching): 16x the stage's work for one frame.
+        depth = ([style.apply(unstyled[0], views_of[0], seed_list[0], strength)] if n == 1
+                 else style.apply_batch(unstyled, views_of, seed_list, strength))
     return GeneratedBatch(crops=crops, transforms=transforms, depth=depth, unstyled=unstyled)
