@@ -85,22 +85,26 @@ def nearest_part(points: np.ndarray, joints: np.ndarray, thickness: float = 1.0)
     # Blocks of points: each value is computed alone, so blocking leaves every label as it
     # was, while the (block, N) temporaries stay in cache instead of being mapped afresh.
     nearest = np.empty(len(p), np.intp)
-    for start in range(0, len(p), POINTS_PER_BLOCK):
-        q = p[start:start + POINTS_PER_BLOCK]
-        s = q @ d.T
-        s -= ad  # (q - a).d
-        t = np.clip(s * inv_length2, 0.0, 1.0)
-        dist2 = q @ minus_2a
-        dist2 += (q * q).sum(1)[:, None]
-        dist2 += a2  # |q - a|^2
-        s *= 2.0  # |q - a - t d|^2 = |q - a|^2 - t (2 (q - a).d - t |d|^2)
-        s -= t * d2
-        s *= t
-        dist2 -= s
-        gap = np.sqrt(np.maximum(dist2, 0.0, out=dist2), out=dist2)
-        gap -= ra
-        gap -= t * dr
-        nearest[start:start + len(q)] = np.argmin(gap, axis=1)
+    # A point metres beyond any hand (a garbage depth such as 1e38 mm) overflows float32 here, as
+    # its squared distances did before; every capsule is then equally far and it takes the first
+    # one's label, which is as true as any (label > 0 where depth > 0 is what holds).
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, len(p), POINTS_PER_BLOCK):
+            q = p[start:start + POINTS_PER_BLOCK]
+            s = q @ d.T
+            s -= ad  # (q - a).d
+            t = np.clip(s * inv_length2, 0.0, 1.0)
+            dist2 = q @ minus_2a
+            dist2 += (q * q).sum(1)[:, None]
+            dist2 += a2  # |q - a|^2
+            s *= 2.0  # |q - a - t d|^2 = |q - a|^2 - t (2 (q - a).d - t |d|^2)
+            s -= t * d2
+            s *= t
+            dist2 -= s
+            gap = np.sqrt(np.maximum(dist2, 0.0, out=dist2), out=dist2)
+            gap -= ra
+            gap -= t * dr
+            nearest[start:start + len(q)] = np.argmin(gap, axis=1)
     return labels[nearest]
 
 
