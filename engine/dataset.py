@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -135,12 +136,44 @@ def prepare_style(plan: DatasetPlan) -> Style:
         return style.prepare()
 
 
-class DatasetWriter:
-    """Writes samples with a prepared style (and loads the generator) once per process (one per
-    worker; `bench` times one)."""
+@dataclass(frozen=True, eq=False)
+class PreparedGenerator:
+    """The plan's generator as the runtime runs it (int8 on the CPU), with its provenance."""
 
-    def __init__(self, plan: DatasetPlan, out: Path, style: Style, one_torch_thread: bool = False) -> None:
-        """`style`: the plan's, prepared (`prepare_style`). `one_torch_thread`: a pool worker's
+    generator: Any  # engine.models.inference.InferenceGenerator (imported with torch, on use)
+    provenance: dict
+
+
+def prepare_generator(plan: DatasetPlan) -> PreparedGenerator | None:
+    """The plan's generator (None for the simulator source), loaded and built once in this
+    process for all its forked workers: loading it and calibrating its int8 body cost 1.8 s of
+    CPU and torch's import 1.1 s more, which each worker paid again. On one torch thread in a
+    process of one Python thread (the CLI), as prepare_style, so a forked worker never meets
+    torch's thread pool."""
+    if plan.source != "generator":
+        return None
+    import torch  # noqa: F401  (loaded first, so _one_torch_thread sets its threads)
+
+    from engine.models import DEFAULT_GENERATOR_PATH
+    from engine.models.device_names import RUNTIME_BACKEND
+    from engine.models.generator import load_generator
+    from engine.models.inference import InferenceGenerator
+
+    path = plan.model or DEFAULT_GENERATOR_PATH
+    with _one_torch_thread() if threading.active_count() == 1 else contextlib.nullcontext():
+        model, info = load_generator(path)
+        generator = InferenceGenerator(model, backend=RUNTIME_BACKEND)  # int8 on the CPU
+    return PreparedGenerator(generator, {**generator_provenance(path, info), "backend": generator.backend})
+
+
+class DatasetWriter:
+    """Writes samples with a prepared style and generator once per process (one per worker;
+    `bench` times one)."""
+
+    def __init__(self, plan: DatasetPlan, out: Path, style: Style, one_torch_thread: bool = False,
+                 generator: PreparedGenerator | None = None) -> None:
+        """`style`: the plan's, prepared (`prepare_style`); `generator`: the plan's, prepared
+        (`prepare_generator`), else loaded here. `one_torch_thread`: a pool worker's
         writer (one process per core) runs a style's or the generator's torch on one thread; two
         threads per worker took a learned style's dataset from 122 to 45 samples/s on two cores
         (and a worker forked from a process that ran torch's pool would hang in it)."""
@@ -157,16 +190,10 @@ class DatasetWriter:
         if plan.source == "generator":
             import torch
 
-            from engine.models import DEFAULT_GENERATOR_PATH
-            from engine.models.generator import load_generator
-            from engine.models.device_names import RUNTIME_BACKEND
-            from engine.models.inference import InferenceGenerator
-
             torch.set_num_threads(1)  # one process per core does the parallelism
-            path = plan.model or DEFAULT_GENERATOR_PATH
-            model, info = load_generator(path)
-            self.generator = InferenceGenerator(model, backend=RUNTIME_BACKEND)  # int8 on the CPU
-            self.provenance.update(generator_provenance(path, info), backend=self.generator.backend)
+            prepared = generator if generator is not None else prepare_generator(plan)
+            self.generator = prepared.generator
+            self.provenance.update(prepared.provenance)
         self._folders: set[Path] = set()
 
     def write_many(self, indices: list[int]) -> list[dict]:
@@ -217,20 +244,24 @@ def manifest_row(doc: dict, index: int) -> dict:
 _worker: DatasetWriter | None = None
 
 
-def _init_worker(plan: DatasetPlan, out: Path, style: Style, one_torch_thread: bool = False) -> None:
+def _init_worker(plan: DatasetPlan, out: Path, style: Style, one_torch_thread: bool = False,
+                 generator: PreparedGenerator | None = None) -> None:
     global _worker
-    _worker = DatasetWriter(plan, out, style, one_torch_thread)
+    _worker = DatasetWriter(plan, out, style, one_torch_thread, generator)
 
 
-def _init_pool_worker(plan: DatasetPlan, out: Path, style: Style, spawned: bool) -> None:
+def _init_pool_worker(plan: DatasetPlan, out: Path, style: Style, spawned: bool,
+                      generator: PreparedGenerator | None = None) -> None:
     """A pool process: one OpenCV and one torch thread, since the pool runs one process per core.
     OpenCV's own pool (a thread per core in every process) oversubscribed the cores and its idle
     threads spun on sched_yield: 160 calls a sample. A forked worker inherits the setting from
     `_one_opencv_thread` (setting it there would wait on pool threads a fork does not copy).
-    `style` is the parent's, prepared: a forked worker shares it, a spawned one unpickles it."""
+    `style` is the parent's, prepared: a forked worker shares it, a spawned one unpickles it.
+    `generator`, the parent's prepared one, reaches forked workers only (a spawned one loads its
+    own: the int8 model is not pickled)."""
     if spawned:
         cv2.setNumThreads(1)
-    _init_worker(plan, out, style, one_torch_thread=True)
+    _init_worker(plan, out, style, one_torch_thread=True, generator=generator)
 
 
 @contextlib.contextmanager
@@ -289,11 +320,13 @@ def _read_part(path: Path) -> list[dict]:
 def run_shard(plan: DatasetPlan, out: Path, shard: int = 0, shards: int = 1, workers: int = 1,
               resume: bool = False, command: str = "",
               progress: Callable[[int, int], None] | None = None,
-              cancelled: Callable[[], bool] = lambda: False, style: Style | None = None) -> dict:
+              cancelled: Callable[[], bool] = lambda: False, style: Style | None = None,
+              generator: PreparedGenerator | None = None) -> dict:
     """Write this shard's samples; returns its card. `progress(done, total)` after each batch;
     `cancelled()` is asked between batches (the GUI's cancel): what was flushed stays, and a
-    resume finishes the rest. `style`: the plan's, prepared already (`prepare_style`; the CLI's
-    input check made it), else prepared here."""
+    resume finishes the rest. `style`, `generator`: the plan's, prepared already
+    (`prepare_style`, `prepare_generator`; the CLI's input check made them), else prepared here
+    (the generator by each worker when they are spawned)."""
     out = Path(out)
     indices = shard_range(plan.count, shard, shards)
     part, card_path = part_paths(out, shard, shards)
@@ -310,7 +343,7 @@ def run_shard(plan: DatasetPlan, out: Path, shard: int = 0, shards: int = 1, wor
         progress(len(done), total)
     if style is None:
         style = prepare_style(plan)
-    for batch in _batches(todo, plan, out, style, workers, cancelled):
+    for batch in _batches(todo, plan, out, style, generator, workers, cancelled):
         os.sync()  # the batch's files are on the disk before the manifest says so
         with open(part, "a", encoding="utf-8") as f:
             f.write("".join(json.dumps(r) + "\n" for r in batch))
@@ -329,11 +362,11 @@ def run_shard(plan: DatasetPlan, out: Path, shard: int = 0, shards: int = 1, wor
     return card
 
 
-def _batches(todo: list[int], plan: DatasetPlan, out: Path, style: Style, workers: int,
-             cancelled: Callable[[], bool]) -> Iterator[list[dict]]:
+def _batches(todo: list[int], plan: DatasetPlan, out: Path, style: Style, generator: PreparedGenerator | None,
+             workers: int, cancelled: Callable[[], bool]) -> Iterator[list[dict]]:
     """Rows of the written samples, FLUSH_EVERY at a time, in index order."""
     if workers <= 1:
-        _init_worker(plan, out, style)
+        _init_worker(plan, out, style, generator=generator)
         for chunk in _chunks(todo, FLUSH_EVERY):
             if cancelled():
                 return
@@ -342,9 +375,11 @@ def _batches(todo: list[int], plan: DatasetPlan, out: Path, style: Style, worker
     per = max(GENERATOR_BLOCK, FLUSH_EVERY // workers // GENERATOR_BLOCK * GENERATOR_BLOCK)
     context = _pool_context()
     forked = context.get_start_method() == "fork"  # then this process runs no other Python thread
+    if forked and generator is None:
+        generator = prepare_generator(plan)
     with _one_opencv_thread() if forked else contextlib.nullcontext(), ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init_pool_worker,
-            initargs=(plan, out, style, not forked)) as pool:
+            initargs=(plan, out, style, not forked, generator if forked else None)) as pool:
         # All queued at once, so the workers go on writing while this process syncs the disk
         # (a map per batch left them idle at every sync: 2 workers ran slower than 1).
         futures = [pool.submit(_write_chunk, chunk) for chunk in _chunks(todo, per)]

@@ -285,6 +285,38 @@ def test_a_learned_style_is_prepared_once_for_all_workers(tmp_path, monkeypatch)
     assert len((tmp_path / "d" / MANIFEST).read_text().splitlines()) == 24
 
 
+def test_the_generator_is_built_once_for_all_forked_workers(tmp_path, monkeypatch):
+    """The CLI's input check loads the generator (and builds its int8 body) once; forked workers
+    use that one, and write what one process writes."""
+    import multiprocessing
+
+    import torch
+
+    from engine import dataset
+    from engine.models import inference
+
+    log = tmp_path / "built.txt"
+    real = inference.InferenceGenerator.__init__
+
+    def counted(self, *args, **kwargs):
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(inference.InferenceGenerator, "__init__", counted)
+    monkeypatch.setattr(dataset, "_pool_context", lambda: multiprocessing.get_context("fork"))
+    monkeypatch.setattr(dataset, "FLUSH_EVERY", 16)  # chunks of 8: both workers write
+    threads = torch.get_num_threads()
+    try:
+        for workers, out in ((2, "two"), (1, "one")):
+            assert main(["dataset", "--count", "20", "--out", str(tmp_path / out), "--source", "generator",
+                         "--workers", str(workers)]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    assert log.read_text().split() == [str(os.getpid())] * 2  # once per command, in this process
+    assert tree_bytes(tmp_path / "two") == tree_bytes(tmp_path / "one")
+
+
 def test_a_prepared_style_reaches_a_spawned_worker_prepared(tmp_path, monkeypatch):
     """A spawned worker unpickles the parent's prepared style: it styles as the parent does and
     never prepares again."""

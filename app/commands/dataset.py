@@ -22,7 +22,7 @@ from pathlib import Path
 
 from app.commands.sample_options import add_sample_arguments, sample_options
 from engine.camera import CAMERA_PRESETS
-from engine.dataset import DatasetPlan, merge, prepare_style, run_shard
+from engine.dataset import DatasetPlan, PreparedGenerator, merge, prepare_generator, prepare_style, run_shard
 from engine.dataset_formats import FORMATS
 from engine.style.base import Style
 
@@ -108,9 +108,10 @@ def run(args: argparse.Namespace) -> int:
                        camera=args.camera, format=args.format,
                        model=str(args.model) if args.model else None,
                        sample=sample_options(args, durable=False))
-    style = _check_inputs(plan)
+    style, generator = _check_inputs(plan)
     command = shlex.join(["main.py", *sys.argv[1:]]) if sys.argv[1:] else "dataset"
-    card = run_shard(plan, args.out, shard, shards, args.workers, args.resume, command, ProgressBar(), style=style)
+    card = run_shard(plan, args.out, shard, shards, args.workers, args.resume, command, ProgressBar(),
+                     style=style, generator=generator)
     print(file=sys.stderr)
     print(f"shard {shard}/{shards}: {card['samples']} samples in {args.out} "
           f"({card['written_now']} now, {card['resumed_with']} before; {card['seconds']:.1f} s, "
@@ -121,13 +122,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_inputs(plan: DatasetPlan) -> Style:
-    """Fail on a bad style or pose source in one line before any worker starts; the style,
-    prepared (the workers get this one, not one of their own)."""
+def _check_inputs(plan: DatasetPlan) -> tuple[Style, PreparedGenerator | None]:
+    """Fail on a bad style, pose source or generator in one line before any worker starts; the
+    style and generator, prepared (the workers get these, not ones of their own)."""
     from engine.dataset_poses import open_pose_source
 
     style = prepare_style(plan)
     open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera], plan.frames)
     if plan.model is not None and not Path(plan.model).is_file():
         raise ValueError(f"{plan.model}: no such generator checkpoint")
-    return style
+    return style, prepare_generator(plan)
