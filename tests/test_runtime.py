@@ -92,7 +92,8 @@ def test_simulator_frame_is_consistent():
     np.testing.assert_array_equal(r.depth, r.clean)
     assert ((r.labels > 0) == (r.clean > 0)).all()
     assert {"render", "style", "total", "total_cpu"} <= set(r.timings_ms)
-    assert np.isfinite(r.timings_ms["total_cpu"]) and r.timings_ms["total_cpu"] >= 0  # the worker's CPU ms
+    cpu = r.timings_ms["total_cpu"]  # the worker's CPU time was recorded (its value is bench app's)
+    assert np.isfinite(cpu) and cpu >= 0
     noisy = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=SensorStyle("kinect_v1"), seed=1))
     np.testing.assert_array_equal(noisy.depth, apply_sensor(noisy.clean, KINECT_V1, "kinect_v1", 1))
 

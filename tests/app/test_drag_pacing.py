@@ -31,7 +31,8 @@ def test_a_burst_of_moves_redraws_once_with_the_last_pose(window, draws, qtbot):
     c, vp = window.controller, window.viewport
     tip = c.joints[INDEX_TIP]
     vp.jointDragStarted.emit(INDEX_TIP)
-    assert window._pacer.interval_ms == DRAG_INTERVAL_MS > DISPLAY_INTERVAL_MS
+    assert window._pacer.interval_ms == DRAG_INTERVAL_MS  # the drag's configured rate, not a measured time
+    assert DRAG_INTERVAL_MS > DISPLAY_INTERVAL_MS
     poses = []
     for i in range(1, 9):  # one event-loop turn: every move solves, none draws yet
         vp.jointDragged.emit(INDEX_TIP, tip + np.array([2.0 * i, 1.0 * i, 0.0]))
