@@ -266,7 +266,8 @@ def _init_pool_worker(plan: DatasetPlan, out: Path, style: Style, spawned: bool,
 
 @contextlib.contextmanager
 def _one_torch_thread() -> Iterator[None]:
-    """torch (where a style loaded it) on one thread for the block, then as it was."""
+    """torch (where a learned style or the generator loaded it) on one thread for the block, then
+    as it was."""
     torch = sys.modules.get("torch")
     before = torch.get_num_threads() if torch is not None else None
     if torch is not None:

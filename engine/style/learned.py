@@ -241,11 +241,8 @@ class LearnedStyle(Style):
     def _apply(self, depth: np.ndarray, camera: Camera, seed: int | None, strength: float) -> np.ndarray:
         assert self._stage is not None  # prepare() ran
         window = _hand_window(depth, camera)
-        if window is None:
-            return depth.copy()
-        styled = self._compose_window(depth, window, *self._stage.maps_of_one(crop_depth(depth, window)), seed)
-        # at full strength the blend is a copy of `styled`, a new array already
-        return styled if strength == 1.0 else blend_with_clean(depth, styled, strength, seed)
+        maps = None if window is None else self._stage.maps_of_one(crop_depth(depth, window))
+        return self._styled(depth, window, maps, seed, strength)
 
     def _apply_batch(self, depths: list[np.ndarray], cameras: list[Camera], seeds: list[int | None],
                      strength: float) -> list[np.ndarray]:
@@ -258,14 +255,18 @@ class LearnedStyle(Style):
         if todo:
             logits, noises = self._stage.maps(np.stack([crop_depth(depths[i], windows[i]) for i in todo]))
             maps.update((i, (logit, noise)) for i, logit, noise in zip(todo, logits, noises))
-        out = []
-        for i, (depth, window, seed) in enumerate(zip(depths, windows, seeds)):
-            if window is None:
-                out.append(depth.copy())
-                continue
-            styled = self._compose_window(depth, window, *maps[i], seed)
-            out.append(styled if strength == 1.0 else blend_with_clean(depth, styled, strength, seed))
-        return out
+        return [self._styled(depth, window, maps.get(i), seed, strength)
+                for i, (depth, window, seed) in enumerate(zip(depths, windows, seeds))]
+
+    def _styled(self, depth: np.ndarray, window: CropTransform | None,
+                maps: tuple[np.ndarray, np.ndarray] | None, seed: int | None, strength: float) -> np.ndarray:
+        """One frame from its hand window and the stage's maps there (a copy when it holds no
+        hand), blended with the clean depth by `strength`."""
+        if window is None:
+            return depth.copy()
+        styled = self._compose_window(depth, window, *maps, seed)
+        # at full strength the blend is a copy of `styled`, a new array already
+        return styled if strength == 1.0 else blend_with_clean(depth, styled, strength, seed)
 
     def _compose_window(self, depth: np.ndarray, transform: CropTransform, logit: np.ndarray, noise: np.ndarray,
                         seed: int | None) -> np.ndarray:
