@@ -27,13 +27,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from engine.camera import Camera
 from engine.data.crop import CROP_SIZE, CropTransform, make_transform, normalise_joints
-from engine.data.paste import paste_crop
-from engine.sim.render import render_hand
+from engine.data.paste import back_face_mm, paste_crop, unread_region
+from engine.sim.render import RenderResult, render_hand
+from engine.sim.surround import render_surround
 from engine.style.base import Style
 
 log = logging.getLogger(__name__)
@@ -77,13 +79,16 @@ class FrameFailure:
     message: str
 
 
-class Deferred:
-    """An array made on first use, once, by whichever thread asks first (a generator frame's
-    styled simulator, which most frames never show)."""
+T = TypeVar("T")
 
-    def __init__(self, make: Callable[[], np.ndarray]) -> None:
-        self._make: Callable[[], np.ndarray] | None = make
-        self._value: np.ndarray | None = None
+
+class Deferred(Generic[T]):
+    """A value made on first use, once, by whichever thread asks first (a generator frame's
+    clean render and styled simulator, which most frames never show)."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make: Callable[[], T] | None = make
+        self._value: T | None = None
         self._lock = threading.Lock()
 
     @property
@@ -92,7 +97,7 @@ class Deferred:
         with self._lock:
             return self._make is None
 
-    def get(self) -> np.ndarray:
+    def get(self) -> T:
         with self._lock:
             if self._make is not None:
                 self._value = self._make()
@@ -105,13 +110,24 @@ class FrameResult:
     request_id: int
     request: FrameRequest
     depth: np.ndarray  # full frame float32 mm shown to the user (generator's or simulator's)
-    simulated: Deferred  # `simulator`, made when first asked for on a generator frame
-    clean: np.ndarray  # full frame, clean simulator render (A/B reference)
-    labels: np.ndarray  # part labels of the clean render
+    simulated: Deferred[np.ndarray]  # `simulator`, made when first asked for on a generator frame
+    rendered: Deferred[RenderResult]  # `clean` and `labels`, rendered when first asked for on one
     transform: CropTransform
     timings_ms: dict[str, float] = field(default_factory=dict)  # wall ms per stage; total_cpu: CPU ms
     generated: np.ndarray | None = None  # full frame, the generator's output before the style
     range_warning: str | None = None  # the style's word on a hand outside its camera's range
+
+    @property
+    def clean(self) -> np.ndarray:
+        """Full frame, the clean simulator render (the A/B reference). On a generator frame the
+        worker rendered only what the paste reads (engine.sim.surround); the whole render is
+        made here, on first use, by the thread that asks (a render's cost, 2-3 ms)."""
+        return self.rendered.get().depth
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Part labels of `clean`."""
+        return self.rendered.get().labels
 
     @property
     def simulator(self) -> np.ndarray:
@@ -133,15 +149,24 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
     With the generator, `depth` is its output through the style and `generated` the output
     before it (the crop pasted with the clean render outside the cube, engine.data.paste);
     `simulator` is always the simulator through the same style, styled when first asked for.
+    The paste needs the clean render only where it reads it (`render_surround`), so the whole
+    render (`clean`, `labels`) is made when first asked for, unless the request needs it anyway.
     """
     timings: dict[str, float] = {}
     t0, cpu0 = time.perf_counter(), time.thread_time()
-    clean = render_hand(request.joints, request.camera, request.thickness)
+    transform = make_transform(request.joints, request.camera)
+    with_generator = request.use_generator and generator is not None
+    if with_generator and not _needs_clean(request):
+        surround = render_surround(request.joints, request.camera, request.thickness,
+                                   unread_region(transform), back_face_mm(transform))
+        rendered = Deferred(lambda: render_hand(request.joints, request.camera, request.thickness))
+    else:
+        render = render_hand(request.joints, request.camera, request.thickness)
+        surround, rendered = render.depth, Deferred(lambda: render)
     t1 = time.perf_counter()
     timings["render"] = (t1 - t0) * 1e3
-    transform = make_transform(request.joints, request.camera)
     generated = None
-    if request.use_generator and generator is not None:
+    if with_generator:
         crop = np.asarray(generator(normalise_joints(request.joints, transform), transform, request.silhouette_cut),
                           np.float32)
         if crop.shape != (CROP_SIZE, CROP_SIZE):
@@ -151,31 +176,41 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
             raise FrameError(f"generator returned {bad} non-finite values (NaN/inf) in its "
                              f"{CROP_SIZE}x{CROP_SIZE} crop; frame not shown")
         # Outside the cube G draws nothing: the clean render continues the forearm there.
-        generated = paste_crop(crop, transform, surround=clean.depth)
+        generated = paste_crop(crop, transform, surround=surround)
         t3 = time.perf_counter()
         timings["generator"] = (t3 - t1) * 1e3
         depth = styled(generated, request)
         timings["generator style"] = (time.perf_counter() - t3) * 1e3
-        simulated = Deferred(lambda: styled(clean.depth, request))
+        simulated = Deferred(lambda: styled(rendered.get().depth, request))
         if request.with_simulator:
             t4 = time.perf_counter()
             simulated.get()
             timings["style"] = (time.perf_counter() - t4) * 1e3
     else:
-        depth = styled(clean.depth, request)
+        depth = styled(surround, request)
         timings["style"] = (time.perf_counter() - t1) * 1e3
         simulated = Deferred(lambda: depth)
     if not np.isfinite(depth).all():
         raise FrameError("the depth frame has non-finite values (NaN/inf); frame not shown")
-    warning = (request.style.range_warning(clean.depth)
+    warning = (request.style.range_warning(rendered.get().depth)
                if request.style is not None and request.with_range_warning else None)
     timings["total"] = (time.perf_counter() - t0) * 1e3
     # This thread's CPU time over the same span: total - total_cpu is time spent waiting for a
     # core or the GIL (in the app, beside the GUI thread and the 3D view's software GL).
     timings["total_cpu"] = (time.thread_time() - cpu0) * 1e3
     return FrameResult(request_id=request_id, request=request, depth=depth, simulated=simulated,
-                       clean=clean.depth, labels=clean.labels, transform=transform,
-                       timings_ms=timings, generated=generated, range_warning=warning)
+                       rendered=rendered, transform=transform, timings_ms=timings, generated=generated,
+                       range_warning=warning)
+
+
+def _needs_clean(request: FrameRequest) -> bool:
+    """Whether a generator frame uses the whole clean render anyway: for the styled simulator it
+    makes now (`with_simulator`), or for the range warning of a style that has one (a sensor's:
+    it reads every hand pixel of the clean render; Style's own says nothing)."""
+    style = request.style
+    warns = (style is not None and request.with_range_warning
+             and type(style).range_warning is not Style.range_warning)
+    return request.with_simulator or warns
 
 
 Callback = Callable[[FrameResult], None]

@@ -114,6 +114,34 @@ def _band_weight(transform: CropTransform, rows: slice, cols: slice) -> np.ndarr
     return np.minimum(d / band, np.float32(1.0))
 
 
+def back_face_mm(transform: CropTransform) -> float:
+    """Depth (mm) of the cube's back face as the paste sees it: a surround surface behind it is
+    one G cannot have drawn."""
+    return float(transform.centre[2] + PASTE_BACKGROUND_MIN * transform.half_cube)
+
+
+def unread_region(transform: CropTransform) -> tuple[int, int, int, int] | None:
+    """Frame pixels (u_lo, v_lo, u_hi, v_hi, inclusive) where `paste_crop` reads the surround
+    only where it lies behind `back_face_mm` (None: nowhere), so a render of the surround may
+    skip what lies wholly in front of it there (engine.sim.surround).
+
+    Why: there G's band weight is 1, and at weight 1 the result is G's depth or no data whatever
+    the surround holds, unless the surround's surface lies behind the back face (then the weight
+    drops to 0 where G has no hand and the surround is shown). Kept a pixel inside the band's
+    exact edge, so float rounding in `_band_weight` cannot reach it.
+    """
+    window = _window(transform)
+    if window is None:
+        return None
+    rows, cols = window
+    inset = int(np.ceil(BLEND_BAND_CROP_PX * transform.scale + 0.5))  # inset + 0.5 >= band + 1
+    lo_u, hi_u = max(transform.u0 + inset, cols.start), min(transform.u0 + transform.size_px - 1 - inset, cols.stop - 1)
+    lo_v, hi_v = max(transform.v0 + inset, rows.start), min(transform.v0 + transform.size_px - 1 - inset, rows.stop - 1)
+    if lo_u > hi_u or lo_v > hi_v:
+        return None
+    return lo_u, lo_v, hi_u, hi_v
+
+
 def paste_crop(crop: np.ndarray, transform: CropTransform, surround: np.ndarray | None = None) -> np.ndarray:
     """A normalised crop as a full frame of float32 mm (0 = no data); see the module docstring.
 
@@ -135,7 +163,7 @@ def paste_crop(crop: np.ndarray, transform: CropTransform, surround: np.ndarray 
     s_win = out[window]  # a window exists: G drew hand pixels in it
     s_hand = s_win > 0
     g_has = g_depth > 0
-    back_face = float(transform.centre[2] + PASTE_BACKGROUND_MIN * transform.half_cube)  # float32 math below
+    back_face = back_face_mm(transform)  # float32 math below
     w = _band_weight(transform, *window)
     w[(s_win > back_face) & ~g_hand] = 0.0  # behind the cube: G cannot have drawn it
     g_share = w * g_soft

@@ -140,9 +140,12 @@ def _tight_blocks(c: np.ndarray, r: np.ndarray, cam: Camera, u0: np.ndarray, v0:
 
 
 def _splat_spheres(zb: _ZBuffer, c: np.ndarray, r: np.ndarray, labels: np.ndarray,
-                   boxes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
-    """Z-buffer the spheres; `boxes` are their _sphere_boxes (the caller's, for its window)."""
-    u0, v0, side = _tight_blocks(c, r, zb.camera, *boxes)
+                   blocks: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    """Z-buffer the spheres; `blocks` are their _tight_blocks. Each block's pixels are computed
+    alone, so any subset of the spheres draws the same bits where it is nearest."""
+    u0, v0, side = blocks
+    if len(side) == 0:
+        return
     cc = ((c * c).sum(1) - r * r).astype(np.float32)
     c32 = c.astype(np.float32)
     labels = labels.astype(np.int64)
@@ -250,8 +253,9 @@ def _front_faces(volume: HandVolume) -> np.ndarray:
     return (corners + normals * volume.triangle_radius)[index.reshape(tri.shape[:2])]
 
 
-def close_notches(depth: np.ndarray, labels: np.ndarray) -> None:
-    """Fill, in place, each pixel without data between two pixels of one part (`notches`).
+def close_notches(depth: np.ndarray, labels: np.ndarray) -> int:
+    """Fill, in place, each pixel without data between two pixels of one part (`notches`);
+    returns the number of passes (render_surround's bound on how far a fill can reach).
 
     Why: capsules are sampled as spheres, whose outline is scalloped by up to RIPPLE_MM
     (engine.sim.volume); where a dip falls on a pixel centre between two spheres, and at creases
@@ -261,10 +265,12 @@ def close_notches(depth: np.ndarray, labels: np.ndarray) -> None:
     Filling a pixel of a 2-px crack makes its partner a notch, so passes repeat until none is
     left (each fills at least one pixel, so they end).
     """
+    passes = 0
     while True:
         hole = notches(labels)
         if not hole.any():
-            return
+            return passes
+        passes += 1
         v, u = np.nonzero(hole)
         h, w = labels.shape
         # Both directions' neighbours as they are before this pass fills anything. One beyond
@@ -281,29 +287,45 @@ def close_notches(depth: np.ndarray, labels: np.ndarray) -> None:
             labels[v[pair], u[pair]] = a_l[pair]
 
 
-def render_volume(volume: HandVolume, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
-    """Z-buffer the volume's primitives: (depth float32 mm, labels uint8), full frame."""
-    front = volume.centres[:, 2] - volume.radii > _NEAR_MM  # wholly in front of the camera
-    c, r, lab = volume.centres[front], volume.radii[front], volume.labels[front]
+def _visible(volume: HandVolume) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(centres, radii, labels) of the spheres wholly in front of the camera, and the palm's
+    front faces whose corners all are."""
+    front = volume.centres[:, 2] - volume.radii > _NEAR_MM
     faces = _front_faces(volume)
     if len(faces):
         faces = faces[np.all(faces[:, :, 2] > _NEAR_MM, axis=1)]
-    if len(r) == 0:
-        return (np.zeros((camera.height, camera.width), np.float32),
-                np.zeros((camera.height, camera.width), np.uint8))
-    # The window holds every sphere's whole box (engine pixels outside it are never drawn), so
-    # the z-buffer only clips at the frame's edge.
+    return volume.centres[front], volume.radii[front], volume.labels[front], faces
+
+
+def _zbuffer(c: np.ndarray, r: np.ndarray, camera: Camera) -> tuple[_ZBuffer, tuple[np.ndarray, ...]]:
+    """The z-buffer over every sphere's whole box (engine pixels outside it are never drawn, so
+    it only clips at the frame's edge), and the spheres' _tight_blocks."""
     boxes = u, v, k = _sphere_boxes(c, r, camera)
     u0 = int(np.clip(u.min(), 0, camera.width - 1))
     v0 = int(np.clip(v.min(), 0, camera.height - 1))
     u1 = int(np.clip((u + k - 1).max(), 0, camera.width - 1))
     v1 = int(np.clip((v + k - 1).max(), 0, camera.height - 1))
-    zb = _ZBuffer(camera, u0, v0, u1, v1)
-    _splat_spheres(zb, c, r, lab, boxes)
-    _splat_triangles(zb, faces, volume.triangle_label)
+    return _ZBuffer(camera, u0, v0, u1, v1), _tight_blocks(c, r, camera, *boxes)
+
+
+def _finish(zb: _ZBuffer) -> tuple[np.ndarray, np.ndarray, int]:
+    """(depth, labels) of the z-buffer with notches closed, and how many passes that took."""
     depth, labels = zb.resolve()
-    window = (slice(v0, v1 + 1), slice(u0, u1 + 1))  # the hand's box: nothing to close outside it
-    close_notches(depth[window], labels[window])
+    window = (slice(zb.v0, zb.v0 + zb.height), slice(zb.u0, zb.u0 + zb.width))  # nothing to close outside
+    passes = close_notches(depth[window], labels[window])
+    return depth, labels, passes
+
+
+def render_volume(volume: HandVolume, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """Z-buffer the volume's primitives: (depth float32 mm, labels uint8), full frame."""
+    c, r, lab, faces = _visible(volume)
+    if len(r) == 0:
+        return (np.zeros((camera.height, camera.width), np.float32),
+                np.zeros((camera.height, camera.width), np.uint8))
+    zb, blocks = _zbuffer(c, r, camera)
+    _splat_spheres(zb, c, r, lab, blocks)
+    _splat_triangles(zb, faces, volume.triangle_label)
+    depth, labels, _ = _finish(zb)
     return depth, labels
 
 
