@@ -61,11 +61,11 @@ class DepthPanel:
 
     view: pg.ViewBox
     image: pg.ImageItem
-    frame: QtWidgets.QGraphicsRectItem  # the sensor's image border, since no-data is see-through
+    frame: QtWidgets.QGraphicsRectItem  # the sensor's image border
     crop_box: QtWidgets.QGraphicsRectItem  # where the crop lies, in the full-frame view
     title: PanelTitle
     depth: np.ndarray | None = None
-    display: np.ndarray | None = None  # no-data as NaN: transparent, so the frame's NO_DATA fill shows
+    display: np.ndarray | None = None  # uint8 colour indices (depth_view.colour_indices)
 
     @classmethod
     def create(cls) -> DepthPanel:
@@ -74,7 +74,7 @@ class DepthPanel:
         view.addItem(image)
         frame = QtWidgets.QGraphicsRectItem()
         frame.setPen(pg.mkPen(theme.FRAME, width=1, cosmetic=True))
-        frame.setBrush(pg.mkBrush(theme.NO_DATA))  # seen through the image's NaN (no-data) pixels
+        frame.setBrush(pg.mkBrush(theme.NO_DATA))  # no data until the first image covers it
         frame.setZValue(image.zValue() - 1)
         view.addItem(frame, ignoreBounds=True)
         crop_box = QtWidgets.QGraphicsRectItem()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -28,6 +29,13 @@ _DEPTH_RANGE_MM = (0.0, 10000.0)
 # handles set at 620-710 mm into its bottom seventh.
 HISTOGRAM_MARGIN = 0.5
 FIT_PADDING = 0.02  # of the image's size around it when the view fits it to its panel
+# Each panel shows uint8 indices into one 256-entry colour table: the colormap's COLOURS entries
+# from near (0) to far, and NO_DATA_INDEX in the no-data colour. Why not float mm with no data as
+# NaN and pyqtgraph's levels and lookup table: its NaN path (meant for a few NaNs, not a frame
+# that is 90 % no data) cost 3 ms of the GUI thread per shown frame; indices made by OpenCV and
+# drawn as an indexed QImage cost a tenth of that.
+COLOURS = 255
+NO_DATA_INDEX = COLOURS
 
 
 def make_colormap(name: str) -> pg.ColorMap:
@@ -59,6 +67,9 @@ class DepthView(QtWidgets.QWidget):
         self._applying_levels = False  # the histogram reports a set_levels as a finished drag
         self._colormap = COLORMAPS[0]
         self._panels = [DepthPanel.create() for _ in range(MAX_PANELS)]
+        # The histogram reads the depth in mm from an image item of its own (never drawn),
+        # refreshed when it refreshes; the panels show colour indices.
+        self._histogram_source = pg.ImageItem(axisOrder="row-major")
         self._shown = 0
         self._grid: tuple[int, int] = (0, 0)
         self._build_ui()
@@ -77,7 +88,7 @@ class DepthView(QtWidgets.QWidget):
             panel.view.setXLink(first)
             panel.view.setYLink(first)
 
-        self._histogram = pg.HistogramLUTWidget(image=self._panels[0].image)
+        self._histogram = pg.HistogramLUTWidget(image=self._histogram_source)
         self._histogram.setBackground(theme.BACKGROUND)
         self._histogram.setMinimumWidth(96)
         self._histogram.setMaximumWidth(120)
@@ -146,9 +157,9 @@ class DepthView(QtWidgets.QWidget):
         hist.sigLevelsChanged.connect(self._on_histogram_levels_changed)
         hist.sigLevelChangeFinished.connect(self._on_level_drag_finished)
         hist.sigLookupTableChanged.connect(self._on_lookup_table_changed)
-        self._panels[0].image.sigImageChanged.disconnect(hist.imageChanged)
+        self._histogram_source.sigImageChanged.disconnect(hist.imageChanged)
         self._histogram_timer = QtCore.QTimer(self, singleShot=True, interval=HISTOGRAM_REFRESH_MS)
-        self._histogram_timer.timeout.connect(lambda: hist.imageChanged())
+        self._histogram_timer.timeout.connect(self._refresh_histogram)
         self._graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     # -- public API ---------------------------------------------------------------------------
@@ -174,8 +185,7 @@ class DepthView(QtWidgets.QWidget):
             if panel.title.text != title:
                 panel.set_title(title)  # a repaint only: a title's width never moves a column
             panel.depth = depth
-            panel.display = _with_holes_as_nan(depth, panel.display)
-            panel.image.setImage(panel.display, autoLevels=False, levels=self._levels)
+            self._draw(panel)
         if not self._histogram_timer.isActive():
             self._histogram_timer.start()
         if reframe:
@@ -291,6 +301,16 @@ class DepthView(QtWidgets.QWidget):
         if self._shown and self._regrid():
             self._panels[0].view.autoRange(padding=FIT_PADDING)
 
+    def _draw(self, panel: DepthPanel) -> None:
+        panel.display = colour_indices(panel.depth, self._levels, panel.display)
+        panel.image.setImage(panel.display, autoLevels=False)
+
+    def _refresh_histogram(self) -> None:
+        depth = self._panels[0].depth
+        if depth is not None:
+            self._histogram_source.setImage(_with_holes_as_nan(depth), autoLevels=False)
+            self._histogram.item.imageChanged()
+
     def _apply_levels(self, levels: tuple[float, float]) -> None:
         # Setting the histogram region calls back _on_histogram_levels_changed for every panel.
         self._applying_levels = True
@@ -328,17 +348,23 @@ class DepthView(QtWidgets.QWidget):
         self.colormapChanged.emit(name)
 
     def _on_histogram_levels_changed(self) -> None:
-        self._levels = tuple(float(x) for x in self._histogram.item.getLevels())
-        for panel in self._panels[1:]:
-            panel.image.setLevels(self._levels)
+        levels = tuple(float(x) for x in self._histogram.item.getLevels())
+        if levels != self._levels:
+            self._levels = levels
+            for panel in self._panels[:self._shown]:
+                if panel.depth is not None:
+                    self._draw(panel)
         for box, value in zip((self._near_box, self._far_box), self._levels):
             with QtCore.QSignalBlocker(box):
                 box.setValue(value)
 
     def _on_lookup_table_changed(self) -> None:
-        lut = self._histogram.item.getLookupTable
-        for panel in self._panels[1:]:
-            panel.image.setLookupTable(lut)
+        table = np.empty((COLOURS + 1, 4), np.uint8)
+        table[:COLOURS] = self._histogram.item.gradient.getLookupTable(COLOURS, alpha=True)
+        no_data = QtGui.QColor(theme.NO_DATA)
+        table[NO_DATA_INDEX] = (no_data.red(), no_data.green(), no_data.blue(), 255)
+        for panel in self._panels:
+            panel.image.setLookupTable(table)
 
     def _on_mouse_moved(self, scene_pos: QtCore.QPointF) -> None:
         for panel in self._panels[:self._shown]:
@@ -357,10 +383,25 @@ class DepthView(QtWidgets.QWidget):
         self._readout.setText("")
 
 
-def _with_holes_as_nan(depth: np.ndarray, out: np.ndarray | None) -> np.ndarray:
-    """float32 copy of depth with no-data (<= 0) as NaN, reusing ``out`` when it fits."""
-    if out is None or out.shape != depth.shape:
-        out = np.empty(depth.shape, dtype=np.float32)
-    np.copyto(out, depth, casting="unsafe")
+def colour_indices(depth: np.ndarray, levels: tuple[float, float], out: np.ndarray | None = None) -> np.ndarray:
+    """uint8 (H, W): each pixel's entry of the view's colour table, the levels (near, far mm)
+    spread over 0 .. COLOURS - 1 (rounded, clipped at both ends), no data (<= 0 or NaN)
+    NO_DATA_INDEX; reuses ``out`` when it fits. OpenCV's saturating conversions, one pass each.
+    Depth with data is finite (the runtime shows no frame with inf: engine.runtime.FrameError)."""
+    d = np.asarray(depth, dtype=np.float32)
+    if out is None or out.shape != d.shape:
+        out = np.empty(d.shape, np.uint8)
+    near, far = levels
+    scale = (COLOURS - 1) / max(far - near, 1e-6)
+    cv2.addWeighted(d, scale, d, 0.0, -near * scale, dst=out, dtype=cv2.CV_8U)
+    cv2.min(out, COLOURS - 1, dst=out)
+    has_data = cv2.compare(d, 0.0, cv2.CMP_GT)  # 255 where depth > 0; NaN compares false
+    out |= ~has_data  # NO_DATA_INDEX is 255: every bit set
+    return out
+
+
+def _with_holes_as_nan(depth: np.ndarray) -> np.ndarray:
+    """float32 copy of depth with no-data (<= 0) as NaN (the histogram leaves NaN out)."""
+    out = np.array(depth, dtype=np.float32)
     out[~(out > 0)] = np.nan
     return out

@@ -7,7 +7,7 @@ from PySide6 import QtCore, QtGui
 from PySide6.QtTest import QTest
 
 from widgets import theme
-from widgets.depth_view import DepthView
+from widgets.depth_view import NO_DATA_INDEX, DepthView, colour_indices
 
 H, W = 60, 80
 
@@ -90,7 +90,8 @@ def test_ab_mode_shows_three_titled_panels_with_shared_levels(view, qtbot):
     assert view.panel_count == 3
     assert view.panel_titles() == ["simulator", "generator", "generator + style"]
     view.set_levels(380.0, 720.0)
-    assert all(p.image.getLevels().tolist() == [380.0, 720.0] for p in view._panels)
+    assert view.levels == (380.0, 720.0)  # every panel drawn at them, the hidden ones too when shown
+    assert all(np.array_equal(p.display, colour_indices(p.depth, (380.0, 720.0))) for p in view.panels)
     with qtbot.waitSignal(view.cursorDepthChanged, check_params_cb=_at(15, 25)) as reading:
         _hover(qtbot, view, 2, 15, 25)
     assert reading.args == [15, 25, 410.0]
@@ -162,3 +163,21 @@ def test_rejects_bad_input(view):
         view.set_images([])
     with pytest.raises(ValueError):
         view.set_depth(np.zeros((4, 4, 3), dtype=np.float32))
+
+
+def test_colour_indices_spread_the_levels_over_the_table_and_keep_no_data_apart():
+    depth = np.array([[0.0, np.nan, -5.0, 300.0, 400.0, 550.0, 700.0, 900.0]], np.float32)
+    idx = colour_indices(depth, (400.0, 700.0))
+    assert idx.dtype == np.uint8
+    assert idx[0, :3].tolist() == [NO_DATA_INDEX] * 3  # no data, whatever it is written as
+    assert idx[0, 3:].tolist() == [0, 0, 127, 254, 254]  # clipped at both ends
+
+
+def test_a_colormap_change_recolours_what_is_shown(view):
+    view.set_levels(350.0, 750.0)
+    view.set_depth(make_depth())
+    grey = _pixel(view, 0, 15, 25)
+    view.set_colormap("turbo")
+    turbo = _pixel(view, 0, 15, 25)
+    assert turbo != grey and turbo.saturation() > grey.saturation()
+    assert _pixel(view, 0, 60, 30).name() == QtGui.QColor(theme.NO_DATA).name()
