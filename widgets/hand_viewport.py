@@ -106,7 +106,6 @@ class HandViewport(QtWidgets.QWidget):
                                            parent=parent)
         self._bones_visual = scene.visuals.Line(width=_BONE_WIDTH_PX, method="gl", parent=parent)
         self._joint_markers = scene.visuals.Markers(parent=parent)
-        self._hover_marker = scene.visuals.Markers(parent=parent)
         self._surface_spheres = scene.visuals.Markers(scaling="scene", spherical=True,
                                                       light_color="white", parent=parent)
         self._surface_mesh = scene.visuals.Mesh(shading="smooth", parent=parent)
@@ -120,11 +119,9 @@ class HandViewport(QtWidgets.QWidget):
             visual.visible = False
         self._label = scene.visuals.Text("", color="white", bold=True, font_size=9, anchor_x="left",
                                          anchor_y="bottom", parent=self.canvas.scene)
-        for order, visual in ((10, self._joint_markers), (11, self._hover_marker),
-                              (12, self._label)):
+        for order, visual in ((10, self._joint_markers), (12, self._label)):
             visual.set_gl_state("translucent", depth_test=False, depth_mask=True)
             visual.order = order
-        self._hover_marker.visible = False
         self._label.visible = False
 
     def _build_layout(self) -> None:
@@ -169,7 +166,6 @@ class HandViewport(QtWidgets.QWidget):
             rgba = np.asarray(joint_colors, dtype=np.float64).reshape(n, -1)
             self._colors = rgba if rgba.shape[1] == 4 else np.hstack([rgba, np.ones((n, 1))])
         self._limited = frozenset(int(j) for j in limited_joints)
-        self._update_skeleton()
         self._update_hover()
 
     def set_joint_names(self, names: Sequence[str]) -> None:
@@ -252,21 +248,25 @@ class HandViewport(QtWidgets.QWidget):
         self._bones_visual.visible = bool(len(self._bones))
         limited = np.array([j in self._limited for j in range(len(pos))], dtype=bool)
         edge = np.where(limited[:, None], Color(theme.WARNING).rgba, (0.05, 0.05, 0.07, 1.0))
-        self._joint_markers.set_data(pos, size=_JOINT_SIZE_PX, face_color=self._colors,
-                                     edge_color=edge,
-                                     edge_width=np.where(limited, _LIMIT_EDGE_PX, 1.0))
+        size = np.full(len(pos), _JOINT_SIZE_PX)
+        face, width = self._colors, np.where(limited, _LIMIT_EDGE_PX, 1.0)
+        j = self._hovered
+        if 0 <= j < len(pos):
+            # The hover ring is one more marker drawn after the joints, not a visual of its own:
+            # each vispy visual costs the GUI thread ~0.4 ms a redraw, and a drag redraws at 30 Hz.
+            pos, size = np.vstack([pos, pos[j]]), np.append(size, _HOVER_SIZE_PX)
+            face, edge = np.vstack([face, (0, 0, 0, 0)]), np.vstack([edge, Color(theme.ACCENT).rgba])
+            width = np.append(width, 2.5)
+        self._joint_markers.set_data(pos, size=size, face_color=face, edge_color=edge, edge_width=width)
 
     def _update_hover(self) -> None:
         j = self._hovered
         if j >= len(self._joints):
             j = self._hovered = -1
-        self._hover_marker.visible = j >= 0
+        self._update_skeleton()  # the joints and the hover ring
         self._label.visible = j >= 0
         if j < 0:
             return
-        self._hover_marker.set_data(self._joints[j:j + 1].astype(np.float32), size=_HOVER_SIZE_PX,
-                                    face_color=(0, 0, 0, 0), edge_color=theme.ACCENT,
-                                    edge_width=2.5)
         name = self._joint_names[j] if j < len(self._joint_names) else f"joint {j}"
         text = f"{name}  (at limit)" if j in self._limited else name
         if text != self._label.text:  # setting it lays the glyphs out again, on every draw

@@ -54,9 +54,13 @@ def test_hover_highlights_the_joint_under_the_mouse(viewport, qtbot):
         _move(qtbot, viewport, tip + (3, -2))
     assert hovered.args == [INDEX_TIP]
     assert viewport.hovered_joint == INDEX_TIP
+    markers = viewport._joint_markers._data  # the joints, then the hover ring (one visual)
+    assert len(markers) == 22 and markers["a_size"][-1] > markers["a_size"][0]
+    np.testing.assert_allclose(markers["a_position"][-1, :3], markers["a_position"][INDEX_TIP, :3])
     with qtbot.waitSignal(viewport.jointHovered) as left:
         _move(qtbot, viewport, (5, 5))
     assert left.args == [-1]
+    assert len(viewport._joint_markers._data) == 21  # no ring
 
 
 def test_left_drag_moves_the_joint_in_the_plane_facing_the_viewer(viewport, qtbot, hand,
