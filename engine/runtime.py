@@ -156,7 +156,8 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
     t0, cpu0 = time.perf_counter(), time.thread_time()
     transform = make_transform(request.joints, request.camera)
     with_generator = request.use_generator and generator is not None
-    if with_generator and not _needs_clean(request):
+    warns = _has_range_warning(request)
+    if with_generator and not (request.with_simulator or warns):
         surround = render_surround(request.joints, request.camera, request.thickness,
                                    unread_region(transform), back_face_mm(transform))
         rendered = Deferred(lambda: render_hand(request.joints, request.camera, request.thickness))
@@ -192,8 +193,7 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
         simulated = Deferred(lambda: depth)
     if not np.isfinite(depth).all():
         raise FrameError("the depth frame has non-finite values (NaN/inf); frame not shown")
-    warning = (request.style.range_warning(rendered.get().depth)
-               if request.style is not None and request.with_range_warning else None)
+    warning = request.style.range_warning(rendered.get().depth) if warns else None
     timings["total"] = (time.perf_counter() - t0) * 1e3
     # This thread's CPU time over the same span: total - total_cpu is time spent waiting for a
     # core or the GIL (in the app, beside the GUI thread and the 3D view's software GL).
@@ -203,14 +203,13 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
                        range_warning=warning)
 
 
-def _needs_clean(request: FrameRequest) -> bool:
-    """Whether a generator frame uses the whole clean render anyway: for the styled simulator it
-    makes now (`with_simulator`), or for the range warning of a style that has one (a sensor's:
-    it reads every hand pixel of the clean render; Style's own says nothing)."""
+def _has_range_warning(request: FrameRequest) -> bool:
+    """Whether the request asks for a range warning from a style that gives one (a sensor's: it
+    reads every hand pixel of the whole clean render). Style's own says nothing whatever the
+    render, so asking it would only make a generator frame render the whole hand for nothing."""
     style = request.style
-    warns = (style is not None and request.with_range_warning
-             and type(style).range_warning is not Style.range_warning)
-    return request.with_simulator or warns
+    return (style is not None and request.with_range_warning
+            and type(style).range_warning is not Style.range_warning)
 
 
 Callback = Callable[[FrameResult], None]

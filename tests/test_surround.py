@@ -12,6 +12,8 @@ from engine.runtime import FrameRequest, compute_frame
 from engine.sim import surround
 from engine.sim.render import render_hand
 from engine.sim.surround import render_surround
+from engine.style.base import Style
+from engine.style.sensor import SensorStyle
 
 POSES = 160
 
@@ -90,3 +92,27 @@ def test_a_generator_frame_shows_the_full_renders_paste_and_renders_clean_on_dem
     np.testing.assert_array_equal(r.clean, full.depth)
     np.testing.assert_array_equal(r.labels, full.labels)
     np.testing.assert_array_equal(r.simulator, full.depth)
+
+
+class OffsetStyle(Style):
+    """A style without a working range (Style's own range_warning): 1 mm further everywhere."""
+
+    def __init__(self) -> None:
+        super().__init__("offset", "Offset", "a test style")
+
+    def _prepare(self) -> None:
+        pass
+
+    def _apply(self, depth, camera, seed, strength):
+        return np.where(depth > 0, depth + 1.0, 0.0).astype(np.float32)
+
+
+def test_only_a_style_with_a_working_range_makes_a_generator_frame_render_the_whole_hand():
+    near = JOINTS - (0.0, 0.0, JOINTS[:, 2].mean() - 300.0)  # partly nearer than a Kinect v1 sees
+    offset = compute_frame(FrameRequest(JOINTS, KINECT_V1, style=OffsetStyle(), use_generator=True), crop_of)
+    assert not offset.rendered.made and offset.range_warning is None
+    sensor = compute_frame(FrameRequest(near, KINECT_V1, style=SensorStyle("kinect_v1"), use_generator=True),
+                           crop_of)
+    assert sensor.rendered.made  # the warning reads the whole clean render
+    assert sensor.range_warning is not None
+    assert sensor.range_warning == SensorStyle("kinect_v1").range_warning(render_hand(near, KINECT_V1).depth)
