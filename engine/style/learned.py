@@ -241,7 +241,7 @@ class LearnedStyle(Style):
     def _apply(self, depth: np.ndarray, camera: Camera, seed: int | None, strength: float) -> np.ndarray:
         assert self._stage is not None  # prepare() ran
         window = _hand_window(depth, camera)
-        maps = None if window is None else self._stage.maps_of_one(crop_depth(depth, window))
+        maps = None if window is None else self._stage.maps_of_one(crop_depth(depth, window), self._noise)
         return self._styled(depth, window, maps, seed, strength)
 
     def _apply_batch(self, depths: list[np.ndarray], cameras: list[Camera], seeds: list[int | None],
@@ -251,15 +251,22 @@ class LearnedStyle(Style):
         assert self._stage is not None  # prepare() ran
         windows = [_hand_window(d, c) for d, c in zip(depths, cameras)]
         todo = [i for i, w in enumerate(windows) if w is not None]
-        maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        maps: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         if todo:
-            logits, noises = self._stage.maps(np.stack([crop_depth(depths[i], windows[i]) for i in todo]))
-            maps.update((i, (logit, noise)) for i, logit, noise in zip(todo, logits, noises))
+            logits, noises = self._stage.maps(np.stack([crop_depth(depths[i], windows[i]) for i in todo]),
+                                              self._noise)
+            maps.update((i, (logit, None if noises is None else noises[k]))
+                        for k, (i, logit) in enumerate(zip(todo, logits)))
         return [self._styled(depth, window, maps.get(i), seed, strength)
                 for i, (depth, window, seed) in enumerate(zip(depths, windows, seeds))]
 
+    @property
+    def _noise(self) -> bool:
+        """Whether apply reads the stage's noise map (not for a style calibrated without noise)."""
+        return self.calibration.noise_gain > 0.0
+
     def _styled(self, depth: np.ndarray, window: CropTransform | None,
-                maps: tuple[np.ndarray, np.ndarray] | None, seed: int | None, strength: float) -> np.ndarray:
+                maps: tuple[np.ndarray, np.ndarray | None] | None, seed: int | None, strength: float) -> np.ndarray:
         """One frame from its hand window and the stage's maps there (a copy when it holds no
         hand), blended with the clean depth by `strength`."""
         if window is None:
@@ -268,8 +275,8 @@ class LearnedStyle(Style):
         # at full strength the blend is a copy of `styled`, a new array already
         return styled if strength == 1.0 else blend_with_clean(depth, styled, strength, seed)
 
-    def _compose_window(self, depth: np.ndarray, transform: CropTransform, logit: np.ndarray, noise: np.ndarray,
-                        seed: int | None) -> np.ndarray:
+    def _compose_window(self, depth: np.ndarray, transform: CropTransform, logit: np.ndarray,
+                        noise: np.ndarray | None, seed: int | None) -> np.ndarray:
         """The styled frame: the stage's maps (128x128) carried to the frame's pixels in the
         hand's box inside the crop window (crop convention step 7; compose.hand_box: outside it
         compose leaves no data as it is) and drawn there."""
@@ -292,15 +299,15 @@ def _window(shape: tuple[int, int], transform: CropTransform) -> tuple[slice, sl
             slice(max(transform.u0, 0), min(transform.u0 + transform.size_px, w)))
 
 
-def _carried(transform: CropTransform, rows: slice, cols: slice, logit: np.ndarray, noise: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _carried(transform: CropTransform, rows: slice, cols: slice, logit: np.ndarray, noise: np.ndarray | None
+             ) -> tuple[np.ndarray, np.ndarray | None]:
     """The stage's maps (128x128) carried to frame pixels `rows` x `cols` of the crop window
-    (crop convention step 7: nearest crop pixel)."""
+    (crop convention step 7: nearest crop pixel); a noise map of None stays None."""
     k = transform.scale
     ju = np.clip(((np.arange(cols.start, cols.stop) - transform.u0 + 0.5) / k).astype(np.int64), 0, CROP_SIZE - 1)
     jv = np.clip(((np.arange(rows.start, rows.stop) - transform.v0 + 0.5) / k).astype(np.int64), 0, CROP_SIZE - 1)
     # rows, then columns: the same pixels as logit[jv[:, None], ju[None, :]], 4x faster
-    return logit.take(jv, 0).take(ju, 1), noise.take(jv, 0).take(ju, 1)
+    return logit.take(jv, 0).take(ju, 1), None if noise is None else noise.take(jv, 0).take(ju, 1)
 
 
 def _window_maps(shape: tuple[int, int], transform: CropTransform, logit: np.ndarray, noise: np.ndarray
