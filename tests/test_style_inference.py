@@ -16,10 +16,11 @@ from engine.models.style_net import StyleStage, stage_inputs
 from engine.sim.render import render_hand
 from engine.sim.sensors import blend_with_clean
 from engine.style import compose as compose_module
+from engine.style import learned
 from engine.sim.random_fields import LOGISTIC_PROBIT
 from engine.style.compose import NOISE_CLIP_SIGMA, RESIDUAL_MAX_MM, SMOOTH_KERNEL_PX, Calibration
 from engine.style.learned import LearnedStyle, _hand_window, crop_to_mm, stage_maps
-from engine.style.stats import GEOMETRY_KERNEL_PX, masked_lowpass
+from engine.style.stats import GEOMETRY_KERNEL_PX, edge_band, edge_hole_ratio, hole_ratio, masked_lowpass
 
 DEPTH_TOLERANCE_MM = 1e-3
 MAP_TOLERANCE = 1e-4  # hole log-odds, and noise in mm: float32 rounding of the folded FiLM
@@ -145,6 +146,22 @@ def test_smooth_is_its_formula_bit_for_bit(crops, frames):
         step = np.where(valid & (np.abs(low - depth) <= compose_module.SMOOTH_STEP_MM), low - depth, 0.0)
         want = (depth + np.float32(0.7) * step).astype(np.float32)
         np.testing.assert_array_equal(compose_module.smooth(depth, valid, 0.7), want)
+
+
+@pytest.mark.parametrize("cal", [Calibration(0.0), Calibration(0.0, interior_bias=-1.5),
+                                 Calibration(0.0, edge_bias=2.25, interior_bias=0.75),
+                                 Calibration(0.0, edge_bias=-40.0, interior_bias=40.0)])
+def test_the_hole_searches_counts_are_the_composed_crops_ratios_bit_for_bit(style, cal):
+    """calibrate's hole searches count holes without composing (learned._HoleRates): the same
+    float as the mean hole_ratio / edge_hole_ratio of the composed calibration crops."""
+    crops, placed, fields = learned._calibration_inputs(style._stage)
+    masks = [mm > 0 for mm, _ in crops]
+    interiors = [m & ~edge_band(m) for m in masks]
+    outs = learned._styled_crops(crops, placed, fields, cal)
+    assert learned._HoleRates(crops, placed, fields, interiors).mean(cal) == learned._mean_of(hole_ratio, outs,
+                                                                                              interiors)
+    assert learned._HoleRates(crops, placed, fields, [edge_band(m) for m in masks]).mean(cal) == \
+        learned._mean_of(edge_hole_ratio, outs, masks)
 
 
 def test_the_hand_window_is_the_mean_of_the_measured_pixels_exactly(crops, frames):
