@@ -135,7 +135,7 @@ def _compose(depth: np.ndarray, valid: np.ndarray, logit: np.ndarray, noise_mm: 
     kept &= valid
     if cal.noise_gain > 0.0:
         n = np.clip(n, -NOISE_CLIP_SIGMA, NOISE_CLIP_SIGMA)
-        r = np.where(valid, np.float32(cal.noise_gain) * noise_mm * n, np.float32(0.0))
+        r = np.where(valid, np.float32(cal.noise_gain) * noise_mm * n, 0.0)
         r = np.clip(r - _hand_mean(r, valid), -RESIDUAL_MAX_MM, RESIDUAL_MAX_MM)
         return np.where(kept, depth + r, 0.0).astype(np.float32)
     return np.where(kept, depth, np.float32(0.0))  # a kept pixel's depth is > 0: depth + 0 is depth
