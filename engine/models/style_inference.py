@@ -19,6 +19,10 @@ style is prepared:
   in one of 16 by 1e-6), and convolutions never mix crops, so with one shape a crop's maps depend
   on the crop alone, not on its batch-mates or how many there were. A dataset's bytes then stay
   the same whatever its workers or chunks batch together (engine.dataset);
+- the upsampled coarse map is added into the full-resolution one in place, each coarse pixel's
+  channels to its 2x2 block (`_add_upsampled`; the same bits as F.interpolate and a sum, without
+  the interpolated temporary), and the noise map is made only when asked for (a style calibrated
+  without noise, such as the SR305's smoothing, never reads it);
 - calls run under torch.inference_mode.
 The maps equal StyleStage.run's within float32 rounding (a test bounds them); the reference
 StyleStage stays the trained, saved and tested model, this object is derived from it per style
