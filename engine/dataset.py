@@ -45,6 +45,7 @@ from engine.dataset_formats import check_format, write_format
 from engine.dataset_poses import open_pose_source
 from engine.export import SUFFIXES, SampleContent, SampleOptions, encode_sample, place_in_place
 from engine.io_utils import atomic_write_json, atomic_write_text, fsync_dir
+from engine.models.device_names import BACKEND_CHOICES, RUNTIME_BACKEND
 from engine.process_memory import keep_freed_memory
 from engine.sample_frames import (
     generated_samples,
@@ -85,6 +86,7 @@ class DatasetPlan:
     frames: int = 1  # > 1: the poses are keyframes this many frames apart (engine.dataset_keyframes)
     camera: str = "kinect_v1"
     model: str | None = None  # generator checkpoint (source "generator")
+    backend: str = RUNTIME_BACKEND  # how the generator runs (engine.models.inference; source "generator")
     format: str = "own"  # an index for other training code (engine.dataset_formats)
     # Preview and ControlNet images are off unless asked: nobody trains on them, and they were
     # a fifth of a sample's time (--format controlnet turns the ControlNet images on).
@@ -98,6 +100,8 @@ class DatasetPlan:
             raise ValueError(f"unknown camera {self.camera!r}; choose from {', '.join(CAMERA_PRESETS)}")
         if self.source not in ("simulator", "generator"):
             raise ValueError(f"unknown source {self.source!r}; use simulator or generator")
+        if self.backend not in BACKEND_CHOICES:
+            raise ValueError(f"unknown generator backend {self.backend!r}; use {', '.join(BACKEND_CHOICES)}")
         check_format(self.format)
         if self.format == "controlnet" and not self.sample.conditioning:  # its index pairs those images
             object.__setattr__(self, "sample", replace(self.sample, conditioning=True))
@@ -138,7 +142,8 @@ def prepare_style(plan: DatasetPlan) -> Style:
 
 @dataclass(frozen=True, eq=False)
 class PreparedGenerator:
-    """The plan's generator as the runtime runs it (int8 on the CPU), with its provenance."""
+    """The plan's generator as its backend runs it (by default int8 on the CPU), with its
+    provenance (the backend that runs, and why not the one asked for where it fell back)."""
 
     generator: Any  # engine.models.inference.InferenceGenerator (imported with torch, on use)
     provenance: dict
@@ -155,15 +160,15 @@ def prepare_generator(plan: DatasetPlan) -> PreparedGenerator | None:
     import torch  # noqa: F401  (loaded first, so _one_torch_thread sets its threads)
 
     from engine.models import DEFAULT_GENERATOR_PATH
-    from engine.models.device_names import RUNTIME_BACKEND
     from engine.models.generator import load_generator
     from engine.models.inference import InferenceGenerator
 
     path = plan.model or DEFAULT_GENERATOR_PATH
     with _one_torch_thread() if threading.active_count() == 1 else contextlib.nullcontext():
         model, info = load_generator(path)
-        generator = InferenceGenerator(model, backend=RUNTIME_BACKEND)  # int8 on the CPU
-    return PreparedGenerator(generator, {**generator_provenance(path, info), "backend": generator.backend})
+        generator = InferenceGenerator(model, backend=plan.backend)
+    fallback = {"backend_fallback": generator.fallback} if generator.fallback else {}
+    return PreparedGenerator(generator, {**generator_provenance(path, info), "backend": generator.backend, **fallback})
 
 
 class DatasetWriter:

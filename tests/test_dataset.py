@@ -317,6 +317,25 @@ def test_the_generator_is_built_once_for_all_forked_workers(tmp_path, monkeypatc
     assert tree_bytes(tmp_path / "two") == tree_bytes(tmp_path / "one")
 
 
+def test_the_generators_backend_is_chosen_and_recorded(tmp_path):
+    """--backend runs G as asked (torch: the float32 reference, not the default int8) and the
+    samples' provenance, the manifest and the card record it; an unknown one is refused."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        assert main(["dataset", "--count", "3", "--out", str(tmp_path / "ref"), "--source", "generator",
+                     "--backend", "torch"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    rows = [json.loads(line) for line in (tmp_path / "ref" / MANIFEST).read_text().splitlines()]
+    assert [r["backend"] for r in rows] == ["torch"] * 3
+    assert read_sample(tmp_path / "ref" / "shard_00000/00000001_pose.json").provenance["backend"] == "torch"
+    assert json.loads((tmp_path / "ref" / "dataset.json").read_text())["plan"]["backend"] == "torch"
+    with pytest.raises(ValueError, match="unknown generator backend 'fp16'"):
+        DatasetPlan(count=1, source="generator", backend="fp16")
+
+
 def test_a_prepared_style_reaches_a_spawned_worker_prepared(tmp_path, monkeypatch):
     """A spawned worker unpickles the parent's prepared style: it styles as the parent does and
     never prepares again."""

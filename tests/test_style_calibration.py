@@ -25,17 +25,17 @@ STAGE_NOISE_MM = 1.0
 def constant_stage(monkeypatch):
     """stage_maps returning STAGE_LOGIT and STAGE_NOISE_MM for every pixel (or `logit`)."""
     def use(logit: float = STAGE_LOGIT) -> None:
-        def maps(crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def maps(crops: np.ndarray, noise: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
             return (np.full((len(crops), 128, 128), logit, np.float32),
-                    np.full((len(crops), 128, 128), STAGE_NOISE_MM, np.float32))
+                    np.full((len(crops), 128, 128), STAGE_NOISE_MM, np.float32) if noise else None)
 
         class ConstantStage:  # what apply runs (the folded stage), with the same maps
             def __init__(self, model, code) -> None:
                 self.maps = maps
 
-            def maps_of_one(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                logit, noise = maps(crop[None])
-                return logit[0], noise[0]
+            def maps_of_one(self, crop: np.ndarray, noise: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+                logit, noise_mm = maps(crop[None], noise)
+                return logit[0], None if noise_mm is None else noise_mm[0]
 
         monkeypatch.setattr(learned, "stage_maps", lambda model, crops, code: maps(crops))
         monkeypatch.setattr(learned, "StyleStageForStyle", ConstantStage)

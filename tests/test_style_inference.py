@@ -11,15 +11,16 @@ import torch
 
 from engine.data.crop import CROP_SIZE, crop_camera, crop_depth, denormalise_joints, transform_at
 from engine.data.readers.sim import SimConfig, crop_sample
-from engine.models.style_inference import BATCH, StyleStageForStyle, stage_inputs_numpy
+from engine.models.style_inference import BATCH, StyleStageForStyle, _add_upsampled, stage_inputs_numpy
 from engine.models.style_net import StyleStage, stage_inputs
 from engine.sim.render import render_hand
 from engine.sim.sensors import blend_with_clean
 from engine.style import compose as compose_module
+from engine.style import learned
 from engine.sim.random_fields import LOGISTIC_PROBIT
 from engine.style.compose import NOISE_CLIP_SIGMA, RESIDUAL_MAX_MM, SMOOTH_KERNEL_PX, Calibration
 from engine.style.learned import LearnedStyle, _hand_window, crop_to_mm, stage_maps
-from engine.style.stats import GEOMETRY_KERNEL_PX, masked_lowpass
+from engine.style.stats import GEOMETRY_KERNEL_PX, edge_band, edge_hole_ratio, hole_ratio, masked_lowpass
 
 DEPTH_TOLERANCE_MM = 1e-3
 MAP_TOLERANCE = 1e-4  # hole log-odds, and noise in mm: float32 rounding of the folded FiLM
@@ -93,7 +94,8 @@ def test_a_crops_maps_do_not_depend_on_its_batch_mates(samples, perturbed, monke
     stage = StyleStageForStyle(*perturbed)
     shapes = []
     run = StyleStageForStyle._run
-    monkeypatch.setattr(StyleStageForStyle, "_run", lambda self, crops: shapes.append(crops.shape) or run(self, crops))
+    monkeypatch.setattr(StyleStageForStyle, "_run",
+                        lambda self, crops, noise: shapes.append(crops.shape) or run(self, crops, noise))
     x = np.stack([s.clean for s in samples])
     alone = [stage.maps(x[i:i + 1]) for i in range(len(x))]
     together = stage.maps(x)
@@ -105,6 +107,61 @@ def test_a_crops_maps_do_not_depend_on_its_batch_mates(samples, perturbed, monke
                                      (many[0][i + 18], many[1][i + 18])]:
             np.testing.assert_array_equal(got_logit, logit[0])
             np.testing.assert_array_equal(got_noise, noise[0])
+
+
+def test_without_noise_the_stage_gives_the_same_hole_map_and_no_noise_map(samples, perturbed):
+    """A style calibrated without noise asks for the hole map alone: the same bits, one crop or
+    a batch."""
+    stage = StyleStageForStyle(*perturbed)
+    x = np.stack([s.clean for s in samples])
+    logit, noise = stage.maps(x)
+    only, none = stage.maps(x, noise=False)
+    assert none is None and noise.shape == logit.shape
+    np.testing.assert_array_equal(only, logit)
+    one, no_noise = stage.maps_of_one(x[0], noise=False)
+    assert no_noise is None
+    np.testing.assert_array_equal(one, stage.maps_of_one(x[0])[0])
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_the_upsampled_sum_is_interpolate_plus_add_bit_for_bit(channels_last):
+    """style_inference._add_upsampled (numpy's 2x2 blocks for a channels_last batch) against
+    torch's nearest interpolation and sum."""
+    gen = torch.Generator().manual_seed(3)
+    full = torch.randn(3, 8, 16, 12, generator=gen)
+    low = torch.randn(3, 8, 8, 6, generator=gen)
+    if channels_last:
+        full, low = (t.contiguous(memory_format=torch.channels_last) for t in (full, low))
+    want = full + torch.nn.functional.interpolate(low, scale_factor=2.0, mode="nearest")
+    got = _add_upsampled(full.clone(memory_format=torch.preserve_format), low)
+    assert torch.equal(got, want)
+
+
+def test_smooth_is_its_formula_bit_for_bit(crops, frames):
+    """compose.smooth (in place, float64 sums straight from float32) against its formula written
+    out with the stats module's masked low-pass."""
+    for depth in [d for d, _ in crops] + [frames[0][0][100:400, 150:500]]:
+        valid = depth > 0
+        low = np.where(valid, masked_lowpass(depth, valid, SMOOTH_KERNEL_PX), 0.0)
+        step = np.where(valid & (np.abs(low - depth) <= compose_module.SMOOTH_STEP_MM), low - depth, 0.0)
+        want = (depth + np.float32(0.7) * step).astype(np.float32)
+        np.testing.assert_array_equal(compose_module.smooth(depth, valid, 0.7), want)
+
+
+@pytest.mark.parametrize("cal", [Calibration(0.0), Calibration(0.0, interior_bias=-1.5),
+                                 Calibration(0.0, edge_bias=2.25, interior_bias=0.75),
+                                 Calibration(0.0, edge_bias=-40.0, interior_bias=40.0)])
+def test_the_hole_searches_counts_are_the_composed_crops_ratios_bit_for_bit(style, cal):
+    """calibrate's hole searches count holes without composing (learned._HoleRates): the same
+    float as the mean hole_ratio / edge_hole_ratio of the composed calibration crops."""
+    crops, placed, fields = learned._calibration_inputs(style._stage)
+    masks = [mm > 0 for mm, _ in crops]
+    interiors = [m & ~edge_band(m) for m in masks]
+    outs = learned._styled_crops(crops, placed, fields, cal)
+    assert learned._HoleRates(crops, placed, fields, interiors).mean(cal) == learned._mean_of(hole_ratio, outs,
+                                                                                              interiors)
+    assert learned._HoleRates(crops, placed, fields, [edge_band(m) for m in masks]).mean(cal) == \
+        learned._mean_of(edge_hole_ratio, outs, masks)
 
 
 def test_the_hand_window_is_the_mean_of_the_measured_pixels_exactly(crops, frames):
@@ -216,6 +273,8 @@ def test_compose_on_the_hands_box_is_compose_on_the_whole_image_bit_for_bit(crop
         noise = rng.uniform(0.5, 3.0, depth.shape).astype(np.float32)
         want = compose_module._compose(depth, depth > 0, logit, noise, cal, *whole_image_fields(depth, seed))
         np.testing.assert_array_equal(compose_module.compose(depth, logit, noise, cal, seed), want)
+        if cal.noise_gain == 0.0:  # without noise the noise map is never read
+            np.testing.assert_array_equal(compose_module.compose(depth, logit, None, cal, seed), want)
 
 
 def test_the_seeds_fields_are_drawn_on_the_hands_box_with_the_same_distribution(frames):
@@ -250,7 +309,7 @@ def test_generate_batch_styles_one_pose_alone_and_many_at_the_batch_shape(style,
     joints = np.stack([np.asarray(denormalise_joints(s.y, s.transform), np.float64) for s in samples[:3]])
     calls = []
     run = style._stage._run
-    monkeypatch.setattr(style._stage, "_run", lambda x: calls.append(len(x)) or run(x))
+    monkeypatch.setattr(style._stage, "_run", lambda x, noise: calls.append(len(x)) or run(x, noise))
     one = generate_batch(gen, joints[:1], KINECT_V1, style, seeds=7, frames=False).depth[0]
     assert calls == [1]
     many = generate_batch(gen, joints, KINECT_V1, style, seeds=7, frames=False).depth[0]

@@ -116,8 +116,8 @@ def test_a_batch_is_styled_as_each_frame_alone_with_one_stage_call_per_chunk(tmp
     alone = [style.apply(f, c, seed=10 + i, strength=0.7) for i, (f, c) in enumerate(zip(frames, cameras))]
     calls = []
     original = StyleStageForStyle._run
-    monkeypatch.setattr(StyleStageForStyle, "_run", lambda self, crops: calls.append(len(crops)) or
-                        original(self, crops))
+    monkeypatch.setattr(StyleStageForStyle, "_run", lambda self, crops, noise: calls.append(len(crops)) or
+                        original(self, crops, noise))
     monkeypatch.setattr(style_inference, "BATCH", 3)
     batch = style.apply_batch(frames, cameras, [10 + i for i in range(6)], 0.7)
     assert calls == [3, 3]  # 5 hands, the second call padded; the empty frame needs no stage

@@ -1,6 +1,7 @@
 """`python main.py dataset`: many samples (engine.export's layout) with a manifest and a card.
 
-    dataset --count N --out DIR [--source simulator|generator] [--style NAME|PNG] [--poses ...]
+    dataset --count N --out DIR [--source simulator|generator] [--backend auto|torch|int8]
+            [--style NAME|PNG] [--poses ...]
             [--frames N] [--camera PRESET] [--seed S] [--workers K] [--shard I/N] [--resume]
             [--format own|icvl|keypoints-json|controlnet]
     dataset merge --out DIR      check every shard's part and write DIR/manifest.jsonl
@@ -24,6 +25,7 @@ from app.commands.sample_options import add_sample_arguments, sample_options
 from engine.camera import CAMERA_PRESETS
 from engine.dataset import DatasetPlan, PreparedGenerator, merge, prepare_generator, prepare_style, run_shard
 from engine.dataset_formats import FORMATS
+from engine.models.device_names import BACKEND_CHOICES, RUNTIME_BACKEND
 from engine.style.base import Style
 
 PROGRESS_EVERY_S = 0.5
@@ -38,6 +40,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, help="number of samples (all shards together)")
     p.add_argument("--source", choices=("simulator", "sim", "generator"), default="simulator")
     p.add_argument("--model", type=Path, default=None, help="generator checkpoint (default: the shipped one)")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default=RUNTIME_BACKEND,
+                   help=f"how G runs with --source generator: torch (float32, the reference), int8 (CPU; "
+                        f"elsewhere it falls back to torch and says so) or auto: int8 on the CPU, torch on "
+                        f"a GPU (default {RUNTIME_BACKEND}); the samples' provenance and the card record it")
     p.add_argument("--style", default="none", metavar="NAME|PNG", help="a bank style, a depth PNG, or none")
     p.add_argument("--style-scale", type=float, default=None, metavar="MM", help="mm per unit of a style PNG")
     p.add_argument("--poses", default="random", metavar="random|bank|FILE.jsonl|around:POSE.json|READER:PATH",
@@ -106,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
                        style=args.style, style_scale_mm=args.style_scale, poses=args.poses,
                        frames=args.frames,
                        camera=args.camera, format=args.format,
-                       model=str(args.model) if args.model else None,
+                       model=str(args.model) if args.model else None, backend=args.backend,
                        sample=sample_options(args, durable=False))
     style, generator = _check_inputs(plan)
     command = shlex.join(["main.py", *sys.argv[1:]]) if sys.argv[1:] else "dataset"
@@ -131,4 +137,8 @@ def _check_inputs(plan: DatasetPlan) -> tuple[Style, PreparedGenerator | None]:
     open_pose_source(plan.poses, CAMERA_PRESETS[plan.camera], plan.frames)
     if plan.model is not None and not Path(plan.model).is_file():
         raise ValueError(f"{plan.model}: no such generator checkpoint")
-    return style, prepare_generator(plan)
+    generator = prepare_generator(plan)
+    if generator is not None and generator.generator.fallback and plan.backend == "int8":  # asked for by name
+        print(f"note: int8 unavailable ({generator.generator.fallback}); running {generator.generator.backend}",
+              file=sys.stderr)
+    return style, generator

@@ -19,6 +19,10 @@ style is prepared:
   in one of 16 by 1e-6), and convolutions never mix crops, so with one shape a crop's maps depend
   on the crop alone, not on its batch-mates or how many there were. A dataset's bytes then stay
   the same whatever its workers or chunks batch together (engine.dataset);
+- the upsampled coarse map is added into the full-resolution one in place, each coarse pixel's
+  channels to its 2x2 block (`_add_upsampled`; the same bits as F.interpolate and a sum, without
+  the interpolated temporary), and the noise map is made only when asked for (a style calibrated
+  without noise, such as the SR305's smoothing, never reads it);
 - calls run under torch.inference_mode.
 The maps equal StyleStage.run's within float32 rounding (a test bounds them); the reference
 StyleStage stays the trained, saved and tested model, this object is derived from it per style
@@ -83,28 +87,31 @@ class StyleStageForStyle:
             self._fuse = _params(model.fuse)
             self._head = _params(model.head)
 
-    def maps(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def maps(self, crops: np.ndarray, noise: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """(hole_logit, noise_mm) of normalised crops (N, H, W) with even H, W, as C-contiguous
         float32 arrays (N, H, W): engine.style.learned.stage_maps' result, BATCH crops a call
-        (a short batch padded; module docstring), so each crop's maps depend on it alone."""
+        (a short batch padded; module docstring), so each crop's maps depend on it alone.
+        noise_mm is None when not `noise` (a style calibrated without noise never reads it)."""
         crops = np.asarray(crops, dtype=np.float32)
         parts = []
         for start in range(0, len(crops), BATCH):
             part = crops[start:start + BATCH]
             if len(part) < BATCH:
                 part = np.concatenate([part, np.full((BATCH - len(part), *part.shape[1:]), BACKGROUND, np.float32)])
-            parts.append(self._run(part))
+            parts.append(self._run(part, noise))
         logits, noises = zip(*parts)
-        return np.concatenate(logits)[:len(crops)], np.concatenate(noises)[:len(crops)]
+        return (np.concatenate(logits)[:len(crops)],
+                np.concatenate(noises)[:len(crops)] if noise else None)
 
-    def maps_of_one(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def maps_of_one(self, crop: np.ndarray, noise: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """(hole_logit, noise_mm) of one normalised crop (H, W), each (H, W), run alone: a live
-        frame's latency (the maps equal `maps`' within float32 rounding)."""
-        logit, noise = self._run(np.asarray(crop, dtype=np.float32)[None])
-        return logit[0], noise[0]
+        frame's latency (the maps equal `maps`' within float32 rounding); noise_mm None when not
+        `noise`."""
+        logit, noise_mm = self._run(np.asarray(crop, dtype=np.float32)[None], noise)
+        return logit[0], None if noise_mm is None else noise_mm[0]
 
     @torch.inference_mode()
-    def _run(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, crops: np.ndarray, noise: bool) -> tuple[np.ndarray, np.ndarray | None]:
         x = torch.from_numpy(stage_inputs_numpy(crops))
         if len(x) > 1:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -113,8 +120,26 @@ class StyleStageForStyle:
         h = F.conv2d(full, w0, b0, stride=2, padding=1).relu_()
         h = F.conv2d(h, w1, b1, padding=1).relu_()
         h = F.conv2d(h, w2, b2, padding=1).relu_()
-        h = F.interpolate(F.conv2d(h, *self._fuse), scale_factor=2.0, mode="nearest")
-        out = F.conv2d((h + full).relu_(), *self._head, padding=1)
+        h = _add_upsampled(full, F.conv2d(h, *self._fuse))
+        out = F.conv2d(h.relu_(), *self._head, padding=1)
         logit = out[:, 0].contiguous().numpy()
-        noise = torch.sigmoid(out[:, 1]).mul_(NOISE_MAX_MM).contiguous().numpy()
-        return logit, noise
+        if not noise:
+            return logit, None
+        return logit, torch.sigmoid(out[:, 1]).mul_(NOISE_MAX_MM).contiguous().numpy()
+
+
+def _add_upsampled(full: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+    """full + F.interpolate(low, scale_factor=2, mode="nearest"), bit for bit, into `full`.
+    A channels_last batch adds each low-resolution pixel's channels (one 4 * C-byte block,
+    repeated twice along the row by numpy) to its 2x2 block: the interpolation and its
+    full-size temporary cost as much as a convolution."""
+    if not (full.is_contiguous(memory_format=torch.channels_last)
+            and low.is_contiguous(memory_format=torch.channels_last)):
+        return full.add_(F.interpolate(low, scale_factor=2.0, mode="nearest"))
+    n, c, h, w = low.shape
+    block = np.dtype((np.void, 4 * c))  # one pixel's C float32 channels (NHWC)
+    rows = np.repeat(low.permute(0, 2, 3, 1).numpy().view(block)[..., 0], 2, axis=2)  # (n, h, 2w)
+    big = full.permute(0, 2, 3, 1).numpy().view()
+    big.shape = (n, h, 2, 2 * w * c)  # a view (setting the shape never copies): rows 2i and 2i + 1
+    big += rows.view(np.float32).reshape(n, h, 1, 2 * w * c)
+    return full

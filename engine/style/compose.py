@@ -56,11 +56,13 @@ class Calibration:
 def _hand_mean(r: np.ndarray, valid: np.ndarray, kernel_px: int = GEOMETRY_KERNEL_PX) -> np.ndarray:
     """stats.masked_lowpass(r, valid, kernel_px) at the valid pixels, bit for bit, in fewer
     passes: r is 0 off the hand already (so r * valid is r), and every valid pixel has itself in
-    its window (so no NaN is needed where no weight is in reach, and there is none)."""
+    its window (so no NaN is needed where no weight is in reach, and there is none). The sums
+    are float64 read straight from r's float32 and valid's bytes (the same sums as of their
+    float64 copies, without making them). A new float64 array."""
     k = (kernel_px, kernel_px)
-    num = cv2.boxFilter(r.astype(np.float64), -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
-    den = cv2.boxFilter(valid.astype(np.float64), -1, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
-    return num / np.maximum(den, 1.0)
+    num = cv2.boxFilter(r, cv2.CV_64F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    den = cv2.boxFilter(valid.view(np.uint8), cv2.CV_64F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    return np.divide(num, np.maximum(den, 1.0, out=den), out=num)
 
 
 def draw(depth: np.ndarray, seed: int | np.random.Generator | None,
@@ -85,18 +87,23 @@ def draw(depth: np.ndarray, seed: int | np.random.Generator | None,
     return n, holes
 
 
-def compose(depth: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray, cal: Calibration,
+def compose(depth: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray | None, cal: Calibration,
             seed: int | np.random.Generator | None,
             fields: tuple[np.ndarray | None, np.ndarray] | None = None) -> np.ndarray:
-    """Styled float32 mm of `depth` (float32 mm, 0 = no data) given the stage's maps there;
-    `fields` are draw(depth, seed) when the caller has them already (a calibration search
-    composes the same crops many times). The work is done on the hand's box (hand_box) only."""
+    """Styled float32 mm of `depth` (float32 mm, 0 = no data) given the stage's maps there
+    (`noise_mm` may be None for a calibration without noise, which never reads it); `fields`
+    are draw(depth, seed) when the caller has them already (a calibration search composes the
+    same crops many times). The work is done on the hand's box (hand_box) only."""
     valid = depth > 0
-    out = np.zeros(depth.shape, np.float32)
     box = hand_box(valid)
-    if box is not None:
-        n, z = fields if fields is not None else draw(depth, seed, noise=cal.noise_gain > 0.0)
-        out[box] = _compose(depth[box], valid[box], logit[box], noise_mm[box], cal, n, z)
+    if box is None:
+        return np.zeros(depth.shape, np.float32)
+    n, z = fields if fields is not None else draw(depth, seed, noise=cal.noise_gain > 0.0)
+    styled = _compose(depth[box], valid[box], logit[box], None if noise_mm is None else noise_mm[box], cal, n, z)
+    if styled.shape == depth.shape:  # the box is the whole image (a caller cut it to the hand's box)
+        return styled
+    out = np.zeros(depth.shape, np.float32)
+    out[box] = styled
     return out
 
 
@@ -115,29 +122,36 @@ def hand_box(valid: np.ndarray) -> tuple[slice, slice] | None:
     return slice(max(y - m, 0), min(y + h + m, valid.shape[0])), slice(max(x - m, 0), min(x + w + m, valid.shape[1]))
 
 
-def _compose(depth: np.ndarray, valid: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray, cal: Calibration,
-             n: np.ndarray | None, z: np.ndarray) -> np.ndarray:
+def _compose(depth: np.ndarray, valid: np.ndarray, logit: np.ndarray, noise_mm: np.ndarray | None,
+             cal: Calibration, n: np.ndarray | None, z: np.ndarray) -> np.ndarray:
     if cal.smoothing > 0.0:
         depth = smooth(depth, valid, cal.smoothing)
     if cal.edge_bias or cal.interior_bias:
         logit = logit + np.where(outline_band(valid), np.float32(cal.edge_bias), np.float32(cal.interior_bias))
-    r = np.float32(0.0)
+    # A pixel is a hole with probability sigmoid(logit): logistic(LOGISTIC_PROBIT z), about
+    # uniform, below it; compared on the log-odds side, without two exponentials a pixel.
+    kept = np.less(np.float32(LOGISTIC_PROBIT) * z, np.clip(logit, -30.0, 30.0))
+    np.logical_not(kept, out=kept)
+    kept &= valid
     if cal.noise_gain > 0.0:
         n = np.clip(n, -NOISE_CLIP_SIGMA, NOISE_CLIP_SIGMA)
         r = np.where(valid, np.float32(cal.noise_gain) * noise_mm * n, 0.0)
         r = np.clip(r - _hand_mean(r, valid), -RESIDUAL_MAX_MM, RESIDUAL_MAX_MM)
-    # A pixel is a hole with probability sigmoid(logit): logistic(LOGISTIC_PROBIT z), about
-    # uniform, below it; compared on the log-odds side, without two exponentials a pixel.
-    holes = valid & (np.float32(LOGISTIC_PROBIT) * z < np.clip(logit, -30.0, 30.0))
-    return np.where(valid & ~holes, depth + r, 0.0).astype(np.float32)
+        return np.where(kept, depth + r, 0.0).astype(np.float32)
+    return np.where(kept, depth, np.float32(0.0))  # a kept pixel's depth is > 0: depth + 0 is depth
 
 
 def smooth(depth: np.ndarray, valid: np.ndarray, amount: float) -> np.ndarray:
     """`depth` (0 off the hand) moved `amount` of the way to its edge-preserving local mean
-    (module docstring)."""
-    low = _hand_mean(depth, valid, SMOOTH_KERNEL_PX)
-    step = np.where(valid & (np.abs(low - depth) <= SMOOTH_STEP_MM), low - depth, 0.0)
-    return (depth + np.float32(amount) * step).astype(np.float32)
+    (module docstring), in float64 as depth + amount * step, in place on one array."""
+    step = _hand_mean(depth, valid, SMOOTH_KERNEL_PX)
+    step -= depth
+    moved = np.abs(step) <= SMOOTH_STEP_MM
+    moved &= valid
+    step *= float(np.float32(amount))
+    step *= moved  # 0 (or -0, which adds the same) where the pixel keeps its depth
+    step += depth
+    return step.astype(np.float32)
 
 
 def outline_band(valid: np.ndarray, band_px: int = EDGE_BAND_PX) -> np.ndarray:

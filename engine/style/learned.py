@@ -51,12 +51,13 @@ from engine.models import DEFAULT_STYLE_STAGE_PATH
 from engine.models.checkpoint import load_model
 from engine.models.style_inference import StyleStageForStyle
 from engine.models.style_net import StyleStage
+from engine.sim.random_fields import LOGISTIC_PROBIT
 from engine.sim.sensor_match import read_style_image
 from engine.sim.sensors import blend_with_clean
 from engine.style.base import Style
-from engine.style.compose import Calibration, compose, draw, hand_box
+from engine.style.compose import Calibration, compose, draw, hand_box, outline_band
 from engine.style.image import StyleImage
-from engine.style.stats import edge_band, edge_hole_ratio, hf_energy, hole_ratio
+from engine.style.stats import edge_band, hf_energy
 from engine.style.style_crop import HALF_CUBE_MM, StyleCrop, style_crop
 
 # Calibration crops: simulator poses from a stream no training or evaluation uses.
@@ -139,43 +140,90 @@ def calibrate(stage: StyleStageForStyle, style: StyleCrop) -> Calibration:
     first the hole log-odds, in the outline band and inside it; then the noise level for its
     hf_energy. Every search draws with fixed seeds, so it is deterministic. `stage`: the style's
     folded stage, the one apply() runs (a third of the reference network's cost)."""
+    crops, placed, fields = _calibration_inputs(stage)
+    masks = [mm > 0 for mm, _ in crops]
+    cal = Calibration(0.0)  # holes are searched without noise: a seed's holes do not depend on it (draw)
+    # Inside first: the interior (the hand less stats.edge_band) never takes the edge shift, while
+    # the edge band's pixels along the crop's border take the interior one (compose's outline band
+    # leaves the border out), so the edge is searched last, with the interior shift in place.
+    # The mean hole_ratio over the interiors, then edge_hole_ratio (over each hand's edge_band),
+    # of the styled crops, counted without composing them (_HoleRates).
+    interior_rates = _HoleRates(crops, placed, fields, [m & ~edge_band(m) for m in masks])
+    inside = _bisect(lambda b: interior_rates.mean(replace(cal, interior_bias=b)), *BIAS_RANGE,
+                     style.interior_hole_ratio)
+    cal = replace(cal, interior_bias=inside)
+    edge_rates = _HoleRates(crops, placed, fields, [edge_band(m) for m in masks])
+    edge = _bisect(lambda b: edge_rates.mean(replace(cal, edge_bias=b)), *BIAS_RANGE, style.stats.edge_hole_ratio)
+    base = replace(cal, edge_bias=edge)
+    level = _bisect(lambda t: _mean_of(hf_energy, _styled_crops(crops, placed, fields, _leveled(base, t)), masks),
+                    *LEVEL_RANGE, style.stats.hf_energy)
+    return _leveled(base, level)
+
+
+_Placed = tuple[slice, slice, np.ndarray, np.ndarray]  # a crop window's rows, columns and maps there
+
+
+def _calibration_inputs(stage: StyleStageForStyle) -> tuple[list[tuple[np.ndarray, Camera]], list[_Placed],
+                                                             list[tuple[np.ndarray | None, np.ndarray]]]:
+    """(calibration crops, the stage's maps as apply() carries them to each crop's pixels (its
+    hand window), so the search sees what a frame will get; each crop's fields (crop i drawn
+    from seed i))."""
     crops = _CalibrationCrops.get()
-    # The stage's maps as apply() carries them to each crop's pixels (its hand window), so the
-    # search sees what a frame will get.
     windows = [_hand_window(mm, camera) for mm, camera in crops]
     norm = np.stack([crop_depth(mm, w) for (mm, _), w in zip(crops, windows)])
     logits, noises = stage.maps(norm)
     placed = [_window_maps(mm.shape, w, logit, noise)
               for (mm, _), w, logit, noise in zip(crops, windows, logits, noises)]
-    masks = [mm > 0 for mm, _ in crops]
     fields = [draw(mm[rows, cols], i) for i, ((mm, _), (rows, cols, _, _)) in enumerate(zip(crops, placed))]
+    return crops, placed, fields
 
-    def styled(cal: Calibration) -> list[np.ndarray]:
-        outs = []
-        for i, ((mm, _), (rows, cols, logit, noise)) in enumerate(zip(crops, placed)):
-            out = mm.copy()
-            out[rows, cols] = compose(mm[rows, cols], logit, noise, cal, i, fields[i])
-            outs.append(out)
-        return outs
 
-    def mean_of(stat: Callable[[np.ndarray, np.ndarray], float], outs: list[np.ndarray],
-                regions: list[np.ndarray]) -> float:
-        return float(np.mean([stat(out, m) for out, m in zip(outs, regions) if m.any()]))
+def _styled_crops(crops: list[tuple[np.ndarray, Camera]], placed: list[_Placed],
+                  fields: list[tuple[np.ndarray | None, np.ndarray]], cal: Calibration) -> list[np.ndarray]:
+    """The calibration crops styled as apply() styles a frame, with `cal`."""
+    outs = []
+    for i, ((mm, _), (rows, cols, logit, noise)) in enumerate(zip(crops, placed)):
+        out = mm.copy()
+        out[rows, cols] = compose(mm[rows, cols], logit, noise, cal, i, fields[i])
+        outs.append(out)
+    return outs
 
-    cal = Calibration(0.0)  # holes are searched without noise: a seed's holes do not depend on it (draw)
-    # Inside first: the interior (the hand less stats.edge_band) never takes the edge shift, while
-    # the edge band's pixels along the crop's border take the interior one (compose's outline band
-    # leaves the border out), so the edge is searched last, with the interior shift in place.
-    interiors = [m & ~edge_band(m) for m in masks]
-    inside = _bisect(lambda b: mean_of(hole_ratio, styled(replace(cal, interior_bias=b)), interiors),
-                     *BIAS_RANGE, style.interior_hole_ratio)
-    cal = replace(cal, interior_bias=inside)
-    edge = _bisect(lambda b: mean_of(edge_hole_ratio, styled(replace(cal, edge_bias=b)), masks),
-                   *BIAS_RANGE, style.stats.edge_hole_ratio)
-    base = replace(cal, edge_bias=edge)
-    level = _bisect(lambda t: mean_of(hf_energy, styled(_leveled(base, t)), masks), *LEVEL_RANGE,
-                    style.stats.hf_energy)
-    return _leveled(base, level)
+
+def _mean_of(stat: Callable[[np.ndarray, np.ndarray], float], outs: list[np.ndarray], regions: list[np.ndarray]
+             ) -> float:
+    """A statistic's mean over the crops whose region is not empty."""
+    return float(np.mean([stat(out, m) for out, m in zip(outs, regions) if m.any()]))
+
+
+class _HoleRates:
+    """The mean over the calibration crops of the share of a region's pixels (one region a
+    crop; a crop with an empty one is left out, as _mean_of leaves it) that compose
+    makes holes, for hole log-odds shifts alone (no noise, no smoothing: the hole searches).
+    Bit for bit hole_ratio(styled crop, region), edge_hole_ratio's too (its region, the edge
+    band, is empty only for an empty hand), without composing: a region's pixels outside the
+    crop's hand window keep their depth, and inside it compose's own comparison (LOGISTIC_PROBIT
+    z against the clipped, shifted log-odds) is made on the region's pixels alone. Why: the two
+    searches composed the 48 crops 28 times, a third of a style's preparation."""
+
+    def __init__(self, crops: list[tuple[np.ndarray, Camera]], placed: list[_Placed],
+                 fields: list[tuple[np.ndarray | None, np.ndarray]], regions: list[np.ndarray]) -> None:
+        self._parts = []
+        for (mm, _), (rows, cols, logit, _), (_, z), region in zip(crops, placed, fields, regions):
+            if not region.any():
+                continue
+            valid = mm[rows, cols] > 0
+            box = hand_box(valid)  # compose's: every measured pixel of the window lies in it
+            inside = region[rows, cols][box]
+            self._parts.append((np.float32(LOGISTIC_PROBIT) * z[inside], logit[box][inside],
+                                outline_band(valid[box])[inside], np.count_nonzero(region)))
+
+    def mean(self, cal: Calibration) -> float:
+        rates = []
+        for scaled_z, logit, outline, count in self._parts:
+            if cal.edge_bias or cal.interior_bias:
+                logit = logit + np.where(outline, np.float32(cal.edge_bias), np.float32(cal.interior_bias))
+            rates.append(np.count_nonzero(scaled_z < np.clip(logit, -30.0, 30.0)) / count)
+        return float(np.mean(rates))
 
 
 def _leveled(cal: Calibration, level: float) -> Calibration:
@@ -241,7 +289,7 @@ class LearnedStyle(Style):
     def _apply(self, depth: np.ndarray, camera: Camera, seed: int | None, strength: float) -> np.ndarray:
         assert self._stage is not None  # prepare() ran
         window = _hand_window(depth, camera)
-        maps = None if window is None else self._stage.maps_of_one(crop_depth(depth, window))
+        maps = None if window is None else self._stage.maps_of_one(crop_depth(depth, window), self._noise)
         return self._styled(depth, window, maps, seed, strength)
 
     def _apply_batch(self, depths: list[np.ndarray], cameras: list[Camera], seeds: list[int | None],
@@ -251,15 +299,22 @@ class LearnedStyle(Style):
         assert self._stage is not None  # prepare() ran
         windows = [_hand_window(d, c) for d, c in zip(depths, cameras)]
         todo = [i for i, w in enumerate(windows) if w is not None]
-        maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        maps: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         if todo:
-            logits, noises = self._stage.maps(np.stack([crop_depth(depths[i], windows[i]) for i in todo]))
-            maps.update((i, (logit, noise)) for i, logit, noise in zip(todo, logits, noises))
+            logits, noises = self._stage.maps(np.stack([crop_depth(depths[i], windows[i]) for i in todo]),
+                                              self._noise)
+            maps.update((i, (logit, None if noises is None else noises[k]))
+                        for k, (i, logit) in enumerate(zip(todo, logits)))
         return [self._styled(depth, window, maps.get(i), seed, strength)
                 for i, (depth, window, seed) in enumerate(zip(depths, windows, seeds))]
 
+    @property
+    def _noise(self) -> bool:
+        """Whether apply reads the stage's noise map (not for a style calibrated without noise)."""
+        return self.calibration.noise_gain > 0.0
+
     def _styled(self, depth: np.ndarray, window: CropTransform | None,
-                maps: tuple[np.ndarray, np.ndarray] | None, seed: int | None, strength: float) -> np.ndarray:
+                maps: tuple[np.ndarray, np.ndarray | None] | None, seed: int | None, strength: float) -> np.ndarray:
         """One frame from its hand window and the stage's maps there (a copy when it holds no
         hand), blended with the clean depth by `strength`."""
         if window is None:
@@ -268,8 +323,8 @@ class LearnedStyle(Style):
         # at full strength the blend is a copy of `styled`, a new array already
         return styled if strength == 1.0 else blend_with_clean(depth, styled, strength, seed)
 
-    def _compose_window(self, depth: np.ndarray, transform: CropTransform, logit: np.ndarray, noise: np.ndarray,
-                        seed: int | None) -> np.ndarray:
+    def _compose_window(self, depth: np.ndarray, transform: CropTransform, logit: np.ndarray,
+                        noise: np.ndarray | None, seed: int | None) -> np.ndarray:
         """The styled frame: the stage's maps (128x128) carried to the frame's pixels in the
         hand's box inside the crop window (crop convention step 7; compose.hand_box: outside it
         compose leaves no data as it is) and drawn there."""
@@ -292,15 +347,15 @@ def _window(shape: tuple[int, int], transform: CropTransform) -> tuple[slice, sl
             slice(max(transform.u0, 0), min(transform.u0 + transform.size_px, w)))
 
 
-def _carried(transform: CropTransform, rows: slice, cols: slice, logit: np.ndarray, noise: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _carried(transform: CropTransform, rows: slice, cols: slice, logit: np.ndarray, noise: np.ndarray | None
+             ) -> tuple[np.ndarray, np.ndarray | None]:
     """The stage's maps (128x128) carried to frame pixels `rows` x `cols` of the crop window
-    (crop convention step 7: nearest crop pixel)."""
+    (crop convention step 7: nearest crop pixel); a noise map of None stays None."""
     k = transform.scale
     ju = np.clip(((np.arange(cols.start, cols.stop) - transform.u0 + 0.5) / k).astype(np.int64), 0, CROP_SIZE - 1)
     jv = np.clip(((np.arange(rows.start, rows.stop) - transform.v0 + 0.5) / k).astype(np.int64), 0, CROP_SIZE - 1)
     # rows, then columns: the same pixels as logit[jv[:, None], ju[None, :]], 4x faster
-    return logit.take(jv, 0).take(ju, 1), noise.take(jv, 0).take(ju, 1)
+    return logit.take(jv, 0).take(ju, 1), None if noise is None else noise.take(jv, 0).take(ju, 1)
 
 
 def _window_maps(shape: tuple[int, int], transform: CropTransform, logit: np.ndarray, noise: np.ndarray
