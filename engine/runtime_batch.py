@@ -19,14 +19,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
+from engine.batch_threads import run_shards
 from engine.camera import Camera
 from engine.data.crop import PASTE_BACKGROUND_MIN, CropTransform, crop_camera, make_transform, normalise_joints
 from engine.data.paste import paste_crop
 from engine.models.inference import InferenceGenerator
+from engine.models.style_inference import BATCH as STYLE_BATCH
 from engine.models.pose_encoding import crop_view
 from engine.sim.render import render_hand
 from engine.style.base import Style
+
+# Items per shard, a multiple of: the learned style stage's fixed batch (a shard of another size
+# would run padding through the stage).
+SHARD_ALIGN = STYLE_BATCH
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,6 +73,35 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
     seed_list = [int(seeds) + i for i in range(n)] if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     if len(seed_list) != n:
         raise ValueError(f"{n} poses but {len(seed_list)} seeds")
+    shards = _shards(generator, n)
+    if len(shards) > 1:
+        parts = run_shards(_generate, [(generator, joints[k], cams[k], style, seed_list[k], strength, frames, False)
+                                       for k in shards])
+        return GeneratedBatch(crops=np.concatenate([p.crops for p in parts]),
+                              transforms=[t for p in parts for t in p.transforms],
+                              depth=[d for p in parts for d in p.depth],
+                              unstyled=[u for p in parts for u in p.unstyled])
+    return _generate(generator, joints, cams, style, seed_list, strength, frames, n == 1)
+
+
+def _shards(generator: InferenceGenerator, n: int) -> list[slice]:
+    """The batch's shards, one per torch thread the caller runs on (batch_threads): on the CPU,
+    in multiples of SHARD_ALIGN items; one shard (the batch) on a GPU, on one thread, or for a
+    batch too small to split."""
+    threads = torch.get_num_threads() if generator.cpu else 1
+    count = min(threads, n // SHARD_ALIGN)
+    if count < 2:
+        return [slice(0, n)]
+    size = -(-n // count)
+    size = -(-size // SHARD_ALIGN) * SHARD_ALIGN
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _generate(generator: InferenceGenerator, joints: np.ndarray, cams: list[Camera], style: Style | None,
+              seed_list: list[int], strength: float, frames: bool, live: bool) -> GeneratedBatch:
+    """generate_batch's work on checked inputs, on the calling thread; `live`: the call's one
+    pose (a shard of one item from a bigger batch is styled as a batch, as the whole batch is)."""
+    n = len(joints)
     transforms = [make_transform(j, c) for j, c in zip(joints, cams)]
     y = np.stack([normalise_joints(j, t) for j, t in zip(joints, transforms)]) if n else np.zeros((0, 21, 3), np.float32)
     views = np.stack([crop_view(t) for t in transforms]) if n else np.zeros((0, 5), np.float32)
@@ -78,6 +114,6 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
         # One pose is a live frame: Style.apply runs a learned style's stage on that crop alone,
         # where apply_batch runs every call at its fixed batch shape (16 crops, so that a
         # dataset's bytes do not depend on its batching): 16x the stage's work for one frame.
-        depth = ([style.apply(unstyled[0], views_of[0], seed_list[0], strength)] if n == 1
-                 else style.apply_batch(unstyled, views_of, seed_list, strength))
+        depth = ([style.apply(unstyled[0], views_of[0], seed_list[0], strength)]
+                 if live else style.apply_batch(unstyled, views_of, seed_list, strength))
     return GeneratedBatch(crops=crops, transforms=transforms, depth=depth, unstyled=unstyled)
