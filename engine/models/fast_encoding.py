@@ -155,16 +155,16 @@ def _draw_part(out: np.ndarray, rows: np.ndarray, part: int, members: np.ndarray
     falloff /= sig * sig
     falloff *= -0.5
     np.exp(falloff, out=falloff)
-    z0, z1 = z[:, i0, None, None], z[:, i1, None, None]
-    depth = t
-    depth *= z1 - z0
-    depth += z0
-    if len(members) > 1:  # the part's nearest segment at each pixel, as _draw's
+    z0, step = z[:, i0, None, None], z[:, i1, None, None] - z[:, i0, None, None]
+    if len(members) > 1:  # the part's nearest segment at each pixel, as _draw's; its depth only
         which = falloff.argmax(axis=1)[:, None]
         best = np.take_along_axis(falloff, which, axis=1)[:, 0]
-        depth = np.take_along_axis(depth, which, axis=1)[:, 0]
+        t = np.take_along_axis(t, which, axis=1)[:, 0]
+        z0, step = (np.take_along_axis(np.broadcast_to(a, falloff.shape), which, axis=1)[:, 0] for a in (z0, step))
     else:
-        best, depth = falloff[:, 0], depth[:, 0]
+        best, t, z0, step = falloff[:, 0], t[:, 0], z0[:, 0], step[:, 0]
+    depth = t * step  # _draw's t * (z1 - z0) + z0, at the pixels kept
+    depth += z0
     depth *= best
     for k, row in enumerate(rows):
         box = slice(r0[k], r1[k] + 1), slice(c0[k], c1[k] + 1)
