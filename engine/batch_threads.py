@@ -12,9 +12,9 @@ other's network, and no thread ever waits at an OpenMP barrier for a descheduled
 Torch's intra-op thread count is per thread under OpenMP (`torch.set_num_threads` sets the
 calling thread's, and stores the count that threads starting torch later take up), so each
 worker sets 1 for itself, once, and the thread that made the pool sets its own count again so
-that later threads still take that one. The result of every op is the same on one thread as on
-two (the convolutions split output blocks, not sums: tests/test_batch_threads.py holds a batch's
-bytes equal both ways).
+that later threads still take that one. A shard's bytes are then those of one torch thread
+whatever the caller's count (a network's output can differ in float32 rounding between one
+thread and two, or between batch sizes: engine.runtime_batch splits where both hold).
 
 The pool is made on first use and dropped in a forked child (its threads are not copied).
 """
@@ -52,27 +52,27 @@ def _one_torch_thread(ready: threading.Barrier) -> None:
 
 
 def _workers(count: int) -> ThreadPoolExecutor:
-    """A pool of at least `count` threads, each already on one torch thread."""
+    """A pool of at least `count` threads, each already on one torch thread (under _pool_lock)."""
     global _pool, _pool_size
-    with _pool_lock:
-        if _pool is None or _pool_size < count:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            before = torch.get_num_threads()
-            pool = ThreadPoolExecutor(count, thread_name_prefix="batch-shard")
-            ready = threading.Barrier(count + 1)
-            for _ in range(count):  # each task holds its thread until all exist: one per thread
-                pool.submit(_one_torch_thread, ready)
-            ready.wait()
-            torch.set_num_threads(before)  # the count later threads take up stays this thread's
-            _pool, _pool_size = pool, count
-        return _pool
+    if _pool is None or _pool_size < count:
+        if _pool is not None:  # its shards in flight finish; new ones go to the larger pool
+            _pool.shutdown(wait=False)
+        before = torch.get_num_threads()
+        pool = ThreadPoolExecutor(count, thread_name_prefix="batch-shard")
+        ready = threading.Barrier(count + 1)
+        for _ in range(count):  # each task holds its thread until all exist: one per thread
+            pool.submit(_one_torch_thread, ready)
+        ready.wait()
+        torch.set_num_threads(before)  # the count later threads take up stays this thread's
+        _pool, _pool_size = pool, count
+    return _pool
 
 
 def run_shards(fn: Callable[..., T], shards: Sequence[tuple]) -> list[T]:
     """fn(*shard) for every shard, each on a worker thread of one torch thread, in order.
     An exception in any shard is raised here, after every shard has finished."""
-    pool = _workers(len(shards))
-    futures = [pool.submit(fn, *args) for args in shards]
+    with _pool_lock:  # no other caller replaces the pool between finding it and submitting
+        pool = _workers(len(shards))
+        futures = [pool.submit(fn, *args) for args in shards]
     wait(futures)  # no shard left running behind a caller that goes on
     return [f.result() for f in futures]

@@ -12,9 +12,17 @@ frame with the simulator's render outside the cube, as `generate` and the app sh
 engine.data.paste) or the 128x128 crop itself in mm, seen by the crop's
 own camera (engine.data.crop.crop_camera), which is what a training set of crops needs and
 costs no 640x480 paste.
+
+On the CPU a batch of two shards or more (`shard_align` items each) runs as shards, one per
+torch thread the caller runs on, each whole (encoding, G, style) on a worker thread of ONE
+torch thread (engine.batch_threads): one shard's numpy runs beside the other's network, where
+with torch's two threads the second core waited through every numpy step. Shards split at
+multiples of G's chunk and the style stage's batch, so every network call is one the unsplit
+batch makes on one thread: a split batch is the bytes of that batch on one torch thread.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,10 +38,6 @@ from engine.models.style_inference import BATCH as STYLE_BATCH
 from engine.models.pose_encoding import crop_view
 from engine.sim.render import render_hand
 from engine.style.base import Style
-
-# Items per shard, a multiple of: the learned style stage's fixed batch (a shard of another size
-# would run padding through the stage).
-SHARD_ALIGN = STYLE_BATCH
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,16 +88,23 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
     return _generate(generator, joints, cams, style, seed_list, strength, frames, n == 1)
 
 
+def shard_align(generator: InferenceGenerator) -> int:
+    """Items per shard are a multiple of this: of G's chunk and of the learned style stage's
+    fixed batch, so every network call of a shard is one the whole batch makes on one thread
+    (a crop's output may depend on its call's batch size) and no shard runs padding."""
+    return math.lcm(generator.chunk or 1, STYLE_BATCH)
+
+
 def _shards(generator: InferenceGenerator, n: int) -> list[slice]:
     """The batch's shards, one per torch thread the caller runs on (batch_threads): on the CPU,
-    in multiples of SHARD_ALIGN items; one shard (the batch) on a GPU, on one thread, or for a
+    in multiples of shard_align items; one shard (the batch) on a GPU, on one thread, or for a
     batch too small to split."""
-    threads = torch.get_num_threads() if generator.cpu else 1
-    count = min(threads, n // SHARD_ALIGN)
+    align = shard_align(generator)
+    count = min(torch.get_num_threads(), n // align) if generator.cpu else 1
     if count < 2:
         return [slice(0, n)]
     size = -(-n // count)
-    size = -(-size // SHARD_ALIGN) * SHARD_ALIGN
+    size = -(-size // align) * align
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 

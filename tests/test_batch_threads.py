@@ -10,17 +10,22 @@ import torch
 
 from engine import batch_threads, runtime_batch
 from engine.camera import KINECT_V1
+from engine.data.crop import denormalise_joints
 from engine.data.readers.sim import SimConfig, crop_sample
 from engine.models.generator import load_generator
 from engine.models.inference import InferenceGenerator
-from engine.runtime_batch import SHARD_ALIGN, generate_batch
+from engine.runtime_batch import generate_batch, shard_align
 from engine.style.learned import LearnedStyle, crop_to_mm
 from engine.style.registry import resolve_style
 
 
+def shipped_model():
+    return load_generator()[0]
+
+
 @pytest.fixture(scope="module")
 def int8_generator():
-    return InferenceGenerator(load_generator()[0], backend="int8")
+    return InferenceGenerator(shipped_model(), backend="int8")
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +36,8 @@ def learned():
 
 @pytest.fixture(scope="module")
 def joints():
-    """2 * SHARD_ALIGN + 1 poses: two full shards and a shard of one."""
-    from engine.data.crop import denormalise_joints
-
-    samples = [crop_sample(SimConfig(seed=13), i) for i in range(2 * SHARD_ALIGN + 1)]
+    """Poses enough for two int8 shards with a partial network chunk in the second."""
+    samples = [crop_sample(SimConfig(seed=13), i) for i in range(97)]
     return np.stack([np.asarray(denormalise_joints(s.y, s.transform), np.float64) for s in samples])
 
 
@@ -54,35 +57,44 @@ def _spy_shards(monkeypatch) -> list[int]:
     return sizes
 
 
-@pytest.mark.parametrize("frames", [False, True])
+@pytest.mark.parametrize("count, frames, shards", [(97, False, [64, 33]), (65, True, [64, 1]), (80, False, [64, 16])])
 def test_a_batch_split_across_threads_is_the_bytes_of_one_thread(int8_generator, learned, joints, threads,
-                                                                 monkeypatch, frames):
+                                                                 monkeypatch, count, frames, shards):
+    """Shards split at G's chunk (32 for int8), not only at the style's batch (16): a shard of
+    48 would run G on chunks the whole batch never makes. A shard of one pose is styled as a
+    batch, as the whole batch is, not as a live frame."""
     style = learned if not frames else resolve_style("realsense").prepare()
+    poses = joints[:count]
     sizes = _spy_shards(monkeypatch)
     threads(1)
-    one = generate_batch(int8_generator, joints, KINECT_V1, style, seeds=3, frames=frames)
+    one = generate_batch(int8_generator, poses, KINECT_V1, style, seeds=3, frames=frames)
     assert sizes == []
     threads(2)
-    split = generate_batch(int8_generator, joints, KINECT_V1, style, seeds=3, frames=frames)
-    assert sizes == [2 * SHARD_ALIGN, 1]  # the shard of one is styled as part of the batch, not alone
+    split = generate_batch(int8_generator, poses, KINECT_V1, style, seeds=3, frames=frames)
+    assert sizes == shards
     np.testing.assert_array_equal(split.crops, one.crops)
     assert [t.centre.tolist() for t in split.transforms] == [t.centre.tolist() for t in one.transforms]
-    for a, b, c, d in zip(split.depth, one.depth, split.unstyled, one.unstyled):
+    for a, b, c, d in zip(split.depth, one.depth, split.unstyled, one.unstyled, strict=True):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(c, d)
-    assert sum(int((d > 0).sum()) for d in split.depth) > 500 * len(joints)  # hands, not empty frames
+    assert sum(int((d > 0).sum()) for d in split.depth) > 500 * count  # hands, not empty frames
 
 
-def test_shards_follow_the_callers_threads_in_whole_style_batches(int8_generator):
+def test_shards_follow_the_callers_threads_in_whole_chunks(int8_generator):
     shards = runtime_batch._shards
+    align = shard_align(int8_generator)
+    assert align == 32  # int8 G's chunk (32), a multiple of the style stage's batch (16)
+    assert shard_align(InferenceGenerator(shipped_model(), backend="torch")) == 16  # float G: 8
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        assert shards(int8_generator, 4 * SHARD_ALIGN) == [slice(0, 2 * SHARD_ALIGN), slice(2 * SHARD_ALIGN, 4 * SHARD_ALIGN)]
-        assert shards(int8_generator, 2 * SHARD_ALIGN + 3) == [slice(0, 2 * SHARD_ALIGN), slice(2 * SHARD_ALIGN, 2 * SHARD_ALIGN + 3)]
-        assert shards(int8_generator, 2 * SHARD_ALIGN - 1) == [slice(0, 2 * SHARD_ALIGN - 1)]  # too small to split
+        assert shards(int8_generator, 4 * align) == [slice(0, 2 * align), slice(2 * align, 4 * align)]
+        assert shards(int8_generator, 2 * align - 1) == [slice(0, 2 * align - 1)]  # too small to split
+        torch.set_num_threads(3)
+        assert shards(int8_generator, 5 * align) == [slice(0, 2 * align), slice(2 * align, 4 * align),
+                                                     slice(4 * align, 5 * align)]
         torch.set_num_threads(1)
-        assert shards(int8_generator, 8 * SHARD_ALIGN) == [slice(0, 8 * SHARD_ALIGN)]
+        assert shards(int8_generator, 8 * align) == [slice(0, 8 * align)]
     finally:
         torch.set_num_threads(before)
 
