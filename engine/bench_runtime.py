@@ -4,14 +4,15 @@ Latency is what one dragged pose costs, so it is timed one crop at a time on ONE
 (the app's setting on a 2-core machine, engine.models.device.inference_threads); throughput is
 what a dataset command gets, batches on up to THROUGHPUT_THREADS threads: generate_batch splits
 each batch into that many shards, each run whole (encoding, G, style) on a worker thread of one
-torch thread (engine.batch_threads), and the rate counts whole batches, every step included. The style stage is the
-shipped learned style stage (engine.style.learned.LearnedStyle, resources/models/style_stage)
-styling toward a simulated RealSense frame (BENCH_SENSOR, through the sensor model), applied to
-the crop in mm in the crop's own camera: the issue's pose -> styled crop is encode + G + that
-stage. Without the stage's weights the `realsense` sensor model itself stands in, and the JSON
-says which ran (`runtime_style`). G runs on the chosen backend (engine.models.inference;
-`backend`), and `generator_by_backend` times every backend that runs here side by side,
-interleaved, on the same encodings. Speed is measured here, never asserted in tests.
+torch thread (engine.batch_threads), and the rate counts whole batches, every step included,
+beside the process's CPU time per image over them. The style stage is the shipped learned style
+stage (engine.style.learned.LearnedStyle, resources/models/style_stage) styling toward a
+simulated RealSense frame (BENCH_SENSOR, through the sensor model), applied to the crop in mm in
+the crop's own camera: the issue's pose -> styled crop is encode + G + that stage. Without the
+stage's weights the `realsense` sensor model itself stands in, and the JSON says which ran
+(`runtime_style`). G runs on the chosen backend (engine.models.inference; `backend`), and
+`generator_by_backend` times every backend that runs here side by side, interleaved, on the
+same encodings. Speed is measured here, never asserted in tests.
 
 `gflop_per_img` counts the generator's convolutions (2 * multiply-adds); `peak_gflop_s` is this
 machine's float32 matrix-multiply rate on the same threads, an achievable peak to hold G against.
