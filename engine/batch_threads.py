@@ -3,11 +3,13 @@
 Why not torch's own threads: a batch is G, the style stage and a lot of numpy between them
 (the skeleton encoding, the cut, the style's composition), and numpy runs on the calling thread
 alone. With two torch threads and one caller, the second core waits through every numpy step;
-and torch's OpenMP threads spin at each barrier, so a busy machine (another process on a core)
-stretched a batch of 64 from ~0.2 s to ~1 s (measured 47-102 img/s against ~300 on the shared
-2-core machine). Here each shard runs the whole pipeline on its own thread: the network calls,
-OpenCV and numpy's array loops release the GIL, so the cores overlap one shard's numpy with the
-other's network, and no thread ever waits at an OpenMP barrier for a descheduled peer.
+and torch's OpenMP threads spin at each barrier, so on a busy machine (other processes on the
+cores) the bench's batches of 64 fell from ~280-350 img/s to 35-110, at 10-21 ms of CPU per
+image against ~5 (measured on the shared 2-core machine). Here each shard runs the whole
+pipeline on its own thread: the network calls, OpenCV and numpy's array loops release the GIL,
+so the cores overlap one shard's numpy with the other's network, and no thread waits at an
+OpenMP barrier for a descheduled peer: 356-369 img/s idle, 140-260 under the same load, at
+4.2-4.9 ms of CPU per image.
 
 Torch's intra-op thread count is per thread under OpenMP (`torch.set_num_threads` sets the
 calling thread's, and stores the count that threads starting torch later take up), so each
