@@ -79,8 +79,8 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
         raise ValueError(f"{n} poses but {len(seed_list)} seeds")
     shards = _shards(generator, n)
     if len(shards) > 1:
-        parts = run_shards(_generate, [(generator, joints[k], cams[k], style, seed_list[k], strength, frames, False)
-                                       for k in shards])
+        parts = run_shards(_generate, [(generator, joints[k], cams[k], style, seed_list[k], strength, frames,
+                                        False) for k in shards])
         return GeneratedBatch(crops=np.concatenate([p.crops for p in parts]),
                               transforms=[t for p in parts for t in p.transforms],
                               depth=[d for p in parts for d in p.depth],

@@ -80,23 +80,19 @@ def test_a_batch_split_across_threads_is_the_bytes_of_one_thread(int8_generator,
     assert sum(int((d > 0).sum()) for d in split.depth) > 500 * count  # hands, not empty frames
 
 
-def test_shards_follow_the_callers_threads_in_whole_chunks(int8_generator):
+def test_shards_follow_the_callers_threads_in_whole_chunks(int8_generator, threads):
     shards = runtime_batch._shards
     align = shard_align(int8_generator)
     assert align == 32  # int8 G's chunk (32), a multiple of the style stage's batch (16)
     assert shard_align(InferenceGenerator(shipped_model(), backend="torch")) == 16  # float G: 8
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(2)
-        assert shards(int8_generator, 4 * align) == [slice(0, 2 * align), slice(2 * align, 4 * align)]
-        assert shards(int8_generator, 2 * align - 1) == [slice(0, 2 * align - 1)]  # too small to split
-        torch.set_num_threads(3)
-        assert shards(int8_generator, 5 * align) == [slice(0, 2 * align), slice(2 * align, 4 * align),
-                                                     slice(4 * align, 5 * align)]
-        torch.set_num_threads(1)
-        assert shards(int8_generator, 8 * align) == [slice(0, 8 * align)]
-    finally:
-        torch.set_num_threads(before)
+    threads(2)
+    assert shards(int8_generator, 4 * align) == [slice(0, 2 * align), slice(2 * align, 4 * align)]
+    assert shards(int8_generator, 2 * align - 1) == [slice(0, 2 * align - 1)]  # too small to split
+    threads(3)
+    assert shards(int8_generator, 5 * align) == [slice(0, 2 * align), slice(2 * align, 4 * align),
+                                                 slice(4 * align, 5 * align)]
+    threads(1)
+    assert shards(int8_generator, 8 * align) == [slice(0, 8 * align)]
 
 
 def test_workers_run_one_torch_thread_and_the_callers_count_stays(threads):
