@@ -2,14 +2,17 @@
 
 Latency is what one dragged pose costs, so it is timed one crop at a time on ONE torch thread
 (the app's setting on a 2-core machine, engine.models.device.inference_threads); throughput is
-what a dataset command gets, batches on up to THROUGHPUT_THREADS threads. The style stage is the
-shipped learned style stage (engine.style.learned.LearnedStyle, resources/models/style_stage)
-styling toward a simulated RealSense frame (BENCH_SENSOR, through the sensor model), applied to
-the crop in mm in the crop's own camera: the issue's pose -> styled crop is encode + G + that
-stage. Without the stage's weights the `realsense` sensor model itself stands in, and the JSON
-says which ran (`runtime_style`). G runs on the chosen backend (engine.models.inference;
-`backend`), and `generator_by_backend` times every backend that runs here side by side,
-interleaved, on the same encodings. Speed is measured here, never asserted in tests.
+what a dataset command gets, batches on up to THROUGHPUT_THREADS threads: generate_batch splits
+each batch into that many shards, each run whole (encoding, G, style) on a worker thread of one
+torch thread (engine.batch_threads), and the rate counts whole batches, every step included,
+beside the process's CPU time per image over them. The style stage is the shipped learned style
+stage (engine.style.learned.LearnedStyle, resources/models/style_stage) styling toward a
+simulated RealSense frame (BENCH_SENSOR, through the sensor model), applied to the crop in mm in
+the crop's own camera: the issue's pose -> styled crop is encode + G + that stage. Without the
+stage's weights the `realsense` sensor model itself stands in, and the JSON says which ran
+(`runtime_style`). G runs on the chosen backend (engine.models.inference; `backend`), and
+`generator_by_backend` times every backend that runs here side by side, interleaved, on the
+same encodings. Speed is measured here, never asserted in tests.
 
 `gflop_per_img` counts the generator's convolutions (2 * multiply-adds); `peak_gflop_s` is this
 machine's float32 matrix-multiply rate on the same threads, an achievable peak to hold G against.
@@ -162,12 +165,13 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
     batch_joints = np.concatenate([joints, np.asarray(more).reshape(-1, 21, 3)])
     with torch_threads(threads):
         generate_batch(gen, batch_joints[:batch], KINECT_V1, style, 0, frames=False)  # warm-up
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         done = 0
         for start in range(0, batched, batch):
             done += len(generate_batch(gen, batch_joints[start:start + batch], KINECT_V1, style, start,
                                        frames=False).depth)
         throughput = done / (time.perf_counter() - t0)
+        cpu_per_img = (time.process_time() - cpu0) / done
     return {
         "device": str(dev) if dev.type != "cuda" else torch.cuda.get_device_name(dev),
         "resolution": [CROP_SIZE, CROP_SIZE],
@@ -177,6 +181,9 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
         "throughput_images": done,  # what the rate was measured over
         "throughput_threads": threads,
         "throughput_batch": batch,
+        # the process's CPU time over the same batches: what a load on the machine barely moves,
+        # where it cuts the rate
+        "throughput_cpu_ms_per_img": round(cpu_per_img * 1e3, 2),
         "gflop_per_img": round(conv_gflop(gen.net, encodings[0]), 4),
         "peak_gflop_s": {"threads_1": round(peak_gflop_s(1), 1), f"threads_{threads}": round(peak_gflop_s(threads), 1)},
         "backend": gen.backend,

@@ -12,18 +12,29 @@ frame with the simulator's render outside the cube, as `generate` and the app sh
 engine.data.paste) or the 128x128 crop itself in mm, seen by the crop's
 own camera (engine.data.crop.crop_camera), which is what a training set of crops needs and
 costs no 640x480 paste.
+
+On the CPU a batch of two shards or more (`shard_align` items each) runs as shards, one per
+torch thread the caller runs on, each whole (encoding, G, style) on a worker thread of ONE
+torch thread (engine.batch_threads): one shard's numpy runs beside the other's network, where
+with torch's two threads the second core waited through every numpy step. Shards split at
+multiples of G's chunk and the style stage's batch, so every network call is one the unsplit
+batch makes on one thread: a split batch is the bytes of that batch on one torch thread.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
+from engine.batch_threads import run_shards
 from engine.camera import Camera
 from engine.data.crop import PASTE_BACKGROUND_MIN, CropTransform, crop_camera, make_transform, normalise_joints
 from engine.data.paste import paste_crop
 from engine.models.inference import InferenceGenerator
+from engine.models.style_inference import BATCH as STYLE_BATCH
 from engine.models.pose_encoding import crop_view
 from engine.sim.render import render_hand
 from engine.style.base import Style
@@ -66,6 +77,42 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
     seed_list = [int(seeds) + i for i in range(n)] if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     if len(seed_list) != n:
         raise ValueError(f"{n} poses but {len(seed_list)} seeds")
+    shards = _shards(generator, n)
+    if len(shards) > 1:
+        parts = run_shards(_generate, [(generator, joints[k], cams[k], style, seed_list[k], strength, frames,
+                                        False) for k in shards])
+        return GeneratedBatch(crops=np.concatenate([p.crops for p in parts]),
+                              transforms=[t for p in parts for t in p.transforms],
+                              depth=[d for p in parts for d in p.depth],
+                              unstyled=[u for p in parts for u in p.unstyled])
+    return _generate(generator, joints, cams, style, seed_list, strength, frames, n == 1)
+
+
+def shard_align(generator: InferenceGenerator) -> int:
+    """Items per shard are a multiple of this: of G's chunk and of the learned style stage's
+    fixed batch, so every network call of a shard is one the whole batch makes on one thread
+    (a crop's output may depend on its call's batch size) and no shard runs padding."""
+    return math.lcm(generator.chunk or 1, STYLE_BATCH)
+
+
+def _shards(generator: InferenceGenerator, n: int) -> list[slice]:
+    """The batch's shards, one per torch thread the caller runs on (batch_threads): on the CPU,
+    in multiples of shard_align items; one shard (the batch) on a GPU, on one thread, or for a
+    batch too small to split."""
+    align = shard_align(generator)
+    count = min(torch.get_num_threads(), n // align) if generator.cpu else 1
+    if count < 2:
+        return [slice(0, n)]
+    size = -(-n // count)
+    size = -(-size // align) * align
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _generate(generator: InferenceGenerator, joints: np.ndarray, cams: list[Camera], style: Style | None,
+              seed_list: list[int], strength: float, frames: bool, live: bool) -> GeneratedBatch:
+    """generate_batch's work on checked inputs, on the calling thread; `live`: the call's one
+    pose (a shard of one item from a bigger batch is styled as a batch, as the whole batch is)."""
+    n = len(joints)
     transforms = [make_transform(j, c) for j, c in zip(joints, cams)]
     y = np.stack([normalise_joints(j, t) for j, t in zip(joints, transforms)]) if n else np.zeros((0, 21, 3), np.float32)
     views = np.stack([crop_view(t) for t in transforms]) if n else np.zeros((0, 5), np.float32)
@@ -78,6 +125,6 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
         # One pose is a live frame: Style.apply runs a learned style's stage on that crop alone,
         # where apply_batch runs every call at its fixed batch shape (16 crops, so that a
         # dataset's bytes do not depend on its batching): 16x the stage's work for one frame.
-        depth = ([style.apply(unstyled[0], views_of[0], seed_list[0], strength)] if n == 1
-                 else style.apply_batch(unstyled, views_of, seed_list, strength))
+        depth = ([style.apply(unstyled[0], views_of[0], seed_list[0], strength)]
+                 if live else style.apply_batch(unstyled, views_of, seed_list, strength))
     return GeneratedBatch(crops=crops, transforms=transforms, depth=depth, unstyled=unstyled)

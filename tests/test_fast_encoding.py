@@ -49,3 +49,28 @@ def test_numpy_encoding_without_view_is_orthographic_like_torch():
 def test_numpy_encoding_rejects_a_bad_shape_in_one_line():
     with pytest.raises(ValueError, match=r"\(B, 21, 3\)"):
         encode_pose_numpy(np.zeros((2, 20, 3), np.float32))
+
+
+@pytest.mark.parametrize("size", [ENCODING_SIZE, 128])
+def test_a_batch_is_drawn_as_each_pose_alone_bit_for_bit(size, monkeypatch):
+    """From ENCODE_GROUP poses up each part is drawn for groups of poses at once; every pixel is
+    still the one-pose path's (_draw) float32 arithmetic, so G's input does not depend on how
+    poses are batched."""
+    from engine.models import fast_encoding
+
+    y, view = _poses(fast_encoding.ENCODE_GROUP + 4)  # two groups
+    y[3, 8] = np.nan  # a pose with a missing joint among whole ones (drawn by _draw itself)
+    grouped = []
+    draw_batch = fast_encoding._draw_batch
+    monkeypatch.setattr(fast_encoding, "_draw_batch", lambda out, rows, *a: grouped.extend(rows) or
+                        draw_batch(out, rows, *a))
+    batch = encode_pose_numpy(y, view, size=size)
+    assert sorted(grouped) == [i for i in range(len(y)) if i != 3]
+    for i in range(len(y)):
+        alone = np.zeros_like(batch[i])
+        alone[-3:] = batch[i, -3:]  # the coordinate and view channels, not drawn per part
+        fast_encoding._draw(alone, y[i], view[i], size, fast_encoding.SIGMA_PX)
+        np.testing.assert_array_equal(batch[i], alone)
+    grouped.clear()
+    np.testing.assert_array_equal(encode_pose_numpy(y[5:6], view[5:6], size=size), batch[5:6])
+    assert grouped == []  # one pose, a live frame: drawn alone

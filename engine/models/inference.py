@@ -157,6 +157,13 @@ class InferenceGenerator:
                                    c.depth_window, c.depth_step)
         return torch.from_numpy(cut)[:, None]
 
+    @property
+    def chunk(self) -> int | None:
+        """Crops per network call on the CPU (a crop's output may depend on its call's batch
+        size, so a caller that splits a batch splits it at multiples of this); None on a GPU,
+        where a batch runs whole."""
+        return (INT8_CHUNK if self._int8 is not None else CPU_CHUNK) if self.cpu else None
+
     def __call__(self, y: np.ndarray, view: np.ndarray | None = None) -> np.ndarray:
         raw, cut = self.raw_and_cut(y, view)
         return cut if self.silhouette_cut else raw
@@ -166,7 +173,7 @@ class InferenceGenerator:
         y = np.ascontiguousarray(y, dtype=np.float32).reshape(-1, 21, 3)
         if view is not None:
             view = np.ascontiguousarray(view, dtype=np.float32).reshape(-1, VIEW_SIZE)
-        chunk = (INT8_CHUNK if self._int8 is not None else CPU_CHUNK) if self.cpu else max(len(y), 1)
+        chunk = self.chunk or max(len(y), 1)
         raw = np.empty((len(y), CROP_SIZE, CROP_SIZE), np.float32)
         cut = np.empty_like(raw)
         with torch.inference_mode():
