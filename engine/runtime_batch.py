@@ -32,11 +32,11 @@ import torch
 from engine.batch_threads import run_shards
 from engine.camera import Camera
 from engine.data.crop import PASTE_BACKGROUND_MIN, CropTransform, crop_camera, make_transform, normalise_joints
-from engine.data.paste import paste_crop
+from engine.data.paste import back_face_mm, paste_crop, unread_region
 from engine.models.inference import InferenceGenerator
 from engine.models.style_inference import BATCH as STYLE_BATCH
 from engine.models.pose_encoding import crop_view
-from engine.sim.render import render_hand
+from engine.sim.surround import render_surround
 from engine.style.base import Style
 
 
@@ -62,10 +62,12 @@ def crop_to_mm(crop: np.ndarray, transform: CropTransform) -> np.ndarray:
 
 def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: Camera | Sequence[Camera],
                    style: Style | None = None, seeds: Sequence[int] | int = 0, strength: float = 1.0,
-                   frames: bool = True) -> GeneratedBatch:
+                   frames: bool = True, thicknesses: Sequence[float] | float = 1.0) -> GeneratedBatch:
     """Depth of N hands' joints (N, 21, 3) mm, each seen by its camera (one for all, or N).
 
     Seeds: the style's draws per item (one int: seed + i for item i, so items differ).
+    Thicknesses: each hand's shape.thickness (one for all, or N), which the simulator's render
+    outside the cube (frames=True) draws the forearm with, as the app's frame does.
     """
     joints = np.asarray(joints, dtype=np.float64)
     if joints.ndim != 3 or joints.shape[1:] != (21, 3):
@@ -77,15 +79,18 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
     seed_list = [int(seeds) + i for i in range(n)] if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     if len(seed_list) != n:
         raise ValueError(f"{n} poses but {len(seed_list)} seeds")
+    thick = [float(thicknesses)] * n if isinstance(thicknesses, (int, float)) else [float(t) for t in thicknesses]
+    if len(thick) != n:
+        raise ValueError(f"{n} poses but {len(thick)} thicknesses")
     shards = _shards(generator, n)
     if len(shards) > 1:
         parts = run_shards(_generate, [(generator, joints[k], cams[k], style, seed_list[k], strength, frames,
-                                        False) for k in shards])
+                                        thick[k], False) for k in shards])
         return GeneratedBatch(crops=np.concatenate([p.crops for p in parts]),
                               transforms=[t for p in parts for t in p.transforms],
                               depth=[d for p in parts for d in p.depth],
                               unstyled=[u for p in parts for u in p.unstyled])
-    return _generate(generator, joints, cams, style, seed_list, strength, frames, n == 1)
+    return _generate(generator, joints, cams, style, seed_list, strength, frames, thick, n == 1)
 
 
 def shard_align(generator: InferenceGenerator) -> int:
@@ -108,8 +113,15 @@ def _shards(generator: InferenceGenerator, n: int) -> list[slice]:
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
+def _surround(joints: np.ndarray, camera: Camera, thickness: float, transform: CropTransform) -> np.ndarray:
+    """The simulator's depth where the paste reads it (engine.sim.surround: the full render's
+    bytes there, without drawing what G's crop covers)."""
+    return render_surround(joints, camera, thickness, unread_region(transform), back_face_mm(transform))
+
+
 def _generate(generator: InferenceGenerator, joints: np.ndarray, cams: list[Camera], style: Style | None,
-              seed_list: list[int], strength: float, frames: bool, live: bool) -> GeneratedBatch:
+              seed_list: list[int], strength: float, frames: bool, thick: list[float],
+              live: bool) -> GeneratedBatch:
     """generate_batch's work on checked inputs, on the calling thread; `live`: the call's one
     pose (a shard of one item from a bigger batch is styled as a batch, as the whole batch is)."""
     n = len(joints)
@@ -117,8 +129,8 @@ def _generate(generator: InferenceGenerator, joints: np.ndarray, cams: list[Came
     y = np.stack([normalise_joints(j, t) for j, t in zip(joints, transforms)]) if n else np.zeros((0, 21, 3), np.float32)
     views = np.stack([crop_view(t) for t in transforms]) if n else np.zeros((0, 5), np.float32)
     crops = generator(y, views)
-    unstyled = [paste_crop(crop, t, surround=render_hand(j, cam).depth) if frames else crop_to_mm(crop, t)
-                for crop, j, t, cam in zip(crops, joints, transforms, cams)]
+    unstyled = [paste_crop(crop, t, surround=_surround(j, cam, k, t)) if frames else crop_to_mm(crop, t)
+                for crop, j, t, cam, k in zip(crops, joints, transforms, cams, thick)]
     depth = unstyled
     if style is not None:
         views_of = cams if frames else [crop_camera(t) for t in transforms]

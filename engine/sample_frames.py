@@ -127,7 +127,8 @@ def generated_samples(records: Sequence[PoseRecord], generator: InferenceGenerat
     from engine.runtime_batch import generate_batch
 
     batch = generate_batch(generator, np.stack([r.joints for r in records]), [r.camera for r in records],
-                           style, seeds, frames=True)
+                           style, seeds, frames=True,
+                           thicknesses=[r.hand.shape.thickness if r.hand is not None else 1.0 for r in records])
     return [make_sample(r, depth, plain, None, _full_provenance("generator", {**p, "seed": int(seed),
                                                                   "silhouette_cut": generator.silhouette_cut}))
             for r, depth, plain, p, seed in zip(records, batch.depth, batch.unstyled, provenances, seeds)]
