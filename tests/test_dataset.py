@@ -180,7 +180,7 @@ def test_the_generator_draws_whole_fixed_blocks_so_shards_give_the_same_bytes(tm
     import engine.runtime_batch as runtime_batch
     from engine.dataset import GENERATOR_BLOCK
 
-    assert GENERATOR_BLOCK == 8  # the block bounds below
+    block = GENERATOR_BLOCK
     batches: list[np.ndarray] = []
     real = runtime_batch.generate_batch
 
@@ -191,11 +191,11 @@ def test_the_generator_draws_whole_fixed_blocks_so_shards_give_the_same_bytes(tm
     monkeypatch.setattr(runtime_batch, "generate_batch", spy)
     threads = torch.get_num_threads()
     try:
-        plan = DatasetPlan(count=12, seed=3, source="generator", style="kinect_v1")
+        plan = DatasetPlan(count=block + block // 2, seed=3, source="generator", style="kinect_v1")
         halves, whole = tmp_path / "halves", tmp_path / "whole"
-        run_shard(plan, halves, 1, 2)  # indices 6-11: blocks 0-7 and 8-11
-        assert [len(b) for b in batches] == [8, 4]
-        run_shard(plan, halves, 0, 2)  # indices 0-5: block 0-7 again, the same poses
+        run_shard(plan, halves, 1, 2)  # the second half starts mid-block: the whole first block, then the rest
+        assert [len(b) for b in batches] == [block, block // 2]
+        run_shard(plan, halves, 0, 2)  # the first half: the first block again, the same poses
         np.testing.assert_array_equal(batches[2], batches[0])
         run_shard(plan, whole)
     finally:
