@@ -158,17 +158,7 @@ def _draw_part(out: np.ndarray, rows: np.ndarray, part: int, members: np.ndarray
     du_, dv_ = u[:, i1, None, None] - p0u, v[:, i1, None, None] - p0v
     ru = (c0[:, None] + np.arange(width)).astype(np.float32)[:, None, None, :] - p0u  # (P, S, 1, W)
     rv = (r0[:, None] + np.arange(height)).astype(np.float32)[:, None, :, None] - p0v  # (P, S, H, 1)
-    t = ru * du_ + rv * dv_
-    t *= 1.0 / np.maximum(du_ * du_ + dv_ * dv_, 1e-6)
-    np.clip(t, 0.0, 1.0, out=t)
-    eu, ev = ru - t * du_, rv - t * dv_
-    g0, g1 = sg0[:, members, None, None], sg1[:, members, None, None]
-    sig = g0 + t * (g1 - g0)
-    falloff = eu * eu
-    falloff += ev * ev
-    falloff /= sig * sig
-    falloff *= -0.5
-    np.exp(falloff, out=falloff)
+    t, falloff = _segment_falloff(ru, rv, du_, dv_, sg0[:, members, None, None], sg1[:, members, None, None])
     z0, step = z[:, i0, None, None], z[:, i1, None, None] - z[:, i0, None, None]
     if len(members) > 1:  # the part's nearest segment at each pixel, as _draw's; its depth only
         which = falloff.argmax(axis=1)[:, None]
@@ -185,6 +175,25 @@ def _draw_part(out: np.ndarray, rows: np.ndarray, part: int, members: np.ndarray
         h, w = r1[k] - r0[k] + 1, c1[k] - c0[k] + 1
         out[row, part][box] = best[k, :h, :w]
         out[row, NUM_PARTS + part][box] = depth[k, :h, :w]
+
+
+def _segment_falloff(ru: np.ndarray, rv: np.ndarray, du: np.ndarray, dv: np.ndarray, g0: np.ndarray,
+                     g1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(t, falloff) of pixels offset (ru, rv) from segments' first ends, the segments (du, dv) long
+    with falloff widths g0..g1: t the pixel's position along its segment, clipped to it, and the
+    Gaussian of its distance. One pose's parts and a group's share it, so both draw the same
+    float32 steps (the batch picture is the one-pose picture bit for bit)."""
+    t = ru * du + rv * dv
+    t *= 1.0 / np.maximum(du * du + dv * dv, 1e-6)
+    np.clip(t, 0.0, 1.0, out=t)
+    eu, ev = ru - t * du, rv - t * dv
+    sig = g0 + t * (g1 - g0)
+    falloff = eu * eu
+    falloff += ev * ev
+    falloff /= sig * sig
+    falloff *= -0.5
+    np.exp(falloff, out=falloff)
+    return t, falloff
 
 
 def _draw(out: np.ndarray, y: np.ndarray, view: np.ndarray, size: int, sigma_px: float) -> None:
@@ -215,17 +224,7 @@ def _draw(out: np.ndarray, y: np.ndarray, view: np.ndarray, size: int, sigma_px:
         du_, dv_ = u[i1[members]][:, None, None] - p0u, v[i1[members]][:, None, None] - p0v
         ru = _arange(size)[None, None, c0:c1 + 1] - p0u  # (S, 1, W)
         rv = _arange(size)[None, r0:r1 + 1, None] - p0v  # (S, H, 1)
-        t = ru * du_ + rv * dv_
-        t *= 1.0 / np.maximum(du_ * du_ + dv_ * dv_, 1e-6)
-        np.clip(t, 0.0, 1.0, out=t)
-        eu, ev = ru - t * du_, rv - t * dv_
-        g0, g1 = sg0[members][:, None, None], sg1[members][:, None, None]
-        sig = g0 + t * (g1 - g0)
-        falloff = eu * eu
-        falloff += ev * ev
-        falloff /= sig * sig
-        falloff *= -0.5
-        np.exp(falloff, out=falloff)
+        t, falloff = _segment_falloff(ru, rv, du_, dv_, sg0[members][:, None, None], sg1[members][:, None, None])
         z0, z1 = z[i0[members]][:, None, None], z[i1[members]][:, None, None]
         depth = t
         depth *= z1 - z0
