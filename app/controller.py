@@ -5,6 +5,7 @@ to the Qt views. It owns no state of its own beyond that wiring.
     StyleSession (app.style_session)  the style bank, prepared off the GUI thread
     FrameScheduler (app.frame_scheduler)  latest-wins frames from the runtime to the GUI
     engine.generator_loading          the generator, its device and thread policy
+    engine.frame_process              generator frames computed in a child process
     app.sample_export / app.scene     Ctrl+E and scene files
 
 Widgets report what the user did; app.pose_edits turns a pose gesture into a document edit
@@ -34,6 +35,7 @@ from app.scene import DEPTH_SOURCES, Scene, ViewState
 from app.style_bank import NO_STYLE, StyleEntry, style_title
 from app.style_session import StyleSession
 from engine.camera import Camera
+from engine.frame_process import FrameProcess
 from engine.generator_loading import CANCELLED_MESSAGE, load_generator_in_background
 from engine.hand.model import HandPose, forward_kinematics
 from engine.runtime import DepthRuntime, FrameRequest, FrameResult, compute_frame
@@ -62,9 +64,14 @@ class StudioController(QtCore.QObject):
     _generatorLoaded = QtCore.Signal(object, str, str)  # loader thread -> GUI thread
 
     def __init__(self, scene: Scene | None = None, *, autosave: bool = True,
-                 load_generator: bool = True, parent: QtCore.QObject | None = None) -> None:
+                 load_generator: bool = True, frames_in_process: bool = True,
+                 parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.runtime = DepthRuntime()
+        # Generator frames computed in a process of their own once it has loaded its generator
+        # (engine.frame_process: no wait for this thread's GIL); until then, and without it, on
+        # the runtime's thread.
+        self._frames_in_process = frames_in_process
         self.generator_available = False
         self.device = "CPU"
         self._rng = np.random.default_rng()  # noise seeds
@@ -295,6 +302,12 @@ class StudioController(QtCore.QObject):
         app.processEvents()  # deliver the loader's queued signal
         return self.generator_available
 
+    def wait_for_frame_process(self, timeout_s: float = 60.0) -> bool:
+        """Wait (without events) until generator frames are computed in the frame process;
+        False when there is none or it could not start (frames are then computed here)."""
+        process = self.runtime.process
+        return process is not None and bool(process.wait_ready(timeout_s)) and self.runtime.computes_in_process
+
     def _cancel_generator(self) -> None:
         """Stop loading the generator (it stops between its steps): the app stays on the
         simulator; whatever the loader still returns is dropped."""
@@ -306,6 +319,8 @@ class StudioController(QtCore.QObject):
         if self._closed or self._generator_cancel.is_set():
             return
         self.runtime.generator = generator
+        if generator is not None and self._frames_in_process:
+            self.runtime.use_process(FrameProcess())
         self.device = device
         self.generator_available = generator is not None
         self.statusMessage.emit(message)

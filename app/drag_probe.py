@@ -14,7 +14,8 @@ fingertip while the event loop runs freely. Recorded:
              before it is still being painted replaces it, which is no lag);
   latency    for every pose change, the time until a frame computed from it (or a later pose)
              is on screen, and each runtime frame's own compute time: wall, and the worker's
-             CPU time within it (the difference is waiting for a core or the GIL).
+             CPU time within it (the difference is waiting for a core or the GIL); for a frame
+             computed in the frame process, the wall time is the runtime thread's round trip.
 Imports Qt: loaded only by the GUI tests and `bench app`, never by the headless commands.
 """
 from __future__ import annotations
@@ -59,6 +60,7 @@ class DragRecord:
     given: list[tuple[float, int]] = field(default_factory=list)  # time handed to the view, id
     shown: list[tuple[float, int]] = field(default_factory=list)  # time painted, id
     frames_behind: list[int] = field(default_factory=list)  # sampled at every tick
+    process_ms: list[float] = field(default_factory=list)  # a frame process's own ms, per frame it made
     press_time: float = 0.0
     release_time: float = 0.0
 
@@ -121,6 +123,8 @@ def drag_fingertip(window, drag_s: float) -> DragRecord:
             t = result.timings_ms
             rec.finished.append((time.perf_counter(), result.request_id, t.get("total", np.nan),
                                  t.get("total_cpu", np.nan)))
+            if "process_total" in t:
+                rec.process_ms.append(t["process_total"])
             callback(result)
         rid = submit(request, done, on_error)
         rec.submitted[rid] = time.perf_counter()
@@ -205,6 +209,10 @@ def figures(rec: DragRecord) -> dict[str, float | None]:
         "runtime_frame_ms_p50": pct([ms for _, _, ms, _ in rec.finished], 50),
         "runtime_frame_ms_p95": pct([ms for _, _, ms, _ in rec.finished], 95),
         "runtime_frame_cpu_ms_p50": pct([cpu for *_, cpu in rec.finished], 50),
+        # Frames computed in the frame process (engine.frame_process): their share, and the
+        # child's own time (runtime_frame_ms counts from the runtime's thread: round trip included).
+        "frames_from_process": round(len(rec.process_ms) / len(rec.finished), 3) if rec.finished else None,
+        "process_frame_ms_p95": pct(rec.process_ms, 95),
         "mouse_moves_sent": rec.moves_sent,
         "mouse_moves_delivered": rec.moves_delivered,
         "frames_behind_max": max(rec.frames_behind, default=0),

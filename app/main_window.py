@@ -52,7 +52,7 @@ class MainWindow(QtWidgets.QMainWindow):
     frameDisplayed = QtCore.Signal(int)  # request id of the frame now in the depth view
 
     def __init__(self, *, restore: bool = True, autosave: bool = True, load_generator: bool = True,
-                 scene: Scene | None = None) -> None:
+                 frames_in_process: bool = True, scene: Scene | None = None) -> None:
         super().__init__()
         self.setWindowTitle(APP_NAME)
         self.resize(*DEFAULT_SIZE)
@@ -60,7 +60,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if scene is None and restore:
             scene, startup_message = scene_io.load_autosave()
         self.controller = StudioController(scene, autosave=autosave, load_generator=load_generator,
-                                           parent=self)
+                                           frames_in_process=frames_in_process, parent=self)
         self.files = FileActions(self, self.controller, self._show_message)
         self._presets_filled = False
         self._pacer = DisplayPacer(self._draw_pose, self._draw_frame, self)

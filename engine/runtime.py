@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -68,6 +68,11 @@ class FrameRequest:
 
 class FrameError(ValueError):
     """A frame that must not be shown (e.g. the generator returned NaN or inf)."""
+
+
+class FrameSourceLost(RuntimeError):
+    """A frame process (engine.frame_process) died or stopped answering: the runtime computes
+    the frame on its own thread instead, and every frame after it."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -224,8 +229,23 @@ def frozen_request(request: FrameRequest) -> FrameRequest:
     return replace(request, joints=joints)
 
 
+class FrameProcessLike(Protocol):
+    """engine.frame_process.FrameProcess, as the runtime uses it (that module imports this one)."""
+
+    message: str
+
+    def ready(self) -> bool | None: ...  # None: still starting; False: it will never answer
+
+    def wait_ready(self, timeout_s: float) -> bool | None: ...
+
+    def compute(self, request: FrameRequest, request_id: int) -> FrameResult: ...
+
+    def close(self) -> None: ...
+
+
 class DepthRuntime:
-    """One worker thread behind a latest-wins `submit`."""
+    """One worker thread behind a latest-wins `submit`; the frames themselves are computed on
+    that thread, or, once one is attached and ready (`use_process`), in a frame process."""
 
     def __init__(self, generator: CropGenerator | None = None) -> None:
         self.generator = generator
@@ -238,6 +258,7 @@ class DepthRuntime:
         self.dropped = 0  # requests replaced before they were rendered
         self.failed = 0  # requests answered with a FrameFailure
         self.last_error: str | None = None
+        self._process: FrameProcessLike | None = None
         self._thread = threading.Thread(target=self._work, name="depth-runtime", daemon=True)
         self._thread.start()
 
@@ -259,6 +280,26 @@ class DepthRuntime:
             self._lock.notify_all()
         return request_id
 
+    def use_process(self, process: FrameProcessLike) -> None:
+        """Compute generator frames in `process` from the first one after it is ready, as long as
+        this runtime has a generator of its own (the in-thread fallback, and the say on whether
+        there is one); simulator frames stay here (about 3 ms, and no style to send)."""
+        with self._lock:
+            old, self._process = self._process, (None if self._closed else process)
+        for stale in {old, process} - {self._process, None}:
+            stale.close()
+
+    @property
+    def process(self) -> FrameProcessLike | None:
+        """The frame process attached (ready or still starting), None without one."""
+        return self._process
+
+    @property
+    def computes_in_process(self) -> bool:
+        """Whether the next generator frame goes to a frame process."""
+        process = self._process
+        return process is not None and bool(process.ready()) and self.generator is not None
+
     def wait_until_idle(self, timeout: float = 10.0) -> bool:
         """Block until nothing is pending or rendering (for tests and batch use)."""
         deadline = time.monotonic() + timeout
@@ -277,6 +318,10 @@ class DepthRuntime:
             self._pending = None
             self._lock.notify_all()
         self._thread.join(timeout)
+        with self._lock:
+            process, self._process = self._process, None
+        if process is not None:
+            process.close()
 
     def _work(self) -> None:
         while True:
@@ -299,7 +344,7 @@ class DepthRuntime:
                 on_error: ErrorCallback | None) -> None:
         """Render one request and hand over its frame or its failure; never raises."""
         try:
-            result = compute_frame(request, self.generator, request_id)
+            result = self._compute(request, request_id)
         except Exception as e:  # a bad frame must not kill the worker; the app shows it
             self._fail(request_id, request, on_error, f"{e.__class__.__name__}: {e}", e)
             return
@@ -314,6 +359,28 @@ class DepthRuntime:
         except Exception as e:  # the caller's bug; the next frame still comes
             # no id in the text: the same fault on every frame is one message, said once
             self._fail(request_id, request, on_error, f"showing the frame failed: {e.__class__.__name__}: {e}", e)
+
+    def _compute(self, request: FrameRequest, request_id: int) -> FrameResult:
+        """The frame, in the frame process when one is ready and the request needs the generator
+        (the process's own test), else here. A process that is lost is dropped for good."""
+        process = self._process
+        if process is not None and self.generator is not None and request.use_generator:
+            state = process.ready()
+            if state:
+                try:
+                    return process.compute(request, request_id)
+                except FrameSourceLost as e:
+                    self._drop_process(process, str(e))
+            elif state is False:
+                self._drop_process(process, process.message)
+        return compute_frame(request, self.generator, request_id)
+
+    def _drop_process(self, process: FrameProcessLike, why: str) -> None:
+        log.warning("frames are computed in the app again: %s", why)
+        with self._lock:
+            if self._process is process:
+                self._process = None
+        process.close()
 
     def _fail(self, request_id: int, request: FrameRequest, on_error: ErrorCallback | None,
               message: str, error: Exception) -> None:

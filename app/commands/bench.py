@@ -26,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"app: seconds of dragging per source (default {APP_DRAG_S:g})")
     p.add_argument("--style", help="app: a style of the bank (`main.py styles --names`) the drags run "
                                    "with (default: the default scene's, none)")
+    p.add_argument("--frames-in", choices=("process", "thread"), default="process",
+                   help="app: where generator frames are computed: a frame process (the app's default) "
+                        "or the runtime's thread, to compare")
     p.add_argument("--device", default="cpu", help="engine: where G runs for the runtime figures: cpu (default), cuda, mps or auto")
     p.add_argument("--style-weights", type=Path, help="engine: style stage checkpoint timed (default: the shipped one)")
     p.add_argument("--model", type=Path, help="engine: generator checkpoint timed (default: the shipped one)")
@@ -117,7 +120,8 @@ def _run_app(args: argparse.Namespace) -> int:
     if args.style is not None and args.style not in style_names():
         raise ValueError(f"unknown style {args.style!r}; `python main.py styles --names` lists the bank")
     if not has_display():
-        argv = ["bench", "app", "--drag-s", repr(args.drag_s), *(["--style", args.style] if args.style else []),
+        argv = ["bench", "app", "--drag-s", repr(args.drag_s), "--frames-in", args.frames_in,
+                *(["--style", args.style] if args.style else []),
                 *(["--json"] if args.json else [])]
         code = run_under_xvfb(argv)
         if code is None:
@@ -125,7 +129,7 @@ def _run_app(args: argparse.Namespace) -> int:
         return code
     from app.app_bench import bench_app
 
-    result = {"machine": _machine(), **bench_app(args.drag_s, args.style)}
+    result = {"machine": _machine(), **bench_app(args.drag_s, args.style, args.frames_in == "process")}
     if args.json:
         print(json.dumps(result))
         return 0
@@ -139,5 +143,7 @@ def _run_app(args: argparse.Namespace) -> int:
         print(f"{source} (style {r['style']}): {r['frames_per_s']:.1f} frames/s, pose to screen p50 {ms['pose_to_screen_ms_p50']} "
               f"p95 {ms['pose_to_screen_ms_p95']}, GUI stall max {ms['stall_ms_max']} "
               f"p95 {ms['stall_ms_p95']}, runtime frame p50 {ms['runtime_frame_ms_p50']} "
-              f"p95 {ms['runtime_frame_ms_p95']} (of which the worker's CPU p50 {ms['runtime_frame_cpu_ms_p50']})")
+              f"p95 {ms['runtime_frame_ms_p95']} (of which the worker's CPU p50 {ms['runtime_frame_cpu_ms_p50']}), "
+              + (f"{r['frames_from_process']:.0%} of frames computed in the frame process" if r["frames_from_process"]
+                 else "frames computed on the runtime's thread"))
     return 0

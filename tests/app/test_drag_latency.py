@@ -4,7 +4,8 @@ The drag is driven and recorded by app/drag_probe.py, the same code `python main
 uses to report the speed figures (stall, frames/s, pose to screen). Nothing here depends on how
 fast the machine is: moves are counted against moves sent, frames are counted, and the GUI
 keeps its event loop by never computing a frame itself during the drag (every frame is made on
-the runtime's worker thread); the stall figures are `bench app`'s.
+the runtime's worker thread, or a generator's in the frame process, the app's default); the
+stall figures are `bench app`'s.
 """
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ MAX_FRAMES_BEHIND = 1  # the frame in flight when the pose changed, no more
 EVENT_TIMEOUT_S = 60.0
 
 
-@pytest.mark.parametrize("source", ["simulator", "generator"])
-def test_a_continuous_drag_reaches_the_ik_keeps_the_depth_live_and_undoes(open_window, qtbot, monkeypatch, source):
-    window = open_window(load_generator=source == "generator")
+@pytest.mark.parametrize("source, in_process", [("simulator", False), ("generator", True), ("generator", False)])
+def test_a_continuous_drag_reaches_the_ik_keeps_the_depth_live_and_undoes(open_window, qtbot, monkeypatch, source,
+                                                                          in_process):
+    window = open_window(load_generator=source == "generator", frames_in_process=in_process)
     c, vp = window.controller, window.viewport
     if source == "generator":
         assert c.wait_for_generator(EVENT_TIMEOUT_S)
+        assert c.wait_for_frame_process(EVENT_TIMEOUT_S) == in_process
         assert c.wait_for_frame(EVENT_TIMEOUT_S)
     assert c.source == source
     vp.snap_view("camera")
@@ -69,8 +72,11 @@ def test_a_continuous_drag_reaches_the_ik_keeps_the_depth_live_and_undoes(open_w
         return c.frames.frame_is_current and rec.shown[-1][1] == c.frames.last_request_id
 
     qtbot.waitUntil(last_pose_on_screen, timeout=int(EVENT_TIMEOUT_S * 1000))
-    # the GUI kept running its event loop: every frame of the drag was made off the GUI thread
-    assert computed_on and threading.main_thread() not in computed_on
+    # the GUI kept running its event loop: every frame of the drag was made off the GUI thread,
+    # in the frame process when there is one (none computed in this process at all)
+    assert threading.main_thread() not in computed_on
+    assert rec.finished and len(rec.process_ms) == (len(rec.finished) if in_process else 0)
+    assert bool(computed_on) != in_process
     # the pose is a legal hand, the drag is one undo step, and undo brings the start back
     assert within_limits(c.hand.angles) and not same_pose(c.hand, before)
     assert c.history.undo_label == f"Drag {JOINT_NAMES[INDEX_TIP]}"
