@@ -11,7 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 QT_MODULES = ("PySide6", "vispy", "pyqtgraph", "shiboken6")
 APP_FIGURES = {"frames_per_s", "pose_to_screen_ms_p50", "pose_to_screen_ms_p95", "stall_ms_max",
-               "stall_ms_p95", "runtime_frame_ms_p50", "runtime_frame_ms_p95", "runtime_frame_cpu_ms_p50"}
+               "stall_ms_p95", "runtime_frame_ms_p50", "runtime_frame_ms_p95", "runtime_frame_cpu_ms_p50",
+               "frames_from_process", "process_frame_ms_p95"}
 
 
 def run_main(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -85,9 +86,10 @@ def test_engine_bench_text_output_and_count_below_one():
     assert r.stderr.strip().splitlines() == ["error: --count must be at least 1, got 0"]
 
 
-@pytest.mark.parametrize("style", [None, "tof"])
-def test_bench_app_json_reports_every_figure_per_source(style):
-    r = run_main("bench", "app", "--json", "--drag-s", "1", *(["--style", style] if style else []))
+@pytest.mark.parametrize("style, frames_in", [(None, "process"), ("tof", "process"), (None, "thread")])
+def test_bench_app_json_reports_every_figure_per_source(style, frames_in):
+    r = run_main("bench", "app", "--json", "--drag-s", "1", "--frames-in", frames_in,
+                 *(["--style", style] if style else []))
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     for source in ("simulator", "generator"):
@@ -98,6 +100,11 @@ def test_bench_app_json_reports_every_figure_per_source(style):
         # the drag happened and each figure is a number is behaviour
         assert figures["mouse_moves_delivered"] > 0
         assert all(figures[k] is None or figures[k] >= 0 for k in APP_FIGURES), figures
+        assert figures["frames_in"] == frames_in
+    # generator frames came from the frame process (waited for before the drag) or from the
+    # runtime's thread; simulator frames always from the thread
+    assert result["generator"]["frames_from_process"] == (1.0 if frames_in == "process" else 0.0)
+    assert result["simulator"]["frames_from_process"] == 0.0
 
 
 @pytest.mark.parametrize("command", [["bench", "app", "--drag-s", "1"], ["screenshot", "--out", "{out}"]])
