@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
+from engine.generator_loading import load_default_generator
 from engine.runtime import (CropGenerator, Deferred, FrameError, FrameRequest, FrameResult, FrameSourceLost,
                             compute_frame, styled)
 from engine.sim.render import RenderResult, render_hand
@@ -48,17 +49,11 @@ BYTES_PER_PIXEL = 4 * 4 + 1
 ALIGN = 64
 
 
-def _default_loader() -> tuple[CropGenerator | None, str, str]:
-    from engine.generator_loading import load_default_generator
-
-    return load_default_generator()
-
-
 class FrameProcess:
     """One spawned child computing frames for one runtime thread (calls are not thread-safe:
     `compute` from that thread only; `close` from any, once that thread is done with it)."""
 
-    def __init__(self, load: GeneratorLoader = _default_loader) -> None:
+    def __init__(self, load: GeneratorLoader = load_default_generator) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child_end = ctx.Pipe()
         self._process = ctx.Process(target=_serve, args=(child_end, load), name="depth-frames", daemon=True)
