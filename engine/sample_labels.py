@@ -76,8 +76,9 @@ def nearest_part(points: np.ndarray, joints: np.ndarray, thickness: float = 1.0)
     step (4.1 -> 2.5 ms a generator frame's labels, and the same label on all of 930k pixels of 60
     random poses). Capsules in rows and points along them: every step runs along a contiguous row
     (a capsule's constant is one number for it), where points in rows broadcast the capsules'
-    constants over rows of ~25 (2.7 -> 1.8 ms a frame with `_first_minimum`, the same label on all of 2.06M pixels of
-    120 random poses). Computed about the capsules' mean, so |q|^2 stays small in float32."""
+    constants over rows of ~25 (with `_first_minimum`, a generator frame's labels 2.7 -> 1.8 ms;
+    the same label on all of 3.9M pixels of 240 random poses). Computed about the capsules' mean,
+    so |q|^2 stays small in float32."""
     a, b, ra, rb, labels = _capsules(joints, thickness)
     origin = a.mean(axis=0)
     a, b = (a - origin).astype(np.float32), (b - origin).astype(np.float32)
