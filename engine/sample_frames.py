@@ -1,7 +1,8 @@
 """From a pose to a sample's content, the same way for every writer (Ctrl+E, render, generate,
 dataset): the runtime's `compute_frame` makes the frame, `sample_of_frame` picks the source's
 depth, its unstyled depth and the render labels it keeps (the simulator's clean labels; for the
-generator, its surround render's outside G's window), and the provenance says where it came from. One path, so a sample never mixes one source's depth with another's labels.
+generator, its surround render's outside G's window), and the provenance says where it came
+from. One path, so a sample never mixes one source's depth with another's labels.
 """
 from __future__ import annotations
 

@@ -122,8 +122,8 @@ def nearest_part(points: np.ndarray, joints: np.ndarray, thickness: float = 1.0)
 
 
 def _first_minimum(gap: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """np.argmin(gap, axis=0) (the first row of each column's minimum) of a (N, M) float32 array
-    whose `rank` is N - row (N, 1) uint8, and 0 for a column holding a NaN (argmin: the first NaN).
+    """np.argmin(gap, axis=0), the first row of each column's minimum, of a (N, M) float32 array;
+    `rank` is N - row, (N, 1) uint8. A column holding a NaN gets row 0 (argmin: the first NaN's).
 
     Why: numpy's argmin over the first axis copies the array transposed element by element (97 us
     a block of 2048 points, 50 with OpenCV's transpose); this is four passes along the rows (25).
@@ -172,7 +172,7 @@ def labels_of_depth(depth: np.ndarray, joints: np.ndarray, camera: Camera, thick
     todo = valid
     if reference is not None:
         ref = np.asarray(reference)[window]
-        np.copyto(box, ref, where=valid)  # the reference's 0 (no label) stays 0 until labelled below
+        np.copyto(box, ref, casting="unsafe", where=valid)  # its 0 (no label): labelled below
         todo = valid & (ref == 0)
     v, u = np.divmod(np.flatnonzero(todo), todo.shape[1])  # np.nonzero(todo), in a third of its time
     if len(v):
