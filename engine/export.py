@@ -188,7 +188,9 @@ def encode_sample(content: SampleContent, stem: str,
         files["depth_npy"] = _npy(content.depth)
     if content.unstyled is not None:
         files["unstyled"] = _depth_png(content.unstyled, content.unstyled_box)
-    files["labels"] = _window_png(content.labels, content_box(content.labels))
+    # Labels lie where depth > 0 (engine.sample_labels), inside the depth's box: its PNG is read
+    # from that box, not from a box of their own (a pass over the frame, 40 us)
+    files["labels"] = _window_png(content.labels, box)
     # MASK_ON (255) where depth > 0: none outside the depth's content box (numpy, not
     # cv2.compare, which refuses a 1x1 box)
     files["mask"] = _window_png(content.depth, box, lambda d: (d > 0).astype(np.uint8) * np.uint8(MASK_ON), np.uint8)

@@ -43,9 +43,10 @@ ANSWER_TIMEOUT_S = 30.0
 CLOSE_TIMEOUT_S = 2.0
 # The arrays handed back through shared memory (a pipe moves 1.2 MB in 64 kB turns, each one
 # a wake-up of this process and a take of its GIL): float32 depth, G's output, the styled
-# simulator and the clean render, and the uint8 labels, each aligned to ALIGN bytes.
-FRAME_ARRAYS = ("depth", "generated", "simulated", "clean", "labels")
-BYTES_PER_PIXEL = 4 * 4 + 1
+# simulator and the clean render, and the uint8 labels of that render and of G's frame, each
+# aligned to ALIGN bytes.
+FRAME_ARRAYS = ("depth", "generated", "simulated", "clean", "labels", "generated_labels")
+BYTES_PER_PIXEL = 4 * 4 + 2
 ALIGN = 64
 
 
@@ -127,7 +128,8 @@ class FrameProcess:
                    "total_cpu": timings["total_cpu"] + (time.thread_time() - cpu0) * 1e3}
         return FrameResult(request_id=request_id, request=request, depth=depth, simulated=sim,
                            rendered=rendered, transform=transform, timings_ms=timings,
-                           generated=generated, range_warning=warning)
+                           generated=generated, generated_labels=arrays["generated_labels"],
+                           range_warning=warning)
 
     def _grow_memory(self, pixels: int) -> str | None:
         """The name of a new shared block when the frame's arrays would not fit the present one
@@ -209,7 +211,8 @@ def _answer(result: FrameResult, memory: shared_memory.SharedMemory) -> tuple:
     arrays = {"depth": result.depth, "generated": result.generated,
               "simulated": result.simulated.get() if result.simulated.made else None,
               "clean": None if render is None else render.depth,
-              "labels": None if render is None else render.labels}
+              "labels": None if render is None else render.labels,
+              "generated_labels": result.generated_labels}
     return (_put(memory.buf, arrays), result.transform, result.timings_ms, result.range_warning,
             None if render is None else render.joints_2d)
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from engine.camera import Camera
 from engine.data.crop import CROP_SIZE, CropTransform, make_transform, normalise_joints
-from engine.data.paste import back_face_mm, paste_crop, unread_region
+from engine.data.paste import back_face_mm, paste_crop, surround_labels, unread_region
 from engine.sim.render import RenderResult, render_hand
 from engine.sim.surround import render_surround
 from engine.style.base import Style
@@ -120,6 +120,9 @@ class FrameResult:
     transform: CropTransform
     timings_ms: dict[str, float] = field(default_factory=dict)  # wall ms per stage; total_cpu: CPU ms
     generated: np.ndarray | None = None  # full frame, the generator's output before the style
+    # generator frames: the simulator's labels where `generated` is its render unchanged (outside
+    # G's window, engine.data.paste.surround_labels), 0 elsewhere
+    generated_labels: np.ndarray | None = None
     range_warning: str | None = None  # the style's word on a hand outside its camera's range
 
     @property
@@ -163,15 +166,15 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
     with_generator = request.use_generator and generator is not None
     warns = _has_range_warning(request)
     if with_generator and not (request.with_simulator or warns):
-        surround = render_surround(request.joints, request.camera, request.thickness,
-                                   unread_region(transform), back_face_mm(transform))
+        surround, surround_parts = render_surround(request.joints, request.camera, request.thickness,
+                                                   unread_region(transform), back_face_mm(transform))
         rendered = Deferred(lambda: render_hand(request.joints, request.camera, request.thickness))
     else:
         render = render_hand(request.joints, request.camera, request.thickness)
-        surround, rendered = render.depth, Deferred(lambda: render)
+        surround, surround_parts, rendered = render.depth, render.labels, Deferred(lambda: render)
     t1 = time.perf_counter()
     timings["render"] = (t1 - t0) * 1e3
-    generated = None
+    generated = generated_labels = None
     if with_generator:
         crop = np.asarray(generator(normalise_joints(request.joints, transform), transform, request.silhouette_cut),
                           np.float32)
@@ -183,6 +186,7 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
                              f"{CROP_SIZE}x{CROP_SIZE} crop; frame not shown")
         # Outside the cube G draws nothing: the clean render continues the forearm there.
         generated = paste_crop(crop, transform, surround=surround)
+        generated_labels = surround_labels(surround_parts, transform)
         t3 = time.perf_counter()
         timings["generator"] = (t3 - t1) * 1e3
         depth = styled(generated, request)
@@ -205,7 +209,7 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
     timings["total_cpu"] = (time.thread_time() - cpu0) * 1e3
     return FrameResult(request_id=request_id, request=request, depth=depth, simulated=simulated,
                        rendered=rendered, transform=transform, timings_ms=timings, generated=generated,
-                       range_warning=warning)
+                       generated_labels=generated_labels, range_warning=warning)
 
 
 def _has_range_warning(request: FrameRequest) -> bool:

@@ -32,7 +32,7 @@ import torch
 from engine.batch_threads import run_shards
 from engine.camera import Camera
 from engine.data.crop import PASTE_BACKGROUND_MIN, CropTransform, crop_camera, make_transform, normalise_joints
-from engine.data.paste import back_face_mm, paste_crop, unread_region
+from engine.data.paste import back_face_mm, paste_crop, surround_labels, unread_region
 from engine.models.inference import InferenceGenerator
 from engine.models.style_inference import BATCH as STYLE_BATCH
 from engine.models.pose_encoding import crop_view
@@ -44,12 +44,15 @@ from engine.style.base import Style
 class GeneratedBatch:
     """crops (N, 128, 128) normalised (G's output, before the style); transforms; depth: N float32
     mm images after the style (full frames or crops, see the module docstring); unstyled: the
-    same images before the style (the very arrays of `depth` when there is no style)."""
+    same images before the style (the very arrays of `depth` when there is no style); labels:
+    for full frames, the simulator's part labels where a frame is its render unchanged (outside
+    G's window, engine.data.paste.surround_labels; 0 inside), None for crops."""
 
     crops: np.ndarray
     transforms: list[CropTransform]
     depth: list[np.ndarray]
     unstyled: list[np.ndarray]
+    labels: list[np.ndarray] | None
 
 
 def crop_to_mm(crop: np.ndarray, transform: CropTransform) -> np.ndarray:
@@ -89,7 +92,8 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
         return GeneratedBatch(crops=np.concatenate([p.crops for p in parts]),
                               transforms=[t for p in parts for t in p.transforms],
                               depth=[d for p in parts for d in p.depth],
-                              unstyled=[u for p in parts for u in p.unstyled])
+                              unstyled=[u for p in parts for u in p.unstyled],
+                              labels=[lab for p in parts for lab in p.labels] if frames else None)
     return _generate(generator, joints, cams, style, seed_list, strength, frames, thick, n == 1)
 
 
@@ -113,9 +117,10 @@ def _shards(generator: InferenceGenerator, n: int) -> list[slice]:
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
-def _surround(joints: np.ndarray, camera: Camera, thickness: float, transform: CropTransform) -> np.ndarray:
-    """The simulator's depth where the paste reads it (engine.sim.surround: the full render's
-    bytes there, without drawing what G's crop covers)."""
+def _surround(joints: np.ndarray, camera: Camera, thickness: float,
+              transform: CropTransform) -> tuple[np.ndarray, np.ndarray]:
+    """The simulator's depth where the paste reads it, and its labels (engine.sim.surround: the
+    full render's bytes there, without drawing what G's crop covers)."""
     return render_surround(joints, camera, thickness, unread_region(transform), back_face_mm(transform))
 
 
@@ -129,8 +134,15 @@ def _generate(generator: InferenceGenerator, joints: np.ndarray, cams: list[Came
     y = np.stack([normalise_joints(j, t) for j, t in zip(joints, transforms)]) if n else np.zeros((0, 21, 3), np.float32)
     views = np.stack([crop_view(t) for t in transforms]) if n else np.zeros((0, 5), np.float32)
     crops = generator(y, views)
-    unstyled = [paste_crop(crop, t, surround=_surround(j, cam, k, t)) if frames else crop_to_mm(crop, t)
-                for crop, j, t, cam, k in zip(crops, joints, transforms, cams, thick)]
+    labels = None
+    if frames:
+        unstyled, labels = [], []
+        for crop, j, t, cam, k in zip(crops, joints, transforms, cams, thick):
+            surround, surround_parts = _surround(j, cam, k, t)
+            unstyled.append(paste_crop(crop, t, surround=surround))
+            labels.append(surround_labels(surround_parts, t))
+    else:
+        unstyled = [crop_to_mm(crop, t) for crop, t in zip(crops, transforms)]
     depth = unstyled
     if style is not None:
         views_of = cams if frames else [crop_camera(t) for t in transforms]
@@ -139,4 +151,4 @@ def _generate(generator: InferenceGenerator, joints: np.ndarray, cams: list[Came
         # dataset's bytes do not depend on its batching): 16x the stage's work for one frame.
         depth = ([style.apply(unstyled[0], views_of[0], seed_list[0], strength)]
                  if live else style.apply_batch(unstyled, views_of, seed_list, strength))
-    return GeneratedBatch(crops=crops, transforms=transforms, depth=depth, unstyled=unstyled)
+    return GeneratedBatch(crops=crops, transforms=transforms, depth=depth, unstyled=unstyled, labels=labels)

@@ -1,7 +1,8 @@
 """From a pose to a sample's content, the same way for every writer (Ctrl+E, render, generate,
 dataset): the runtime's `compute_frame` makes the frame, `sample_of_frame` picks the source's
-depth, its unstyled depth and (for the simulator) its clean labels, and the provenance says
-where it came from. One path, so a sample never mixes one source's depth with another's labels.
+depth, its unstyled depth and the render labels it keeps (the simulator's clean labels; for the
+generator, its surround render's outside G's window), and the provenance says where it came
+from. One path, so a sample never mixes one source's depth with another's labels.
 """
 from __future__ import annotations
 
@@ -65,13 +66,15 @@ def generator_provenance(model_path: str | Path, info: dict) -> dict:
 def sample_of_frame(frame: FrameResult, record: PoseRecord, source: str, provenance: dict) -> SampleContent:
     """The sample of `frame` as `source` ("simulator" or "generator") shows it.
 
-    The generator's depth is labelled from its own pixels, the simulator's from its clean render
-    (engine.sample_labels); the unstyled depth is the same source before the style.
+    The generator's depth is labelled from its own pixels, except where the paste shows the
+    simulator's render unchanged (outside G's window: that render's labels), the simulator's
+    from its clean render (engine.sample_labels); the unstyled depth is the same source before
+    the style.
     """
     if source == "generator":
         if frame.generated is None:
             raise ValueError("the frame has no generator output")
-        depth, unstyled, reference = frame.depth, frame.generated, None
+        depth, unstyled, reference = frame.depth, frame.generated, frame.generated_labels
     elif source == "simulator":
         depth, unstyled, reference = frame.simulator, frame.clean, frame.labels
     else:
@@ -122,16 +125,17 @@ def simulated_samples(records: Sequence[PoseRecord], style: Style | None, seeds:
 def generated_samples(records: Sequence[PoseRecord], generator: InferenceGenerator, style: Style | None,
                       seeds: Sequence[int], provenances: Sequence[dict]) -> list[SampleContent]:
     """The generator's samples of many poses from one engine.runtime_batch.generate_batch call
-    (a batch fills the CPU where one crop cannot), each labelled from its own pixels as
-    `sample_of_frame` labels a frame; `seeds[i]` is pose i's style seed (imports torch)."""
+    (a batch fills the CPU where one crop cannot), each labelled as `sample_of_frame` labels a
+    frame; `seeds[i]` is pose i's style seed (imports torch)."""
     from engine.runtime_batch import generate_batch
 
     batch = generate_batch(generator, np.stack([r.joints for r in records]), [r.camera for r in records],
                            style, seeds, frames=True,
                            thicknesses=[r.hand.shape.thickness if r.hand is not None else 1.0 for r in records])
-    return [make_sample(r, depth, plain, None, _full_provenance("generator", {**p, "seed": int(seed),
-                                                                  "silhouette_cut": generator.silhouette_cut}))
-            for r, depth, plain, p, seed in zip(records, batch.depth, batch.unstyled, provenances, seeds)]
+    return [make_sample(r, depth, plain, labels, _full_provenance("generator", {**p, "seed": int(seed),
+                                                                    "silhouette_cut": generator.silhouette_cut}))
+            for r, depth, plain, labels, p, seed in zip(records, batch.depth, batch.unstyled, batch.labels,
+                                                        provenances, seeds)]
 
 
 def crop_generator(model) -> CropGenerator:

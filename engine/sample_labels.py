@@ -5,8 +5,9 @@ at IoU ~0.94; a sensor model drops and adds edge pixels), so labels copied from 
 would describe another image. Here every pixel with depth gets the part of the nearest capsule
 of the pose's own skeleton, measured in 3D on the back-projected pixel (so a finger in front of
 the palm keeps its label), and only pixels with depth get a label: label > 0 == depth > 0.
-Where a clean render of the same pose is at hand (the simulator source), its exact labels are
-kept on the pixels it covers and the skeleton only labels the rest.
+Where a clean render of the same pose is at hand (the simulator source; a generator frame
+outside G's window, where the paste shows the simulator's render), its exact labels are kept on
+the pixels it covers and the skeleton only labels the rest.
 """
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ OCCLUSION_MARGIN_MM = 15.0
 SKIN_ALLOWANCE_MM = PALM_RADIUS_MM * 1.15 + OCCLUSION_MARGIN_MM
 VISIBILITY_WINDOW_PX = 1  # half side of the window whose farthest valid depth is compared
 # Points per block in nearest_part: ~25 capsules x 2048 points x 4 B = 200 kB a temporary, which
-# stays in the CPU cache (a generator dataset's labels: 4.0 ms CPU a frame against 4.8 unblocked);
-# and a (2048 x 3) @ (3 x 25) product stays under OpenBLAS's threshold for threads (m n k < 262,144),
-# so a dataset's pool workers, one per core, do not start BLAS threads of their own.
+# stays in the CPU cache (a generator dataset's labels: 4.0 ms CPU a frame against 4.8 unblocked;
+# 1.8 ms against 1.9 at 1024 and 2.2 at 512 points); and a (25 x 5) @ (5 x 2048) product stays
+# under OpenBLAS's threshold for threads (m n k < 262,144), so a dataset's pool workers, one per
+# core, do not start BLAS threads of their own.
 POINTS_PER_BLOCK = 2048
 
 
@@ -69,43 +71,68 @@ def nearest_part(points: np.ndarray, joints: np.ndarray, thickness: float = 1.0)
     """Part label (uint8) of the capsule whose surface is nearest each point (M, 3) mm.
 
     A point q's distance to the segment a + t d is |q - a - t d|, with t = clip((q - a).d / |d|^2):
-    expanded, the (M, N) arrays are two matrix products (q.d and q.a) plus per-capsule constants,
-    instead of three per-axis passes for every step (4.1 -> 2.5 ms a generator frame's labels, and
-    the same label on all of 930k pixels of 60 random poses). Computed about the capsules' mean,
-    so the expansion's |q|^2 stays small in float32."""
+    expanded, the (N capsules, M points) arrays are two matrix products, (q - a).d and |q - a|^2,
+    of the points with a row of ones and |q|^2 added, instead of three per-axis passes for every
+    step (4.1 -> 2.5 ms a generator frame's labels, and the same label on all of 930k pixels of 60
+    random poses). Capsules in rows and points along them: every step runs along a contiguous row
+    (a capsule's constant is one number for it), where points in rows broadcast the capsules'
+    constants over rows of ~25 (with `_first_minimum`, a generator frame's labels 2.7 -> 1.8 ms;
+    the same label on all of 3.9M pixels of 240 random poses). Computed about the capsules' mean,
+    so |q|^2 stays small in float32."""
     a, b, ra, rb, labels = _capsules(joints, thickness)
     origin = a.mean(axis=0)
     a, b = (a - origin).astype(np.float32), (b - origin).astype(np.float32)
-    ra, dr = ra.astype(np.float32), (rb - ra).astype(np.float32)
-    p = (np.asarray(points, dtype=np.float64) - origin).astype(np.float32)
     d = b - a
     d2 = (d * d).sum(1)
-    inv_length2 = 1.0 / np.maximum(d2, 1e-9)
-    a2, ad, minus_2a = (a * a).sum(1), (a * d).sum(1), -2.0 * a.T
+    half_inv_length2 = (0.5 / np.maximum(d2, 1e-9))[:, None]
+    d2, ra, dr = d2[:, None], ra.astype(np.float32)[:, None], (rb - ra).astype(np.float32)[:, None]
+    p = (np.asarray(points, dtype=np.float64) - origin).astype(np.float32)
+    q = np.empty((5, len(p)), np.float32)  # rows x, y, z, 1, |q|^2 of every point
+    q[:3] = p.T
+    q[3] = 1.0
+    np.einsum("ij,ij->i", p, p, out=q[4])
+    ones = np.ones((len(a), 1), np.float32)
+    rank = np.arange(len(a), 0, -1, dtype=np.uint8)[:, None]  # _first_minimum's
+    # 2 (q - a).d from x, y, z, 1: doubled in the product (scaling by 2 is exact), not a pass of its own
+    to_2s = 2.0 * np.hstack([d, -(a * d).sum(1, keepdims=True)])
+    to_dist2 = np.hstack([-2.0 * a, (a * a).sum(1, keepdims=True), ones])  # |q - a|^2 from all five
     # Blocks of points: each value is computed alone, so blocking leaves every label as it
-    # was, while the (block, N) temporaries stay in cache instead of being mapped afresh.
+    # was, while the (N, block) temporaries stay in cache instead of being mapped afresh.
     nearest = np.empty(len(p), np.intp)
     # A point metres beyond any hand (a garbage depth such as 1e38 mm) overflows float32 here, as
     # its squared distances did before; every capsule is then equally far and it takes the first
     # one's label, which is as true as any (label > 0 where depth > 0 is what holds).
     with np.errstate(over="ignore", invalid="ignore"):
         for start in range(0, len(p), POINTS_PER_BLOCK):
-            q = p[start:start + POINTS_PER_BLOCK]
-            s = q @ d.T
-            s -= ad  # (q - a).d
-            t = np.clip(s * inv_length2, 0.0, 1.0)
-            dist2 = q @ minus_2a
-            dist2 += (q * q).sum(1)[:, None]
-            dist2 += a2  # |q - a|^2
-            s *= 2.0  # |q - a - t d|^2 = |q - a|^2 - t (2 (q - a).d - t |d|^2)
-            s -= t * d2
+            block = q[:, start:start + POINTS_PER_BLOCK]
+            s = to_2s @ block[:4]  # 2 (q - a).d
+            t = s * half_inv_length2  # (q - a).d / |d|^2, bit for bit
+            np.clip(t, 0.0, 1.0, out=t)
+            dist2 = to_dist2 @ block  # |q - a|^2
+            w = t * d2
+            s -= w  # |q - a - t d|^2 = |q - a|^2 - t (2 (q - a).d - t |d|^2)
             s *= t
             dist2 -= s
             gap = np.sqrt(np.maximum(dist2, 0.0, out=dist2), out=dist2)
             gap -= ra
-            gap -= t * dr
-            nearest[start:start + len(q)] = np.argmin(gap, axis=1)
+            np.multiply(t, dr, out=w)
+            gap -= w
+            nearest[start:start + block.shape[1]] = _first_minimum(gap, rank)
     return labels[nearest]
+
+
+def _first_minimum(gap: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """np.argmin(gap, axis=0), the first row of each column's minimum, of a (N, M) float32 array;
+    `rank` is N - row, (N, 1) uint8. A column holding a NaN gets row 0 (argmin: the first NaN's).
+
+    Why: numpy's argmin over the first axis copies the array transposed element by element (97 us
+    a block of 2048 points, 50 with OpenCV's transpose); this is four passes along the rows (25).
+    """
+    first = np.equal(gap, np.minimum.reduce(gap, axis=0)).view(np.uint8)  # a NaN column: no row
+    first *= rank
+    nearest = len(gap) - np.maximum.reduce(first, axis=0).astype(np.intp)
+    nearest[nearest == len(gap)] = 0
+    return nearest
 
 
 def finite_depth(depth: np.ndarray) -> np.ndarray:
@@ -145,10 +172,9 @@ def labels_of_depth(depth: np.ndarray, joints: np.ndarray, camera: Camera, thick
     todo = valid
     if reference is not None:
         ref = np.asarray(reference)[window]
-        known = valid & (ref > 0)
-        box[known] = ref[known]
-        todo = valid & ~known
-    v, u = np.nonzero(todo)
+        np.copyto(box, ref, casting="unsafe", where=valid)  # its 0 (no label): labelled below
+        todo = valid & (ref == 0)
+    v, u = np.divmod(np.flatnonzero(todo), todo.shape[1])  # np.nonzero(todo), in a third of its time
     if len(v):
         points = camera.backproject(u + c0, v + r0, depth[v, u])
         box[v, u] = nearest_part(points, joints, thickness)

@@ -59,6 +59,8 @@ def _requests(count: int, camera=KINECT_V1, seed: int = 0, **kwargs) -> list[Fra
 def _assert_same_frame(a, b) -> None:
     assert np.array_equal(a.depth, b.depth)
     assert np.array_equal(a.generated, b.generated)
+    assert np.array_equal(a.generated_labels, b.generated_labels)
+    assert a.generated is None or (a.generated_labels is not None and a.generated_labels.dtype == np.uint8)
     assert np.array_equal(a.simulator, b.simulator)
     assert np.array_equal(a.clean, b.clean) and np.array_equal(a.labels, b.labels)
     assert np.array_equal(a.rendered.get().joints_2d, b.rendered.get().joints_2d)

@@ -70,3 +70,18 @@ def test_nearest_part_is_the_nearest_capsule_surface():
         differ += int((got != _nearest_part_reference(points, joints, hand.shape.thickness)).sum())
         total += len(points)
     assert total > 10_000 and differ <= total // 10_000
+
+
+def test_first_minimum_is_argmin_over_the_capsules():
+    """nearest_part's argmin along the capsules' axis: the first of tied minima, as np.argmin, and
+    the first capsule for a point whose distances hold a NaN (a garbage depth's overflow)."""
+    rng = np.random.default_rng(3)
+    gap = rng.random((23, 500), dtype=np.float32)
+    gap[9, :50] = gap[4, :50] = -1.0  # tied minima: the first row
+    gap[:, 60] = np.inf
+    gap[7, 70] = np.nan
+    rank = np.arange(23, 0, -1, dtype=np.uint8)[:, None]
+    got = sample_labels._first_minimum(gap.copy(), rank)
+    finite = np.isfinite(gap).all(axis=0)
+    np.testing.assert_array_equal(got[finite], np.argmin(gap, axis=0)[finite])
+    assert (got[:50] == 4).all() and got[60] == 0 and got[70] == 0

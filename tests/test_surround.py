@@ -38,14 +38,19 @@ def _read_by_paste(full: np.ndarray, part: np.ndarray, transform) -> np.ndarray:
 
 
 def test_the_surround_is_the_full_render_wherever_the_paste_reads_it_and_pastes_the_same_bytes():
+    """... and its labels are the full render's outside the unread region (a generator sample
+    keeps them outside G's window, which holds that region)."""
     rng = np.random.default_rng(5)
     skipped = far = 0
     for joints, thickness in _poses(11, POSES):
         t = make_transform(joints, KINECT_V1)
-        full = render_hand(joints, KINECT_V1, thickness).depth
-        part = render_surround(joints, KINECT_V1, thickness, unread_region(t), back_face_mm(t))
+        render = render_hand(joints, KINECT_V1, thickness)
+        full = render.depth
+        part, part_labels = render_surround(joints, KINECT_V1, thickness, unread_region(t), back_face_mm(t))
         read = _read_by_paste(full, part, t)
         np.testing.assert_array_equal(part[read], full[read])
+        outside = _read_by_paste(np.zeros_like(full), np.zeros_like(part), t)  # outside the unread region
+        np.testing.assert_array_equal(part_labels[outside], render.labels[outside])
         skipped += not np.array_equal(part, full)
         u_lo, v_lo, u_hi, v_hi = unread_region(t)
         far += bool((full[v_lo:v_hi + 1, u_lo:u_hi + 1] > back_face_mm(t)).any())
@@ -62,15 +67,17 @@ def test_a_render_whose_notch_closing_reaches_the_margin_is_drawn_whole(monkeypa
     for joints, thickness in _poses(3, 20):
         t = make_transform(joints, KINECT_V1)
         full = render_hand(joints, KINECT_V1, thickness).depth
-        part = render_surround(joints, KINECT_V1, thickness, unread_region(t), back_face_mm(t))
+        part = render_surround(joints, KINECT_V1, thickness, unread_region(t), back_face_mm(t))[0]
         read = _read_by_paste(full, part, t)
         np.testing.assert_array_equal(part[read], full[read])
 
 
 def test_nowhere_unread_is_the_full_render():
     joints = HandPose().joints()
-    np.testing.assert_array_equal(render_surround(joints, KINECT_V1, 1.0, None, 1e9),
-                                  render_hand(joints, KINECT_V1).depth)
+    depth, labels = render_surround(joints, KINECT_V1, 1.0, None, 1e9)
+    full = render_hand(joints, KINECT_V1)
+    np.testing.assert_array_equal(depth, full.depth)
+    np.testing.assert_array_equal(labels, full.labels)
 
 
 JOINTS = HandPose().joints()

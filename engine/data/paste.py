@@ -142,6 +142,20 @@ def unread_region(transform: CropTransform) -> tuple[int, int, int, int] | None:
     return lo_u, lo_v, hi_u, hi_v
 
 
+def surround_labels(labels: np.ndarray, transform: CropTransform) -> np.ndarray:
+    """The surround render's part labels (H, W) where `paste_crop` copies its depth unchanged:
+    outside G's window, 0 inside it (a new array).
+
+    Why: a generator sample's labels are judged from its own pixels (engine.sample_labels), but
+    outside the window its pixels are the render's own, whose exact labels come with them, so the
+    skeleton needs to label only what lies in the window (engine.sample_frames)."""
+    out = np.array(labels, dtype=np.uint8)
+    window = _window(transform)
+    if window is not None:
+        out[window] = 0
+    return out
+
+
 def paste_crop(crop: np.ndarray, transform: CropTransform, surround: np.ndarray | None = None) -> np.ndarray:
     """A normalised crop as a full frame of float32 mm (0 = no data); see the module docstring.
 

@@ -1,5 +1,6 @@
 """The simulator's depth around a generated crop: the full render's bytes wherever a paste reads
-them, without drawing what the crop covers (`render_surround`).
+them, without drawing what the crop covers (`render_surround`), and the part labels that go
+with them (a generator sample keeps them where the paste shows this render, engine.data.paste).
 
 Why: with the generator as the source, a frame renders the simulator only to continue the
 forearm outside G's window (engine.data.paste). Deep inside the window, where G has its full
@@ -36,15 +37,18 @@ FAR_TOLERANCE_MM = 1.0
 
 
 def render_surround(joints: np.ndarray, camera: Camera, thickness: float,
-                    unread: tuple[int, int, int, int] | None, back_face_mm: float) -> np.ndarray:
-    """Depth (float32 mm) equal to `render_hand(joints, camera, thickness).depth` outside
-    `unread` (u_lo, v_lo, u_hi, v_hi, inclusive; None: nowhere), and inside it at every pixel
-    where either lies behind `back_face_mm`; elsewhere inside it, whatever lies behind the
-    skipped primitives (engine.data.paste.unread_region says where a paste does not look)."""
+                    unread: tuple[int, int, int, int] | None,
+                    back_face_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """(depth float32 mm, part labels uint8): the depth equal to `render_hand(joints, camera,
+    thickness).depth` outside `unread` (u_lo, v_lo, u_hi, v_hi, inclusive; None: nowhere), and
+    inside it at every pixel where either lies behind `back_face_mm`; elsewhere inside it,
+    whatever lies behind the skipped primitives (engine.data.paste.unread_region says where a
+    paste does not look). The labels equal the full render's outside `unread` (a pixel's depth
+    and label are one z-buffer key, so they differ only where the depth may)."""
     volume = build_hand_volume(np.asarray(joints, dtype=np.float64), thickness)
     c, r, lab, faces = _visible(volume)
     if unread is None or len(r) == 0:
-        return render_volume(volume, camera)[0]
+        return render_volume(volume, camera)
     zb, (u0, v0, side) = _zbuffer(c, r, camera)
     lo_u, lo_v = unread[0] + MARGIN_PX, unread[1] + MARGIN_PX
     hi_u, hi_v = unread[2] - MARGIN_PX, unread[3] - MARGIN_PX
@@ -63,10 +67,10 @@ def render_surround(joints: np.ndarray, camera: Camera, thickness: float,
     if (skip.any() or skip_face.any()) and _far_near(zb, near, u0[skip], v0[skip], side[skip], uv[skip_face]):
         _splat_spheres(zb, c[skip], r[skip], lab[skip], (u0[skip], v0[skip], side[skip]))
         _splat_triangles(zb, faces[skip_face], volume.triangle_label)
-    depth, _, passes = _finish(zb)
+    depth, labels, passes = _finish(zb)
     if passes > MARGIN_PX:
-        return render_volume(volume, camera)[0]
-    return depth
+        return render_volume(volume, camera)
+    return depth, labels
 
 
 def _far_near(zb, near_mm: float, u0: np.ndarray, v0: np.ndarray, side: np.ndarray, uv: np.ndarray) -> bool:
