@@ -117,13 +117,13 @@ class FrameProcess:
         if joints_2d is None:
             rendered = Deferred(lambda: render_hand(request.joints, request.camera, request.thickness))
         else:
-            rendered = _made(RenderResult(arrays["clean"], arrays["labels"], joints_2d))
+            rendered = Deferred.of(RenderResult(arrays["clean"], arrays["labels"], joints_2d))
         if generated is None:  # a simulator frame: its depth is the styled simulator
-            sim = _made(depth)
+            sim = Deferred.of(depth)
         elif simulated is None:
             sim = Deferred(lambda: styled(rendered.get().depth, request))
         else:
-            sim = _made(simulated)
+            sim = Deferred.of(simulated)
         timings = {**timings, "process_total": timings["total"], "total": (time.perf_counter() - t0) * 1e3,
                    "total_cpu": timings["total_cpu"] + (time.thread_time() - cpu0) * 1e3}
         return FrameResult(request_id=request_id, request=request, depth=depth, simulated=sim,
@@ -170,13 +170,6 @@ def _child_error(name: str, message: str) -> FrameError:
     if name == FrameError.__name__:
         return FrameError(message)
     return type(name, (FrameError,), {})(message)
-
-
-def _made(value):
-    """A Deferred that holds `value` already."""
-    deferred = Deferred(lambda: value)
-    deferred.get()
-    return deferred
 
 
 def _serve(conn: Connection, load: GeneratorLoader) -> None:

@@ -96,6 +96,13 @@ class Deferred(Generic[T]):
         self._value: T | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def of(cls, value: T) -> Deferred[T]:
+        """One that holds `value` already (`made`: a frame process hands it back without a remake)."""
+        deferred = cls(lambda: value)
+        deferred.get()
+        return deferred
+
     @property
     def made(self) -> bool:
         """Whether the array exists already (reading it then costs nothing)."""
@@ -151,6 +158,14 @@ def styled(depth: np.ndarray, request: FrameRequest) -> np.ndarray:
     return request.style.apply(depth, request.camera, request.seed, request.strength)
 
 
+def render_surround_of(joints: np.ndarray, camera: Camera, thickness: float,
+                       transform: CropTransform) -> tuple[np.ndarray, np.ndarray]:
+    """(depth, labels): the simulator's render where a paste of G's crop at `transform` reads it
+    (engine.sim.surround), and its part labels, whole (the caller keeps them where the paste
+    shows the render unchanged: engine.data.paste.surround_labels)."""
+    return render_surround(joints, camera, thickness, unread_region(transform), back_face_mm(transform))
+
+
 def compute_frame(request: FrameRequest, generator: CropGenerator | None = None, request_id: int = 0) -> FrameResult:
     """One frame, synchronously: simulator -> style, or generator -> style when asked and loaded.
 
@@ -166,12 +181,11 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
     with_generator = request.use_generator and generator is not None
     warns = _has_range_warning(request)
     if with_generator and not (request.with_simulator or warns):
-        surround, surround_parts = render_surround(request.joints, request.camera, request.thickness,
-                                                   unread_region(transform), back_face_mm(transform))
+        surround, surround_parts = render_surround_of(request.joints, request.camera, request.thickness, transform)
         rendered = Deferred(lambda: render_hand(request.joints, request.camera, request.thickness))
     else:
         render = render_hand(request.joints, request.camera, request.thickness)
-        surround, surround_parts, rendered = render.depth, render.labels, Deferred(lambda: render)
+        surround, surround_parts, rendered = render.depth, render.labels, Deferred.of(render)
     t1 = time.perf_counter()
     timings["render"] = (t1 - t0) * 1e3
     generated = generated_labels = None
@@ -199,7 +213,7 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
     else:
         depth = styled(surround, request)
         timings["style"] = (time.perf_counter() - t1) * 1e3
-        simulated = Deferred(lambda: depth)
+        simulated = Deferred.of(depth)
     if not np.isfinite(depth).all():
         raise FrameError("the depth frame has non-finite values (NaN/inf); frame not shown")
     warning = request.style.range_warning(rendered.get().depth) if warns else None

@@ -32,11 +32,11 @@ import torch
 from engine.batch_threads import run_shards
 from engine.camera import Camera
 from engine.data.crop import PASTE_BACKGROUND_MIN, CropTransform, crop_camera, make_transform, normalise_joints
-from engine.data.paste import back_face_mm, paste_crop, surround_labels, unread_region
+from engine.data.paste import paste_crop, surround_labels
 from engine.models.inference import InferenceGenerator
 from engine.models.style_inference import BATCH as STYLE_BATCH
 from engine.models.pose_encoding import crop_view
-from engine.sim.surround import render_surround
+from engine.runtime import render_surround_of
 from engine.style.base import Style
 
 
@@ -117,13 +117,6 @@ def _shards(generator: InferenceGenerator, n: int) -> list[slice]:
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
-def _surround(joints: np.ndarray, camera: Camera, thickness: float,
-              transform: CropTransform) -> tuple[np.ndarray, np.ndarray]:
-    """The simulator's depth where the paste reads it, and its labels (engine.sim.surround: the
-    full render's bytes there, without drawing what G's crop covers)."""
-    return render_surround(joints, camera, thickness, unread_region(transform), back_face_mm(transform))
-
-
 def _generate(generator: InferenceGenerator, joints: np.ndarray, cams: list[Camera], style: Style | None,
               seed_list: list[int], strength: float, frames: bool, thick: list[float],
               live: bool) -> GeneratedBatch:
@@ -138,7 +131,7 @@ def _generate(generator: InferenceGenerator, joints: np.ndarray, cams: list[Came
     if frames:
         unstyled, labels = [], []
         for crop, j, t, cam, k in zip(crops, joints, transforms, cams, thick):
-            surround, surround_parts = _surround(j, cam, k, t)
+            surround, surround_parts = render_surround_of(j, cam, k, t)
             unstyled.append(paste_crop(crop, t, surround=surround))
             labels.append(surround_labels(surround_parts, t))
     else:
