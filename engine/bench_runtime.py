@@ -35,10 +35,10 @@ from engine.data.paste import paste_crop
 from engine.hand.sampler import sample_pose
 from engine.models import DEFAULT_GENERATOR_PATH, DEFAULT_STYLE_STAGE_PATH
 from engine.models.device import resolve_device
-from engine.models.device_names import GENERATOR_BACKENDS, RUNTIME_BACKEND
+from engine.models.device_names import RUNTIME_BACKEND
 from engine.models.fast_encoding import encode_pose_numpy
 from engine.models.generator import ENCODING_SIZE, load_generator
-from engine.models.inference import InferenceGenerator, resolve_backend
+from engine.models.inference import InferenceGenerator, backends_for, resolve_backend
 from engine.models.pose_encoding import crop_view
 from engine.runtime_batch import crop_to_mm, generate_batch
 from engine.sim.render import render_hand
@@ -122,7 +122,7 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
     backend G ran on and the style stage timed."""
     dev = resolve_device(device)
     model, _ = load_generator(model_path, device=dev)
-    gens = {name: InferenceGenerator(model, backend=name) for name in GENERATOR_BACKENDS}
+    gens = {name: InferenceGenerator(model, backend=name) for name in backends_for(dev)}
     gens = {name: g for name, g in gens.items() if g.backend == name}  # the ones that run here
     asked = resolve_backend(backend, dev)
     gen = gens[asked] if asked in gens else InferenceGenerator(model, backend=asked)  # says why not
@@ -139,7 +139,7 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
     def g_stage(g: InferenceGenerator) -> Callable[[int], None]:
         def run_g(i: int) -> None:
             with torch.inference_mode():
-                out = g.cut(g.network(encodings[i]))
+                out = g.network_and_cut(encodings[i])  # one pose: on CUDA the graph's replay
             if dev.type == "cuda":
                 torch.cuda.synchronize()
             del out
@@ -188,6 +188,9 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
         "peak_gflop_s": {"threads_1": round(peak_gflop_s(1), 1), f"threads_{threads}": round(peak_gflop_s(threads), 1)},
         "backend": gen.backend,
         **({"backend_fallback": gen.fallback} if gen.fallback else {}),
+        # CUDA only: whether one pose ran as a CUDA graph's replay, and why not where it did not
+        **({"cuda_graph": gen.graphed, **({"graph_fallback": gen.graph_fallback} if gen.graph_fallback else {})}
+           if dev.type == "cuda" else {}),
         "generator_by_backend": by_backend,
         "runtime_style": style_info,
         "generator": str(model_path),

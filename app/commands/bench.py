@@ -9,7 +9,7 @@ import platform
 from pathlib import Path
 
 from engine.bench import FIT_COUNT, bench_dataset, bench_hand_model, bench_simulator, bench_style
-from engine.models.device_names import BACKEND_CHOICES, DEVICE_CHOICES, RUNTIME_BACKEND
+from engine.models.device_names import BACKEND_CHOICES, BACKEND_HELP, DEVICE_CHOICES, RUNTIME_BACKEND
 from engine.style.registry import style_names
 
 APP_DRAG_S = 5.0  # long enough for ~100 frames of the generator on a 2-core CPU
@@ -33,9 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style-weights", type=Path, help="engine: style stage checkpoint timed (default: the shipped one)")
     p.add_argument("--model", type=Path, help="engine: generator checkpoint timed (default: the shipped one)")
     p.add_argument("--backend", choices=BACKEND_CHOICES, default=RUNTIME_BACKEND,
-                   help=f"engine: how G runs for the stage and batch figures: torch (float32), int8 (CPU) "
-                        f"or auto, the app's choice: int8 on the CPU, torch on a GPU (default {RUNTIME_BACKEND}); "
-                        f"every backend's G is also timed side by side")
+                   help=f"engine: how G runs for the stage and batch figures: {BACKEND_HELP}, the app's "
+                        f"choice (default {RUNTIME_BACKEND}); every backend that runs here is also timed side by side")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 

@@ -25,7 +25,7 @@ from app.commands.sample_options import add_sample_arguments, sample_options
 from engine.camera import CAMERA_PRESETS
 from engine.dataset import DatasetPlan, PreparedGenerator, merge, prepare_generator, prepare_style, run_shard
 from engine.dataset_formats import FORMATS
-from engine.models.device_names import BACKEND_CHOICES, RUNTIME_BACKEND
+from engine.models.device_names import BACKEND_CHOICES, BACKEND_HELP, RUNTIME_BACKEND
 from engine.style.base import Style
 
 PROGRESS_EVERY_S = 0.5
@@ -41,9 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", choices=("simulator", "sim", "generator"), default="simulator")
     p.add_argument("--model", type=Path, default=None, help="generator checkpoint (default: the shipped one)")
     p.add_argument("--backend", choices=BACKEND_CHOICES, default=RUNTIME_BACKEND,
-                   help=f"how G runs with --source generator: torch (float32, the reference), int8 (CPU; "
-                        f"elsewhere it falls back to torch and says so) or auto: int8 on the CPU, torch on "
-                        f"a GPU (default {RUNTIME_BACKEND}); the samples' provenance and the card record it")
+                   help=f"how G runs with --source generator: {BACKEND_HELP} (default {RUNTIME_BACKEND}); "
+                        f"the samples' provenance and the card record it")
     p.add_argument("--style", default="none", metavar="NAME|PNG", help="a bank style, a depth PNG, or none")
     p.add_argument("--style-scale", type=float, default=None, metavar="MM", help="mm per unit of a style PNG")
     p.add_argument("--poses", default="random", metavar="random|bank|FILE.jsonl|around:POSE.json|READER:PATH",

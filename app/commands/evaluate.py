@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from engine.eval import DEFAULT_BANK_SIZE
-from engine.models.device_names import BACKEND_CHOICES, REFERENCE_BACKEND
+from engine.models.device_names import BACKEND_CHOICES, BACKEND_HELP, REFERENCE_BACKEND
 from engine.seeds import TEST_SEED
 
 
@@ -39,9 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="auto (default): CUDA when available")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--backend", choices=BACKEND_CHOICES, default=REFERENCE_BACKEND,
-                   help=f"how G runs: torch (float32, the reference the scores are of), int8 (CPU, calibrated "
-                        f"at load) or auto, the runtime's choice: int8 on the CPU, torch on a GPU "
-                        f"(default {REFERENCE_BACKEND})")
+                   help=f"how G runs: {BACKEND_HELP}, the runtime's choice (default {REFERENCE_BACKEND}, "
+                        f"the checkpoint as trained)")
     p.add_argument("--compare-to", metavar="MODEL[:BACKEND]",
                    help="also score this generator (on BACKEND, default torch) on the same poses and report "
                         "the paired differences, --model minus it, with 95 %% bootstrap intervals ('compare_to')")

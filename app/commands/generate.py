@@ -19,7 +19,7 @@ from app.commands.render import (
 from app.commands.sample_options import sample_options
 from app.commands.style_option import add_style_arguments, prepared_style
 from engine.models import DEFAULT_GENERATOR_PATH
-from engine.models.device_names import BACKEND_CHOICES, DEVICE_CHOICES, RUNTIME_BACKEND
+from engine.models.device_names import BACKEND_CHOICES, BACKEND_HELP, DEVICE_CHOICES, RUNTIME_BACKEND
 from engine.runtime import FrameError
 from engine.sample_frames import generator_provenance, render_sample, style_provenance
 
@@ -38,8 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="show the network's raw output, without the eval-mode silhouette cut")
     p.add_argument("--device", default="auto", help="auto (default: CUDA, else MPS, else CPU), cpu, cuda or mps")
     p.add_argument("--backend", choices=BACKEND_CHOICES, default=RUNTIME_BACKEND,
-                   help=f"how G runs: torch (float32, the reference), int8 (CPU; elsewhere it falls back "
-                        f"to torch and says so) or auto: int8 on the CPU, torch on a GPU (default {RUNTIME_BACKEND})")
+                   help=f"how G runs: {BACKEND_HELP} (default {RUNTIME_BACKEND})")
     add_output_arguments(p)
     p.set_defaults(run=run)
 
@@ -59,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     model_path = args.model or DEFAULT_GENERATOR_PATH
     model, info = load_generator(model_path, device=device)
     fast = InferenceGenerator(model, silhouette_cut=not args.no_cut, backend=args.backend)
-    if fast.fallback and args.backend == "int8":  # asked for by name; "auto" records it below
-        print(f"note: int8 unavailable ({fast.fallback}); running {fast.backend}", file=sys.stderr)
+    if fast.fallback and args.backend != "auto":  # asked for by name; "auto" records it below
+        print(f"note: {args.backend} unavailable ({fast.fallback}); running {fast.backend}", file=sys.stderr)
     provenance = {**generator_provenance(model_path, info), "backend": fast.backend,
                   **({"backend_fallback": fast.fallback} if fast.fallback else {}),
                   **style_provenance(args.style, args.style_scale, style)}

@@ -24,10 +24,16 @@ this class's default (training's development scores, tools). "int8" (CPU only) r
 convolutional body quantized to int8, calibrated at load (engine.models.int8): about 2x faster on one
 thread, agreeing with "torch" to about 0.3 mm on average over the crop (a test bounds it at 1 mm)
 but not bit for bit; on the test poses its scores are within the float32 ones' 95 % intervals
-(generator_default.md). "auto", what the runtime asks for (device_names.RUNTIME_BACKEND): int8 on
-the CPU, torch on a GPU, where the float path (bf16, batches) is the fast one. Where int8 is asked
-for and cannot run (a GPU, a torch without the x86 quantized engine, a failed calibration) the
+(generator_default.md). "bf16" (CUDA only) runs the network under bf16 autocast (the cut in
+float32). "auto", what the runtime asks for (device_names.RUNTIME_BACKEND): int8 on the CPU, torch
+on a GPU. Where int8 or bf16 is asked for and cannot run (int8 on a GPU, on a torch without the
+x86 quantized engine or after a failed calibration; bf16 off CUDA or on a GPU without it) the
 generator falls back to "torch" and says why in `fallback`, rather than failing the caller.
+
+On CUDA a call of one pose (the app's frame) replays a CUDA graph of the network and the cut,
+captured on its first such call (`_Batch1Graph`): at batch 1 a GPU waits on the CPU launching
+G's kernels one by one, and a replay launches them all at once. A capture that fails, or whose
+replay differs from the eager result, leaves batch 1 eager and says why in `graph_fallback`.
 """
 from __future__ import annotations
 
@@ -39,7 +45,7 @@ import torch
 from torch import nn
 
 from engine.data.crop import CROP_SIZE
-from engine.models.device_names import BACKEND_CHOICES, REFERENCE_BACKEND
+from engine.models.device_names import BACKEND_CHOICES, GENERATOR_BACKENDS, REFERENCE_BACKEND
 from engine.models.fast_cut import cut_silhouette_numpy
 from engine.models.fast_encoding import encode_pose_numpy
 from engine.models.generator import ENCODING_SIZE, SkeletonUNet, network_output
@@ -53,6 +59,9 @@ CPU_CHUNK = 8
 # body on 1 thread, 64 development poses, 12 rounds interleaved (load ~4.3): 1.69, 1.60, 1.53 and
 # 1.79 ms per crop at chunks of 8, 16, 32 and 64.
 INT8_CHUNK = 32
+# Crop units (1 = 125 mm): how far a graph's replay may lie from the eager call it stands for
+# (the same kernels on the same input: in practice equal).
+GRAPH_TOLERANCE = 1e-5
 
 log = logging.getLogger(__name__)
 
@@ -98,16 +107,16 @@ class InferenceGenerator:
     """G(y, view) -> crops for callers that only run it: the runtime, `generate`, `evaluate`.
 
     `__call__(y (B, 21, 3), view (B, 5) | None) -> (B, 128, 128) float32` numpy, eval-mode
-    output (silhouette cut), in chunks of CPU_CHUNK on the CPU and whole on a GPU. `amp` (CUDA
-    only): run the network under bf16 autocast (the cut runs in float32 either way).
+    output (silhouette cut), in chunks of CPU_CHUNK on the CPU and whole on a GPU.
     `silhouette_cut=False` returns the network's raw x_hat instead (`generate --no-cut`), so
     what the network does can be seen apart from what the cut does. `backend`: see the module
     docstring; `self.backend` is the one that runs, `self.fallback` why it is not the one asked
-    for (None when it is).
+    for (None when it is). `cuda_graphs=False` runs one pose on CUDA eagerly (a reference for
+    the graph's replay).
     """
 
-    def __init__(self, model: SkeletonUNet, amp: bool = False, silhouette_cut: bool = True,
-                 backend: str = REFERENCE_BACKEND) -> None:
+    def __init__(self, model: SkeletonUNet, silhouette_cut: bool = True, backend: str = REFERENCE_BACKEND,
+                 cuda_graphs: bool = True) -> None:
         if not isinstance(model, SkeletonUNet):
             raise TypeError(f"an InferenceGenerator needs a SkeletonUNet, got {type(model).__name__}")
         if backend not in BACKEND_CHOICES:
@@ -116,18 +125,24 @@ class InferenceGenerator:
         self.config = dict(model.config)
         self.net = fold_generator(model)
         self.cpu = self.device.type == "cpu"
-        self.amp = bool(amp) and self.device.type == "cuda"
         self.silhouette_cut = bool(silhouette_cut)
         if self.cpu:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.backend, self.fallback, self._int8 = "torch", None, None
-        if resolve_backend(backend, self.device) == "int8":
+        resolved = resolve_backend(backend, self.device)
+        if resolved == "int8":
             self._int8, self.fallback = _int8_body(self.net, self.cpu)
-            if self._int8 is not None:
-                self.backend = "int8"
-            else:  # said aloud when int8 was asked for; "auto" only notes it (self.fallback keeps it)
-                log.log(logging.WARNING if backend == "int8" else logging.INFO,
-                        "int8 generator unavailable (%s): running float32", self.fallback)
+        elif resolved == "bf16":
+            self.fallback = _bf16_unavailable(self.device)
+        if self.fallback is not None:  # said aloud when asked for by name; "auto" only notes it
+            log.log(logging.WARNING if backend == resolved else logging.INFO,
+                    "%s generator unavailable (%s): running float32", resolved, self.fallback)
+        else:
+            self.backend = resolved
+        self.amp = self.backend == "bf16"
+        # batch 1 on CUDA: None until its first call captures the graph, False where it cannot
+        self._graph: _Batch1Graph | None | bool = None if cuda_graphs and self.device.type == "cuda" else False
+        self.graph_fallback: str | None = None  # why batch 1 runs eagerly on CUDA, when it does
 
     def encode(self, y: np.ndarray, view: np.ndarray | None) -> torch.Tensor:
         """The 64x64 skeleton encoding on this generator's device (numpy on the CPU)."""
@@ -143,9 +158,45 @@ class InferenceGenerator:
         `encode`: x_hat, or for a "mask" model its hard composition (generator.network_output)."""
         if self._int8 is not None:
             return network_output(self._int8(encoding), self.net.output)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+        # no cast cache: a CUDA graph must capture the weights' casts, not a cache filled outside it
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp, cache_enabled=False):
             soft, _ = self.net.forward_parts(None, None, encoding)  # y is unused given the encoding
         return soft
+
+    def network_and_cut(self, encoding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(raw, after the cut), float32 (B, 1, 128, 128), from an encoding made by `encode`. One
+        pose on CUDA replays the batch-1 graph: its tensors are the graph's own, rewritten by the
+        next call (copy what must outlive it)."""
+        if self._graph is not False and encoding.shape[0] == 1:
+            graph = self._graph if self._graph is not None else self._capture(encoding)
+            if graph is not None and graph.fits(encoding):
+                return graph(encoding)
+        return self._network_and_cut(encoding)
+
+    def _network_and_cut(self, encoding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        soft = self.network(encoding).float()
+        return soft, self.cut(soft)
+
+    def _capture(self, encoding: torch.Tensor) -> _Batch1Graph | None:
+        """The batch-1 graph, captured and checked against the eager result once; None (and
+        `graph_fallback` says why) where capture fails or its replay differs."""
+        try:
+            graph = _Batch1Graph(self._network_and_cut, encoding)
+            replayed = [t.clone() for t in graph(encoding)]
+            eager = self._network_and_cut(encoding)
+            if not all(torch.allclose(r, e, atol=GRAPH_TOLERANCE, rtol=0.0) for r, e in zip(replayed, eager)):
+                raise RuntimeError(f"its replay differs from the eager result by more than {GRAPH_TOLERANCE}")
+        except Exception as e:  # noqa: BLE001  (any failure leaves batch 1 eager, said once)
+            self._graph, self.graph_fallback = False, f"{e.__class__.__name__}: {e}"
+            log.warning("CUDA graph for one pose unavailable (%s): running it eagerly", self.graph_fallback)
+            return None
+        self._graph = graph
+        return graph
+
+    @property
+    def graphed(self) -> bool:
+        """Whether a call of one pose replays a captured CUDA graph (after the first such call)."""
+        return isinstance(self._graph, _Batch1Graph)
 
     def cut(self, soft: torch.Tensor) -> torch.Tensor:
         """The reference model's eval-mode silhouette cut (on the CPU in numpy + OpenCV,
@@ -179,10 +230,39 @@ class InferenceGenerator:
         with torch.inference_mode():
             for i in range(0, len(y), chunk):
                 vb = None if view is None else view[i:i + chunk]
-                soft = self.network(self.encode(y[i:i + chunk], vb)).float()
+                soft, kept = self.network_and_cut(self.encode(y[i:i + chunk], vb))
                 raw[i:i + chunk] = soft[:, 0].cpu().numpy()
-                cut[i:i + chunk] = self.cut(soft)[:, 0].cpu().numpy()
+                cut[i:i + chunk] = kept[:, 0].cpu().numpy()
         return raw, cut
+
+
+class _Batch1Graph:
+    """`run(encoding) -> tensors` for one fixed encoding shape, captured once as a CUDA graph.
+
+    The graph reads its input from, and writes its outputs to, the same memory on every replay:
+    `__call__` copies the encoding in and returns those outputs. Warm-up calls on a side stream
+    first, as torch.cuda.graphs asks: cuDNN's and the allocator's first-call work is not captured.
+    """
+
+    def __init__(self, run, encoding: torch.Tensor, warmup: int = 3) -> None:
+        self.input = encoding.clone()
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(warmup):
+                run(self.input)
+        torch.cuda.current_stream().wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.outputs = run(self.input)
+
+    def fits(self, encoding: torch.Tensor) -> bool:
+        return encoding.shape == self.input.shape and encoding.dtype == self.input.dtype
+
+    def __call__(self, encoding: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        self.input.copy_(encoding)
+        self.graph.replay()
+        return self.outputs
 
 
 def resolve_backend(backend: str, device: torch.device) -> str:
@@ -190,6 +270,23 @@ def resolve_backend(backend: str, device: torch.device) -> str:
     if backend == "auto":
         return "int8" if device.type == "cpu" else "torch"
     return backend
+
+
+def backends_for(device: torch.device) -> tuple[str, ...]:
+    """The backends of GENERATOR_BACKENDS that can run on `device` (int8 still may not: its
+    calibration can fail, and the generator then says so)."""
+    return tuple(name for name in GENERATOR_BACKENDS
+                 if name == "torch" or (name == "int8" and device.type == "cpu")
+                 or (name == "bf16" and _bf16_unavailable(device) is None))
+
+
+def _bf16_unavailable(device: torch.device) -> str | None:
+    """Why bf16 autocast cannot run G on `device`, or None where it can."""
+    if device.type != "cuda":
+        return "bf16 runs on CUDA only"
+    if not torch.cuda.is_bf16_supported():
+        return f"{torch.cuda.get_device_name(device)} has no bf16"
+    return None
 
 
 def _int8_body(folded: SkeletonUNet, cpu: bool) -> tuple[nn.Module | None, str | None]:
