@@ -225,6 +225,10 @@ def test_init_continues_an_integral_head_and_a_32_grid_starts_where_it_was(tmp_p
         torch.testing.assert_close(loaded(x), net(x))
     with pytest.raises(ValueError, match="heatmap"):
         PoseNet(**SMALL, head="fc", heatmap=32)
+    # The trainer refuses that pair before it renders or writes anything.
+    with pytest.raises(ValueError, match="--heatmap 32 needs --head integral"):
+        train_pose(tmp_path / "bad", {"heatmap": 32, "head": "fc", "cache_size": 8, "batch": 4})
+    assert not (tmp_path / "bad").exists()
 
 
 def test_training_with_a_32_grid_and_batch_norm_folds(tmp_path):

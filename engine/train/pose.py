@@ -148,6 +148,8 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
         raise ValueError("steps and batch must be at least 1, and cache_size at least batch")
     if not 0 <= config.freeze <= len(VGG19_BLOCK_CONVS):
         raise ValueError(f"--freeze counts trunk blocks: 0 to {len(VGG19_BLOCK_CONVS)}, got {config.freeze}")
+    if config.heatmap != 16 and config.head != "integral":
+        raise ValueError(f"--heatmap {config.heatmap} needs --head integral (the fc head has no heatmaps)")
     # Only a run that starts now takes --init (a resume takes its state file); checked up front.
     init = read_init(config.init, config) if config.init and not (out / STATE_FILE).exists() else None
     out.mkdir(parents=True, exist_ok=True)
