@@ -13,7 +13,7 @@ from engine.models import DEFAULT_ESTIMATOR_PATH
 from engine.models.integral_head import soft_argmax
 from engine.models.pose_net import VGG19_LAYERS, PoseNet, fold_batch_norm
 from engine.train import pose as pose_train
-from engine.train.pose import MODEL_FILE, joint_distance_loss, lr_at, read_trunk, train_pose
+from engine.train.pose import MODEL_FILE, joint_distance_loss, lr_at, read_init, train_pose
 
 # torchvision.models.vgg19().features: conv layers at these indices, max-pools at 4, 9, 18, 27, 36
 # (cfg "E": 64, 64, M, 128, 128, M, 256 x4, M, 512 x4, M, 512 x4, M).
@@ -176,13 +176,13 @@ def test_init_starts_the_trunk_from_a_saved_estimator(tmp_path):
                                             batch_norm=batch_norm)
         net = PoseNet(**config.model_config())
         head_before = {k: v.clone() for k, v in net.integral.state_dict().items()}
-        net.load_state_dict(read_trunk(tmp_path / "old.safetensors", config), strict=False)
+        net.load_state_dict(read_init(tmp_path / "old.safetensors", config), strict=False)
         for i in TORCHVISION_VGG19_CONVS:
             torch.testing.assert_close(net.features[i].weight, saved.features[i].weight)
         for k, v in net.integral.state_dict().items():
             assert torch.equal(v, head_before[k]), k  # the head starts fresh
     with pytest.raises(ValueError, match="widths"):
-        read_trunk(tmp_path / "old.safetensors", pose_train.PoseTrainConfig(widths=(2, 2, 4, 4, 8)))
+        read_init(tmp_path / "old.safetensors", pose_train.PoseTrainConfig(widths=(2, 2, 4, 4, 8)))
     # A wrong --init fails before the crops are rendered or the run folder is written.
     with pytest.raises(ValueError, match="no such file"):
         train_pose(tmp_path / "bad", {"init": str(tmp_path / "nope.safetensors"), "cache_size": 8, "batch": 4})
@@ -195,6 +195,54 @@ def test_init_starts_the_trunk_from_a_saved_estimator(tmp_path):
     train_pose(tmp_path / "run", given)
     model, _, _ = load_model(tmp_path / "run" / MODEL_FILE)
     torch.testing.assert_close(model.features[0].weight, saved.features[0].weight)
+
+
+def test_init_continues_an_integral_head_and_a_32_grid_starts_where_it_was(tmp_path):
+    """--init takes the head too when its layers fit, and a 32 x 32 refinement starts at zero, so
+    a run refining a 16 x 16 estimator begins with that estimator's exact poses."""
+    torch.manual_seed(0)
+    saved = PoseNet(**SMALL, head="integral")
+    torch.nn.init.normal_(saved.integral.out.weight, std=0.5)  # peaked heatmaps, not flat ones
+    save_checkpoint(tmp_path / "old.safetensors", saved, saved.config)
+    x = torch.rand(3, 1, 128, 128) * 2 - 1
+    for heatmap in (16, 32):
+        config = pose_train.PoseTrainConfig(widths=SMALL["widths"], hidden=SMALL["hidden"], head="integral",
+                                            batch_norm=False, heatmap=heatmap)
+        net = PoseNet(**config.model_config())
+        net.load_state_dict(read_init(tmp_path / "old.safetensors", config), strict=False)
+        torch.testing.assert_close(net.integral.out.weight, saved.integral.out.weight)
+        with torch.no_grad():
+            torch.testing.assert_close(net.eval()(x), saved.eval()(x))
+    # The refinement is on: once its output layer is not zero, the 32 x 32 poses differ.
+    with torch.no_grad():
+        torch.nn.init.normal_(net.integral.refine_out.weight, std=0.5)
+        assert not torch.allclose(net(x), saved(x))
+    assert net.config["heatmap"] == 32 and "heatmap" not in saved.config
+    # A 32 x 32 estimator round-trips through its checkpoint.
+    save_checkpoint(tmp_path / "fine.safetensors", net, net.config)
+    loaded, _, _ = load_model(tmp_path / "fine.safetensors")
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), net(x))
+    with pytest.raises(ValueError, match="heatmap"):
+        PoseNet(**SMALL, head="fc", heatmap=32)
+    # The trainer refuses that pair before it renders or writes anything.
+    with pytest.raises(ValueError, match="--heatmap 32 needs --head integral"):
+        train_pose(tmp_path / "bad", {"heatmap": 32, "head": "fc", "cache_size": 8, "batch": 4})
+    assert not (tmp_path / "bad").exists()
+
+
+def test_training_with_a_32_grid_and_batch_norm_folds(tmp_path):
+    given = {"steps": 2, "batch": 4, "cache_size": 8, "eval_count": 1, "widths": SMALL["widths"],
+             "hidden": SMALL["hidden"], "head": "integral", "heatmap": 32, "batch_norm": True, "lr": 1e-2}
+    train_pose(tmp_path, given)
+    model, config, _ = load_model(tmp_path / MODEL_FILE)
+    assert config["heatmap"] == 32 and config["batch_norm"] is False
+    state = torch.load(tmp_path / "train_state.pt", weights_only=True)
+    trained = PoseNet(**{**config, "batch_norm": True})
+    trained.load_state_dict(state["model"])
+    x = torch.rand(2, 1, 128, 128) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), trained.eval()(x), atol=1e-5, rtol=1e-4)
 
 
 def test_frozen_blocks_stay_as_they_start(tmp_path):
@@ -255,6 +303,7 @@ def test_shipped_estimator_loads_and_is_small():
     assert DEFAULT_ESTIMATOR_PATH.stat().st_size < 10 * 2 ** 20
     net = load_estimator(DEFAULT_ESTIMATOR_PATH)
     _, _, info = load_model(DEFAULT_ESTIMATOR_PATH)
-    # The integral-head estimator: 22.1 mm clean on the test seed (its card); the fc one had 28.7.
-    assert info["metrics"]["pose_error_mm"]["clean"] < 25.0
-    assert net.config["head"] == "integral" and net.feature_dim == 128
+    # The 32 x 32 integral-head estimator: 17.0 mm clean on the test seed (its card); the 16 x 16
+    # one had 22.1, the fc one 28.7.
+    assert info["metrics"]["pose_error_mm"]["clean"] < 18.0
+    assert net.config["head"] == "integral" and net.config["heatmap"] == 32 and net.feature_dim == 128

@@ -56,7 +56,9 @@ POOL5_SIZE = CROP_SIZE // 2 ** len(VGG19_BLOCK_CONVS)
 # heatmaps from relu4_4 + relu5_4 by soft-argmax (engine.models.integral_head).
 HEADS = ESTIMATOR_HEADS
 # The integral head's inputs: `features` is run in two parts so one pass yields both.
-_RELU4_4, _RELU5_4 = VGG19_LAYERS["relu4_4"], VGG19_LAYERS["relu5_4"]
+_RELU3_4, _RELU4_4, _RELU5_4 = VGG19_LAYERS["relu3_4"], VGG19_LAYERS["relu4_4"], VGG19_LAYERS["relu5_4"]
+# The integral head's heatmap sides: 16 (relu4_4's grid) or 32 (refined on relu3_4's).
+HEATMAP_SIZES: tuple[int, ...] = (16, 32)
 
 
 class ConvBN(nn.Conv2d):
@@ -93,24 +95,29 @@ class PoseNet(nn.Module):
     head "fc" flattens pool5 (C x 4 x 4) rather than averaging it: where a feature fires is
     what a pose regressor needs (DeepPrior, Oberweger et al. 2015, also regresses from a
     flattened map); `hidden` is its fully connected width. head "integral" reads 2.5D heatmaps
-    by soft-argmax (engine.models.integral_head; `hidden` is its conv width). The trunk, its
+    by soft-argmax (engine.models.integral_head; `hidden` is its conv width; `heatmap` its
+    grid, 16 or 32; files saved before `heatmap` existed are 16). The trunk, its
     names and `embed` are the same for both. `batch_norm=True` is the training form (see
     ConvBN); checkpoints that ship are folded (`fold_batch_norm`) to the plain form.
     """
 
     def __init__(self, widths: list[int] | tuple[int, ...] = DEFAULT_WIDTHS, in_channels: int = 1,
                  hidden: int = 256, num_joints: int = NUM_JOINTS, batch_norm: bool = False,
-                 head: str = "fc") -> None:
+                 head: str = "fc", heatmap: int = 16) -> None:
         super().__init__()
         if len(widths) != len(VGG19_BLOCK_CONVS):
             raise ValueError(f"VGG-19 has {len(VGG19_BLOCK_CONVS)} blocks; got {len(widths)} widths")
         if head not in HEADS:
             raise ValueError(f"unknown pose head {head!r}; expected one of {', '.join(HEADS)}")
+        if heatmap not in HEATMAP_SIZES or (heatmap != 16 and head != "integral"):
+            raise ValueError(f"heatmap {heatmap}: the integral head's grid is 16 or 32 (the fc head has none)")
         self.widths = tuple(int(w) for w in widths)
         self.num_joints = num_joints
         self.head = head
         self.config = {"widths": list(self.widths), "in_channels": in_channels, "hidden": hidden,
                        "num_joints": num_joints, "batch_norm": batch_norm, "head": head}
+        if heatmap != 16:  # so a 16 x 16 estimator's config stays what it was
+            self.config["heatmap"] = heatmap
         layers: list[nn.Module] = []
         c = in_channels
         for width, n_convs in zip(self.widths, VGG19_BLOCK_CONVS):
@@ -127,7 +134,8 @@ class PoseNet(nn.Module):
                 nn.Linear(hidden, num_joints * 3))
         else:
             self.integral = IntegralHead(self.widths[3], self.widths[4], hidden, num_joints,
-                                         ConvBN if batch_norm else nn.Conv2d)
+                                         ConvBN if batch_norm else nn.Conv2d,
+                                         c3=self.widths[2] if heatmap == 32 else 0)
         self._init_weights()
 
     @property
@@ -143,6 +151,8 @@ class PoseNet(nn.Module):
         # A near-zero last layer starts every head at the mean pose (fc) or flat heatmaps (integral).
         last = self.classifier[-1] if self.head == "fc" else self.integral.out
         nn.init.normal_(last.weight, std=1e-3)
+        if self.head == "integral":
+            self.integral.zero_refinement()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, 128, 128) crops → (B, 21, 3) pose y."""
@@ -151,9 +161,10 @@ class PoseNet(nn.Module):
     def features_and_pose(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Both outputs of one pass: (B, feature_dim) embedding and (B, 21, 3) pose."""
         if self.head == "integral":
-            relu4_4 = self.features[: _RELU4_4 + 1](x)
+            relu3_4 = self.features[: _RELU3_4 + 1](x)
+            relu4_4 = self.features[_RELU3_4 + 1: _RELU4_4 + 1](relu3_4)
             relu5_4 = self.features[_RELU4_4 + 1: _RELU5_4 + 1](relu4_4)
-            return relu5_4.mean(dim=(2, 3)), self.integral(relu4_4, relu5_4)
+            return relu5_4.mean(dim=(2, 3)), self.integral(relu4_4, relu5_4, relu3_4)
         relu5_4 = self.features[:-1](x)
         h = self.avgpool(self.features[-1](relu5_4))
         pose = self.classifier(torch.flatten(h, 1)).view(-1, self.num_joints, 3)

@@ -88,12 +88,16 @@ def joint_distance_loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (dist * valid).sum() / valid.sum().clamp(min=1)
 
 
-def read_trunk(path: str | Path, config: PoseTrainConfig) -> dict[str, torch.Tensor]:
-    """The VGG-19 trunk weights (`features.*`) of the exported pose estimator in `path`, checked
-    to fit the run's network; ValueError otherwise. Read before anything is rendered or written.
+def read_init(path: str | Path, config: PoseTrainConfig) -> dict[str, torch.Tensor]:
+    """The weights a run given --init starts from: the exported pose estimator's VGG-19 trunk
+    (`features.*`), checked to fit the run's network (ValueError otherwise), and its head's
+    tensors where the run's head has one of the same name and shape. Read before anything is
+    rendered or written.
 
     Why a trunk: a new head or objective need not learn depth features from scratch on a CPU
-    budget. With batch norm, each conv gets the saved weights and its batch norm starts as identity.
+    budget. Why the head where it fits: a longer schedule or a 32 x 32 refinement
+    (engine.models.integral_head) then continues from the estimator instead of a fresh head.
+    With batch norm, each conv gets the saved weights and its batch norm starts as identity.
     """
     weights, arch, saved, _ = read_checkpoint(path)
     if arch != ARCHITECTURE:
@@ -102,12 +106,14 @@ def read_trunk(path: str | Path, config: PoseTrainConfig) -> dict[str, torch.Ten
         raise ValueError(f"{path}: trunk widths {saved.get('widths')} differ from the run's {list(config.widths)}")
     if saved.get("batch_norm"):
         raise ValueError(f"{path}: an unfolded (batch-norm) estimator; --init needs an exported one")
+    own = PoseNet(**config.model_config()).state_dict()
     trunk = {k: v for k, v in weights.items() if k.startswith("features.")}
-    expected = {k for k in PoseNet(**config.model_config()).state_dict()
-                if k.startswith("features.") and ".bn." not in k}
+    expected = {k for k in own if k.startswith("features.") and ".bn." not in k}
     if expected - set(trunk):
         raise ValueError(f"{path}: its trunk lacks {sorted(expected - set(trunk))[0]}")
-    return trunk
+    head = {k: v for k, v in weights.items()
+            if not k.startswith("features.") and k in own and own[k].shape == v.shape}
+    return {**trunk, **head}
 
 
 def freeze_blocks(model: PoseNet, blocks: int) -> None:
@@ -142,8 +148,10 @@ def train_pose(out: str | Path, given: Mapping[str, object] | None = None, devic
         raise ValueError("steps and batch must be at least 1, and cache_size at least batch")
     if not 0 <= config.freeze <= len(VGG19_BLOCK_CONVS):
         raise ValueError(f"--freeze counts trunk blocks: 0 to {len(VGG19_BLOCK_CONVS)}, got {config.freeze}")
+    if config.heatmap != 16 and config.head != "integral":
+        raise ValueError(f"--heatmap {config.heatmap} needs --head integral (the fc head has no heatmaps)")
     # Only a run that starts now takes --init (a resume takes its state file); checked up front.
-    init = read_trunk(config.init, config) if config.init and not (out / STATE_FILE).exists() else None
+    init = read_init(config.init, config) if config.init and not (out / STATE_FILE).exists() else None
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out)
     write_options(out, config.to_json())

@@ -39,11 +39,14 @@ class PoseTrainConfig:
     widths: tuple[int, ...] = option(DEFAULT_ESTIMATOR_WIDTHS, "convolution widths per stage", flag=False)
     head: str = option("fc", "pose head: fc (pool5 flattened into a fully connected regressor) or integral "
                              "(2.5D heatmaps on relu4_4+relu5_4 read out by soft-argmax)", choices=HEADS)
+    heatmap: int = option(16, "the integral head's heatmap side: 16 (on relu4_4) or 32 (refined on relu3_4)",
+                          choices=(16, 32))
     hidden: int = option(256, "width of the head: the fc layer's units, or the integral head's conv channels")
     batch_norm: bool = option(True, "train with batch norm (folded into the convs for export): true or false",
                               parse=yes_no)
     init: str | None = option(None, "a pose estimator .safetensors whose VGG-19 trunk a new run starts from "
-                                    "(same --widths; the head starts fresh)", parse=str)
+                                    "(same --widths), and its head where the head's layers have the same "
+                                    "shapes (else the head starts fresh)", parse=str)
     freeze: int = option(0, "trunk blocks kept as they start (0-5; e.g. 3 = blocks 1-3, with --init): "
                             "no gradient is computed through them")
     eval_count: int = option(500, "held-out crops per sensor for metrics.json", mutable=True)
@@ -54,7 +57,7 @@ class PoseTrainConfig:
     def model_config(self) -> dict:
         """The network being trained (the exported one is its batch-norm-folded form)."""
         return {"widths": list(self.widths), "hidden": self.hidden, "batch_norm": self.batch_norm,
-                "head": self.head}
+                "head": self.head, "heatmap": self.heatmap}
 
     def to_json(self) -> dict:
         return to_json(self)
