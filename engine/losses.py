@@ -25,7 +25,10 @@ depth: m never has to become a mask and x_hat blurs where the outline is uncerta
 - depth term: per-pixel L1 of d against x inside the true silhouette, mean over those pixels
   (the median depth, not an average across a depth step), in crop units.
 Both are per-pixel means, like pix2pix's L1 x 100, so their weights set them against the
-adversarial term rather than against the Frobenius sum.
+adversarial term rather than against the Frobenius sum. Optional separation weights (issue 15;
+0 by default, which leaves both terms exactly as above): --gap-weight W multiplies the BCE of
+background pixels in the gaps between fingers by 1 + W, --step-weight S the L1 of hand pixels at
+depth steps by 1 + S (engine.separation_weights); the normalisers stay the pixel counts.
 
 The style terms (VGG content, Gram style, total variation, L_ST) are in engine/style/losses.py.
 """
@@ -35,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.data.crop import PASTE_BACKGROUND_MIN
+from engine.separation_weights import gap_map, step_map
 
 DEFAULT_L2_WEIGHT = 1.0  # lambda of the design
 
@@ -72,19 +76,26 @@ def true_silhouette(target: torch.Tensor) -> torch.Tensor:
     return (target.float() < PASTE_BACKGROUND_MIN).float()
 
 
-def mask_bce(logit: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy of silhouette logits against the target's silhouette, mean over pixels."""
-    return F.binary_cross_entropy_with_logits(logit.float(), true_silhouette(target))
+def mask_bce(logit: torch.Tensor, target: torch.Tensor, gap_weight: float = 0.0) -> torch.Tensor:
+    """Binary cross-entropy of silhouette logits against the target's silhouette, mean over pixels;
+    with gap_weight W, background pixels in gaps between fingers count 1 + W times."""
+    if gap_weight == 0:
+        return F.binary_cross_entropy_with_logits(logit.float(), true_silhouette(target))
+    weight = 1.0 + gap_weight * gap_map(target)
+    return F.binary_cross_entropy_with_logits(logit.float(), true_silhouette(target), weight=weight)
 
 
-def depth_l1(depth: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """|d - x| averaged over the target's hand pixels (0 when a batch has none)."""
+def depth_l1(depth: torch.Tensor, target: torch.Tensor, step_weight: float = 0.0) -> torch.Tensor:
+    """|d - x| averaged over the target's hand pixels (0 when a batch has none); with step_weight
+    S, pixels at depth steps count 1 + S times (the divisor stays the hand pixel count)."""
     inside = true_silhouette(target)
-    return ((depth.float() - target.float()).abs() * inside).sum() / inside.sum().clamp(min=1.0)
+    weight = inside if step_weight == 0 else inside + step_weight * step_map(target)
+    return ((depth.float() - target.float()).abs() * weight).sum() / inside.sum().clamp(min=1.0)
 
 
 def head_loss(logit: torch.Tensor, depth: torch.Tensor, target: torch.Tensor, mask_weight: float,
-              depth_weight: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+              depth_weight: float, gap_weight: float = 0.0,
+              step_weight: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(mask_weight * mask term + depth_weight * depth term, mask term, depth term)."""
-    bce, l1 = mask_bce(logit, target), depth_l1(depth, target)
+    bce, l1 = mask_bce(logit, target, gap_weight), depth_l1(depth, target, step_weight)
     return mask_weight * bce + depth_weight * l1, bce, l1

@@ -6,7 +6,8 @@ One step (alternating, as designed; losses in engine.losses):
      styled variant -log D(G(y), y) + L_ST(G(y); content x, style S) (engine.train.style_objective).
      With --mask-weight / --depth-weight (not the design's; 0 by default), G's silhouette logit and
      depth head are also supervised directly (engine.losses.head_loss), so that with --g-output
-     mask the network's own eval-mode output, d where m > 0, is a sharp silhouette.
+     mask the network's own eval-mode output, d where m > 0, is a sharp silhouette. --gap-weight / --step-weight
+     up-weight those terms on the pixels that separate fingers (engine.separation_weights).
 Both nets see the pose as one skeleton image per batch (engine.models.pose_encoding).
 
 Pieces. This module is the loop, its checkpoints and previews; the crops it trains, evaluates
@@ -128,7 +129,12 @@ def checkpoint_info(options: dict, step: int, metrics: dict | None = None) -> di
                       **({"mask_weight": options["mask_weight"], "depth_weight": options["depth_weight"],
                           "mask": "BCE of the silhouette logit vs the true silhouette, mean over pixels",
                           "depth": "L1 of the depth head inside the true silhouette, mean over those pixels"}
-                         if _supervised_heads(options) else {})},
+                         if _supervised_heads(options) else {}),
+                      **({"gap_weight": options["gap_weight"], "step_weight": options["step_weight"],
+                          "separation": "BCE x (1 + gap_weight) on background inside a closing of the "
+                                        "silhouette; L1 x (1 + step_weight) at depth steps: "
+                                        "engine.separation_weights"}
+                         if _separation_weights(options) else {})},
         "init": options.get("init"), "options": options, "eval": metrics or {},
     }
 
@@ -137,7 +143,8 @@ def gan_step(G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimize
              scaler_g: torch.amp.GradScaler, scaler_d: torch.amp.GradScaler, x: torch.Tensor, y: torch.Tensor,
              view: torch.Tensor, l2_weight: float = 1.0,
              g_objective: GeneratorObjective | None = None, mask_weight: float = 0.0,
-             depth_weight: float = 0.0, adv_weight: float = 1.0) -> dict[str, float]:
+             depth_weight: float = 0.0, adv_weight: float = 1.0, gap_weight: float = 0.0,
+             step_weight: float = 0.0) -> dict[str, float]:
     """One alternating update (D, then G) on a batch: crops x (B, 1, 128, 128), poses, views.
 
     G minimises `g_objective` when given (a styled run), else the design's adversarial + L2;
@@ -170,7 +177,7 @@ def gan_step(G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimize
         else:
             loss_g, terms = g_objective(fake_logits, x, fake)
         if heads:
-            supervised, bce, l1 = head_loss(logit, depth, x, mask_weight, depth_weight)
+            supervised, bce, l1 = head_loss(logit, depth, x, mask_weight, depth_weight, gap_weight, step_weight)
             loss_g = loss_g + supervised
             terms = {**terms, "loss_g_mask": bce, "loss_g_depth": l1}
     opt_g.zero_grad(set_to_none=True)
@@ -269,7 +276,8 @@ def _train(run_dir: Path, given: dict, d: Dist, progress: Progress, stop_after: 
         common.set_lr(opt_g, lr_g)
         common.set_lr(opt_d, lr_d)
         losses = gan_step(G, D, opt_g, opt_d, scaler_g, scaler_d, x, y, v, options["l2_weight"], objective,
-                          options["mask_weight"], options["depth_weight"], options["adv_weight"])
+                          options["mask_weight"], options["depth_weight"], options["adv_weight"],
+                          options["gap_weight"], options["step_weight"])
         step += 1
         n_sums += 1
         n_window += len(x) * d.world_size
@@ -319,9 +327,13 @@ def _check_options(o: dict) -> None:
     bad = [s for s in o["sensors"] if s not in SENSOR_NAMES]
     if bad:
         raise ValueError(f"unknown sensor {bad[0]!r}; choose from {', '.join(SENSOR_NAMES)}")
-    for key in ("l2_weight", "adv_weight", "mask_weight", "depth_weight"):
+    for key in ("l2_weight", "adv_weight", "mask_weight", "depth_weight", "gap_weight", "step_weight"):
         if o[key] < 0:
             raise ValueError(f"--{key.replace('_', '-')} must be >= 0, got {o[key]}")
+    for key, term in (("gap_weight", "mask_weight"), ("step_weight", "depth_weight")):
+        if o[key] > 0 and o[term] == 0:
+            raise ValueError(f"--{key.replace('_', '-')} weights the {term.split('_')[0]} term: it needs "
+                             f"--{term.replace('_', '-')} > 0")
     if o["style"] and o["adv_weight"] != 1.0:
         raise ValueError("--adv-weight applies to the L2 objective only, not to --style runs")
     check_style_options(o)
@@ -330,6 +342,11 @@ def _check_options(o: dict) -> None:
 def _supervised_heads(options: dict) -> bool:
     """Does the run supervise G's heads (options of other trainers have no such keys)?"""
     return options.get("mask_weight", 0.0) > 0 or options.get("depth_weight", 0.0) > 0
+
+
+def _separation_weights(options: dict) -> bool:
+    """Does the run up-weight the pixels between fingers (older runs' options have no such keys)?"""
+    return options.get("gap_weight", 0.0) > 0 or options.get("step_weight", 0.0) > 0
 
 
 def _checkpoint(run_dir: Path, options: dict, step: int, elapsed: float, best: dict,

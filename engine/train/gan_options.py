@@ -34,6 +34,10 @@ class GanOptions:
                                 "silhouette (engine.losses; 0: the design's objective)")
     depth_weight: float = option(0.0, "weight of the per-pixel L1 of G's depth head inside the true "
                                  "silhouette (engine.losses; 0: the design's objective)")
+    gap_weight: float = option(0.0, "extra BCE weight W (1 + W) on background pixels in the gaps between fingers, "
+                               "inside a closing of the true silhouette (engine.separation_weights; 0: off)")
+    step_weight: float = option(0.0, "extra L1 weight S (1 + S) on hand pixels at depth steps > 10 mm, where a "
+                                "finger lies over the palm (engine.separation_weights; 0: off)")
     cache_size: int = option(24000, "training crops made once into RUN_DIR/cache")
     eval_count: int = option(200, "held-out crops evaluated at each checkpoint")
     g_base: int = option(24, "generator base channels")
