@@ -35,10 +35,12 @@ WINDOW_SIZE = (1500, 760)
 # A mouse moved by hand reaches the app about once per display frame (Qt compresses moves to one
 # per event-loop pass): about 60 moves a second.
 MOVE_INTERVAL_MS = 16
-# vispy drops a mouse move within 10 ms of the previous one: never send one that close, so every
-# move sent is one the viewport must deliver. Below MOVE_INTERVAL_MS, so a timer's jitter does
-# not skip a move (it would halve the rate).
-MIN_MOVE_GAP_S = 0.011
+# vispy drops a mouse move within 10 ms of the previous one, timed from when it took that one:
+# never send one that close, so every move sent is one the viewport must deliver. The gap counts
+# from the end of the previous (synchronous) send, since vispy's clock starts somewhere inside
+# it and a busy machine can make that send last milliseconds. Well below MOVE_INTERVAL_MS, so a
+# timer's jitter does not skip a move (it would halve the rate).
+MIN_MOVE_GAP_S = 0.0105
 TICK_MS = 5
 RELEASE_TAIL_MS = 300
 CIRCLE_PX, CIRCLE_PERIOD_S = 45.0, 1.5
@@ -157,9 +159,9 @@ def drag_fingertip(window, drag_s: float) -> DragRecord:
             return
         phase = 2 * np.pi * (now - rec.press_time) / CIRCLE_PERIOD_S
         xy = tip + CIRCLE_PX * np.array([np.sin(phase), 1 - np.cos(phase)])
-        last_move[0] = now
         rec.moves_sent += 1
         QTest.mouseMove(native, _point(xy))
+        last_move[0] = time.perf_counter()
 
     c.runtime.submit = recording_submit
     connections = [(c.poseChanged, on_pose), (window.frameDisplayed, paints.given),
