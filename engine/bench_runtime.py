@@ -173,7 +173,7 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
                                        frames=False).depth)
         throughput = done / (time.perf_counter() - t0)
         cpu_per_img = (time.process_time() - cpu0) / done
-        generator_throughput = _generator_rate(gen, batch_joints, batch)
+        generator_throughput, generator_done = _generator_rate(gen, batch_joints, batch)
     return {
         "device": str(dev) if dev.type != "cuda" else torch.cuda.get_device_name(dev),
         "resolution": [CROP_SIZE, CROP_SIZE],
@@ -189,6 +189,7 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
         # G alone (encoding, network, cut) over the same whole batches: on a GPU the rate above
         # also waits for the CPU's style stage, this one is the accelerator's
         "generator_throughput_img_s": round(generator_throughput, 1),
+        "generator_throughput_images": generator_done,  # the crops G returned while timed
         "gflop_per_img": round(conv_gflop(gen.net, encodings[0]), 4),
         "peak_gflop_s": {"threads_1": round(peak_gflop_s(1), 1), f"threads_{threads}": round(peak_gflop_s(threads), 1)},
         "backend": gen.backend,
@@ -202,17 +203,18 @@ def bench_runtime(count: int = 100, device: str = "cpu", model_path: str | Path 
     }
 
 
-def _generator_rate(gen: InferenceGenerator, joints: np.ndarray, batch: int) -> float:
-    """Images per second of G alone over `joints` in whole batches of `batch` (crop inputs made
-    beforehand, one warm-up batch first; on CUDA the last batch is waited for)."""
+def _generator_rate(gen: InferenceGenerator, joints: np.ndarray, batch: int) -> tuple[float, int]:
+    """(images per second, crops returned) of G alone over `joints` in whole batches of `batch`
+    (crop inputs made beforehand, one warm-up batch first; the output is numpy, so on CUDA the
+    device has finished each batch)."""
     transforms = [make_transform(j, KINECT_V1) for j in joints]
     y = np.stack([normalise_joints(j, t) for j, t in zip(joints, transforms)])
     views = np.stack([crop_view(t) for t in transforms])
     gen(y[:batch], views[:batch])
-    t0 = time.perf_counter()
+    t0, done = time.perf_counter(), 0
     for start in range(0, len(y), batch):
-        gen(y[start:start + batch], views[start:start + batch])  # returns numpy: the device is done
-    return len(y) / (time.perf_counter() - t0)
+        done += len(gen(y[start:start + batch], views[start:start + batch]))
+    return done / (time.perf_counter() - t0), done
 
 
 def interleaved_ms(runs: dict[str, Callable[[int], object]], count: int) -> dict[str, dict[str, float]]:
