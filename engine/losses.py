@@ -37,8 +37,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from engine.data.crop import PASTE_BACKGROUND_MIN
-from engine.separation_weights import gap_map, step_map
+from engine.separation_weights import gap_map, step_map, true_silhouette
 
 DEFAULT_L2_WEIGHT = 1.0  # lambda of the design
 
@@ -69,11 +68,6 @@ def generator_loss(fake_logits: torch.Tensor, target: torch.Tensor, generated: t
     adv = generator_adversarial(fake_logits)
     l2 = l2_frobenius(target, generated)
     return adv_weight * adv + l2_weight * l2, adv, l2
-
-
-def true_silhouette(target: torch.Tensor) -> torch.Tensor:
-    """The hand pixels of target crops, as float 0/1 (every metric's hand_mask)."""
-    return (target.float() < PASTE_BACKGROUND_MIN).float()
 
 
 def mask_bce(logit: torch.Tensor, target: torch.Tensor, gap_weight: float = 0.0) -> torch.Tensor:

@@ -25,7 +25,9 @@ STEP_MM = 10.0  # a finger is ~15-20 mm thick, so its edge over the palm is a la
 STEP_BAND_PX = 1  # pixels either side of a step that count (3x3 neighbourhood)
 
 
-def _silhouette(target: torch.Tensor) -> torch.Tensor:
+def true_silhouette(target: torch.Tensor) -> torch.Tensor:
+    """The hand pixels of target crops, as float 0/1 (every metric's hand_mask; engine.losses'
+    head terms use it too)."""
     return (target.float() < PASTE_BACKGROUND_MIN).float()
 
 
@@ -44,7 +46,7 @@ def _erode(mask: torch.Tensor, size: int) -> torch.Tensor:
 def gap_map(target: torch.Tensor, size: int = GAP_CLOSING_PX) -> torch.Tensor:
     """(B, 1, H, W) 0/1: background pixels of `target` crops (B, 1, H, W) inside the closing of
     their silhouette with a `size` x `size` square (odd)."""
-    hand = _silhouette(target)
+    hand = true_silhouette(target)
     closed = _erode(_dilate(hand, size), size)
     return closed * (1.0 - hand)
 
@@ -53,7 +55,7 @@ def step_map(target: torch.Tensor, step_mm: float = STEP_MM, band_px: int = STEP
     """(B, 1, H, W) 0/1: hand pixels of `target` within `band_px` of a depth step > `step_mm`
     between 4-neighbours that are both hand (crop units: 1 = half the cube)."""
     x = target.float()
-    hand = _silhouette(x)
+    hand = true_silhouette(x)
     limit = step_mm / (CUBE_MM / 2.0)
     dy = ((x[..., 1:, :] - x[..., :-1, :]).abs() > limit).float() * hand[..., 1:, :] * hand[..., :-1, :]
     dx = ((x[..., :, 1:] - x[..., :, :-1]).abs() > limit).float() * hand[..., :, 1:] * hand[..., :, :-1]
