@@ -303,7 +303,7 @@ def test_shipped_estimator_loads_and_is_small():
     assert DEFAULT_ESTIMATOR_PATH.stat().st_size < 10 * 2 ** 20
     net = load_estimator(DEFAULT_ESTIMATOR_PATH)
     _, _, info = load_model(DEFAULT_ESTIMATOR_PATH)
-    # The 32 x 32 integral-head estimator: 17.0 mm clean on the test seed (its card); the 16 x 16
-    # one had 22.1, the fc one 28.7.
-    assert info["metrics"]["pose_error_mm"]["clean"] < 18.0
+    # Issue 15's bar for the instrument: at most 15 mm on clean test-seed renders (its card: 14.05; the
+    # estimators before it had 15.29, 17.0, 22.1 and, with the fc head, 28.7).
+    assert info["metrics"]["pose_error_mm"]["clean"] <= 15.0
     assert net.config["head"] == "integral" and net.config["heatmap"] == 32 and net.feature_dim == 128
