@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.eval.estimator import estimate, load_estimator
+from engine.eval.estimator import estimate, held_out_pose_error, load_estimator
 from engine.models.checkpoint import load_model, save_checkpoint
 from engine.models import DEFAULT_ESTIMATOR_PATH
 from engine.models.integral_head import soft_argmax
@@ -313,8 +313,6 @@ def test_shipped_estimator_loads_and_is_small():
 def test_the_shipped_estimator_scores_what_its_card_says_on_the_clean_test_crops():
     """The recorded 14.05 mm is recomputed, not trusted: the card's number and the 15 mm bar hold for
     the file as shipped, on the same 500 clean crops of the test seed (read here, never chosen on)."""
-    from engine.eval.estimator import held_out_pose_error
-
     _, _, info = load_model(DEFAULT_ESTIMATOR_PATH)
     clean = held_out_pose_error(load_estimator(DEFAULT_ESTIMATOR_PATH), 500, sensors=("none",))["clean"]
     assert clean <= 15.0
