@@ -33,7 +33,7 @@ import numpy as np
 
 from engine.camera import Camera
 from engine.data.crop import CROP_SIZE, CropTransform, make_transform, normalise_joints
-from engine.data.paste import back_face_mm, paste_crop, surround_labels, unread_region
+from engine.data.paste import back_face_mm, front_face_mm, paste_crop, surround_labels, unread_region
 from engine.sim.render import RenderResult, render_hand
 from engine.sim.surround import render_surround
 from engine.style.base import Style
@@ -163,7 +163,8 @@ def render_surround_of(joints: np.ndarray, camera: Camera, thickness: float,
     """(depth, labels): the simulator's render where a paste of G's crop at `transform` reads it
     (engine.sim.surround), and its part labels, whole (the caller keeps them where the paste
     shows the render unchanged: engine.data.paste.surround_labels)."""
-    return render_surround(joints, camera, thickness, unread_region(transform), back_face_mm(transform))
+    return render_surround(joints, camera, thickness, unread_region(transform), front_face_mm(transform),
+                           back_face_mm(transform))
 
 
 def compute_frame(request: FrameRequest, generator: CropGenerator | None = None, request_id: int = 0) -> FrameResult:

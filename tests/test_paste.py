@@ -6,8 +6,9 @@ import pytest
 
 from engine.camera import KINECT_V1
 from engine.data.crop import BACKGROUND, CROP_SIZE, CUBE_MM, crop_depth, make_transform, transform_at
-from engine.data.paste import BLEND_BAND_CROP_PX, DEPTH_STEP_MM, paste_crop
+from engine.data.paste import BLEND_BAND_CROP_PX, DEPTH_STEP_MM, front_face_mm, paste_crop
 from engine.hand.presets import load_preset
+from engine.hand.sampler import PoseRanges, sample_pose_and_joints
 from engine.sim.render import render_hand
 
 # Depth at which the cube spans 3 x 128 px on the Kinect v1: each crop pixel is 3x3 frame pixels.
@@ -119,6 +120,43 @@ def test_the_simulator_shows_through_where_it_lies_behind_the_cube(point):
     behind[rows, cols] = t.centre[2] + CUBE_MM  # a surface behind the cube's back face
     frame = paste_crop(disc(8.0, (90.0, 30.0)), t, surround=behind)  # G's hand lies elsewhere
     np.testing.assert_array_equal(frame[rows, cols], behind[rows, cols])
+
+
+def test_the_simulator_shows_through_where_it_lies_in_front_of_the_cube(point):
+    t, sim = point
+    near = sim.copy()
+    rows, cols = slice(t.v0 + 60, t.v0 + 70), slice(t.u0 + 60, t.u0 + 70)  # deep inside the window
+    near[rows, cols] = t.centre[2] - CUBE_MM  # 125 mm nearer than the cube's front face
+    frame = paste_crop(crop_depth(near, t), t, surround=near)  # the crop holds it at the front face
+    np.testing.assert_array_equal(frame[rows, cols], near[rows, cols])
+
+
+@pytest.fixture(scope="module")
+def at_the_camera():
+    """A random pose turned so that its forearm points at the camera: inside the window, hundreds
+    of its pixels lie more than 10 mm nearer than the cube's front face."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        _, joints = sample_pose_and_joints(rng, PoseRanges(max_rotation_deg=180.0), camera=KINECT_V1)
+        t = make_transform(joints, KINECT_V1)
+        sim = render_hand(joints, KINECT_V1).depth
+        near = (sim > 0) & (sim < front_face_mm(t) - 10.0)
+        near[:t.v0] = near[t.v0 + t.size_px:] = False
+        near[:, :t.u0] = near[:, t.u0 + t.size_px:] = False
+        if near.sum() > 300:
+            return t, sim, near
+    raise AssertionError("no pose of the sampler pointed its forearm at the camera")
+
+
+def test_a_forearm_pointing_at_the_camera_keeps_its_depth_in_the_frame(at_the_camera):
+    """The crop clips it to the front face, a flat plate; the frame shows the simulator's depth."""
+    t, sim, near = at_the_camera
+    crop = crop_depth(sim, t)
+    frame = paste_crop(crop, t, surround=sim)
+    np.testing.assert_array_equal(frame[near], sim[near])
+    alone = paste_crop(crop, t)  # without the surround, G's plate at the front face is all there is
+    plate = np.abs(alone[near & (alone > 0)] - front_face_mm(t)) < 1.0
+    assert plate.size > 300 and plate.mean() > 0.9  # (the rest: nearest depth across a step)
 
 
 def test_a_crop_without_hand_gets_no_forearm_from_the_simulator(point):

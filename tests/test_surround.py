@@ -5,7 +5,7 @@ import pytest
 
 from engine.camera import KINECT_V1
 from engine.data.crop import crop_depth, make_transform
-from engine.data.paste import back_face_mm, paste_crop, unread_region
+from engine.data.paste import back_face_mm, front_face_mm, paste_crop, unread_region
 from engine.hand.model import HandPose
 from engine.hand.sampler import PoseRanges, sample_pose_and_joints
 from engine.runtime import FrameRequest, compute_frame
@@ -19,7 +19,8 @@ POSES = 160
 
 
 def _poses(seed: int, count: int):
-    """Random poses, every other one turned any way (a forearm behind the hand, off the frame)."""
+    """Random poses, every other one turned any way (a forearm behind the hand, at the camera,
+    off the frame)."""
     rng = np.random.default_rng(seed)
     for i in range(count):
         ranges = PoseRanges(max_rotation_deg=180.0) if i % 2 else PoseRanges()
@@ -28,38 +29,46 @@ def _poses(seed: int, count: int):
 
 
 def _read_by_paste(full: np.ndarray, part: np.ndarray, transform) -> np.ndarray:
-    """Pixels whose surround the paste reads: outside the unread region, and behind the back face."""
+    """Pixels whose surround the paste reads: outside the unread region, and outside the cube's
+    depth (behind its back face, in front of its front face)."""
     read = np.ones(full.shape, bool)
     region = unread_region(transform)
     if region is not None:
         read[region[1]:region[3] + 1, region[0]:region[2] + 1] = False
-    back = np.float32(back_face_mm(transform))
-    return read | (full > back) | (part > back)
+    back, front = np.float32(back_face_mm(transform)), np.float32(front_face_mm(transform))
+
+    def outside(depth: np.ndarray) -> np.ndarray:
+        return (depth > back) | ((depth > 0) & (depth < front))
+    return read | outside(full) | outside(part)
 
 
 def test_the_surround_is_the_full_render_wherever_the_paste_reads_it_and_pastes_the_same_bytes():
     """... and its labels are the full render's outside the unread region (a generator sample
     keeps them outside G's window, which holds that region)."""
     rng = np.random.default_rng(5)
-    skipped = far = 0
+    skipped = far = near = 0
     for joints, thickness in _poses(11, POSES):
         t = make_transform(joints, KINECT_V1)
         render = render_hand(joints, KINECT_V1, thickness)
         full = render.depth
-        part, part_labels = render_surround(joints, KINECT_V1, thickness, unread_region(t), back_face_mm(t))
+        part, part_labels = render_surround(joints, KINECT_V1, thickness, unread_region(t), front_face_mm(t),
+                                            back_face_mm(t))
         read = _read_by_paste(full, part, t)
         np.testing.assert_array_equal(part[read], full[read])
         outside = _read_by_paste(np.zeros_like(full), np.zeros_like(part), t)  # outside the unread region
         np.testing.assert_array_equal(part_labels[outside], render.labels[outside])
         skipped += not np.array_equal(part, full)
         u_lo, v_lo, u_hi, v_hi = unread_region(t)
-        far += bool((full[v_lo:v_hi + 1, u_lo:u_hi + 1] > back_face_mm(t)).any())
+        inner = full[v_lo:v_hi + 1, u_lo:u_hi + 1]
+        far += bool((inner > back_face_mm(t)).any())
+        near += bool(((inner > 0) & (inner < front_face_mm(t))).any())
         own = crop_depth(full, t)  # G's crops stand-ins: the simulator's own, noisy, shifted
         noisy = np.clip(own + rng.normal(0, 0.05, own.shape), -1, 1).astype(np.float32)
         for crop in (own, noisy, np.roll(own, 9, axis=1), np.roll(own, -6, axis=0)):
             np.testing.assert_array_equal(paste_crop(crop, t, surround=part), paste_crop(crop, t, surround=full))
     assert skipped > POSES // 2  # the saving happened (the hand inside the window was not drawn)
     assert far > 0  # and some had a surface behind the back face inside the region, to keep
+    assert near > 0  # and some one in front of the front face (a forearm at the camera)
 
 
 def test_a_render_whose_notch_closing_reaches_the_margin_is_drawn_whole(monkeypatch):
@@ -67,14 +76,14 @@ def test_a_render_whose_notch_closing_reaches_the_margin_is_drawn_whole(monkeypa
     for joints, thickness in _poses(3, 20):
         t = make_transform(joints, KINECT_V1)
         full = render_hand(joints, KINECT_V1, thickness).depth
-        part = render_surround(joints, KINECT_V1, thickness, unread_region(t), back_face_mm(t))[0]
+        part = render_surround(joints, KINECT_V1, thickness, unread_region(t), front_face_mm(t), back_face_mm(t))[0]
         read = _read_by_paste(full, part, t)
         np.testing.assert_array_equal(part[read], full[read])
 
 
 def test_nowhere_unread_is_the_full_render():
     joints = HandPose().joints()
-    depth, labels = render_surround(joints, KINECT_V1, 1.0, None, 1e9)
+    depth, labels = render_surround(joints, KINECT_V1, 1.0, None, -1e9, 1e9)
     full = render_hand(joints, KINECT_V1)
     np.testing.assert_array_equal(depth, full.depth)
     np.testing.assert_array_equal(labels, full.labels)

@@ -19,7 +19,9 @@ pasted by nearest neighbour and nothing else:
    that part from the simulator's render of the same pose (`surround`) — the app and `generate`
    render it for every frame anyway, as the A/B reference — and hands over from G to it across a
    band BLEND_BAND_CROP_PX wide inside the window's border (a linear ramp of G's weight from 1 to
-   0), and everywhere the simulator's surface lies behind the cube's back face. Why not fade the
+   0), and everywhere the simulator's surface lies behind the cube's back face or in front of its
+   front face (a forearm pointing at the camera: the crop clips it to the front face, so G can only
+   draw it there as a flat plate; about one random pose in eight). Why not fade the
    forearm out: a depth frame has no alpha, so a fade is a cut edge made ragged; and a G trained
    on a larger window is a training change, not a paste. What is G's and what is the simulator's
    is therefore fixed by geometry alone: G inside the cube (ramped at its border), the
@@ -120,14 +122,21 @@ def back_face_mm(transform: CropTransform) -> float:
     return float(transform.centre[2] + PASTE_BACKGROUND_MIN * transform.half_cube)
 
 
+def front_face_mm(transform: CropTransform) -> float:
+    """Depth (mm) of the cube's front face, where the crop clips what lies nearer (-1): a
+    surround surface in front of it is one G cannot have drawn at its depth."""
+    return float(transform.centre[2] - transform.half_cube)
+
+
 def unread_region(transform: CropTransform) -> tuple[int, int, int, int] | None:
     """Frame pixels (u_lo, v_lo, u_hi, v_hi, inclusive) where `paste_crop` reads the surround
-    only where it lies behind `back_face_mm` (None: nowhere), so a render of the surround may
-    skip what lies wholly in front of it there (engine.sim.surround).
+    only where it lies behind `back_face_mm` or in front of `front_face_mm` (None: nowhere), so a
+    render of the surround may skip what lies wholly between them there (engine.sim.surround).
 
     Why: there G's band weight is 1, and at weight 1 the result is G's depth or no data whatever
-    the surround holds, unless the surround's surface lies behind the back face (then the weight
-    drops to 0 where G has no hand and the surround is shown). Kept a pixel inside the band's
+    the surround holds, unless the surround's surface lies outside the cube's depth (then the
+    weight drops to 0 and the surround is shown: behind the back face where G has no hand, in
+    front of the front face everywhere). Kept a pixel inside the band's
     exact edge, so float rounding in `_band_weight` cannot reach it.
     """
     window = _window(transform)
@@ -180,6 +189,7 @@ def paste_crop(crop: np.ndarray, transform: CropTransform, surround: np.ndarray 
     back_face = back_face_mm(transform)  # float32 math below
     w = _band_weight(transform, *window)
     w[(s_win > back_face) & ~g_hand] = 0.0  # behind the cube: G cannot have drawn it
+    w[s_hand & (s_win < front_face_mm(transform))] = 0.0  # nearer than the cube: G drew it flattened
     g_share = w * g_soft
     g_share[~g_has] = 0.0
     s_share = 1.0 - w
