@@ -7,7 +7,9 @@ pose outside the cube), so the frame is scored too, at the camera's resolution:
                 simulator's by construction, which this includes: see `window_iou`)
     boundary_f  outline F-score at FRAME_BOUNDARY_TOLERANCE_PX: 1 px at full resolution, so
                 stair-steps a few pixels tall count as misses
-    window_iou  IoU inside the crop window less its hand-over band: G's pixels alone
+    window_iou  IoU inside the crop window less its hand-over band and less where the reference
+                lies nearer than the cube's front face (the paste shows the simulator there
+                too): G's pixels alone
 Each is a mean over poses with a 95 % confidence interval (normal approximation, 1.96 standard
 errors), so a comparison within noise can be told from a win.
 """
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.data.crop import BACKGROUND, CropTransform
-from engine.data.paste import BLEND_BAND_CROP_PX, paste_crop
+from engine.data.paste import BLEND_BAND_CROP_PX, front_face_mm, paste_crop
 from engine.eval.metrics import boundary_f_score, silhouette_iou
 from engine.sim.render import render_hand
 
@@ -64,7 +66,8 @@ def frame_scores(frame: np.ndarray, reference: np.ndarray, transform: CropTransf
     box = (slice(max(rows.min() - _MARGIN_PX, 0), min(rows.max() + _MARGIN_PX + 1, h)),
            slice(max(cols.min() - _MARGIN_PX, 0), min(cols.max() + _MARGIN_PX + 1, w)))
     a, b = _as_crop(frame[box]), _as_crop(reference[box])
-    inside = _interior(transform, frame.shape)[box]
+    nearer = (reference[box] > 0) & (reference[box] < front_face_mm(transform))
+    inside = _interior(transform, frame.shape)[box] & ~nearer
     a_in, b_in = np.where(inside, a, BACKGROUND), np.where(inside, b, BACKGROUND)
     return np.array([silhouette_iou(a, b)[0], boundary_f_score(a, b, FRAME_BOUNDARY_TOLERANCE_PX)[0],
                      silhouette_iou(a_in, b_in)[0]])
