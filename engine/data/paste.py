@@ -189,7 +189,7 @@ def paste_crop(crop: np.ndarray, transform: CropTransform, surround: np.ndarray 
     back_face = back_face_mm(transform)  # float32 math below
     w = _band_weight(transform, *window)
     w[(s_win > back_face) & ~g_hand] = 0.0  # behind the cube: G cannot have drawn it
-    w[s_hand & (s_win < front_face_mm(transform))] = 0.0  # nearer than the cube: G drew it flattened
+    w[s_hand & (s_win < front_face_mm(transform))] = 0.0  # nearer than the cube: G drew it flat
     g_share = w * g_soft
     g_share[~g_has] = 0.0
     s_share = 1.0 - w

@@ -7,9 +7,9 @@ forearm outside G's window (engine.data.paste). Deep inside the window, where G 
 weight, the paste reads the surround only where it lies outside the cube's depth (behind its back
 face, or in front of its front face); the fingers and the palm drawn there (about two thirds of a
 render's pixel work) are never seen. So the spheres and palm faces wholly inside that region and
-wholly between the two faces are skipped, which changes the z-buffer only on their own pixels, and the rest is the full
-render bit for bit (each primitive's pixels are computed alone, and the z-buffer keeps a
-minimum, whose order does not matter).
+wholly between the two faces are skipped, which changes the z-buffer only on their own pixels,
+and the rest is the full render bit for bit (each primitive's pixels are computed alone, and the
+z-buffer keeps a minimum, whose order does not matter).
 
 What keeps it exact around the skipped pixels:
 - Notch closing (engine.sim.render.close_notches) moves a difference at most one pixel a pass.
@@ -44,9 +44,10 @@ def render_surround(joints: np.ndarray, camera: Camera, thickness: float,
     """(depth float32 mm, part labels uint8): the depth equal to `render_hand(joints, camera,
     thickness).depth` outside `unread` (u_lo, v_lo, u_hi, v_hi, inclusive; None: nowhere), and
     inside it at every pixel where either lies behind `back_face_mm` or in front of
-    `front_face_mm`; elsewhere inside it, whatever lies behind the skipped primitives (engine.data.paste.unread_region says where a
-    paste does not look). The labels equal the full render's outside `unread` (a pixel's depth
-    and label are one z-buffer key, so they differ only where the depth may)."""
+    `front_face_mm`; elsewhere inside it, whatever lies behind the skipped primitives
+    (engine.data.paste.unread_region says where a paste does not look). The labels equal the full
+    render's outside `unread` (a pixel's depth and label are one z-buffer key, so they differ only
+    where the depth may)."""
     volume = build_hand_volume(np.asarray(joints, dtype=np.float64), thickness)
     c, r, lab, faces = _visible(volume)
     if unread is None or len(r) == 0:
@@ -67,7 +68,8 @@ def render_surround(joints: np.ndarray, camera: Camera, thickness: float,
     keep = ~skip
     _splat_spheres(zb, c[keep], r[keep], lab[keep], (u0[keep], v0[keep], side[keep]))
     _splat_triangles(zb, faces[~skip_face], volume.triangle_label)
-    if (skip.any() or skip_face.any()) and _outside_near(zb, near, far, u0[skip], v0[skip], side[skip], uv[skip_face]):
+    if (skip.any() or skip_face.any()) and _outside_near(zb, near, far, u0[skip], v0[skip], side[skip],
+                                                          uv[skip_face]):
         _splat_spheres(zb, c[skip], r[skip], lab[skip], (u0[skip], v0[skip], side[skip]))
         _splat_triangles(zb, faces[skip_face], volume.triangle_label)
     depth, labels, passes = _finish(zb)
