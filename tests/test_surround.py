@@ -5,7 +5,7 @@ import pytest
 
 from engine.camera import KINECT_V1
 from engine.data.crop import crop_depth, make_transform
-from engine.data.paste import back_face_mm, front_face_mm, paste_crop, unread_region
+from engine.data.paste import back_face_mm, front_face_mm, nearer_than_cube, paste_crop, unread_region
 from engine.hand.model import HandPose
 from engine.hand.sampler import PoseRanges, sample_pose_and_joints
 from engine.runtime import FrameRequest, compute_frame
@@ -35,11 +35,9 @@ def _read_by_paste(full: np.ndarray, part: np.ndarray, transform) -> np.ndarray:
     region = unread_region(transform)
     if region is not None:
         read[region[1]:region[3] + 1, region[0]:region[2] + 1] = False
-    back, front = np.float32(back_face_mm(transform)), np.float32(front_face_mm(transform))
-
-    def outside(depth: np.ndarray) -> np.ndarray:
-        return (depth > back) | ((depth > 0) & (depth < front))
-    return read | outside(full) | outside(part)
+    back = np.float32(back_face_mm(transform))
+    return (read | (full > back) | (part > back) | nearer_than_cube(full, transform)
+            | nearer_than_cube(part, transform))
 
 
 def test_the_surround_is_the_full_render_wherever_the_paste_reads_it_and_pastes_the_same_bytes():
@@ -61,7 +59,7 @@ def test_the_surround_is_the_full_render_wherever_the_paste_reads_it_and_pastes_
         u_lo, v_lo, u_hi, v_hi = unread_region(t)
         inner = full[v_lo:v_hi + 1, u_lo:u_hi + 1]
         far += bool((inner > back_face_mm(t)).any())
-        near += bool(((inner > 0) & (inner < front_face_mm(t))).any())
+        near += bool(nearer_than_cube(inner, t).any())
         own = crop_depth(full, t)  # G's crops stand-ins: the simulator's own, noisy, shifted
         noisy = np.clip(own + rng.normal(0, 0.05, own.shape), -1, 1).astype(np.float32)
         for crop in (own, noisy, np.roll(own, 9, axis=1), np.roll(own, -6, axis=0)):

@@ -128,6 +128,13 @@ def front_face_mm(transform: CropTransform) -> float:
     return float(transform.centre[2] - transform.half_cube)
 
 
+def nearer_than_cube(depth: np.ndarray, transform: CropTransform) -> np.ndarray:
+    """Where a depth frame (mm, 0 = no data) has a surface in front of the cube's front face:
+    there `paste_crop` shows the surround, not G (and full-frame metrics of G's own pixels leave
+    it out, engine.eval.full_frame)."""
+    return (depth > 0) & (depth < front_face_mm(transform))
+
+
 def unread_region(transform: CropTransform) -> tuple[int, int, int, int] | None:
     """Frame pixels (u_lo, v_lo, u_hi, v_hi, inclusive) where `paste_crop` reads the surround
     only where it lies behind `back_face_mm` or in front of `front_face_mm` (None: nowhere), so a
@@ -136,8 +143,8 @@ def unread_region(transform: CropTransform) -> tuple[int, int, int, int] | None:
     Why: there G's band weight is 1, and at weight 1 the result is G's depth or no data whatever
     the surround holds, unless the surround's surface lies outside the cube's depth (then the
     weight drops to 0 and the surround is shown: behind the back face where G has no hand, in
-    front of the front face everywhere). Kept a pixel inside the band's
-    exact edge, so float rounding in `_band_weight` cannot reach it.
+    front of the front face everywhere). Kept a pixel inside the band's exact edge, so float
+    rounding in `_band_weight` cannot reach it.
     """
     window = _window(transform)
     if window is None:
@@ -189,7 +196,7 @@ def paste_crop(crop: np.ndarray, transform: CropTransform, surround: np.ndarray 
     back_face = back_face_mm(transform)  # float32 math below
     w = _band_weight(transform, *window)
     w[(s_win > back_face) & ~g_hand] = 0.0  # behind the cube: G cannot have drawn it
-    w[s_hand & (s_win < front_face_mm(transform))] = 0.0  # nearer than the cube: G drew it flat
+    w[nearer_than_cube(s_win, transform)] = 0.0  # in front of it: G drew it flat on the front face
     g_share = w * g_soft
     g_share[~g_has] = 0.0
     s_share = 1.0 - w

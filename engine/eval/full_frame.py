@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.data.crop import BACKGROUND, CropTransform
-from engine.data.paste import BLEND_BAND_CROP_PX, front_face_mm, paste_crop
+from engine.data.paste import BLEND_BAND_CROP_PX, nearer_than_cube, paste_crop
 from engine.eval.metrics import boundary_f_score, silhouette_iou
 from engine.sim.render import render_hand
 
@@ -66,8 +66,7 @@ def frame_scores(frame: np.ndarray, reference: np.ndarray, transform: CropTransf
     box = (slice(max(rows.min() - _MARGIN_PX, 0), min(rows.max() + _MARGIN_PX + 1, h)),
            slice(max(cols.min() - _MARGIN_PX, 0), min(cols.max() + _MARGIN_PX + 1, w)))
     a, b = _as_crop(frame[box]), _as_crop(reference[box])
-    nearer = (reference[box] > 0) & (reference[box] < front_face_mm(transform))
-    inside = _interior(transform, frame.shape)[box] & ~nearer
+    inside = _interior(transform, frame.shape)[box] & ~nearer_than_cube(reference[box], transform)
     a_in, b_in = np.where(inside, a, BACKGROUND), np.where(inside, b, BACKGROUND)
     return np.array([silhouette_iou(a, b)[0], boundary_f_score(a, b, FRAME_BOUNDARY_TOLERANCE_PX)[0],
                      silhouette_iou(a_in, b_in)[0]])
