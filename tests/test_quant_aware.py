@@ -67,14 +67,16 @@ def test_unfolding_gives_back_the_trained_folded_weights(encodings):
 
 
 def test_training_through_the_simulation_lowers_its_objective(encodings):
-    teacher = fold_generator(load_generator(DEFAULT_GENERATOR_PATH)[0])
-    student = fold_generator(load_generator(DEFAULT_GENERATOR_PATH)[0]).requires_grad_(True)
+    # The soft G: fixed (never retrained, unlike the default, which is already trained for int8)
+    # and the full-resolution last stage's path through the simulation.
+    teacher = fold_generator(load_generator(SOFT_GENERATOR_PATH)[0])
+    student = fold_generator(load_generator(SOFT_GENERATOR_PATH)[0]).requires_grad_(True)
     qparams = runtime_qparams(quantize_body(student))
     with torch.no_grad():
         target = teacher.body(encodings)
         assert quant_aware_loss(target, target, 100.0)[0].item() == pytest.approx(0.0, abs=1e-7)
         start = quant_aware_loss(simulate_body(student, qparams, encodings), target, 100.0)[0].item()
-    optimiser = torch.optim.Adam(student.parameters(), lr=1e-5)  # measured: 0.0090 -> 0.0068 in 8 steps
+    optimiser = torch.optim.Adam(student.parameters(), lr=1e-5)  # measured: 0.0105 -> 0.0075 in 8 steps
     for _ in range(8):
         train_step(student, teacher, qparams, optimiser, encodings, 100.0)
     with torch.no_grad():
@@ -93,7 +95,10 @@ def test_a_tiny_run_exports_an_ordinary_generator_and_resumes(tmp_path):
     for agreement in (record["before"], record["after"]):
         assert set(agreement) == {"silhouette_disagreement", "depth_mm", "raw_mm"}
         assert 0 < agreement["raw_mm"] < 5  # int8 against float32: rounding, not a broken model
-    assert info["teacher_eval"] == teacher_info["eval"] and "eval" not in info
+    # The scores are the float32 ancestor's, kept as such; the teacher's own int8 record is kept too.
+    assert info["teacher_eval"] == teacher_info.get("eval", teacher_info.get("teacher_eval")) and "eval" not in info
+    if "quant_aware" in teacher_info:
+        assert record["teacher_quant_aware"] == teacher_info["quant_aware"]
     # Resume: the step count grows from the checkpoint, the log holds each step once.
     assert main(["train", "qat", "--out", str(run), "--steps", "4", *TINY]) == 0
     rows = [r.split(",")[0] for r in (run / "log.csv").read_text().splitlines()[1:]]

@@ -202,10 +202,11 @@ def _check_options(o: dict) -> None:
 def _checkpoint(run_dir: Path, options: dict, teacher_info: dict, model: nn.Module, step: int, elapsed: float,
                 before: dict, agreement: dict) -> None:
     """generator.safetensors: the teacher's record, its scores kept as the teacher's, and this run's."""
-    info = {k: v for k, v in teacher_info.items() if k not in ("eval", "wall_s")}
-    if "eval" in teacher_info:
+    info = {k: v for k, v in teacher_info.items() if k not in ("eval", "wall_s", "quant_aware")}
+    if "eval" in teacher_info:  # a teacher trained for int8 already carries its own teacher's scores
         info["teacher_eval"] = teacher_info["eval"]
     info["quant_aware"] = {
+        **({"teacher_quant_aware": teacher_info["quant_aware"]} if "quant_aware" in teacher_info else {}),
         "objective": "KL of the silhouette + depth_weight * mean squared tanh-depth difference on the teacher's hand, "
                      "simulated int8 student vs float32 teacher (engine.train.quant_aware)",
         "teacher": options["teacher"], "teacher_step": teacher_info.get("step"), "step": step,

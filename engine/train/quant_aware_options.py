@@ -17,7 +17,8 @@ class QuantAwareOptions:
     seed: int = option(0, "simulator stream of the training poses (the teacher's own training stream)")
     steps: int = option(800, "total steps", mutable=True)
     batch_size: int = option(16, "poses per step")
-    lr: float = option(3e-5, "Adam learning rate, cosine-decayed (small: the student starts as the teacher)")
+    lr: float = option(1e-5, "Adam learning rate, cosine-decayed (small: the student starts as the teacher; "
+                                "1e-5 kept more of the teacher than 3e-5 or 1.5e-4, generator_default.md)")
     depth_weight: float = option(100.0, "weight of the depth term against the silhouette term")
     recalibrate_every: int = option(50, "steps between recomputations of the runtime's activation scales")
     eval_count: int = option(128, "development poses on which int8 is compared with the teacher's float32")
