@@ -17,6 +17,7 @@ from engine.models.generator import ENCODING_SIZE, load_generator
 from engine.models.inference import fold_generator
 from engine.models.int8 import quantize_body, runtime_qparams, simulate_body
 from engine.seeds import DEVELOPMENT_SEED_OFFSET, TEST_SEED
+from engine.train import quant_aware
 from engine.train.quant_aware import quant_aware_loss, train_step, unfold_into
 from generator_fixtures import poses  # noqa: F401  (fixture)
 
@@ -128,3 +129,11 @@ def test_qat_refuses_changed_options_and_the_test_stream_in_one_line(tmp_path, c
     assert main(["train", "qat", "--out", str(tmp_path / "t"), "--steps", "1", *TINY, "--seed", str(seed)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(TEST_SEED) in err[0]
+
+
+def test_qat_says_in_one_line_when_int8_cannot_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(quant_aware, "int8_unavailable", lambda: "this torch build has no 'x86' quantized engine")
+    assert main(["train", "qat", "--out", str(tmp_path / "run"), "--steps", "1", *TINY]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "int8" in err[0] and "x86" in err[0]
+    assert not (tmp_path / "run" / "generator.safetensors").exists()

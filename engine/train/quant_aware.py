@@ -46,7 +46,7 @@ from engine.models.checkpoint import save_checkpoint
 from engine.models.fast_encoding import encode_pose_numpy
 from engine.models.generator import ENCODING_SIZE, SkeletonUNet, load_generator
 from engine.models.inference import InferenceGenerator, fold_generator
-from engine.models.int8 import quantize_body, runtime_qparams, simulate_body, stream_poses
+from engine.models.int8 import int8_unavailable, quantize_body, runtime_qparams, simulate_body, stream_poses
 from engine.progress import Progress, note, silent
 from engine.seeds import DEVELOPMENT_SEED_OFFSET, check_not_test_seed
 from engine.train import common
@@ -191,6 +191,9 @@ def train_quant_aware(run_dir: Path, given: dict, progress: Progress = silent,
 
 
 def _check_options(o: dict) -> None:
+    reason = int8_unavailable()
+    if reason is not None:  # nothing here would run int8: say so before any work
+        raise ValueError(f"train qat trains for the int8 runtime, which cannot run here: {reason}")
     check_not_test_seed(int(o["seed"]), "quantization-aware training")
     for key in ("steps", "batch_size", "recalibrate_every", "eval_count", "checkpoint_every", "log_every"):
         if int(o[key]) < 1:
