@@ -21,7 +21,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,6 +159,21 @@ def run_options(run_dir: Path, given: Mapping[str, object], defaults: Mapping[st
         raise ValueError(f"{run_dir} is an existing run with other options: {'; '.join(conflicts)}; "
                          "drop those options to resume it, or use a new --out")
     return options, True
+
+
+def start_run(run_dir: Path, given: Mapping[str, object], defaults: Mapping[str, object],
+              mutable: frozenset[str], check: Callable[[dict], None]) -> tuple[dict, bool]:
+    """(options, resuming) of a single-process trainer's run folder, after what every such trainer
+    does first: the options checked (`check` raises ValueError), the folder made, a killed run's
+    temporary files removed, options.json written, torch's CPU threads set (--threads > 0)."""
+    options, resuming = run_options(run_dir, given, defaults, mutable)
+    check(options)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(run_dir)
+    write_options(run_dir, options)
+    if options["threads"] > 0:
+        torch.set_num_threads(int(options["threads"]))
+    return options, resuming
 
 
 def _same(a: object, b: object) -> bool:

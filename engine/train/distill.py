@@ -117,13 +117,7 @@ def distill_step(student: SkeletonUNet, teacher_net: SkeletonUNet, optimiser: to
 def distill(run_dir: Path, given: dict, progress: Progress = silent, stop_after: float | None = None) -> dict:
     """Train (or resume) a student in run_dir; returns {step, wall_s, eval}."""
     run_dir = Path(run_dir)
-    options, resuming = common.run_options(run_dir, given, DEFAULTS, MUTABLE)
-    _check_options(options)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    common.remove_stale_temps(run_dir)
-    common.write_options(run_dir, options)
-    if options["threads"] > 0:
-        torch.set_num_threads(int(options["threads"]))
+    options, resuming = common.start_run(run_dir, given, DEFAULTS, MUTABLE, _check_options)
     teacher, teacher_info = load_generator(options["teacher"])
     teacher_net = fold_generator(teacher)
     train, held_out, calib = build_cache(run_dir, {**options, "data": "sim"}, progress)

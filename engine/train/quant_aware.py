@@ -130,13 +130,7 @@ def train_quant_aware(run_dir: Path, given: dict, progress: Progress = silent,
                       stop_after: float | None = None) -> dict:
     """Train (or resume) in run_dir; returns {step, wall_s, before, agreement}."""
     run_dir = Path(run_dir)
-    options, resuming = common.run_options(run_dir, given, DEFAULTS, MUTABLE)
-    _check_options(options)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    common.remove_stale_temps(run_dir)
-    common.write_options(run_dir, options)
-    if options["threads"] > 0:
-        torch.set_num_threads(int(options["threads"]))
+    options, resuming = common.start_run(run_dir, given, DEFAULTS, MUTABLE, _check_options)
     teacher_model, teacher_info = load_generator(options["teacher"])
     teacher = fold_generator(teacher_model)
     student = fold_generator(teacher_model).requires_grad_(True)
