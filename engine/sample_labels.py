@@ -53,7 +53,7 @@ _START, _END, _R0, _R1, _LABELS = _skeleton_table()
 _CAPSULE_LABELS = np.append(_LABELS, np.uint8(PART_INDEX["forearm"]))
 
 
-def _capsules(joints: np.ndarray, thickness: float) -> tuple[np.ndarray, ...]:
+def capsules(joints: np.ndarray, thickness: float) -> tuple[np.ndarray, ...]:
     """(start (N, 3), end (N, 3), radius at start (N,), at end (N,), part label (N,)) of the
     skeleton's capsules, with the simulator's radii (engine.sim.volume); the forearm last."""
     j = np.asarray(joints, dtype=np.float64)
@@ -79,7 +79,7 @@ def nearest_part(points: np.ndarray, joints: np.ndarray, thickness: float = 1.0)
     constants over rows of ~25 (with `_first_minimum`, a generator frame's labels 2.7 -> 1.8 ms;
     the same label on all of 3.9M pixels of 240 random poses). Computed about the capsules' mean,
     so |q|^2 stays small in float32."""
-    a, b, ra, rb, labels = _capsules(joints, thickness)
+    a, b, ra, rb, labels = capsules(joints, thickness)
     origin = a.mean(axis=0)
     a, b = (a - origin).astype(np.float32), (b - origin).astype(np.float32)
     d = b - a

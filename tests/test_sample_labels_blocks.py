@@ -47,7 +47,7 @@ def test_labels_and_visibility_in_the_content_box_match_the_whole_frame():
 
 def _nearest_part_reference(points, joints, thickness):
     """The capsule distance written out per point in float64: |q - a - t d| - r(t)."""
-    a, b, ra, rb, labels = sample_labels._capsules(joints, thickness)
+    a, b, ra, rb, labels = sample_labels.capsules(joints, thickness)
     q = np.asarray(points, np.float64)[:, None, :]
     d = b - a
     t = np.clip(((q - a) * d).sum(-1) / (d * d).sum(-1), 0.0, 1.0)

@@ -112,6 +112,21 @@ def unproject_crop(u: np.ndarray, v: np.ndarray, z: np.ndarray, view: np.ndarray
     return np.stack([x, y, z], axis=-1)
 
 
+def unproject_image(z: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
+    """(B, H, W, 3) points in cube half-sides of every pixel of crops z (B, 1, H, W) at their
+    normalised depths, for views (B, 5): unproject_crop for whole images in torch, differentiable
+    in z (the part-label loss moves G's depth through it)."""
+    b, _, h, w = z.shape
+    a_, b_, s, du, dv = (view[:, i].reshape(b, 1, 1) for i in range(VIEW_SIZE))
+    depth = z[:, 0]
+    rows = torch.arange(h, dtype=z.dtype, device=z.device).reshape(1, h, 1)
+    cols = torch.arange(w, dtype=z.dtype, device=z.device).reshape(1, 1, w)
+    stretch = (1.0 + s * depth).clamp_min(0.1) / _HALF
+    x = (cols - _PIXEL_CENTRE - du) * stretch + a_ * depth
+    y = (rows - _PIXEL_CENTRE - dv) * stretch + b_ * depth
+    return torch.stack([x, y, depth], dim=-1)
+
+
 def project_pose(y: torch.Tensor, view: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Crop pixel coordinates (B, J, 2) of joints y (B, J, 3), and 1 / (1 + s y_z) (B, J)."""
     if view is None:

@@ -7,7 +7,9 @@ One step (alternating, as designed; losses in engine.losses):
      With --mask-weight / --depth-weight (not the design's; 0 by default), G's silhouette logit and
      depth head are also supervised directly (engine.losses.head_loss), so that with --g-output
      mask the network's own eval-mode output, d where m > 0, is a sharp silhouette. --gap-weight / --step-weight
-     up-weight those terms on the pixels that separate fingers (engine.separation_weights).
+     up-weight those terms on the pixels that separate fingers (engine.separation_weights), and
+     --part-weight adds the cross-entropy of the part labels that the depth head's points get
+     (engine.part_loss), the labels per-finger IoU is scored on.
 Both nets see the pose as one skeleton image per batch (engine.models.pose_encoding).
 
 Pieces. This module is the loop, its checkpoints and previews; the crops it trains, evaluates
@@ -57,6 +59,7 @@ from engine.models.checkpoint import read_checkpoint, save_checkpoint
 from engine.models.discriminator import PatchCritic
 from engine.models.generator import ENCODING_SIZE, SkeletonUNet
 from engine.models.pose_encoding import encode_pose
+from engine.part_loss import part_label_ce
 from engine.sim.sensors import SENSOR_NAMES
 from engine.train import common
 from engine.train.calibration import calibrate_silhouette_cut, evaluate_generator
@@ -134,7 +137,11 @@ def checkpoint_info(options: dict, step: int, metrics: dict | None = None) -> di
                           "separation": "BCE x (1 + gap_weight) on background inside a closing of the "
                                         "silhouette; L1 x (1 + step_weight) at depth steps: "
                                         "engine.separation_weights"}
-                         if _separation_weights(options) else {})},
+                         if _separation_weights(options) else {}),
+                      **({"part_weight": options["part_weight"],
+                          "part": "cross-entropy of the depth head's part labels vs the target's, mean over "
+                                  "hand pixels: engine.part_loss"}
+                         if options.get("part_weight", 0.0) > 0 else {})},
         "init": options.get("init"), "options": options, "eval": metrics or {},
     }
 
@@ -144,7 +151,7 @@ def gan_step(G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimize
              view: torch.Tensor, l2_weight: float = 1.0,
              g_objective: GeneratorObjective | None = None, mask_weight: float = 0.0,
              depth_weight: float = 0.0, adv_weight: float = 1.0, gap_weight: float = 0.0,
-             step_weight: float = 0.0) -> dict[str, float]:
+             step_weight: float = 0.0, part_weight: float = 0.0) -> dict[str, float]:
     """One alternating update (D, then G) on a batch: crops x (B, 1, 128, 128), poses, views.
 
     G minimises `g_objective` when given (a styled run), else the design's adversarial + L2;
@@ -180,6 +187,10 @@ def gan_step(G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimize
             supervised, bce, l1 = head_loss(logit, depth, x, mask_weight, depth_weight, gap_weight, step_weight)
             loss_g = loss_g + supervised
             terms = {**terms, "loss_g_mask": bce, "loss_g_depth": l1}
+        if part_weight > 0:
+            part = part_label_ce(depth, x, y, view)
+            loss_g = loss_g + part_weight * part
+            terms = {**terms, "loss_g_part": part}
     opt_g.zero_grad(set_to_none=True)
     scaler_g.scale(loss_g).backward()  # also fills D's grads; the next D step zeroes them first
     scaler_g.step(opt_g)
@@ -277,7 +288,7 @@ def _train(run_dir: Path, given: dict, d: Dist, progress: Progress, stop_after: 
         common.set_lr(opt_d, lr_d)
         losses = gan_step(G, D, opt_g, opt_d, scaler_g, scaler_d, x, y, v, options["l2_weight"], objective,
                           options["mask_weight"], options["depth_weight"], options["adv_weight"],
-                          options["gap_weight"], options["step_weight"])
+                          options["gap_weight"], options["step_weight"], options["part_weight"])
         step += 1
         n_sums += 1
         n_window += len(x) * d.world_size
@@ -327,13 +338,14 @@ def _check_options(o: dict) -> None:
     bad = [s for s in o["sensors"] if s not in SENSOR_NAMES]
     if bad:
         raise ValueError(f"unknown sensor {bad[0]!r}; choose from {', '.join(SENSOR_NAMES)}")
-    for key in ("l2_weight", "adv_weight", "mask_weight", "depth_weight", "gap_weight", "step_weight"):
+    for key in ("l2_weight", "adv_weight", "mask_weight", "depth_weight", "gap_weight", "step_weight", "part_weight"):
         if o[key] < 0:
             raise ValueError(f"--{key.replace('_', '-')} must be >= 0, got {o[key]}")
-    for key, term in (("gap_weight", "mask_weight"), ("step_weight", "depth_weight")):
+    for key, term, acts in (("gap_weight", "mask_weight", "weights the mask term"),
+                            ("step_weight", "depth_weight", "weights the depth term"),
+                            ("part_weight", "depth_weight", "labels the depth head's points")):
         if o[key] > 0 and o[term] == 0:
-            raise ValueError(f"--{key.replace('_', '-')} weights the {term.split('_')[0]} term: it needs "
-                             f"--{term.replace('_', '-')} > 0")
+            raise ValueError(f"--{key.replace('_', '-')} {acts}: it needs --{term.replace('_', '-')} > 0")
     if o["style"] and o["adv_weight"] != 1.0:
         raise ValueError("--adv-weight applies to the L2 objective only, not to --style runs")
     check_style_options(o)

@@ -38,6 +38,8 @@ class GanOptions:
                                "inside a closing of the true silhouette (engine.separation_weights; 0: off)")
     step_weight: float = option(0.0, "extra L1 weight S (1 + S) on hand pixels at depth steps > 10 mm, where a "
                                 "finger lies over the palm (engine.separation_weights; 0: off)")
+    part_weight: float = option(0.0, "weight of the cross-entropy of the part labels of G's depth head (each true "
+                                "hand pixel's nearest capsule) against the target's (engine.part_loss; 0: off)")
     cache_size: int = option(24000, "training crops made once into RUN_DIR/cache")
     eval_count: int = option(200, "held-out crops evaluated at each checkpoint")
     g_base: int = option(24, "generator base channels")
