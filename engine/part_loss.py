@@ -31,7 +31,7 @@ def _batch_capsules(y: torch.Tensor) -> tuple[torch.Tensor, ...]:
     and the capsules' part labels (N,), of poses y (B, 21, 3) (the simulator's radii, thickness 1)."""
     rows = [capsules(pose * HALF_CUBE_MM, 1.0) for pose in y.detach().cpu().double().numpy()]
     stacked = [torch.from_numpy(np.stack([r[k] for r in rows]) / HALF_CUBE_MM).to(y) for k in range(4)]
-    return (*stacked, torch.from_numpy(rows[0][4].astype(np.int64)))
+    return (*stacked, torch.from_numpy(rows[0][4].astype(np.int64)).to(y.device))
 
 
 def _part_gaps(points: torch.Tensor, a: torch.Tensor, b: torch.Tensor, ra: torch.Tensor, rb: torch.Tensor,

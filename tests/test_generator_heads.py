@@ -24,6 +24,7 @@ from engine.models.inference import InferenceGenerator
 from engine.train.calibration import IDENTITY_CUT
 from engine.train.gan import train_gan
 from generator_fixtures import poses  # noqa: F401  (fixture)
+from tiny_runs import TINY_HEADS_RUN
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,10 +111,7 @@ def test_mask_model_round_trips_its_output_mode(tmp_path):
 
 def test_train_with_heads_then_evaluate(tmp_path):
     run = tmp_path / "run"
-    summary = train_gan(run, {"g_base": 4, "g_levels": 2, "g_full": 4, "d_base": 4, "batch_size": 2,
-                              "cache_size": 4, "eval_count": 2, "checkpoint_every": 2, "preview_every": 2,
-                              "log_every": 1, "threads": 1, "steps": 2, "mask_weight": 1.0,
-                              "depth_weight": 10.0, "l2_weight": 0.0, "g_output": "mask"})
+    summary = train_gan(run, TINY_HEADS_RUN)
     assert summary["finished"]
     header = (run / "log.csv").read_text().splitlines()[0].split(",")
     assert {"loss_g_mask", "loss_g_depth"} <= set(header)

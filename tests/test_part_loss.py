@@ -19,6 +19,7 @@ from engine.models.pose_encoding import crop_view, unproject_crop, unproject_ima
 from engine.part_loss import HALF_CUBE_MM, _batch_capsules, _part_gaps, part_label_ce
 from engine.separation_weights import true_silhouette
 from engine.train.gan import train_gan
+from tiny_runs import TINY_HEADS_RUN
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +105,7 @@ def test_the_option_reaches_the_loss(tmp_path, monkeypatch):
 
     monkeypatch.setattr(gan, "part_label_ce", spy)
     run = tmp_path / "run"
-    summary = train_gan(run, {"g_base": 4, "g_levels": 2, "g_full": 4, "d_base": 4, "batch_size": 2,
-                              "cache_size": 4, "eval_count": 2, "checkpoint_every": 2, "preview_every": 2,
-                              "log_every": 1, "threads": 1, "steps": 2, "mask_weight": 1.0,
-                              "depth_weight": 10.0, "l2_weight": 0.0, "g_output": "mask", "part_weight": 5.0})
+    summary = train_gan(run, {**TINY_HEADS_RUN, "part_weight": 5.0})
     assert summary["finished"] and len(calls) == 2
     _, info = load_generator(run / "generator.safetensors")
     assert info["objective"]["part_weight"] == 5.0

@@ -16,6 +16,7 @@ from engine.losses import depth_l1, mask_bce
 from engine.models.generator import load_generator
 from engine.separation_weights import gap_map, step_map
 from engine.train.gan import train_gan
+from tiny_runs import TINY_HEADS_RUN
 
 
 def _two_fingers(gap_px: int = 3) -> torch.Tensor:
@@ -97,11 +98,7 @@ def test_the_options_reach_the_loss(tmp_path, monkeypatch):
 
     monkeypatch.setattr(gan, "head_loss", spy)
     run = tmp_path / "run"
-    summary = train_gan(run, {"g_base": 4, "g_levels": 2, "g_full": 4, "d_base": 4, "batch_size": 2,
-                              "cache_size": 4, "eval_count": 2, "checkpoint_every": 2, "preview_every": 2,
-                              "log_every": 1, "threads": 1, "steps": 2, "mask_weight": 1.0,
-                              "depth_weight": 10.0, "l2_weight": 0.0, "g_output": "mask",
-                              "gap_weight": 10.0, "step_weight": 4.0})
+    summary = train_gan(run, {**TINY_HEADS_RUN, "gap_weight": 10.0, "step_weight": 4.0})
     assert summary["finished"] and seen == [(10.0, 4.0), (10.0, 4.0)]
     _, info = load_generator(run / "generator.safetensors")
     assert info["objective"]["gap_weight"] == 10.0 and info["objective"]["step_weight"] == 4.0
