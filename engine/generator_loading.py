@@ -57,8 +57,8 @@ def load_default_generator(cancelled: Callable[[], bool] = lambda: False
         name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
         fast = InferenceGenerator(model, backend=RUNTIME_BACKEND)  # built once at load, never per frame
 
-        def generate(y: np.ndarray, transform, silhouette_cut: bool = True) -> np.ndarray:
-            raw, cut = fast.raw_and_cut(np.asarray(y)[None], crop_view(transform)[None])
+        def generate(y: np.ndarray, transform, silhouette_cut: bool = True, thickness: float = 1.0) -> np.ndarray:
+            raw, cut = fast.raw_and_cut(np.asarray(y)[None], crop_view(transform)[None], np.float32([thickness]))
             return (cut if silhouette_cut else raw)[0]
 
         how = name if fast.backend == "torch" else f"{name}, {fast.backend}"

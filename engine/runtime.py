@@ -43,7 +43,9 @@ log = logging.getLogger(__name__)
 # Turns one normalised pose y (21, 3) and its crop's placement in the frame (which fixes the
 # perspective of the crop) into a normalised depth crop (128, 128) in [-1, 1]; the third argument
 # says whether the generator's eval-mode silhouette cut is applied (False: the network's raw output).
-CropGenerator = Callable[[np.ndarray, CropTransform, bool], np.ndarray]
+# (y, transform, silhouette cut?, hand thickness) -> the crop (128, 128): a shape-aware G draws the
+# thickness (engine.models.generator.SkeletonUNet.condition), one without it the mean hand.
+CropGenerator = Callable[[np.ndarray, CropTransform, bool, float], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -191,8 +193,8 @@ def compute_frame(request: FrameRequest, generator: CropGenerator | None = None,
     timings["render"] = (t1 - t0) * 1e3
     generated = generated_labels = None
     if with_generator:
-        crop = np.asarray(generator(normalise_joints(request.joints, transform), transform, request.silhouette_cut),
-                          np.float32)
+        crop = np.asarray(generator(normalise_joints(request.joints, transform), transform, request.silhouette_cut,
+                                    request.thickness), np.float32)
         if crop.shape != (CROP_SIZE, CROP_SIZE):
             raise FrameError(f"generator returned shape {crop.shape}, expected ({CROP_SIZE}, {CROP_SIZE})")
         bad = int((~np.isfinite(crop)).sum())

@@ -69,8 +69,9 @@ def generate_batch(generator: InferenceGenerator, joints: np.ndarray, cameras: C
     """Depth of N hands' joints (N, 21, 3) mm, each seen by its camera (one for all, or N).
 
     Seeds: the style's draws per item (one int: seed + i for item i, so items differ).
-    Thicknesses: each hand's shape.thickness (one for all, or N), which the simulator's render
-    outside the cube (frames=True) draws the forearm with, as the app's frame does.
+    Thicknesses: each hand's shape.thickness (one for all, or N), which a shape-aware G draws
+    the hand with and the simulator's render outside the cube (frames=True) the forearm, as the
+    app's frame does.
     """
     joints = np.asarray(joints, dtype=np.float64)
     if joints.ndim != 3 or joints.shape[1:] != (21, 3):
@@ -126,7 +127,7 @@ def _generate(generator: InferenceGenerator, joints: np.ndarray, cams: list[Came
     transforms = [make_transform(j, c) for j, c in zip(joints, cams)]
     y = np.stack([normalise_joints(j, t) for j, t in zip(joints, transforms)]) if n else np.zeros((0, 21, 3), np.float32)
     views = np.stack([crop_view(t) for t in transforms]) if n else np.zeros((0, 5), np.float32)
-    crops = generator(y, views)
+    crops = generator(y, views, np.asarray(thick, np.float32))
     labels = None
     if frames:
         unstyled, labels = [], []

@@ -149,9 +149,9 @@ def crop_generator(model) -> CropGenerator:
 
     fast = model if isinstance(model, InferenceGenerator) else InferenceGenerator(model)
 
-    def generate(y: np.ndarray, transform, silhouette_cut: bool = True) -> np.ndarray:
+    def generate(y: np.ndarray, transform, silhouette_cut: bool = True, thickness: float = 1.0) -> np.ndarray:
         return generate_crops(fast, np.asarray(y)[None], crop_view(transform)[None],
-                              silhouette_cut=silhouette_cut)[0]
+                              silhouette_cut=silhouette_cut, thickness=np.float32([thickness]))[0]
 
     return generate
 

@@ -79,6 +79,10 @@ def test_baseline_from_the_evaluated_stream_itself_is_exact(models, tmp_path):
     assert frame["iou_ci95"][0] <= frame["iou"] <= frame["iou_ci95"][1]
     assert set(result["raw"]["full_frame"]) == set(frame) == set(result["cut"]["full_frame"])
     assert "full_frame" not in nn_r  # another pose's crop: no frame of this pose to score
+    # The line a G not told the thickness cannot pass: the same joints rendered as the mean hand
+    mean_hand = result["simulator_mean_hand"]
+    assert mean_hand["n"] == 6 and 0.85 < mean_hand["silhouette_iou"] < 1.0 and mean_hand["full_mae_mm"] > 0.0
+    assert "full_frame" not in mean_hand
 
 
 def test_cli_json_on_sim(models, tmp_path, capsys):

@@ -28,7 +28,7 @@ def record() -> PoseRecord:
     return PoseRecord.from_hand(preset.hand, KINECT_V1, name="victory", extra={"old": "stale"})
 
 
-def shifted_generator(y: np.ndarray, transform, silhouette_cut: bool = True) -> np.ndarray:
+def shifted_generator(y: np.ndarray, transform, silhouette_cut: bool = True, thickness: float = 1.0) -> np.ndarray:
     """A stand-in for G with a silhouette of its own: the simulator's crop, 3 px lower and
     thickened, so labels copied from the simulator would disagree with its pixels."""
     from engine.sim.render import render_hand

@@ -21,7 +21,7 @@ TIMEOUT_S = 120.0
 
 def _nan_loader():
     """A generator that returns NaN: the child's FrameError must reach the runtime's caller."""
-    return (lambda y, t, cut=True: np.full((128, 128), np.nan, np.float32)), "CPU", "NaN generator"
+    return (lambda y, t, cut=True, thickness=1.0: np.full((128, 128), np.nan, np.float32)), "CPU", "NaN generator"
 
 
 def _no_generator_loader():

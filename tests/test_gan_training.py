@@ -28,7 +28,7 @@ TINY = {"g_base": 4, "g_levels": 2, "g_full": 4, "d_base": 4, "batch_size": 2, "
 def test_gan_step_reduces_l2_on_a_fixed_batch():
     torch.manual_seed(0)
     crops = sim_crops(SimConfig(seed=3), 0, 4, clean=True)
-    x, y, v = crops.batch(np.arange(4), torch.device("cpu"))
+    x, y, v, _ = crops.batch(np.arange(4), torch.device("cpu"))
     g, d = SkeletonUNet(base=8, levels=2, full_res=8), PatchCritic(base=4)
     opt_g = torch.optim.Adam(g.parameters(), lr=3e-3, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))

@@ -31,7 +31,7 @@ def skeleton_says_thumb(monkeypatch):
                         lambda points, joints, thickness=1.0: np.full(len(points), SKELETON, np.uint8))
 
 
-def shifted_generator(y: np.ndarray, transform, silhouette_cut: bool = True) -> np.ndarray:
+def shifted_generator(y: np.ndarray, transform, silhouette_cut: bool = True, thickness: float = 1.0) -> np.ndarray:
     """A stand-in for G with a silhouette of its own: the simulator's crop, 3 px lower."""
     crop = crop_depth(render_hand(denormalise_joints(y, transform), transform.camera).depth, transform)
     return np.roll(crop, 3, axis=0)

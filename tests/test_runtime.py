@@ -27,7 +27,7 @@ def disk_crop() -> np.ndarray:
     return np.where(np.hypot(*np.mgrid[-1:1:CROP_SIZE * 1j, -1:1:CROP_SIZE * 1j]) < 0.5, -0.5, 1.0)
 
 
-def instant_generator(y, transform, cut=True):
+def instant_generator(y, transform, cut=True, thickness=1.0):
     return disk_crop()
 
 
@@ -39,7 +39,7 @@ class GatedGenerator:
         self.gate = threading.Event()
         self.calls = 0
 
-    def __call__(self, y, transform, cut=True):
+    def __call__(self, y, transform, cut=True, thickness=1.0):
         self.calls += 1
         self.started.set()
         assert self.gate.wait(EVENT_TIMEOUT_S), "the test never opened the gate"
@@ -262,7 +262,7 @@ def _failing_then_rendering(runtime, answers, request, callback=None):
 
 
 def test_a_raising_frame_computation_is_answered_and_the_worker_survives(runtime):
-    def broken(y, transform, cut=True):
+    def broken(y, transform, cut=True, thickness=1.0):
         raise RuntimeError("boom\nsecond line")
 
     runtime.generator = broken
@@ -283,7 +283,7 @@ def test_a_raising_callback_is_answered_and_the_worker_survives(runtime):
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_a_non_finite_generator_output_is_a_failed_frame_not_a_picture(runtime, bad):
-    def broken(y, transform, cut=True):
+    def broken(y, transform, cut=True, thickness=1.0):
         crop = disk_crop()
         crop[10:20, 10:20] = bad
         return crop
@@ -298,7 +298,7 @@ def test_a_non_finite_generator_output_is_a_failed_frame_not_a_picture(runtime, 
 
 
 def test_a_failure_without_an_error_callback_still_leaves_the_runtime_working(runtime):
-    runtime.generator = lambda y, transform, cut=True: np.full((CROP_SIZE, CROP_SIZE), np.nan)
+    runtime.generator = lambda y, transform, cut=True, thickness=1.0: np.full((CROP_SIZE, CROP_SIZE), np.nan)
     got = []
     runtime.submit(FrameRequest(JOINTS, KINECT_V1, use_generator=True), got.append)
     assert runtime.wait_until_idle(EVENT_TIMEOUT_S)
@@ -308,7 +308,7 @@ def test_a_failure_without_an_error_callback_still_leaves_the_runtime_working(ru
 
 
 def test_a_raising_error_callback_does_not_kill_the_worker(runtime):
-    runtime.generator = lambda y, transform, cut=True: 1 / 0
+    runtime.generator = lambda y, transform, cut=True, thickness=1.0: 1 / 0
     got = []
 
     def broken_handler(failure):

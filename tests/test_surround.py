@@ -90,7 +90,7 @@ def test_nowhere_unread_is_the_full_render():
 JOINTS = HandPose().joints()
 
 
-def crop_of(y, transform, cut=True):
+def crop_of(y, transform, cut=True, thickness=1.0):
     """A stand-in G: the simulator's own crop of JOINTS."""
     return crop_depth(render_hand(JOINTS, KINECT_V1).depth, transform)
 

@@ -246,8 +246,10 @@ _FRAME_ROWS = (("full frame: IoU", "iou"), ("full frame: boundary F (1 px)", "bo
 
 def format_table(result: dict) -> str:
     show = lambda fmt, v: "-" if v is None else fmt.format(v)  # noqa: E731
-    columns = [(name, result[name]) for name in ("raw", "cut", "nn_baseline", "simulator") if name in result]
-    titles = {"raw": "G raw", "cut": "G with cut", "nn_baseline": "nn baseline", "simulator": "simulator"}
+    columns = [(name, result[name]) for name in ("raw", "cut", "nn_baseline", "simulator", "simulator_mean_hand")
+               if name in result]
+    titles = {"raw": "G raw", "cut": "G with cut", "nn_baseline": "nn baseline", "simulator": "simulator",
+              "simulator_mean_hand": "sim mean hand"}
     lines = [f"model {result['model']} on {result['data']}"
              + (f" (seed {result['seed']}, {result['split']} split)" if result.get("seed") is not None else ""),
              f"{'':30s}" + "".join(f"{titles[name]:>13s}" for name, _ in columns)]

@@ -11,6 +11,9 @@ For each evaluated pose y (with the view of its crop, engine.models.pose_encodin
                the crop: pose and view matched at once
     simulator  (sim only) the reference scored against itself: the upper line, perfect by
                construction on sim, reported so no number is read without it
+    simulator_mean_hand  (sim only) the simulator's render of the same joints at the mean hand
+               thickness: the line a G that is not told the thickness cannot pass on average
+               (SkeletonUNet.condition), since the thickness moves every outline and no joint
 Each is scored against the reference (engine.eval.metrics): silhouette IoU, boundary F-score,
 foreground and full-crop depth MAE, per-finger IoU of part labels (sim: the render's labels
 against G's pixels labelled by the nearest bone, engine.sample_labels), the pose estimator's
@@ -53,6 +56,7 @@ from engine.eval.metrics import (
     pose_error_mm,
     silhouette_iou,
 )
+from engine.hand.sampler import MEAN_THICKNESS
 from engine.hand.skeleton import FINGERS, NUM_JOINTS, PART_INDEX
 from engine.models.generator import SkeletonUNet, generate_crops, generate_raw_and_cut
 from engine.models.inference import InferenceGenerator
@@ -79,15 +83,17 @@ ProgressFn = Callable[[str, int, "int | None"], None]
 class EvalBatch:
     """Poses y (B, 21, 3), views (B, 5), reference crops (B, 128, 128), the poses given to the
     generator (y with any missing joint completed by the fitted hand model as training completes
-    it, engine.data.dataset_crop, since G draws every bone) and the reference's part labels
-    (B, 128, 128) uint8 (all 0 where the source has none); `frames` (sim only) for the full-frame
-    metrics (engine.eval.full_frame)."""
+    it, engine.data.dataset_crop, since G draws every bone), the reference's part labels
+    (B, 128, 128) uint8 (all 0 where the source has none) and its hands' thicknesses (B,) (the
+    mean where the source has no shape), which a shape-aware G is told; `frames` (sim only) for
+    the full-frame metrics (engine.eval.full_frame)."""
 
     y: np.ndarray
     view: np.ndarray
     reference: np.ndarray
     y_input: np.ndarray
     labels: np.ndarray
+    thickness: np.ndarray
     frames: list[FrameRef] | None = None  # (sim) what renders each pose's full frame
 
 
@@ -106,7 +112,7 @@ class EvalSource:
 
 
 def _batched(items: Iterable[tuple], batch: int) -> Iterator[EvalBatch]:
-    """Items (y, view, reference, y_input, labels, FrameRef or None) stacked into batches."""
+    """Items (y, view, reference, y_input, labels, thickness, FrameRef or None) stacked into batches."""
     buf: list[tuple] = []
 
     def stacked() -> EvalBatch:
@@ -131,7 +137,7 @@ def sim_source(count: int, seed: int = TEST_SEED, batch: int = 64,
         for i in range(count):
             s = crop_sample(cfg, i)
             frame = FrameRef(s.hand.joints(), s.hand.shape.thickness, s.transform)
-            yield s.y, crop_view(s.transform), s.clean, s.y, s.labels, frame
+            yield s.y, crop_view(s.transform), s.clean, s.y, s.labels, np.float32(s.hand.shape.thickness), frame
 
     return EvalSource(_batched(items(), batch), total=count, labelled=True)
 
@@ -157,7 +163,7 @@ def dataset_source(reader: DatasetReader, count: int, batch: int = 64) -> EvalSo
                 source.skip("no usable joints for a crop")
                 continue
             used += 1
-            yield c.y, crop_view(c.transform), c.depth, c.y_input, unlabelled, None
+            yield c.y, crop_view(c.transform), c.depth, c.y_input, unlabelled, np.float32(MEAN_THICKNESS), None
 
     source.batches = _batched(items(), batch)
     return source
@@ -277,13 +283,14 @@ def evaluate(generator: nn.Module | InferenceGenerator, estimator: PoseNet, sour
     docstring. Non-finite outputs are counted once for both outputs (`non_finite_outputs`).
     per_image: also G's per-image rows under "per_image" ({"raw": ..., "cut": ...}; arrays, not
     JSON) for a paired comparison (engine.eval.paired)."""
-    scores = {"raw": _Scores(), "cut": _Scores(), "nn_baseline": _Scores(), "simulator": _Scores()}
+    scores = {"raw": _Scores(), "cut": _Scores(), "nn_baseline": _Scores(), "simulator": _Scores(),
+              "simulator_mean_hand": _Scores()}
     ref_features: list[np.ndarray] = []
     ref_pose_error: list[np.ndarray] = []
     done = non_finite = 0
     has_cut = True
     for b in source.batches:
-        raw, cut = generate_raw_and_cut(generator, b.y_input, b.view, batch_size=batch)
+        raw, cut = generate_raw_and_cut(generator, b.y_input, b.view, batch_size=batch, thickness=b.thickness)
         has_cut = cut is not None
         # A non-finite output is a failure, not a gap: it is scored as an empty crop (IoU 0, the
         # estimator's guess on nothing) and counted, so it cannot improve the mean by vanishing.
@@ -299,11 +306,13 @@ def evaluate(generator: nn.Module | InferenceGenerator, estimator: PoseNet, sour
             outputs["nn_baseline"], _ = retrieve(bank, b.y, b.view)
             estimated_ref = estimate(estimator, b.reference)
             outputs["simulator"] = b.reference if source.labelled else None
+            outputs["simulator_mean_hand"] = (np.stack([f.render_crop(MEAN_THICKNESS) for f in b.frames])
+                                              if b.frames is not None else None)
             full = [f.render() for f in b.frames] if b.frames is not None else None
             for name, images in outputs.items():
                 if images is None:
                     continue
-                if full is not None and name != "nn_baseline":  # a retrieved crop is another pose's
+                if full is not None and name not in ("nn_baseline", "simulator_mean_hand"):  # another pose's, another hand's
                     scores[name].frames.append(score_frames(images, b.frames, full))
                 if name == "simulator":
                     scores[name].add(images, b, estimated_ref, b.labels)
@@ -324,6 +333,8 @@ def evaluate(generator: nn.Module | InferenceGenerator, estimator: PoseNet, sour
     if source.labelled:
         # KID of the references against themselves says nothing: left out.
         result["simulator"] = scores["simulator"].summary(None, floor, seed=0)
+    if scores["simulator_mean_hand"].iou:
+        result["simulator_mean_hand"] = scores["simulator_mean_hand"].summary(ref_feats, floor, seed=0)
     result["skipped"] = dict(source.skipped)
     result["non_finite_outputs"] = non_finite
     return result

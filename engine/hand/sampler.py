@@ -40,6 +40,11 @@ class PoseRanges:
     image_fraction: float = 0.5  # the centre projects within this central fraction of the image
 
 
+# The thickness of a hand whose shape is not known (a dataset's; what a shape-aware generator draws
+# when told none): the middle of the sampled range.
+MEAN_THICKNESS = 0.5 * sum(PoseRanges().thickness)
+
+
 def _finger_angles(rng: np.random.Generator) -> np.ndarray:
     a = np.zeros((5, 4))
     for i, _ in enumerate(FINGERS):

@@ -56,6 +56,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.data.crop import BACKGROUND, CROP_SIZE
+from engine.hand.sampler import MEAN_THICKNESS, PoseRanges
 from engine.models import DEFAULT_GENERATOR_PATH
 from engine.models.checkpoint import CheckpointError, load_model, register
 from engine.models.pose_encoding import ENCODING_CHANNELS, encode_pose
@@ -63,6 +64,9 @@ from engine.models.pose_encoding import ENCODING_CHANNELS, encode_pose
 ENCODING_SIZE = CROP_SIZE // 2  # the skeleton is drawn at 64x64, see the module docstring
 OUTPUT_MODES = ("soft", "mask")  # what the network outputs in eval mode, see the module docstring
 FULL_STAGES = ("upsample", "shuffle")  # how the 64x64 U-Net reaches 128x128, see the module docstring
+# A shape-aware G's extra input plane: the hand's thickness (HandShape.thickness, which scales every
+# radius of the simulator's hand but no joint), mapped so the sampler's range spans [-1, 1].
+THICKNESS_RANGE = PoseRanges().thickness
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -79,13 +83,14 @@ class SkeletonUNet(nn.Module):
     (resolutions 64, 32, ... halving per level), channels of the full-resolution stage, and the
     eval-mode silhouette cut (`cut_silhouette`): its window, edge fraction and hand maximum; the
     eval-mode `output` ("soft" or "mask") and how the last stage reaches 128x128 (`full_stage`:
-    "upsample" or "shuffle"), both absent from the config at their original values.
+    "upsample" or "shuffle"), both absent from the config at their original values; and whether G
+    is told the hand's thickness (`shape_input`, absent when not: see `condition`).
     """
 
     def __init__(self, base: int = 24, levels: int = 4, full_res: int = 16, max_channels: int = 192,
                  edge_window: int = 9, edge_fraction: float = 0.5, hand_max: float = 0.8,
                  depth_window: int = 1, depth_step: float = 0.0, output: str = "soft",
-                 full_stage: str = "upsample") -> None:
+                 full_stage: str = "upsample", shape_input: bool = False) -> None:
         super().__init__()
         if output not in OUTPUT_MODES:
             raise ValueError(f"unknown generator output {output!r}; use {', '.join(OUTPUT_MODES)}")
@@ -98,10 +103,13 @@ class SkeletonUNet(nn.Module):
             self.config["output"] = output
         if full_stage != "upsample":
             self.config["full_stage"] = full_stage
+        self.shape_input = bool(shape_input)
+        if self.shape_input:
+            self.config["shape_input"] = True
         self.set_silhouette_cut(edge_window, edge_fraction, hand_max, depth_window, depth_step)
         widths = [min(base * 2 ** i, max_channels) for i in range(levels)]
         self.down = nn.ModuleList()
-        c_in = ENCODING_CHANNELS
+        c_in = input_channels(self.shape_input)
         for w in widths:
             self.down.append(_block(c_in, w))
             c_in = w
@@ -109,25 +117,27 @@ class SkeletonUNet(nn.Module):
         for w_skip in reversed(widths[:-1]):
             self.up.append(_block(c_in + w_skip, w_skip))
             c_in = w_skip
-        self.full = _block(c_in + ENCODING_CHANNELS, full_res)
+        self.full = _block(c_in + input_channels(self.shape_input), full_res)
         # "shuffle": the last stage runs at 64x64 and its 1x1 head gives each of the 2x2 output
         # pixels under a feature pixel its own two maps (sub-pixel convolution).
         self.head = nn.Conv2d(full_res, 2 if full_stage == "upsample" else 2 * 4, 1)
 
     def forward(self, y: torch.Tensor, view: torch.Tensor | None = None,
-                encoding: torch.Tensor | None = None, heads: bool = False
+                encoding: torch.Tensor | None = None, heads: bool = False,
+                thickness: torch.Tensor | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Poses y (B, 21, 3), views (B, 5) or None → crops (B, 1, 128, 128) in [-1, 1].
 
         `encoding` (B, C, 64, 64) is `encode_pose(y, view, size=ENCODING_SIZE)` when the caller
-        already has it (training shares it with the discriminator). Training mode returns x_hat;
+        already has it (training shares it with the discriminator). `thickness` (B,): the hands'
+        shape.thickness, which a shape-aware G draws (`condition`). Training mode returns x_hat;
         with `heads`, (x_hat, silhouette logit m, depth d), what the supervised-head terms need
         (one call, so DistributedDataParallel sees every output). Eval mode returns the
         network's output (`network_output`) after the silhouette cut.
         """
         if encoding is None:
             encoding = encode_pose(y, view, size=ENCODING_SIZE)
-        out = self.body(encoding)
+        out = self.body(self.condition(encoding, thickness))
         if heads:
             x_hat, logit = compose_output(out)
             return x_hat, logit, torch.tanh(out[:, 1:].float())
@@ -136,14 +146,37 @@ class SkeletonUNet(nn.Module):
         return self.cut_silhouette(network_output(out, self.output))
 
     def forward_parts(self, y: torch.Tensor, view: torch.Tensor | None = None,
-                      encoding: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                      encoding: torch.Tensor | None = None, thickness: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
         """(the network's output before the eval-mode cut, silhouette logit m), both
         (B, 1, 128, 128). The output is x_hat for a "soft" model (as trained), the hard
         composition for a "mask" model (`network_output`)."""
         if encoding is None:
             encoding = encode_pose(y, view, size=ENCODING_SIZE)
-        out = self.body(encoding)
+        out = self.body(self.condition(encoding, thickness))
         return network_output(out, self.output), out[:, :1].float()
+
+    def condition(self, encoding: torch.Tensor, thickness: torch.Tensor | None = None) -> torch.Tensor:
+        """The body's input from a skeleton encoding (B, ENCODING_CHANNELS, H, W).
+
+        Why a shape input: the simulator scales every radius of the hand by its shape.thickness
+        (sampled 0.9-1.1) and no joint moves, so a G that sees the joints alone can only draw
+        the mean hand: on 300 development poses the mean hand's own render scores silhouette IoU
+        0.968 against the true one, a ceiling below issue 15's 0.96-with-the-cut target plus
+        G's own error. A shape-aware G gets the thickness as one constant plane, (t - mean) /
+        half-range; hands without one (None: a real dataset's, a caller that has no shape) get
+        the mean. A G without the input returns the encoding unchanged and ignores `thickness`.
+        """
+        if not self.shape_input:
+            return encoding
+        n, _, h, w = encoding.shape
+        if thickness is None:
+            t = torch.full((n,), MEAN_THICKNESS, device=encoding.device)
+        else:
+            t = torch.as_tensor(thickness, device=encoding.device).reshape(n).float()
+        half = 0.5 * (THICKNESS_RANGE[1] - THICKNESS_RANGE[0])
+        plane = ((t - MEAN_THICKNESS) / half).to(encoding.dtype)[:, None, None, None].expand(n, 1, h, w)
+        return torch.cat([encoding, plane], dim=1)
 
     def body(self, encoding: torch.Tensor) -> torch.Tensor:
         """The convolutional part: encoding (B, C, 64, 64) -> head output (B, 2, 128, 128), the
@@ -197,6 +230,11 @@ class SkeletonUNet(nn.Module):
         return torch.where(keep, depth, torch.full_like(x, BACKGROUND))
 
 
+def input_channels(shape_input: bool) -> int:
+    """Channels of the body's input: the skeleton encoding's, plus the thickness plane."""
+    return ENCODING_CHANNELS + (1 if shape_input else 0)
+
+
 def network_output(out: torch.Tensor, output: str = "soft") -> torch.Tensor:
     """The network's own output (B, 1, 128, 128) from the head output, by the model's `output`
     mode: "soft" x_hat as trained (`compose_output`), or "mask": d where the silhouette logit
@@ -226,8 +264,10 @@ def local_minimum(x: torch.Tensor, window: int) -> torch.Tensor:
 
 @torch.no_grad()
 def generate_crops(model: nn.Module, y: np.ndarray, view: np.ndarray | None = None,
-                   batch_size: int = 64, silhouette_cut: bool = True) -> np.ndarray:
-    """Crops (N, 128, 128) float32 for poses y (N, 21, 3) and views (N, 5) (see crop_view).
+                   batch_size: int = 64, silhouette_cut: bool = True,
+                   thickness: np.ndarray | None = None) -> np.ndarray:
+    """Crops (N, 128, 128) float32 for poses y (N, 21, 3), views (N, 5) (see crop_view) and the
+    hands' thicknesses (N,) or None (the mean hand; a G without the shape input ignores them).
 
     Runs the model in eval mode (hardened silhouette) on its own device, in batches. `model`
     may be an InferenceGenerator already built with its backend (engine.models.inference). A
@@ -240,8 +280,9 @@ def generate_crops(model: nn.Module, y: np.ndarray, view: np.ndarray | None = No
 
     y = np.asarray(y, dtype=np.float32).reshape(-1, 21, 3)
     views = None if view is None else np.asarray(view, dtype=np.float32).reshape(-1, 5)
+    thick = None if thickness is None else np.asarray(thickness, dtype=np.float32).reshape(-1)
     if isinstance(model, InferenceGenerator):  # already built (its backend chosen) by the caller
-        raw, cut = model.raw_and_cut(y, views)
+        raw, cut = model.raw_and_cut(y, views, thick)
         return cut if silhouette_cut else raw
     model.eval()
     device = next(model.parameters()).device
@@ -250,7 +291,7 @@ def generate_crops(model: nn.Module, y: np.ndarray, view: np.ndarray | None = No
     for i in range(0, len(y), batch_size):
         vb = None if views is None else views[i:i + batch_size]
         if fast is not None:
-            out.append(fast(y[i:i + batch_size], vb))
+            out.append(fast(y[i:i + batch_size], vb, None if thick is None else thick[i:i + batch_size]))
             continue
         yb = torch.from_numpy(y[i:i + batch_size]).to(device)
         out.append(model(yb, None if vb is None else torch.from_numpy(vb).to(device))[:, 0].float().cpu().numpy())
@@ -259,10 +300,12 @@ def generate_crops(model: nn.Module, y: np.ndarray, view: np.ndarray | None = No
 
 @torch.no_grad()
 def generate_raw_and_cut(model: nn.Module, y: np.ndarray, view: np.ndarray | None = None,
-                         batch_size: int = 64) -> tuple[np.ndarray, np.ndarray | None]:
+                         batch_size: int = 64, thickness: np.ndarray | None = None
+                         ) -> tuple[np.ndarray, np.ndarray | None]:
     """(raw network output, output after the eval-mode silhouette cut), each (N, 128, 128), from
     one pass. A model without a cut (not a SkeletonUNet) gives its eval-mode output and None.
-    `model` may be an InferenceGenerator already built with its backend."""
+    `model` may be an InferenceGenerator already built with its backend; `thickness` as for
+    generate_crops."""
     from engine.models.inference import InferenceGenerator  # it builds on this module
 
     if isinstance(model, InferenceGenerator):
@@ -273,7 +316,7 @@ def generate_raw_and_cut(model: nn.Module, y: np.ndarray, view: np.ndarray | Non
         fast = InferenceGenerator(model.eval())
     y = np.asarray(y, dtype=np.float32).reshape(-1, 21, 3)
     views = None if view is None else np.asarray(view, dtype=np.float32).reshape(-1, 5)
-    return fast.raw_and_cut(y, views)
+    return fast.raw_and_cut(y, views, thickness)
 
 
 def load_generator(path: str | Path = DEFAULT_GENERATOR_PATH,

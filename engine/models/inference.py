@@ -144,14 +144,16 @@ class InferenceGenerator:
         self._graph: _Batch1Graph | None | bool = None if cuda_graphs and self.device.type == "cuda" else False
         self.graph_fallback: str | None = None  # why batch 1 runs eagerly on CUDA, when it does
 
-    def encode(self, y: np.ndarray, view: np.ndarray | None) -> torch.Tensor:
-        """The 64x64 skeleton encoding on this generator's device (numpy on the CPU)."""
+    def encode(self, y: np.ndarray, view: np.ndarray | None, thickness: np.ndarray | None = None) -> torch.Tensor:
+        """The network's 64x64 input on this generator's device (numpy on the CPU): the skeleton
+        encoding, with the thickness plane for a shape-aware G (SkeletonUNet.condition)."""
+        thick = None if thickness is None else torch.from_numpy(np.array(thickness, np.float32).reshape(-1))
         if self.cpu:
-            enc = torch.from_numpy(encode_pose_numpy(y, view, size=ENCODING_SIZE))
+            enc = self.net.condition(torch.from_numpy(encode_pose_numpy(y, view, size=ENCODING_SIZE)), thick)
             return enc.contiguous(memory_format=torch.channels_last)
         yt = torch.from_numpy(y).to(self.device, non_blocking=True)
         vt = None if view is None else torch.from_numpy(view).to(self.device, non_blocking=True)
-        return encode_pose(yt, vt, size=ENCODING_SIZE)
+        return self.net.condition(encode_pose(yt, vt, size=ENCODING_SIZE), thick)
 
     def network(self, encoding: torch.Tensor) -> torch.Tensor:
         """The network's output (B, 1, 128, 128) before the cut, from an encoding made by
@@ -160,7 +162,7 @@ class InferenceGenerator:
             return network_output(self._int8(encoding), self.net.output)
         # no cast cache: a CUDA graph must capture the weights' casts, not a cache filled outside it
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp, cache_enabled=False):
-            soft, _ = self.net.forward_parts(None, None, encoding)  # y is unused given the encoding
+            soft = network_output(self.net.body(encoding), self.net.output)  # `encode` conditioned it
         return soft
 
     def network_and_cut(self, encoding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -215,22 +217,29 @@ class InferenceGenerator:
         where a batch runs whole."""
         return (INT8_CHUNK if self._int8 is not None else CPU_CHUNK) if self.cpu else None
 
-    def __call__(self, y: np.ndarray, view: np.ndarray | None = None) -> np.ndarray:
-        raw, cut = self.raw_and_cut(y, view)
+    def __call__(self, y: np.ndarray, view: np.ndarray | None = None,
+                 thickness: np.ndarray | None = None) -> np.ndarray:
+        raw, cut = self.raw_and_cut(y, view, thickness)
         return cut if self.silhouette_cut else raw
 
-    def raw_and_cut(self, y: np.ndarray, view: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(raw x_hat, after the cut), each (B, 128, 128) float32, from one pass of the network."""
+    def raw_and_cut(self, y: np.ndarray, view: np.ndarray | None = None,
+                    thickness: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(raw x_hat, after the cut), each (B, 128, 128) float32, from one pass of the network.
+        `thickness` (B,): the hands' shape.thickness, None for the mean hand (a G without the
+        shape input ignores it)."""
         y = np.ascontiguousarray(y, dtype=np.float32).reshape(-1, 21, 3)
         if view is not None:
             view = np.ascontiguousarray(view, dtype=np.float32).reshape(-1, VIEW_SIZE)
+        if thickness is not None:
+            thickness = np.broadcast_to(np.asarray(thickness, np.float32).reshape(-1), (len(y),))
         chunk = self.chunk or max(len(y), 1)
         raw = np.empty((len(y), CROP_SIZE, CROP_SIZE), np.float32)
         cut = np.empty_like(raw)
         with torch.inference_mode():
             for i in range(0, len(y), chunk):
                 vb = None if view is None else view[i:i + chunk]
-                soft, kept = self.network_and_cut(self.encode(y[i:i + chunk], vb))
+                tb = None if thickness is None else thickness[i:i + chunk]
+                soft, kept = self.network_and_cut(self.encode(y[i:i + chunk], vb, tb))
                 raw[i:i + chunk] = soft[:, 0].cpu().numpy()
                 cut[i:i + chunk] = kept[:, 0].cpu().numpy()
         return raw, cut

@@ -75,23 +75,28 @@ def int8_unavailable() -> str | None:
     return None
 
 
-def calibration_encodings(count: int = CALIBRATION_POSES, seed: int = CALIBRATION_SEED) -> torch.Tensor:
-    """(count, C, 64, 64) skeleton encodings of the calibration stream's poses, as inference draws them."""
-    return torch.from_numpy(encode_pose_numpy(*stream_poses(seed, 0, count), size=ENCODING_SIZE))
+def calibration_inputs(net: SkeletonUNet, count: int = CALIBRATION_POSES, seed: int = CALIBRATION_SEED) -> torch.Tensor:
+    """(count, C, 64, 64) inputs of `net`'s body for the calibration stream's poses, as inference
+    makes them (the skeleton encoding, conditioned on the hand's thickness for a shape-aware G)."""
+    y, view, thickness = stream_poses(seed, 0, count)
+    return net.condition(torch.from_numpy(encode_pose_numpy(y, view, size=ENCODING_SIZE)), torch.from_numpy(thickness))
 
 
-def stream_poses(seed: int, start: int, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """(y (count, 21, 3), view (count, 5)) float32 of samples start.. of the simulator stream
-    `seed`, as inference draws them (no render: a pose and its camera are all G sees)."""
+def stream_poses(seed: int, start: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(y (count, 21, 3), view (count, 5), thickness (count,)) float32 of samples start.. of the
+    simulator stream `seed`, as inference draws them (no render: a pose, its camera and its
+    hand's thickness are all G sees)."""
     config = SimConfig(seed=seed)
-    ys, views = [], []
+    ys, views, thickness = [], [], []
     for i in range(start, start + count):
         d = draw(config, i)
         joints = d.hand.joints()
         transform = make_transform(joints, d.camera)
         ys.append(normalise_joints(joints, transform))
         views.append(crop_view(transform))
-    return np.stack(ys).astype(np.float32), np.stack(views).astype(np.float32)
+        thickness.append(d.hand.shape.thickness)
+    return (np.stack(ys).astype(np.float32), np.stack(views).astype(np.float32),
+            np.asarray(thickness, np.float32))
 
 
 def quantize_body(folded: SkeletonUNet, encodings: torch.Tensor | None = None) -> nn.Module:
@@ -105,7 +110,7 @@ def quantize_body(folded: SkeletonUNet, encodings: torch.Tensor | None = None) -
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
     if encodings is None:
-        encodings = calibration_encodings()
+        encodings = calibration_inputs(folded)
     torch.backends.quantized.engine = QUANT_ENGINE  # process-wide; the only quantized model here
     body = _Body(copy.deepcopy(folded).cpu().float().eval())
     with warnings.catch_warnings():  # torch.ao's notice that the API is moving to torchao

@@ -45,9 +45,9 @@ def evaluate_generator(model: torch.nn.Module, crops: Crops, device: torch.devic
     model.eval()
     out, raw = [], []
     for i in range(0, len(crops), batch):
-        _, y, v = crops.batch(np.arange(i, min(i + batch, len(crops))), device)
+        _, y, v, thickness = crops.batch(np.arange(i, min(i + batch, len(crops))), device)
         if isinstance(model, SkeletonUNet):
-            soft = model.forward_parts(y, v)[0].float()
+            soft = model.forward_parts(y, v, thickness=thickness)[0].float()
             raw.append(soft[:, 0].cpu().numpy())
             out.append(model.cut_silhouette(soft)[:, 0].cpu().numpy())
         else:
@@ -74,8 +74,8 @@ def calibrate_silhouette_cut(model: SkeletonUNet, crops: Crops, device: torch.de
     model.eval()
     raw = []
     for i in range(0, len(crops), batch):
-        _, y, v = crops.batch(np.arange(i, min(i + batch, len(crops))), device)
-        raw.append(model.forward_parts(y, v)[0].float())
+        _, y, v, thickness = crops.batch(np.arange(i, min(i + batch, len(crops))), device)
+        raw.append(model.forward_parts(y, v, thickness=thickness)[0].float())
     raw_all, target = torch.cat(raw), np.asarray(crops.depth, dtype=np.float32)
 
     def score(*cut: float) -> dict[str, float]:

@@ -141,7 +141,7 @@ def distill(run_dir: Path, given: dict, progress: Progress = silent, stop_after:
         epoch, offset = divmod(step * options["batch_size"], len(train))
         order = np.random.default_rng([options["seed"], epoch]).permutation(len(train))
         idx = order[offset:offset + options["batch_size"]]
-        x, y, v = train.batch(idx, torch.device("cpu"))
+        x, y, v, _ = train.batch(idx, torch.device("cpu"))  # the soft teacher draws the mean hand
         common.set_lr(optimiser, common.cosine_lr(options["lr"], step, total))
         losses = distill_step(student, teacher_net, optimiser, x, y, v, options["truth_weight"])
         step += 1

@@ -98,8 +98,8 @@ def preview_image(model: torch.nn.Module, crops: Crops, device: torch.device, co
     was_training = model.training
     model.eval()
     idx = np.arange(min(count, len(crops)))
-    x, y, v = crops.batch(idx, device)
-    fake = model(y, v)[:, 0].float().cpu().numpy()
+    x, y, v, thickness = crops.batch(idx, device)
+    fake = model(y, v, thickness=thickness)[:, 0].float().cpu().numpy()
     enc = encode_pose(y, v)[:, :6].amax(1).cpu().numpy()
     model.train(was_training)
     rows = [np.hstack([(np.clip(e, 0, 1) * 255).astype(np.uint8), _gray(f), _gray(t[0])])
@@ -111,7 +111,8 @@ def preview_image(model: torch.nn.Module, crops: Crops, device: torch.device, co
 
 def build_models(options: dict) -> tuple[SkeletonUNet, PatchCritic]:
     return (SkeletonUNet(base=options["g_base"], levels=options["g_levels"], full_res=options["g_full"],
-                         output=options["g_output"], full_stage=options["g_full_stage"]),
+                         output=options["g_output"], full_stage=options["g_full_stage"],
+                         shape_input=options.get("g_shape_input", False)),
             PatchCritic(base=options["d_base"]))
 
 
@@ -151,8 +152,10 @@ def gan_step(G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimize
              view: torch.Tensor, l2_weight: float = 1.0,
              g_objective: GeneratorObjective | None = None, mask_weight: float = 0.0,
              depth_weight: float = 0.0, adv_weight: float = 1.0, gap_weight: float = 0.0,
-             step_weight: float = 0.0, part_weight: float = 0.0) -> dict[str, float]:
-    """One alternating update (D, then G) on a batch: crops x (B, 1, 128, 128), poses, views.
+             step_weight: float = 0.0, part_weight: float = 0.0,
+             thickness: torch.Tensor | None = None) -> dict[str, float]:
+    """One alternating update (D, then G) on a batch: crops x (B, 1, 128, 128), poses, views,
+    and the hands' thicknesses (B,) for a shape-aware G (SkeletonUNet.condition).
 
     G minimises `g_objective` when given (a styled run), else the design's adversarial + L2;
     either plus the supervised-head terms when a weight of theirs is set (engine.losses.head_loss).
@@ -165,9 +168,9 @@ def gan_step(G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimize
     x = x.contiguous(memory_format=torch.channels_last)
     with common.autocast(device):
         if heads:
-            fake, logit, depth = G(y, view, encoding=enc, heads=True)
+            fake, logit, depth = G(y, view, encoding=enc, heads=True, thickness=thickness)
         else:
-            fake = G(y, view, encoding=enc)
+            fake = G(y, view, encoding=enc, thickness=thickness)
         # D step: real and fake in one forward, so each backward follows exactly one forward
         # (what DDP and spectral norm's in-place power iteration need).
         logits = D(torch.cat([x, fake.detach()]), y, encoding=torch.cat([enc, enc]))
@@ -227,7 +230,7 @@ def _train(run_dir: Path, given: dict, d: Dist, progress: Progress, stop_after: 
     # Everything a run reads from outside is checked before its folder is written.
     style = load_style_target(options) if options["style"] else None
     fresh = not (resuming and (run_dir / STATE_FILE).exists())
-    init = read_init(options["init"], build_models(options)[0].config) if options["init"] and fresh else None
+    init = read_init(options["init"], build_models(options)[0]) if options["init"] and fresh else None
     if options["threads"]:
         torch.set_num_threads(int(options["threads"]))
     progress = progress if d.is_main else silent
@@ -281,14 +284,14 @@ def _train(run_dir: Path, given: dict, d: Dist, progress: Progress, stop_after: 
     while step < total:
         epoch, j = divmod(step, per_epoch)
         idx = _epoch_indices(len(train), options["seed"], epoch, d)[j * batch:(j + 1) * batch]
-        x, y, v = train.batch(idx, dev)
+        x, y, v, thickness = train.batch(idx, dev)
         lr_g = common.cosine_lr(options["lr_g"], step, total)
         lr_d = common.cosine_lr(options["lr_d"], step, total)
         common.set_lr(opt_g, lr_g)
         common.set_lr(opt_d, lr_d)
         losses = gan_step(G, D, opt_g, opt_d, scaler_g, scaler_d, x, y, v, options["l2_weight"], objective,
                           options["mask_weight"], options["depth_weight"], options["adv_weight"],
-                          options["gap_weight"], options["step_weight"], options["part_weight"])
+                          options["gap_weight"], options["step_weight"], options["part_weight"], thickness)
         step += 1
         n_sums += 1
         n_window += len(x) * d.world_size

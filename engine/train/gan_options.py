@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.sim.sensors import SENSOR_NAMES
-from engine.train.options import defaults, mutable, option
+from engine.train.options import defaults, mutable, option, yes_no
 
 _DEVICES = ("auto", "cpu", "cuda")
 _FULL_STAGES = ("upsample", "shuffle")  # engine.models.generator.FULL_STAGES
@@ -51,6 +51,9 @@ class GanOptions:
     g_output: str = option("soft", "what G outputs in eval mode: soft (x_hat as trained) or mask (depth "
                            "head where the silhouette logit > 0); engine.models.generator",
                            choices=_OUTPUTS)
+    g_shape_input: bool = option(False, "whether G is told each hand's thickness (shape.thickness, which the "
+                                 "simulator's radii follow and the joints do not show): true or false; "
+                                 "engine.models.generator", parse=yes_no)
     d_base: int = option(16, "discriminator base channels")
     checkpoint_every: int = option(250, "steps between checkpoints + evaluations", mutable=True)
     preview_every: int = option(250, "steps between preview images", mutable=True)
@@ -70,8 +73,9 @@ class GanOptions:
     w_content: float = option(2.0, "L_ST content weight, relu4_2")
     w_style: float = option(0.15, "L_ST Gram style weight, relu1_1..relu5_1")
     w_tv: float = option(0.5, "L_ST total-variation weight")
-    init: str | None = option(None, "a generator .safetensors that a new run's G starts from (same --g-* sizes)",
-                              parse=str)
+    init: str | None = option(None, "a generator .safetensors that a new run's G starts from (same --g-* sizes; "
+                              "one without the shape input starts a --g-shape-input G as itself, the "
+                              "thickness plane's weights zero)", parse=str)
 
 
 DEFAULTS: dict[str, object] = defaults(GanOptions)  # the options.json a new run starts from

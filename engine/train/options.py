@@ -43,6 +43,14 @@ def names(text: str) -> list[str]:
     return items
 
 
+def yes_no(text: str) -> bool:
+    """A boolean flag's text: true/false (also yes/no, 1/0)."""
+    value = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
+
+
 def _json_value(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 

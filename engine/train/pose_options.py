@@ -3,23 +3,14 @@ resume rule are derived (engine.train.options). Free of torch so the command lin
 """
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
 from engine.data.readers.sim import SimConfig
 from engine.models import DEFAULT_ESTIMATOR_WIDTHS, ESTIMATOR_HEADS as HEADS
 from engine.sim.sensors import SENSOR_NAMES
-from engine.train.options import mutable, option, to_json
+from engine.train.options import mutable, option, to_json, yes_no
 
 MODEL_FILE = "pose_estimator.safetensors"
-
-
-def yes_no(text: str) -> bool:
-    """A boolean flag's text: true/false (also yes/no, 1/0)."""
-    value = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(text.lower())
-    if value is None:
-        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-    return value
 
 
 @dataclass(frozen=True)

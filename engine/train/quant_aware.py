@@ -111,11 +111,11 @@ def train_step(student: SkeletonUNet, teacher: SkeletonUNet, qparams: dict, opti
 
 
 def int8_agreement(model: SkeletonUNet, reference: tuple[np.ndarray, np.ndarray],
-                   y: np.ndarray, view: np.ndarray) -> dict[str, float]:
+                   y: np.ndarray, view: np.ndarray, thickness: np.ndarray | None = None) -> dict[str, float]:
     """How far `model` in int8 lies from `reference` (the teacher's float32 raw and cut crops on
-    poses y, view): the silhouette's disagreement (fraction of pixels hand in one cut only),
-    the mean depth difference where both cuts have hand, and the raw output's over the crop."""
-    raw, cut = InferenceGenerator(model, backend="int8").raw_and_cut(y, view)
+    poses y, view, thickness): the silhouette's disagreement (fraction of pixels hand in one cut
+    only), the mean depth difference where both cuts have hand, and the raw output's over the crop."""
+    raw, cut = InferenceGenerator(model, backend="int8").raw_and_cut(y, view, thickness)
     raw_ref, cut_ref = reference
     hand, hand_ref = cut < HAND_BELOW, cut_ref < HAND_BELOW
     both = hand & hand_ref
@@ -135,8 +135,8 @@ def train_quant_aware(run_dir: Path, given: dict, progress: Progress = silent,
     teacher = fold_generator(teacher_model)
     student = fold_generator(teacher_model).requires_grad_(True)
     optimiser = torch.optim.Adam(student.parameters(), lr=options["lr"])
-    y_dev, view_dev = stream_poses(options["seed"] + DEVELOPMENT_SEED_OFFSET, 0, options["eval_count"])
-    reference = InferenceGenerator(teacher_model).raw_and_cut(y_dev, view_dev)
+    dev_poses = stream_poses(options["seed"] + DEVELOPMENT_SEED_OFFSET, 0, options["eval_count"])
+    reference = InferenceGenerator(teacher_model).raw_and_cut(*dev_poses)
     step, elapsed, qparams, before = 0, 0.0, None, None
     state_path = run_dir / STATE_FILE
     if resuming and state_path.exists():
@@ -146,7 +146,7 @@ def train_quant_aware(run_dir: Path, given: dict, progress: Progress = silent,
         step, elapsed, before = int(state["step"]), float(state["elapsed_s"]), state["before"]
         qparams = {k: (float(s), int(z)) for k, (s, z) in state["qparams"].items()}
     if before is None:
-        before = int8_agreement(teacher_model, reference, y_dev, view_dev)
+        before = int8_agreement(teacher_model, reference, *dev_poses)
     run_log = common.RunLog(run_dir, LOG_COLUMNS, resume_step=step if resuming else None)
     total, batch = int(options["steps"]), int(options["batch_size"])
     progress("qat", step, total, {})
@@ -155,8 +155,9 @@ def train_quant_aware(run_dir: Path, given: dict, progress: Progress = silent,
     while step < total:
         if qparams is None or step % options["recalibrate_every"] == 0:
             qparams = runtime_qparams(quantize_body(student))
-        y, view = stream_poses(options["seed"], step * batch, batch)
-        encoding = torch.from_numpy(encode_pose_numpy(y, view, size=ENCODING_SIZE))
+        y, view, thickness = stream_poses(options["seed"], step * batch, batch)
+        encoding = student.condition(torch.from_numpy(encode_pose_numpy(y, view, size=ENCODING_SIZE)),
+                                     torch.from_numpy(thickness))
         common.set_lr(optimiser, common.cosine_lr(options["lr"], step, total))
         losses = train_step(student, teacher, qparams, optimiser, encoding, options["depth_weight"])
         step += 1
@@ -171,7 +172,7 @@ def train_quant_aware(run_dir: Path, given: dict, progress: Progress = silent,
         out_of_time = stop_after is not None and time.monotonic() - started - elapsed >= stop_after
         if step % options["checkpoint_every"] == 0 or step == total or out_of_time:
             model = unfold_into(teacher_model, student)
-            agreement = int8_agreement(model, reference, y_dev, view_dev)
+            agreement = int8_agreement(model, reference, *dev_poses)
             _checkpoint(run_dir, options, teacher_info, model, step, time.monotonic() - started, before, agreement)
             common.save_state(state_path, {"step": step, "elapsed_s": float(time.monotonic() - started),
                                            "student": student.state_dict(), "optimiser": optimiser.state_dict(),

@@ -40,7 +40,7 @@ def use_stand_in_generator(c) -> None:
     from engine.data.crop import CROP_SIZE
 
     disk = np.hypot(*np.mgrid[-1:1:CROP_SIZE * 1j, -1:1:CROP_SIZE * 1j]) < 0.5
-    c.runtime.generator = lambda y, transform, cut=True: np.where(disk, -0.2, 1.0).astype(np.float32)
+    c.runtime.generator = lambda y, transform, cut=True, thickness=1.0: np.where(disk, -0.2, 1.0).astype(np.float32)
     c.generator_available = True
     c.generatorChanged.emit(True)
     c.request_frame()

@@ -17,19 +17,19 @@ EVENT_TIMEOUT_S = 30.0  # generous: only a hang reaches it
 DISK = np.hypot(*np.mgrid[-1:1:CROP_SIZE * 1j, -1:1:CROP_SIZE * 1j]) < 0.5
 
 
-def good_generator(y, transform, cut=True):
+def good_generator(y, transform, cut=True, thickness=1.0):
     return np.where(DISK, -0.2, 1.0).astype(np.float32)
 
 
-def raising_generator(y, transform, cut=True):
+def raising_generator(y, transform, cut=True, thickness=1.0):
     raise RuntimeError("model exploded\nwith a second line")
 
 
-def nan_generator(y, transform, cut=True):
+def nan_generator(y, transform, cut=True, thickness=1.0):
     return np.where(DISK, np.nan, 1.0)
 
 
-def inf_generator(y, transform, cut=True):
+def inf_generator(y, transform, cut=True, thickness=1.0):
     return np.where(DISK, -np.inf, 1.0)
 
 

@@ -35,7 +35,7 @@ def test_loading_the_generator_shows_progress_and_can_be_cancelled(open_window, 
         asked.append(cancelled())
         if cancelled():
             return None, "CPU", generator_loading.CANCELLED_MESSAGE
-        return (lambda y, transform, cut=True: y), "CPU", "Generator loaded"
+        return (lambda y, transform, cut=True, thickness=1.0: y), "CPU", "Generator loaded"
 
     monkeypatch.setattr(generator_loading, "load_default_generator", slow_loader)
     window = open_window(load_generator=True)

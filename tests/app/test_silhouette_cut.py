@@ -14,7 +14,7 @@ def install_switch_aware_generator(c) -> list[bool]:
     r = np.hypot(*np.mgrid[-1:1:CROP_SIZE * 1j, -1:1:CROP_SIZE * 1j])
     calls: list[bool] = []
 
-    def generate(y, transform, silhouette_cut=True):
+    def generate(y, transform, silhouette_cut=True, thickness=1.0):
         calls.append(silhouette_cut)
         return np.where(r < (0.5 if silhouette_cut else 0.3), -0.2, 1.0).astype(np.float32)
 
