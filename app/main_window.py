@@ -30,6 +30,7 @@ from engine.camera import CAMERA_PRESETS, CAMERA_TITLES, Camera
 from engine.hand import controls
 from engine.hand.model import HandPose
 from engine.hand.presets import load_preset, preset_names
+from engine.hand.sampler import PoseRanges
 from engine.hand.skeleton import FINGERS, JOINT_NAMES, finger_of_joint
 from engine.runtime import FrameResult
 from widgets.camera_panel import CUSTOM, CameraPanel
@@ -90,7 +91,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         # Pose and camera share the left column (the camera changes rarely); the style bank gets
         # a narrow right column, so the 3D view and the depth image keep most of the width.
-        self.pose_panel = PosePanel(FINGERS)
+        self.pose_panel = PosePanel(FINGERS, PoseRanges().thickness)
         pose_dock = self._add_dock("Pose", self.pose_panel, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         cam_presets = {CAMERA_TITLES.get(k, k): (c.fx, c.fy, c.cx, c.cy, c.width, c.height)
                        for k, c in CAMERA_PRESETS.items()}
@@ -154,6 +155,7 @@ class MainWindow(QtWidgets.QMainWindow):
         pp.randomPoseRequested.connect(self._framing(c.pose_edits.random_pose))
         pp.mirrorRequested.connect(self._framing(c.pose_edits.mirror))
         pp.handednessChanged.connect(c.pose_edits.set_handedness)
+        pp.thicknessChanged.connect(c.pose_edits.set_thickness)
         pp.fingerResetRequested.connect(c.pose_edits.reset_finger)
         pp.handResetRequested.connect(self._framing(c.pose_edits.reset_hand))
 
@@ -222,8 +224,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if dragging:
             return  # the panels catch up on release
         panel = pose_panel_state(hand)
-        self.pose_panel.set_state(curls=panel.curls, spreads=panel.spreads,
-                                  rotation=panel.rotation, handedness=panel.handedness)
+        self.pose_panel.set_state(curls=panel.curls, spreads=panel.spreads, rotation=panel.rotation,
+                                  handedness=panel.handedness, thickness=panel.thickness)
         self.camera_panel.set_distance(panel.distance_mm)
 
     def _draw_frame(self, result: FrameResult) -> None:

@@ -66,6 +66,11 @@ class PoseEdits:
     def mirror(self) -> None:
         self.set_pose(mirror_pose(self.hand), "Mirror")
 
+    def set_thickness(self, thickness: float) -> None:
+        """The hand's shape.thickness: the simulator's radii follow it, and a shape-aware G."""
+        shape = replace(self.hand.shape, thickness=float(thickness))
+        self.set_pose(replace(self.hand, shape=shape), "Thickness", merge_key=("thickness",))
+
     def set_handedness(self, side: str) -> None:
         if side != self.hand.handedness:
             self.set_pose(replace(self.hand, handedness=side), f"{side.capitalize()} hand")

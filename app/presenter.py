@@ -58,6 +58,7 @@ class PosePanelState:
     rotation: tuple[float, float, float]
     handedness: str
     distance_mm: float
+    thickness: float
 
 
 def hand_drawing(hand: HandPose, with_surface: bool = True) -> HandDrawing:
@@ -75,7 +76,8 @@ def pose_panel_state(hand: HandPose) -> PosePanelState:
     return PosePanelState(curls={f: controls.finger_curl(hand, f) for f in FINGERS},
                           spreads={f: controls.finger_spread(hand, f) for f in FINGERS},
                           rotation=tuple(controls.global_rotation_deg(hand)),
-                          handedness=hand.handedness, distance_mm=controls.hand_distance(hand))
+                          handedness=hand.handedness, distance_mm=controls.hand_distance(hand),
+                          thickness=hand.shape.thickness)
 
 
 def screen_rotation(dx_deg: float, dy_deg: float, right: np.ndarray, down: np.ndarray) -> np.ndarray:

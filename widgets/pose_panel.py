@@ -1,5 +1,5 @@
-"""Pose controls: a searchable preset library, per-finger curl and spread, global rotation and
-whole-hand actions. Emits what the user asked for; ``set_state`` mirrors the app's pose back
+"""Pose controls: a searchable preset library, per-finger curl and spread, global rotation,
+whole-hand actions and the hand's thickness. Emits what the user asked for; ``set_state`` mirrors the app's pose back
 without echoing it as a new edit.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from . import theme
 from .images import thumbnail_icon
 
 _STEPS = 100                      # slider ticks per unit of curl or spread
+_PERCENT = 100                    # thickness slider ticks per unit (1 % steps)
 _ROTATION_LIMIT_DEG = 180
 _THUMBNAIL_PX = 56
 HANDEDNESS: tuple[str, ...] = ("left", "right")
@@ -35,11 +36,15 @@ class PosePanel(QtWidgets.QWidget):
     handednessChanged = QtCore.Signal(str)                     # "left" or "right"
     fingerResetRequested = QtCore.Signal(str)
     handResetRequested = QtCore.Signal()
+    thicknessChanged = QtCore.Signal(float)                    # the hand's thickness, 1 = the mean hand
 
-    def __init__(self, fingers: Sequence[str], parent: QtWidgets.QWidget | None = None):
+    def __init__(self, fingers: Sequence[str], thickness_range: tuple[float, float] = (0.9, 1.1),
+                 parent: QtWidgets.QWidget | None = None):
+        """`thickness_range`: the hand thicknesses offered (the range the app's models know)."""
         super().__init__(parent)
         if not fingers:
             raise ValueError("PosePanel needs at least one finger name")
+        self._thickness_range = (round(thickness_range[0] * _PERCENT), round(thickness_range[1] * _PERCENT))
         self._fingers = list(fingers)
         self._curl: dict[str, QtWidgets.QSlider] = {}
         self._spread: dict[str, QtWidgets.QSlider] = {}
@@ -147,6 +152,18 @@ class PosePanel(QtWidgets.QWidget):
         self._hand_buttons.button(HANDEDNESS.index("right")).setChecked(True)
         self._hand_buttons.idClicked.connect(lambda i: self.handednessChanged.emit(HANDEDNESS[i]))
         grid.addLayout(hand_row, 2, 0, 1, 2)
+        thickness_row = QtWidgets.QHBoxLayout()
+        thickness_row.addWidget(QtWidgets.QLabel("Thickness"))
+        self._thickness = self._slider(*self._thickness_range, "How thick the hand is: every finger, the palm "
+                                                               "and the arm (100 % = the mean hand)")
+        self._thickness_box = QtWidgets.QSpinBox(suffix=" %", keyboardTracking=False)
+        self._thickness_box.setRange(*self._thickness_range)
+        for widget, partner in ((self._thickness, self._thickness_box), (self._thickness_box, self._thickness)):
+            widget.setValue(_PERCENT)
+            widget.valueChanged.connect(lambda v, p=partner: self._on_thickness_edited(p, v))
+        thickness_row.addWidget(self._thickness)
+        thickness_row.addWidget(self._thickness_box)
+        grid.addLayout(thickness_row, 3, 0, 1, 2)
         return box
 
     @staticmethod
@@ -171,7 +188,7 @@ class PosePanel(QtWidgets.QWidget):
     def set_state(self, curls: Mapping[str, float] | None = None,
                   spreads: Mapping[str, float] | None = None,
                   rotation: Sequence[float] | None = None,
-                  handedness: str | None = None) -> None:
+                  handedness: str | None = None, thickness: float | None = None) -> None:
         """Show the app's pose without emitting any change signal; None leaves a part as is."""
         for finger, value in (curls or {}).items():
             _set_quietly(self._curl[finger], round(float(value) * _STEPS))
@@ -184,6 +201,9 @@ class PosePanel(QtWidgets.QWidget):
         if handedness is not None:
             with QtCore.QSignalBlocker(self._hand_buttons):
                 self._hand_buttons.button(HANDEDNESS.index(handedness)).setChecked(True)
+        if thickness is not None:  # a file's hand may lie outside the offered range: shown at its end
+            for widget in (self._thickness, self._thickness_box):
+                _set_quietly(widget, round(float(thickness) * _PERCENT))
 
     def set_selected_finger(self, finger: str) -> None:
         """Select the finger 'Reset finger' acts on (e.g. after a joint drag), without a signal."""
@@ -205,6 +225,9 @@ class PosePanel(QtWidgets.QWidget):
 
     def handedness(self) -> str:
         return HANDEDNESS[self._hand_buttons.checkedId()]
+
+    def thickness(self) -> float:
+        return self._thickness.value() / _PERCENT
 
     def visible_presets(self) -> list[str]:
         items = (self._preset_list.item(i) for i in range(self._preset_list.count()))
@@ -229,6 +252,10 @@ class PosePanel(QtWidgets.QWidget):
                             value: int) -> None:
         _set_quietly(partner, value)
         self.globalRotationChanged.emit(*self.rotation())
+
+    def _on_thickness_edited(self, partner: QtWidgets.QAbstractSlider | QtWidgets.QSpinBox, value: int) -> None:
+        _set_quietly(partner, value)
+        self.thicknessChanged.emit(value / _PERCENT)
 
     def _on_reset_finger(self) -> None:
         self.fingerResetRequested.emit(self.selected_finger)

@@ -263,6 +263,18 @@ def test_an_old_scene_with_a_style_image_restores_it(window, qtbot, tmp_path):
     assert window.style_picker.current_style == str(image)
 
 
+def test_the_thickness_control_reshapes_the_hand_the_frame_draws_and_undo_restores(window, qtbot):
+    c, panel = window.controller, window.pose_panel
+    before = c.hand
+    panel._thickness.setValue(107)  # as the user drags it: one undo step however many moves
+    panel._thickness.setValue(108)
+    assert c.hand.shape.thickness == pytest.approx(1.08) and c.frame_request().thickness == pytest.approx(1.08)
+    assert np.array_equal(c.hand.angles, before.angles)  # the pose itself is untouched
+    c.undo()
+    assert c.hand.shape.thickness == before.shape.thickness
+    qtbot.waitUntil(lambda: panel.thickness() == pytest.approx(before.shape.thickness), timeout=5000)
+
+
 def test_scene_save_and_open_restore_pose_camera_style_and_view(window, qtbot, tmp_path):
     """The view settings reach the file through the widgets' signals and the view state: the
     user's colormap, levels and orbit are saved without reading any widget back."""

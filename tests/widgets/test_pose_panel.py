@@ -39,15 +39,26 @@ def test_rotation_slider_and_spinbox_stay_in_step(panel, qtbot):
     assert panel._rotation_sliders[2].value() == -45
 
 
+def test_thickness_slider_and_spinbox_emit_the_thickness_in_step(panel, qtbot):
+    assert panel.thickness() == 1.0 and panel._thickness.minimum() == 90 and panel._thickness.maximum() == 110
+    with qtbot.waitSignal(panel.thicknessChanged) as changed:
+        panel._thickness.setValue(95)
+    assert changed.args == [pytest.approx(0.95)] and panel._thickness_box.value() == 95
+    with qtbot.waitSignal(panel.thicknessChanged) as changed:
+        panel._thickness_box.setValue(108)
+    assert changed.args == [pytest.approx(1.08)] and panel.thickness() == pytest.approx(1.08)
+
+
 def test_set_state_updates_controls_without_echo(panel, qtbot):
     signals = [panel.fingerCurlChanged, panel.fingerSpreadChanged, panel.globalRotationChanged,
-               panel.handednessChanged, panel.fingerSelected]
+               panel.handednessChanged, panel.fingerSelected, panel.thicknessChanged]
     with qtbot.assertNotEmitted(signals[0]), qtbot.assertNotEmitted(signals[1]), \
             qtbot.assertNotEmitted(signals[2]), qtbot.assertNotEmitted(signals[3]), \
-            qtbot.assertNotEmitted(signals[4]):
+            qtbot.assertNotEmitted(signals[4]), qtbot.assertNotEmitted(signals[5]):
         panel.set_state(curls={"index": 0.7}, spreads={"little": 0.5}, rotation=(10, 190, -30),
-                        handedness="left")
+                        handedness="left", thickness=0.93)
         panel.set_selected_finger("ring")
+    assert panel.thickness() == pytest.approx(0.93) and panel._thickness_box.value() == 93
     assert panel.curl("index") == pytest.approx(0.7)
     assert panel.spread("little") == pytest.approx(0.5)
     assert panel.rotation() == (10.0, -170.0, -30.0)   # wrapped into [-180, 180)
