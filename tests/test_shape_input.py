@@ -30,6 +30,7 @@ from engine.models.int8 import stream_poses
 from engine.models.pose_encoding import ENCODING_CHANNELS
 from engine.runtime import FrameRequest, compute_frame
 from engine.runtime_batch import generate_batch
+from app.cli import main
 from engine.camera import KINECT_V1
 from engine.train import common
 from engine.train.gan import gan_step, train_gan
@@ -212,3 +213,18 @@ def test_a_batch_of_poses_is_drawn_at_each_hand_s_thickness():
     assert np.abs(batch.crops[0] - batch.crops[1]).mean() > 1e-3  # the same pose, two hands
     alone = generate_batch(gen, joints[:1], KINECT_V1, frames=False, thicknesses=1.1)
     assert np.allclose(alone.crops[0], batch.crops[1], atol=1e-5)
+
+
+def test_train_qat_trains_a_shape_aware_g_through_its_thickness_plane(tmp_path):
+    teacher = _aware_g(11)
+    with torch.no_grad():  # zero: they can only move if the training poses' thickness reaches them
+        for w in _plane_weights(teacher):
+            w.zero_()
+    save_checkpoint(tmp_path / "aware.safetensors", teacher, teacher.config, {"kind": "generator", "step": 1})
+    run = tmp_path / "qat"
+    assert main(["train", "qat", "--teacher", str(tmp_path / "aware.safetensors"), "--out", str(run), "--steps", "2",
+                 "--batch-size", "2", "--eval-count", "3", "--checkpoint-every", "2", "--log-every", "1",
+                 "--recalibrate-every", "2", "--lr", "1e-3", "--no-progress"]) == 0
+    model, info = load_generator(run / "generator.safetensors")
+    assert model.shape_input and np.isfinite(info["quant_aware"]["after"]["raw_mm"])
+    assert all(torch.count_nonzero(w) > 0 for w in _plane_weights(model))  # the plane's weights were trained too
