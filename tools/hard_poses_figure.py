@@ -48,13 +48,15 @@ COLUMNS = ("simulator", "before raw", "before + cut", "before |err|", "after", "
 
 @dataclass(frozen=True, eq=False)
 class Case:
-    """One pose in the crop convention: name, clean crop, its part labels, y and view."""
+    """One pose in the crop convention: name, clean crop, its part labels, y, view and the hand's
+    thickness (which a shape-aware G is told)."""
 
     name: str
     clean: np.ndarray
     labels: np.ndarray
     y: np.ndarray
     view: np.ndarray
+    thickness: float
 
 
 def preset_case(name: str) -> Case:
@@ -66,12 +68,18 @@ def preset_case(name: str) -> Case:
     identity = CropTransform(centre=transform.centre, u0=0, v0=0, size_px=CROP_SIZE,
                              camera=crop_camera(transform), cube=transform.cube)
     return Case(name, crop_depth(clean.depth, identity), clean.labels,
-                normalise_joints(record.joints, transform), crop_view(transform))
+                normalise_joints(record.joints, transform), crop_view(transform), thickness)
 
 
 def dev_case(index: int) -> Case:
     s = crop_sample(SimConfig(seed=DEV_SEED), index)
-    return Case(f"dev #{index}", s.clean, s.labels, s.y, crop_view(s.transform))
+    return Case(f"dev #{index}", s.clean, s.labels, s.y, crop_view(s.transform), s.hand.shape.thickness)
+
+
+def _inputs(cases: list[Case]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(y, view, thickness) of the cases, as a generator takes them."""
+    return (np.stack([c.y for c in cases]), np.stack([c.view for c in cases]),
+            np.float32([c.thickness for c in cases]))
 
 
 def finger_iou(images: np.ndarray, cases: list[Case]) -> np.ndarray:
@@ -100,7 +108,7 @@ def hardest_dev_cases(before: InferenceGenerator, count: int = DEV_ROWS, candida
     """The `count` development poses (of the first `candidates`) where `before` with its cut has
     the lowest mean per-finger IoU; ties and NaN (no finger visible) go last, by index."""
     cases = [dev_case(i) for i in range(candidates)]
-    _, cut = before.raw_and_cut(np.stack([c.y for c in cases]), np.stack([c.view for c in cases]))
+    _, cut = before.raw_and_cut(*_inputs(cases))
     scores = np.nan_to_num(finger_iou(cut, cases), nan=np.inf)
     return [cases[i] for i in np.argsort(scores, kind="stable")[:count]]
 
@@ -169,9 +177,8 @@ def _legend(width: int, panel_px: int) -> np.ndarray:
 def figure(cases: list[Case], before: InferenceGenerator, after: InferenceGenerator,
            panel_px: int = PANEL_PX) -> tuple[np.ndarray, list[dict]]:
     """The figure (uint8 BGR) and each row's numbers, for `cases` run through both generators."""
-    y, view = np.stack([c.y for c in cases]), np.stack([c.view for c in cases])
-    b_raw, b_cut = before.raw_and_cut(y, view)
-    _, a_cut = after.raw_and_cut(y, view)
+    b_raw, b_cut = before.raw_and_cut(*_inputs(cases))
+    _, a_cut = after.raw_and_cut(*_inputs(cases))
     rows = [row_image(c, b_raw[i], b_cut[i], a_cut[i], panel_px) for i, c in enumerate(cases)]
     body = np.vstack([r for r, _ in rows])
     image = np.vstack([_titles(body.shape[1], panel_px), body, _legend(body.shape[1], panel_px)])
