@@ -67,7 +67,8 @@ def torch_threads(n: int):
 
 
 def conv_gflop(net: torch.nn.Module, encoding: torch.Tensor) -> float:
-    """GFLOP of the convolutions of one forward pass on `encoding` (batch 1), by forward hooks."""
+    """GFLOP of the convolutions of one pass of G's body on `encoding` (batch 1, the body's input
+    as InferenceGenerator.encode makes it), by forward hooks."""
     total = 0
 
     def hook(mod: torch.nn.Conv2d, _inputs: tuple, out: torch.Tensor) -> None:
@@ -78,7 +79,7 @@ def conv_gflop(net: torch.nn.Module, encoding: torch.Tensor) -> float:
     hooks = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
     try:
         with torch.inference_mode():
-            net.forward_parts(None, None, encoding)
+            net.body(encoding)
     finally:
         for h in hooks:
             h.remove()

@@ -173,7 +173,8 @@ def test_conv_flops_of_the_shipped_and_the_soft_generator():
     from engine.bench_runtime import conv_gflop
     from engine.models import SOFT_GENERATOR_PATH
 
-    for path, expected in ((None, 0.409), (SOFT_GENERATOR_PATH, 1.043)):
+    # the default: 0.409 before its thickness plane, one input channel more in two convolutions
+    for path, expected in ((None, 0.4116), (SOFT_GENERATOR_PATH, 1.043)):
         g = InferenceGenerator(load_generator(*(() if path is None else (path,)))[0])
         enc = g.encode(np.zeros((1, 21, 3), np.float32), np.zeros((1, 5), np.float32))
         assert conv_gflop(g.net, enc) == pytest.approx(expected, abs=0.001)
