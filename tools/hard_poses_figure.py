@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 import torch
 
-from engine.data.crop import CROP_SIZE, CropTransform, crop_camera, crop_depth, make_transform, normalise_joints
-from engine.data.readers.sim import SimConfig, crop_sample
+from engine.data.crop import crop_depth, make_transform, normalise_joints
+from engine.data.readers.sim import SimConfig, crop_sample, render_at_crop
 from engine.eval.evaluate import FINGER_PARTS, crop_part_labels
 from engine.eval.metrics import BACKGROUND, DEPTH_RANGE, HALF_CUBE_MM, full_abs_error_mm, hand_mask, part_iou
 from engine.hand.presets import load_preset
@@ -33,7 +33,6 @@ from engine.models.generator import load_generator
 from engine.models.inference import InferenceGenerator
 from engine.models.pose_encoding import crop_view
 from engine.seeds import DEFAULT_TRAINING_SEED, DEVELOPMENT_SEED_OFFSET
-from engine.sim.render import render_hand
 
 OUT_PATH = Path(__file__).resolve().parents[1] / "docs" / "hard_poses.png"
 PRESETS = ("fist", "ok", "pinch", "grasp")
@@ -64,9 +63,7 @@ def preset_case(name: str) -> Case:
     record = load_preset(name)
     transform = make_transform(record.joints, record.camera)
     thickness = record.hand.shape.thickness if record.hand is not None else 1.0
-    clean = render_hand(record.joints, crop_camera(transform), thickness)
-    identity = CropTransform(centre=transform.centre, u0=0, v0=0, size_px=CROP_SIZE,
-                             camera=crop_camera(transform), cube=transform.cube)
+    clean, identity = render_at_crop(record.joints, transform, thickness)
     return Case(name, crop_depth(clean.depth, identity), clean.labels,
                 normalise_joints(record.joints, transform), crop_view(transform), thickness)
 

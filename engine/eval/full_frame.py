@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.data.crop import BACKGROUND, CROP_SIZE, CropTransform, crop_camera, crop_depth
+from engine.data.crop import BACKGROUND, CropTransform, crop_depth
+from engine.data.readers.sim import render_at_crop
 from engine.data.paste import BLEND_BAND_CROP_PX, nearer_than_cube, paste_crop
 from engine.eval.metrics import boundary_f_score, silhouette_iou
 from engine.sim.render import render_hand
@@ -44,10 +45,8 @@ class FrameRef:
     def render_crop(self, thickness: float) -> np.ndarray:
         """The clean render of the joints at another hand thickness, straight into the crop
         (128, 128) by the crop convention, as engine.data.readers.sim.crop_sample renders one."""
-        cam = crop_camera(self.transform)
-        t = self.transform
-        identity = CropTransform(centre=t.centre, u0=0, v0=0, size_px=CROP_SIZE, camera=cam, cube=t.cube)
-        return crop_depth(render_hand(self.joints, cam, thickness).depth, identity)
+        render, identity = render_at_crop(self.joints, self.transform, thickness)
+        return crop_depth(render.depth, identity)
 
 
 def _as_crop(depth: np.ndarray) -> np.ndarray:

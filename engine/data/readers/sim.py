@@ -25,7 +25,7 @@ from engine.data.readers.base import Sample
 from engine.hand.model import HandPose
 from engine.hand.sampler import PoseRanges, sample_pose
 from engine.hand.skeleton import NUM_JOINTS
-from engine.sim.render import render_hand
+from engine.sim.render import RenderResult, render_hand
 from engine.sim.sensors import SENSOR_NAMES, apply_sensor
 
 SOURCE = "sim"
@@ -80,17 +80,24 @@ def draw(config: SimConfig, index: int) -> SimDraw:
     return SimDraw(hand=hand, camera=camera, sensor=sensor, rng=rng)
 
 
+def render_at_crop(joints: np.ndarray, transform: CropTransform, thickness: float) -> tuple[RenderResult, CropTransform]:
+    """The clean render of joints (21, 3) mm made directly at the crop's resolution (through the
+    crop camera), and the transform that reads it into the crop convention (the whole image, no
+    resampling)."""
+    cam = crop_camera(transform)
+    identity = CropTransform(centre=transform.centre, u0=0, v0=0, size_px=CROP_SIZE, camera=cam,
+                             cube=transform.cube)
+    return render_hand(joints, cam, thickness), identity
+
+
 def crop_sample(config: SimConfig, index: int) -> CropSample:
     """Sample i rendered directly at the crop's resolution, clean and through its sensor."""
     d = draw(config, index)
     joints = d.hand.joints()
     transform = make_transform(joints, d.camera)
-    cam = crop_camera(transform)
-    clean = render_hand(joints, cam, d.hand.shape.thickness)
+    clean, identity = render_at_crop(joints, transform, d.hand.shape.thickness)
     clean_mm = clean.depth
-    noisy_mm = apply_sensor(clean_mm, cam, d.sensor, d.rng)
-    identity = CropTransform(centre=transform.centre, u0=0, v0=0, size_px=CROP_SIZE, camera=cam,
-                             cube=transform.cube)
+    noisy_mm = apply_sensor(clean_mm, identity.camera, d.sensor, d.rng)
     return CropSample(depth=crop_depth(noisy_mm, identity), clean=crop_depth(clean_mm, identity),
                       labels=clean.labels,
                       y=normalise_joints(joints, transform), transform=transform, hand=d.hand,
