@@ -128,3 +128,31 @@ def test_render_fails_and_writes_nothing_when_no_hand_pixel_is_left(tmp_path):
 def test_the_readme_preset_renders_silently_with_every_sensor(tmp_path, sensor):
     r = run_main("render", "--preset", "fist", "--sensor", sensor, "--out", str(tmp_path))
     assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+def test_render_thickness_draws_a_thicker_hand_and_the_pose_file_keeps_it(tmp_path):
+    areas = {}
+    for t in ("0.9", "1.1"):
+        assert main(["render", "--preset", "open_palm", "--thickness", t, "--out", str(tmp_path / t)]) == 0
+        depth = cv2.imread(str(tmp_path / t / "sample_depth.png"), cv2.IMREAD_UNCHANGED)
+        areas[t] = int((depth > 0).sum())
+        assert load_pose(tmp_path / t / "sample_pose.json").hand.shape.thickness == pytest.approx(float(t))
+    assert areas["1.1"] > 1.05 * areas["0.9"]  # radii scale by 1.1/0.9; the joints stay put
+
+
+@pytest.mark.parametrize("value", ["1.5", "nan"])
+def test_render_thickness_out_of_range_is_one_line_and_writes_nothing(tmp_path, value):
+    r = run_main("render", "--preset", "fist", "--thickness", value, "--out", str(tmp_path / "o"))
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--thickness" in lines[0] and "0.9-1.1" in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_render_thickness_of_a_joints_only_pose_is_refused(tmp_path):
+    pose = tmp_path / "ext.json"
+    pose.write_text(json.dumps({"joints": HandPose().joints().tolist(), "camera": ICVL_MSRA.to_dict()}))
+    r = run_main("render", "--pose", str(pose), "--thickness", "1.05", "--out", str(tmp_path / "o"))
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode != 0 and len(lines) == 1 and str(pose) in lines[0] and "joints only" in lines[0]
+    assert not (tmp_path / "o").exists()

@@ -113,3 +113,22 @@ def test_generate_no_cut_shows_the_raw_network_output(tmp_path):
     raw, raw_pose = read_outputs(tmp_path / "raw")
     assert cut_pose["provenance"]["silhouette_cut"] is True and raw_pose["provenance"]["silhouette_cut"] is False
     assert not np.array_equal(cut, raw)  # the cut changes the raw output's pixels
+
+
+@pytest.mark.skipif(not DEFAULT_GENERATOR_PATH.exists(), reason="shipped generator not trained yet")
+def test_generate_thickness_reaches_the_shipped_shape_aware_generator(tmp_path):
+    # The default G is told the hand's thickness (SkeletonUNet.condition): a thicker hand covers
+    # more of G's own pixels (the crop less the band where the simulator's surround takes over,
+    # which follows the thickness by itself), and the sample's pose file records it.
+    areas = {}
+    for t in ("0.9", "1.1"):
+        out = tmp_path / t
+        assert main(["generate", "--preset", "open_palm", "--thickness", t, "--out", str(out)]) == 0
+        depth, pose = read_outputs(out)
+        record = record_from_dict(pose)
+        assert record.hand.shape.thickness == pytest.approx(float(t))
+        w = make_transform(record.joints, record.camera)
+        inset = int(np.ceil(BLEND_BAND_CROP_PX * w.scale))
+        areas[t] = int((depth[w.v0 + inset:w.v0 + w.size_px - inset, w.u0 + inset:w.u0 + w.size_px - inset] > 0).sum())
+    assert areas["1.1"] > 1.05 * areas["0.9"]
+

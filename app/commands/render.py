@@ -5,6 +5,7 @@ PNG; `--sensor` is the older spelling for the sensor-model entries of the bank."
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from engine.camera import DEFAULT_CAMERA
 from engine.export import SampleContent, write_sample
 from engine.hand.pose_io import PoseRecord, load_pose
 from engine.hand.presets import DEFAULT_PRESET, load_preset
+from engine.hand.sampler import PoseRanges
 from engine.sample_frames import render_sample, style_provenance
 from engine.sim.sensors import SENSOR_NAMES
 
@@ -37,11 +39,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+THICKNESS_RANGE = PoseRanges().thickness  # the hands the simulator draws and G was trained on
+
+
 def add_pose_arguments(p: argparse.ArgumentParser) -> None:
-    """--pose FILE | --preset NAME (shared by render and generate)."""
+    """--pose FILE | --preset NAME, and --thickness (shared by render and generate)."""
     src = p.add_mutually_exclusive_group()
     src.add_argument("--pose", type=Path, help="pose JSON file (joints + camera at least)")
     src.add_argument("--preset", help=f"shipped preset name (default {DEFAULT_PRESET!r} when no --pose)")
+    lo, hi = THICKNESS_RANGE
+    p.add_argument("--thickness", type=float, default=None, metavar="T",
+                   help=f"the hand's thickness, {lo:g}-{hi:g} (1 = the mean hand; it scales the fingers' "
+                        "and palm's volume, not the joints; default: the pose's own, else 1)")
 
 
 def add_output_arguments(p: argparse.ArgumentParser) -> None:
@@ -53,12 +62,25 @@ def add_output_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def pose_from_args(args: argparse.Namespace) -> PoseRecord:
-    """The pose named by --pose or --preset (shared by render and generate)."""
+    """The pose named by --pose or --preset, at --thickness when given (shared by render and
+    generate). The thickness lives in the hand model, so the written pose.json carries it; a
+    joints-only pose file has no hand model to hold it and is refused in one line."""
     if args.pose is not None:
-        return load_pose(args.pose)
-    record = load_preset(args.preset or DEFAULT_PRESET)
-    return PoseRecord(joints=record.joints, camera=DEFAULT_CAMERA, handedness=record.handedness,
-                      hand=record.hand, name=record.name)
+        record = load_pose(args.pose)
+    else:
+        preset = load_preset(args.preset or DEFAULT_PRESET)
+        record = PoseRecord(joints=preset.joints, camera=DEFAULT_CAMERA, handedness=preset.handedness,
+                            hand=preset.hand, name=preset.name)
+    if args.thickness is None:
+        return record
+    lo, hi = THICKNESS_RANGE
+    if not lo <= args.thickness <= hi:
+        raise ValueError(f"--thickness {args.thickness:g}: must be within {lo:g}-{hi:g}")
+    if record.hand is None:
+        raise ValueError(f"{describe_source(args)}: --thickness needs a pose with a hand model "
+                         "('hand' in the pose file); this one has joints only")
+    shape = dataclasses.replace(record.hand.shape, thickness=float(args.thickness))
+    return dataclasses.replace(record, hand=dataclasses.replace(record.hand, shape=shape))
 
 
 def check_hand_visible(depth: np.ndarray, warning: str | None, what: str,
