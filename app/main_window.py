@@ -30,7 +30,7 @@ from engine.camera import CAMERA_PRESETS, CAMERA_TITLES, Camera
 from engine.hand import controls
 from engine.hand.model import HandPose
 from engine.hand.presets import load_preset, preset_names
-from engine.hand.sampler import PoseRanges
+from engine.hand.sampler import THICKNESS_RANGE
 from engine.hand.skeleton import FINGERS, JOINT_NAMES, finger_of_joint
 from engine.runtime import FrameResult
 from widgets.camera_panel import CUSTOM, CameraPanel
@@ -91,7 +91,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         # Pose and camera share the left column (the camera changes rarely); the style bank gets
         # a narrow right column, so the 3D view and the depth image keep most of the width.
-        self.pose_panel = PosePanel(FINGERS, PoseRanges().thickness)
+        self.pose_panel = PosePanel(FINGERS, THICKNESS_RANGE)
         pose_dock = self._add_dock("Pose", self.pose_panel, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         cam_presets = {CAMERA_TITLES.get(k, k): (c.fx, c.fy, c.cx, c.cy, c.width, c.height)
                        for k, c in CAMERA_PRESETS.items()}

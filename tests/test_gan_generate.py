@@ -131,4 +131,3 @@ def test_generate_thickness_reaches_the_shipped_shape_aware_generator(tmp_path):
         inset = int(np.ceil(BLEND_BAND_CROP_PX * w.scale))
         areas[t] = int((depth[w.v0 + inset:w.v0 + w.size_px - inset, w.u0 + inset:w.u0 + w.size_px - inset] > 0).sum())
     assert areas["1.1"] > 1.05 * areas["0.9"]
-

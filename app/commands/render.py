@@ -17,7 +17,7 @@ from engine.camera import DEFAULT_CAMERA
 from engine.export import SampleContent, write_sample
 from engine.hand.pose_io import PoseRecord, load_pose
 from engine.hand.presets import DEFAULT_PRESET, load_preset
-from engine.hand.sampler import PoseRanges
+from engine.hand.sampler import THICKNESS_RANGE
 from engine.sample_frames import render_sample, style_provenance
 from engine.sim.sensors import SENSOR_NAMES
 
@@ -37,9 +37,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the style's random draws")
     add_output_arguments(p)
     p.set_defaults(run=run)
-
-
-THICKNESS_RANGE = PoseRanges().thickness  # the hands the simulator draws and G was trained on
 
 
 def add_pose_arguments(p: argparse.ArgumentParser) -> None:

@@ -40,9 +40,11 @@ class PoseRanges:
     image_fraction: float = 0.5  # the centre projects within this central fraction of the image
 
 
-# The thickness of a hand whose shape is not known (a dataset's; what a shape-aware generator draws
-# when told none): the middle of the sampled range.
-MEAN_THICKNESS = 0.5 * sum(PoseRanges().thickness)
+# The hands' thicknesses the simulator samples, so the ones a generator is trained on: what the app's
+# control and `--thickness` offer. A hand whose shape is not known (a dataset's; what a shape-aware
+# generator draws when told none) gets the middle of the range.
+THICKNESS_RANGE = PoseRanges().thickness
+MEAN_THICKNESS = 0.5 * sum(THICKNESS_RANGE)
 
 
 def _finger_angles(rng: np.random.Generator) -> np.ndarray:

@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.data.crop import BACKGROUND, CROP_SIZE
-from engine.hand.sampler import MEAN_THICKNESS, PoseRanges
+from engine.hand.sampler import MEAN_THICKNESS, THICKNESS_RANGE
 from engine.models import DEFAULT_GENERATOR_PATH
 from engine.models.checkpoint import CheckpointError, load_model, register
 from engine.models.pose_encoding import ENCODING_CHANNELS, encode_pose
@@ -64,9 +64,6 @@ from engine.models.pose_encoding import ENCODING_CHANNELS, encode_pose
 ENCODING_SIZE = CROP_SIZE // 2  # the skeleton is drawn at 64x64, see the module docstring
 OUTPUT_MODES = ("soft", "mask")  # what the network outputs in eval mode, see the module docstring
 FULL_STAGES = ("upsample", "shuffle")  # how the 64x64 U-Net reaches 128x128, see the module docstring
-# A shape-aware G's extra input plane: the hand's thickness (HandShape.thickness, which scales every
-# radius of the simulator's hand but no joint), mapped so the sampler's range spans [-1, 1].
-THICKNESS_RANGE = PoseRanges().thickness
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
