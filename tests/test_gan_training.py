@@ -18,6 +18,7 @@ from engine.models.discriminator import PatchCritic
 from engine.models.generator import SkeletonUNet, load_generator
 from engine.train import common
 from engine.data.crop_cache import sim_crops
+from engine.train import gan
 from engine.train.gan import gan_step, train_gan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +74,27 @@ def test_resume_continues_the_step_count(tmp_path):
     assert [r["step"] for r in evals] == [2, 4] and 0.0 <= evals[-1]["eval"]["iou"] <= 1.0
     with pytest.raises(ValueError, match="--g-base 8"):
         train_gan(run, {"g_base": 8})
+
+
+def test_order_seed_sets_the_order_of_the_training_crops_and_stays_with_the_run(tmp_path, monkeypatch):
+    # A continuation (--init) on its parent's cache drew the parent's order: runs shorter than an
+    # epoch never saw the crops at its end. --order-seed gives a run its own order.
+    drawn = []
+    real = gan._epoch_indices
+
+    def spy(n, seed, epoch, d):
+        indices = real(n, seed, epoch, d)
+        drawn.append((seed, tuple(indices)))
+        return indices
+
+    monkeypatch.setattr(gan, "_epoch_indices", spy)
+    train_gan(tmp_path / "a", {**TINY, "steps": 2, "seed": 3})
+    train_gan(tmp_path / "b", {**TINY, "steps": 2, "seed": 3, "order_seed": 11})
+    assert [seed for seed, _ in drawn] == [3, 3, 11, 11]  # default: --seed; then the one given
+    assert drawn[0][1] != drawn[2][1]  # the 8 crops in another order
+    assert json.loads((tmp_path / "b/options.json").read_text())["order_seed"] == 11
+    with pytest.raises(ValueError, match="--order-seed 12"):  # a resumed run keeps its order
+        train_gan(tmp_path / "b", {"steps": 4, "order_seed": 12})
 
 
 def test_time_box_stops_with_a_checkpoint(tmp_path):

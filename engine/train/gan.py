@@ -44,7 +44,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -209,6 +209,13 @@ def _epoch_indices(n: int, seed: int, epoch: int, d: Dist) -> np.ndarray:
     return perm[d.rank::d.world_size]
 
 
+def _order_seed(options: Mapping) -> int:
+    """The seed of the training crops' order: --order-seed, else --seed (and so for runs whose
+    options.json predates the option)."""
+    given = options.get("order_seed")
+    return int(options["seed"] if given is None else given)
+
+
 def train_gan(run_dir: Path, given: dict, progress: Progress = silent,
               stop_after: float | None = None) -> dict:
     """Train (or resume) the GAN run in `run_dir`; returns a summary dict (rank 0's view).
@@ -283,7 +290,7 @@ def _train(run_dir: Path, given: dict, d: Dist, progress: Progress, stop_after: 
     D.train()
     while step < total:
         epoch, j = divmod(step, per_epoch)
-        idx = _epoch_indices(len(train), options["seed"], epoch, d)[j * batch:(j + 1) * batch]
+        idx = _epoch_indices(len(train), _order_seed(options), epoch, d)[j * batch:(j + 1) * batch]
         x, y, v, thickness = train.batch(idx, dev)
         lr_g = common.cosine_lr(options["lr_g"], step, total)
         lr_d = common.cosine_lr(options["lr_d"], step, total)

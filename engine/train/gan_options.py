@@ -23,6 +23,10 @@ class GanOptions:
         f"{', '.join(SENSOR_NAMES)} (none: the clean render)")
     cameras: tuple[str, ...] = option(("kinect_v1",), "sim only: comma-separated camera presets")
     seed: int = option(0, "seed of the simulator stream and the shuffling")
+    order_seed: int | None = option(
+        None, "seed of the order the training crops are drawn in (default: --seed). A continuation "
+        "(--init) on its parent's cache repeats the parent's order unless given another one, and a run "
+        "shorter than an epoch then never sees the crops at the end of that order", parse=int)
     steps: int = option(3000, "total training steps", mutable=True)
     batch_size: int = option(32, "samples per step per process")
     lr_g: float = option(1e-3, "generator Adam learning rate, cosine-decayed")
