@@ -37,16 +37,23 @@ def read_outputs(out: Path) -> tuple[np.ndarray, dict]:
     return depth, json.loads((out / "sample_pose.json").read_text())
 
 
+def gs_own_pixels(depth: np.ndarray, pose: dict) -> np.ndarray:
+    """The frame's pixels that are G's alone: its crop window less the band where the
+    simulator's surround render takes over (engine.data.paste)."""
+    record = record_from_dict(pose)
+    t = make_transform(record.joints, record.camera)
+    inset = int(np.ceil(BLEND_BAND_CROP_PX * t.scale))
+    return depth[max(t.v0 + inset, 0):t.v0 + t.size_px - inset, max(t.u0 + inset, 0):t.u0 + t.size_px - inset]
+
+
 def test_generate_writes_render_files(tmp_path, all_hand_model, capsys):
     out = tmp_path / "out"
     assert main(["generate", "--preset", "fist", "--model", str(all_hand_model), "--out", str(out)]) == 0
     depth, pose = read_outputs(out)
+    inner = gs_own_pixels(depth, pose)
     record = record_from_dict(pose)
-    t = make_transform(record.joints, record.camera)
-    # G's own pixels: the window less the band where the simulator's render takes over
-    inset = int(np.ceil(BLEND_BAND_CROP_PX * t.scale))
-    inner = depth[max(t.v0 + inset, 0):t.v0 + t.size_px - inset, max(t.u0 + inset, 0):t.u0 + t.size_px - inset]
-    assert inner.size > 1000 and np.all(np.abs(inner.astype(float) - t.centre[2]) <= 1.0)
+    centre_z = make_transform(record.joints, record.camera).centre[2]
+    assert inner.size > 1000 and np.all(np.abs(inner.astype(float) - centre_z) <= 1.0)
     assert pose["provenance"]["source"] == "generator" and pose["provenance"]["style"] == "none"
 
 
@@ -125,9 +132,6 @@ def test_generate_thickness_reaches_the_shipped_shape_aware_generator(tmp_path):
         out = tmp_path / t
         assert main(["generate", "--preset", "open_palm", "--thickness", t, "--out", str(out)]) == 0
         depth, pose = read_outputs(out)
-        record = record_from_dict(pose)
-        assert record.hand.shape.thickness == pytest.approx(float(t))
-        w = make_transform(record.joints, record.camera)
-        inset = int(np.ceil(BLEND_BAND_CROP_PX * w.scale))
-        areas[t] = int((depth[w.v0 + inset:w.v0 + w.size_px - inset, w.u0 + inset:w.u0 + w.size_px - inset] > 0).sum())
+        assert record_from_dict(pose).hand.shape.thickness == pytest.approx(float(t))
+        areas[t] = int((gs_own_pixels(depth, pose) > 0).sum())
     assert areas["1.1"] > 1.05 * areas["0.9"]

@@ -174,8 +174,9 @@ def _legend(width: int, panel_px: int) -> np.ndarray:
 def figure(cases: list[Case], before: InferenceGenerator, after: InferenceGenerator,
            panel_px: int = PANEL_PX) -> tuple[np.ndarray, list[dict]]:
     """The figure (uint8 BGR) and each row's numbers, for `cases` run through both generators."""
-    b_raw, b_cut = before.raw_and_cut(*_inputs(cases))
-    _, a_cut = after.raw_and_cut(*_inputs(cases))
+    inputs = _inputs(cases)
+    b_raw, b_cut = before.raw_and_cut(*inputs)
+    _, a_cut = after.raw_and_cut(*inputs)
     rows = [row_image(c, b_raw[i], b_cut[i], a_cut[i], panel_px) for i, c in enumerate(cases)]
     body = np.vstack([r for r, _ in rows])
     image = np.vstack([_titles(body.shape[1], panel_px), body, _legend(body.shape[1], panel_px)])

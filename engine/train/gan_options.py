@@ -22,7 +22,7 @@ class GanOptions:
         ("none",), "sim only: comma-separated sensor models of the training targets, from "
         f"{', '.join(SENSOR_NAMES)} (none: the clean render)")
     cameras: tuple[str, ...] = option(("kinect_v1",), "sim only: comma-separated camera presets")
-    seed: int = option(0, "seed of the simulator stream and the shuffling")
+    seed: int = option(0, "seed of the simulator stream and (without --order-seed) of the shuffling")
     order_seed: int | None = option(
         None, "seed of the order the training crops are drawn in (default: --seed). A continuation "
         "(--init) on its parent's cache repeats the parent's order unless given another one, and a run "
