@@ -76,6 +76,15 @@ def test_generate_batch_equals_one_pose_at_a_time(shipped):
     assert (styled.depth[0] > 0).sum() > 500
 
 
+def test_generate_depth_draws_the_hand_at_its_thickness(shipped):
+    joints = load_preset("open_palm").joints
+    thick = generate_depth(shipped, joints, KINECT_V1, thickness=1.1)
+    batch = generate_batch(InferenceGenerator(shipped), joints[None], KINECT_V1, thicknesses=1.1)
+    assert np.abs(thick - batch.depth[0]).max() < 0.2  # mm: the thickness reaches G and the frame
+    mean_hand = generate_depth(shipped, joints, KINECT_V1)
+    assert (thick > 0).sum() > (mean_hand > 0).sum() + 200  # a thicker hand covers more pixels
+
+
 def test_generate_batch_rejects_mismatched_inputs_in_one_line(shipped):
     gen = InferenceGenerator(shipped)
     joints = np.stack([load_preset(PRESETS[0]).joints] * 2)

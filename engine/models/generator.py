@@ -325,13 +325,16 @@ def load_generator(path: str | Path = DEFAULT_GENERATOR_PATH,
     return model, info
 
 
-def generate_depth(model: nn.Module, joints: np.ndarray, camera) -> np.ndarray:
+def generate_depth(model: nn.Module, joints: np.ndarray, camera, thickness: float = 1.0) -> np.ndarray:
     """A full depth frame (float32 mm, 0 = no data) of a hand's joints (21, 3) mm seen by `camera`.
 
     Crops by the crop convention around the joints, runs G (hardened silhouette) and pastes the
     crop back into the camera's frame: engine.runtime_batch.generate_batch for one pose.
+    `thickness` is the hand's shape.thickness: a shape-aware G draws a thicker or thinner hand, and
+    a caller that knows the hand's shape passes it rather than get the mean hand.
     """
     from engine.models.inference import InferenceGenerator  # both build on this module
     from engine.runtime_batch import generate_batch
 
-    return generate_batch(InferenceGenerator(model), np.asarray(joints)[None], camera).depth[0]
+    return generate_batch(InferenceGenerator(model), np.asarray(joints)[None], camera,
+                          thicknesses=thickness).depth[0]
