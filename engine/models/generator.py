@@ -330,8 +330,8 @@ def generate_depth(model: nn.Module, joints: np.ndarray, camera, thickness: floa
 
     Crops by the crop convention around the joints, runs G (hardened silhouette) and pastes the
     crop back into the camera's frame: engine.runtime_batch.generate_batch for one pose.
-    `thickness` is the hand's shape.thickness: a shape-aware G draws a thicker or thinner hand, and
-    a caller that knows the hand's shape passes it rather than get the mean hand.
+    `thickness` is the hand's shape.thickness, which a shape-aware G draws the hand at; without it,
+    G draws the mean hand.
     """
     from engine.models.inference import InferenceGenerator  # both build on this module
     from engine.runtime_batch import generate_batch
