@@ -19,7 +19,8 @@ with a float32 head, 1.3 mm without). So does a "shuffle" model's pixel shuffle 
 quantizes pixel_shuffle by default, which put the head's float output back on one 7-bit scale
 spanning the logit's range (tens of units), and moved the default G's hand depth by 5.0 mm on
 average against float32 (100 development poses; 0.9 mm with the shuffle in float32). The output composition (sigmoid, tanh) and the silhouette
-cut are the reference's float32 code.
+cut are the reference's float32 code. A G's output-resolution stage (`refine`) stays float32 as a
+whole for the same reason: it adds a correction to those maps, and it reads the float input.
 ONNX Runtime was measured too (float32 13.3 ms, int8 QOperator 5.8 ms, QDQ 6.5 ms, worse batch
 throughput) and did not pay for a dependency.
 
@@ -116,6 +117,7 @@ def quantize_body(folded: SkeletonUNet, encodings: torch.Tensor | None = None) -
     with warnings.catch_warnings():  # torch.ao's notice that the API is moving to torchao
         warnings.simplefilter("ignore")
         qconfig = (get_default_qconfig_mapping(QUANT_ENGINE).set_module_name("net.head", None)  # see the docstring
+                   .set_module_name("net.refine", None)
                    .set_object_type(torch.pixel_shuffle, None).set_object_type(F.pixel_shuffle, None))
         prepared = prepare_fx(body, qconfig, example_inputs=(encodings[:1],))
         with torch.inference_mode():
@@ -136,6 +138,8 @@ def union_cat(tensors: list[torch.Tensor], dim: int) -> torch.Tensor:
     Here the output scale covers every input's range, with the same 7-bit ceiling (0..127) the
     activations use.
     """
+    if not tensors[0].is_quantized:  # inside a float32 module (the output stage)
+        return torch.cat(tensors, dim)
     qparams = [(t.q_scale(), t.q_zero_point()) for t in tensors]
     if all(qp == qparams[0] for qp in qparams):
         return torch.cat(tensors, dim)
@@ -199,10 +203,12 @@ def simulate_body(folded: SkeletonUNet, qparams: dict[str, tuple[float, int]],
     encoded = act(encoding, q_in)
     if folded.full_stage == "shuffle":
         h, _ = block(folded.full, "net.full", cat([(h, q_h), (encoded, q_in)]))
-        return F.pixel_shuffle(folded.head(h), 2)
-    wide = act(F.interpolate(encoded, scale_factor=2.0, mode="bilinear", align_corners=False), q_in)
-    h, _ = block(folded.full, "net.full", cat([(F.interpolate(h, scale_factor=2.0, mode="nearest"), q_h), (wide, q_in)]))
-    return folded.head(h)
+        out = F.pixel_shuffle(folded.head(h), 2)
+    else:
+        wide = act(F.interpolate(encoded, scale_factor=2.0, mode="bilinear", align_corners=False), q_in)
+        h, _ = block(folded.full, "net.full", cat([(F.interpolate(h, scale_factor=2.0, mode="nearest"), q_h), (wide, q_in)]))
+        out = folded.head(h)
+    return out if folded.refine is None else folded.refine(out, encoding)  # float32 in the runtime, fed the float input
 
 
 def _weight_int8(weight: torch.Tensor) -> torch.Tensor:

@@ -112,7 +112,7 @@ def preview_image(model: torch.nn.Module, crops: Crops, device: torch.device, co
 def build_models(options: dict) -> tuple[SkeletonUNet, PatchCritic]:
     return (SkeletonUNet(base=options["g_base"], levels=options["g_levels"], full_res=options["g_full"],
                          output=options["g_output"], full_stage=options["g_full_stage"],
-                         shape_input=options.get("g_shape_input", False)),
+                         shape_input=options.get("g_shape_input", False), refine=options.get("g_refine", 0)),
             PatchCritic(base=options["d_base"]))
 
 

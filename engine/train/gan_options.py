@@ -58,6 +58,8 @@ class GanOptions:
     g_shape_input: bool = option(False, "whether G is told each hand's thickness (shape.thickness, which the "
                                  "simulator's radii follow and the joints do not show): true or false; "
                                  "engine.models.generator", parse=yes_no)
+    g_refine: int = option(0, "hidden channels of G's residual stage at 128x128 after its head (0: none); "
+                           "engine.models.generator")
     d_base: int = option(16, "discriminator base channels")
     checkpoint_every: int = option(250, "steps between checkpoints + evaluations", mutable=True)
     preview_every: int = option(250, "steps between preview images", mutable=True)
@@ -79,7 +81,8 @@ class GanOptions:
     w_tv: float = option(0.5, "L_ST total-variation weight")
     init: str | None = option(None, "a generator .safetensors that a new run's G starts from (same --g-* sizes; "
                               "one without the shape input starts a --g-shape-input G as itself, the "
-                              "thickness plane's weights zero)", parse=str)
+                              "thickness plane's weights zero, and one without the --g-refine stage starts "
+                              "with the stage as the identity)", parse=str)
 
 
 DEFAULTS: dict[str, object] = defaults(GanOptions)  # the options.json a new run starts from

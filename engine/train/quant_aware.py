@@ -80,6 +80,8 @@ def unfold_into(teacher: SkeletonUNet, folded: SkeletonUNet) -> SkeletonUNet:
             conv.weight.copy_(trained.weight / scale[:, None, None, None])
             bn.bias.copy_(trained.bias + bn.running_mean * scale)
         out.head.load_state_dict(folded.head.state_dict())
+        if out.refine is not None:
+            out.refine.load_state_dict(folded.refine.state_dict())
     return out
 
 

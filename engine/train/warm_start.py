@@ -9,6 +9,9 @@ A G without the shape input starts a shape-aware one (`--g-shape-input true`) as
 thickness plane is a new last input channel of the two convolutions that read the body's input,
 and its weights start at zero, so training begins from exactly the file's output and learns
 only what the thickness adds.
+
+Likewise a G without the output-resolution stage starts a `--g-refine` one as itself: the stage
+takes the new model's own initial weights, whose last convolution is zero (the identity).
 """
 from __future__ import annotations
 
@@ -37,6 +40,12 @@ def read_init(path: str | Path, model: SkeletonUNet) -> dict[str, torch.Tensor]:
         raise ValueError(f"{path}: a generator with the shape input (give --g-shape-input true)")
     if model.shape_input and not saved.get("shape_input", False):
         weights = with_thickness_plane(weights, model.state_dict())
+    refine, saved_refine = model.config.get("refine", 0), saved.get("refine", 0)
+    if saved_refine and saved_refine != refine:
+        raise ValueError(f"{path}: generator refine {saved_refine} differs from the run's {refine} "
+                         f"(give --g-refine {saved_refine})")
+    if refine and not saved_refine:
+        weights = {**weights, **{k: v for k, v in model.state_dict().items() if k.startswith("refine.")}}
     return weights
 
 
