@@ -130,3 +130,23 @@ def test_train_gan_builds_the_stage_from_a_plain_init_and_trains_it(tmp_path):
     assert g.config["refine"] == 3 and info["options"]["g_refine"] == 3
     assert torch.count_nonzero(g.refine.conv2.weight) > 0  # it started at zero and learnt
     assert not torch.equal(g.head.weight, plain.head.weight)  # the body trains with it
+
+
+def test_the_stage_can_learn_at_its_own_rate_which_follows_the_schedule():
+    from engine.train import common
+    from engine.train.gan import generator_param_groups
+
+    g = SkeletonUNet(**SIZES, refine=3)
+    options = {"lr_g": 5e-5, "g_refine_lr": 1e-3}
+    optimiser = torch.optim.Adam(generator_param_groups(g, options), lr=options["lr_g"])
+    body, stage = optimiser.param_groups
+    assert {id(p) for p in stage["params"]} == {id(p) for p in g.refine.parameters()}
+    assert len(body["params"]) + len(stage["params"]) == len(list(g.parameters()))
+    common.set_lr(optimiser, common.cosine_lr(options["lr_g"], 50, 100))  # halfway down the cosine
+    assert stage["lr"] == pytest.approx(body["lr"] * 20)
+    assert len(generator_param_groups(g, {"lr_g": 5e-5, "g_refine_lr": None})) == 1
+
+
+def test_a_stage_rate_without_a_stage_is_refused_in_one_line(tmp_path):
+    with pytest.raises(ValueError, match="--g-refine-lr"):
+        train_gan(tmp_path / "run", {"g_refine_lr": 1e-3, "steps": 1})

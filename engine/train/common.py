@@ -118,8 +118,9 @@ def cosine_lr(base: float, step: int, total: int, floor: float = 0.05) -> float:
 
 
 def set_lr(optimiser: torch.optim.Optimizer, lr: float) -> None:
+    """Every group at `lr`, times the group's own "lr_scale" where it has one."""
     for group in optimiser.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:

@@ -116,6 +116,18 @@ def build_models(options: dict) -> tuple[SkeletonUNet, PatchCritic]:
             PatchCritic(base=options["d_base"]))
 
 
+def generator_param_groups(G: torch.nn.Module, options: dict) -> list[dict]:
+    """G's parameters as one optimiser group, or two when its output stage has its own learning
+    rate (--g-refine-lr): the stage's group keeps that rate's ratio to --lr-g (common.set_lr)."""
+    stage = getattr(common.unwrap(G), "refine", None)
+    if not options.get("g_refine_lr") or stage is None:
+        return [{"params": list(G.parameters())}]
+    own = {id(p) for p in stage.parameters()}
+    return [{"params": [p for p in G.parameters() if id(p) not in own]},
+            {"params": list(stage.parameters()), "lr": options["g_refine_lr"],
+             "lr_scale": options["g_refine_lr"] / options["lr_g"]}]
+
+
 def checkpoint_info(options: dict, step: int, metrics: dict | None = None) -> dict:
     """What a generator file says about itself besides its architecture config."""
     return {
@@ -258,7 +270,7 @@ def _train(run_dir: Path, given: dict, d: Dist, progress: Progress, stop_after: 
         G.load_state_dict(init)
     G, D = G.to(dev).to(memory_format=torch.channels_last), D.to(dev).to(memory_format=torch.channels_last)
     betas = (0.5, 0.999)  # pix2pix / DCGAN's Adam settings for GANs
-    opt_g = torch.optim.Adam(G.parameters(), lr=options["lr_g"], betas=betas)
+    opt_g = torch.optim.Adam(generator_param_groups(G, options), lr=options["lr_g"], betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=options["lr_d"], betas=betas)
     scaler_g, scaler_d = common.grad_scaler(dev), common.grad_scaler(dev)
     step, elapsed, best = 0, 0.0, {"iou": -1.0}
@@ -358,6 +370,10 @@ def _check_options(o: dict) -> None:
             raise ValueError(f"--{key.replace('_', '-')} {acts}: it needs --{term.replace('_', '-')} > 0")
     if o["style"] and o["adv_weight"] != 1.0:
         raise ValueError("--adv-weight applies to the L2 objective only, not to --style runs")
+    if o.get("g_refine", 0) < 0:
+        raise ValueError(f"--g-refine must be >= 0, got {o['g_refine']}")
+    if o.get("g_refine_lr") is not None and (not o.get("g_refine") or not o["g_refine_lr"] > 0):
+        raise ValueError("--g-refine-lr is the --g-refine stage's learning rate: it needs --g-refine > 0 and a rate > 0")
     check_style_options(o)
 
 

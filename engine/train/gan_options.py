@@ -60,6 +60,9 @@ class GanOptions:
                                  "engine.models.generator", parse=yes_no)
     g_refine: int = option(0, "hidden channels of G's residual stage at 128x128 after its head (0: none); "
                            "engine.models.generator")
+    g_refine_lr: float | None = option(None, "the --g-refine stage's own Adam learning rate, cosine-decayed with "
+                                       "--lr-g's (default: --lr-g; a stage added to a trained G learns from zero "
+                                       "while the body is only fine-tuned)", parse=float)
     d_base: int = option(16, "discriminator base channels")
     checkpoint_every: int = option(250, "steps between checkpoints + evaluations", mutable=True)
     preview_every: int = option(250, "steps between preview images", mutable=True)
