@@ -27,8 +27,8 @@ as exactly the file's G. Measured before building it (a planning probe, not ship
 alone on the frozen default G's outputs for 1,500 steps, a 16-channel stage took the
 held-out full-crop MAE from 8.31 to 8.26 mm and foreground from 3.94 to 3.90 mm. Its cost: it
 runs in float32 at 128x128 (52 M multiply-adds at 16 channels, against the body's ~205 M in
-int8), and a 16-channel stage made the int8 runtime's G 50 % slower per crop (6.1-6.8 -> 9.3-10.4
-ms p50, one thread), which is why no shipped G has it (docs/measurements.md).
+int8), and a 16-channel stage made the int8 runtime's G about 45 % slower per crop (quiet machine,
+one thread: 5.0-7.3 -> 7.8-10.7 ms p50), which is why no shipped G has it (docs/measurements.md).
 
 Output. Two maps: a silhouette logit m and a foreground depth d = tanh(.), composed as
 x_hat = sigmoid(m) * d + (1 - sigmoid(m)) * (+1), the background being +1 by the crop convention.
