@@ -13,7 +13,8 @@ from engine.models.fast_encoding import encode_pose_numpy
 from engine.models.generator import ENCODING_SIZE, SkeletonUNet, load_generator
 from engine.models.inference import InferenceGenerator, fold_generator
 from engine.models.int8 import quantize_body, runtime_qparams, simulate_body, stream_poses
-from engine.train.gan import train_gan
+from engine.train import common
+from engine.train.gan import generator_param_groups, train_gan
 from engine.train.quant_aware import unfold_into
 from engine.train.warm_start import read_init
 
@@ -133,9 +134,6 @@ def test_train_gan_builds_the_stage_from_a_plain_init_and_trains_it(tmp_path):
 
 
 def test_the_stage_can_learn_at_its_own_rate_which_follows_the_schedule():
-    from engine.train import common
-    from engine.train.gan import generator_param_groups
-
     g = SkeletonUNet(**SIZES, refine=3)
     options = {"lr_g": 5e-5, "g_refine_lr": 1e-3}
     optimiser = torch.optim.Adam(generator_param_groups(g, options), lr=options["lr_g"])
@@ -150,3 +148,4 @@ def test_the_stage_can_learn_at_its_own_rate_which_follows_the_schedule():
 def test_a_stage_rate_without_a_stage_is_refused_in_one_line(tmp_path):
     with pytest.raises(ValueError, match="--g-refine-lr"):
         train_gan(tmp_path / "run", {"g_refine_lr": 1e-3, "steps": 1})
+    assert not (tmp_path / "run").exists()  # refused before anything is written
