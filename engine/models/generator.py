@@ -29,6 +29,14 @@ held-out full-crop MAE from 8.31 to 8.26 mm and foreground from 3.94 to 3.90 mm.
 runs in float32 at 128x128 (52 M multiply-adds at 16 channels, against the body's ~205 M in
 int8), and a 16-channel stage made the int8 runtime's G about 45 % slower per crop (quiet machine,
 one thread: 5.0-7.3 -> 7.8-10.7 ms p50), which is why no shipped G has it (docs/measurements.md).
+`refine_stage="features"` is the cheap form: a second head beside the 1x1 one, a 3x3 convolution
+over the last stage's features (at 64x64 in a "shuffle" G, so it sees the neighbouring 2x2
+blocks), a ReLU and a 1x1 convolution, added to the head's output before the pixel shuffle. Its
+first convolution reads features the int8 runtime already holds in int8 and is quantized like
+the body's; only the 1x1 convolution and the sum stay float32, as the head does (the maps'
+7-bit step would be millimetres). Its cost, measured on an untrained 16-channel one before
+training it (int8 runtime, one thread, one crop, 8 interleaved rounds of 64 beside a training
+run): +4 % (median of the rounds' ratios; W1q 4.5-7.7 ms p50), where the "full" form took +45 %.
 
 Output. Two maps: a silhouette logit m and a foreground depth d = tanh(.), composed as
 x_hat = sigmoid(m) * d + (1 - sigmoid(m)) * (+1), the background being +1 by the crop convention.
@@ -78,6 +86,7 @@ from engine.models.pose_encoding import ENCODING_CHANNELS, encode_pose
 ENCODING_SIZE = CROP_SIZE // 2  # the skeleton is drawn at 64x64, see the module docstring
 OUTPUT_MODES = ("soft", "mask")  # what the network outputs in eval mode, see the module docstring
 FULL_STAGES = ("upsample", "shuffle")  # how the 64x64 U-Net reaches 128x128, see the module docstring
+REFINE_STAGES = ("full", "features")  # where the output-resolution stage reads, see the module docstring
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -103,6 +112,22 @@ class OutputRefine(nn.Module):
         return maps + self.conv2(F.relu(self.conv1(torch.cat([maps, wide], dim=1))))
 
 
+class FeatureRefine(nn.Module):
+    """The output stage's cheap form (`SkeletonUNet(refine=..., refine_stage="features")`, see the
+    module docstring): the last stage's features (B, C, H, W) -> a correction to the head's
+    output (B, c_out, H, W). Its last convolution starts at zero, as OutputRefine's."""
+
+    def __init__(self, c_in: int, hidden: int, c_out: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, hidden, 3, padding=1)
+        self.conv2 = nn.Conv2d(hidden, c_out, 1)
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.conv2(F.relu(self.conv1(features)))
+
+
 @register("skeleton_unet")
 class SkeletonUNet(nn.Module):
     """U-Net over the 64x64 skeleton image with a final 128x128 stage; see the module docstring.
@@ -113,13 +138,15 @@ class SkeletonUNet(nn.Module):
     eval-mode `output` ("soft" or "mask") and how the last stage reaches 128x128 (`full_stage`:
     "upsample" or "shuffle"), both absent from the config at their original values; and whether G
     is told the hand's thickness (`shape_input`, absent when not: see `condition`); the hidden
-    channels of the output-resolution stage (`refine`, absent when 0: see the module docstring).
+    channels of the output-resolution stage (`refine`, absent when 0: see the module docstring)
+    and its form (`refine_stage`, absent when "full").
     """
 
     def __init__(self, base: int = 24, levels: int = 4, full_res: int = 16, max_channels: int = 192,
                  edge_window: int = 9, edge_fraction: float = 0.5, hand_max: float = 0.8,
                  depth_window: int = 1, depth_step: float = 0.0, output: str = "soft",
-                 full_stage: str = "upsample", shape_input: bool = False, refine: int = 0) -> None:
+                 full_stage: str = "upsample", shape_input: bool = False, refine: int = 0,
+                 refine_stage: str = "full") -> None:
         super().__init__()
         if output not in OUTPUT_MODES:
             raise ValueError(f"unknown generator output {output!r}; use {', '.join(OUTPUT_MODES)}")
@@ -137,8 +164,12 @@ class SkeletonUNet(nn.Module):
             self.config["shape_input"] = True
         if int(refine) < 0:
             raise ValueError(f"generator refine channels must not be negative, got {refine}")
+        if refine_stage not in REFINE_STAGES:
+            raise ValueError(f"unknown generator refine stage {refine_stage!r}; use {', '.join(REFINE_STAGES)}")
         if refine:
             self.config["refine"] = int(refine)
+            if refine_stage != "full":
+                self.config["refine_stage"] = refine_stage
         self.set_silhouette_cut(edge_window, edge_fraction, hand_max, depth_window, depth_step)
         widths = [min(base * 2 ** i, max_channels) for i in range(levels)]
         self.down = nn.ModuleList()
@@ -154,7 +185,11 @@ class SkeletonUNet(nn.Module):
         # "shuffle": the last stage runs at 64x64 and its 1x1 head gives each of the 2x2 output
         # pixels under a feature pixel its own two maps (sub-pixel convolution).
         self.head = nn.Conv2d(full_res, 2 if full_stage == "upsample" else 2 * 4, 1)
-        self.refine = OutputRefine(2 + input_channels(self.shape_input), int(refine)) if refine else None
+        self.refine: OutputRefine | FeatureRefine | None = None
+        if refine and refine_stage == "features":
+            self.refine = FeatureRefine(full_res, int(refine), self.head.out_channels)
+        elif refine:
+            self.refine = OutputRefine(2 + input_channels(self.shape_input), int(refine))
 
     def forward(self, y: torch.Tensor, view: torch.Tensor | None = None,
                 encoding: torch.Tensor | None = None, heads: bool = False,
@@ -225,12 +260,17 @@ class SkeletonUNet(nn.Module):
         for block, skip in zip(self.up, reversed(skips[:-1])):
             h = block(torch.cat([F.interpolate(h, scale_factor=2.0, mode="nearest"), skip], dim=1))
         if self.full_stage == "shuffle":
-            out = F.pixel_shuffle(self.head(self.full(torch.cat([h, encoding], dim=1))), 2)
+            out = F.pixel_shuffle(self.heads(self.full(torch.cat([h, encoding], dim=1))), 2)
         else:
             h = torch.cat([F.interpolate(h, scale_factor=2.0, mode="nearest"),
                            F.interpolate(encoding, scale_factor=2.0, mode="bilinear", align_corners=False)], dim=1)
-            out = self.head(self.full(h))
-        return out if self.refine is None else self.refine(out, encoding)
+            out = self.heads(self.full(h))
+        return self.refine(out, encoding) if isinstance(self.refine, OutputRefine) else out
+
+    def heads(self, features: torch.Tensor) -> torch.Tensor:
+        """The 1x1 head's output, plus the "features" stage's correction when G has one."""
+        out = self.head(features)
+        return out + self.refine(features) if isinstance(self.refine, FeatureRefine) else out
 
     def set_silhouette_cut(self, edge_window: int, edge_fraction: float, hand_max: float,
                            depth_window: int = 1, depth_step: float = 0.0) -> None:

@@ -112,7 +112,8 @@ def preview_image(model: torch.nn.Module, crops: Crops, device: torch.device, co
 def build_models(options: dict) -> tuple[SkeletonUNet, PatchCritic]:
     return (SkeletonUNet(base=options["g_base"], levels=options["g_levels"], full_res=options["g_full"],
                          output=options["g_output"], full_stage=options["g_full_stage"],
-                         shape_input=options.get("g_shape_input", False), refine=options.get("g_refine", 0)),
+                         shape_input=options.get("g_shape_input", False), refine=options.get("g_refine", 0),
+                         refine_stage=options.get("g_refine_stage", "full")),
             PatchCritic(base=options["d_base"]))
 
 
@@ -372,6 +373,8 @@ def _check_options(o: dict) -> None:
         raise ValueError("--adv-weight applies to the L2 objective only, not to --style runs")
     if o.get("g_refine", 0) < 0:
         raise ValueError(f"--g-refine must be >= 0, got {o['g_refine']}")
+    if o.get("g_refine_stage", "full") != "full" and not o.get("g_refine"):
+        raise ValueError("--g-refine-stage is the --g-refine stage's form: it needs --g-refine > 0")
     if o.get("g_refine_lr") is not None and (not o.get("g_refine") or not o["g_refine_lr"] > 0):
         raise ValueError("--g-refine-lr is the --g-refine stage's learning rate: it needs --g-refine > 0 and a rate > 0")
     check_style_options(o)

@@ -11,6 +11,7 @@ from engine.train.options import defaults, mutable, option, yes_no
 _DEVICES = ("auto", "cpu", "cuda")
 _FULL_STAGES = ("upsample", "shuffle")  # engine.models.generator.FULL_STAGES
 _OUTPUTS = ("soft", "mask")  # engine.models.generator.OUTPUT_MODES (this module must not import torch)
+_REFINE_STAGES = ("full", "features")  # engine.models.generator.REFINE_STAGES
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ class GanOptions:
                                  "engine.models.generator", parse=yes_no)
     g_refine: int = option(0, "hidden channels of G's residual stage at 128x128 after its head (0: none); "
                            "engine.models.generator")
+    g_refine_stage: str = option("full", "where the --g-refine stage reads: full (the output maps and the "
+                                 "encoding at 128x128, float32 in the int8 runtime) or features (a second head "
+                                 "over the last stage's features, cheap); engine.models.generator",
+                                 choices=_REFINE_STAGES)
     g_refine_lr: float | None = option(None, "the --g-refine stage's own Adam learning rate, cosine-decayed with "
                                        "--lr-g's (default: --lr-g; a stage added to a trained G learns from zero "
                                        "while the body is only fine-tuned)", parse=float)

@@ -10,8 +10,8 @@ thickness plane is a new last input channel of the two convolutions that read th
 and its weights start at zero, so training begins from exactly the file's output and learns
 only what the thickness adds.
 
-Likewise a G without the output-resolution stage starts a `--g-refine` one as itself: the stage
-takes the new model's own initial weights, whose last convolution is zero (the identity).
+Likewise a G without the output-resolution stage starts a `--g-refine` one (either form) as
+itself: the stage takes the new model's own initial weights, whose last convolution is zero.
 """
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ def read_init(path: str | Path, model: SkeletonUNet) -> dict[str, torch.Tensor]:
     if saved_refine and saved_refine != refine:
         raise ValueError(f"{path}: generator refine {saved_refine} differs from the run's {refine} "
                          f"(give --g-refine {saved_refine})")
+    stage, saved_stage = model.config.get("refine_stage", "full"), saved.get("refine_stage", "full")
+    if saved_refine and saved_stage != stage:
+        raise ValueError(f"{path}: generator refine stage {saved_stage} differs from the run's {stage} "
+                         f"(give --g-refine-stage {saved_stage})")
     if refine and not saved_refine:
         weights = {**weights, **{k: v for k, v in model.state_dict().items() if k.startswith("refine.")}}
     return weights
