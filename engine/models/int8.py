@@ -49,7 +49,7 @@ from torch import nn
 from engine.data.crop import make_transform, normalise_joints
 from engine.data.readers.sim import SimConfig, draw
 from engine.models.fast_encoding import encode_pose_numpy
-from engine.models.generator import ENCODING_SIZE, FeatureRefine, SkeletonUNet
+from engine.models.generator import ENCODING_SIZE, FeatureRefine, OutputRefine, SkeletonUNet
 from engine.models.pose_encoding import crop_view
 from engine.seeds import CALIBRATION_SEED_OFFSET, DEFAULT_TRAINING_SEED
 
@@ -181,7 +181,8 @@ def simulate_body(folded: SkeletonUNet, qparams: dict[str, tuple[float, int]],
     (engine.train.quant_aware). Every rounding the runtime does is done here, with its scales
     (`qparams`, from `runtime_qparams`): the input's, each convolution's output (after its ReLU;
     max-pool and nearest upsampling keep their input's), the concatenations' union ranges
-    (`union_cat`) and the weights' per-channel symmetric int8. The result differs from the
+    (`union_cat`) and the weights' per-channel symmetric int8; the output stage as the runtime
+    runs it (the "features" form's 3x3 convolution in int8, the rest float32). The result differs from the
     runtime's only where fbgemm's integer arithmetic rounds otherwise (measured on 128 training-stream
     poses, for the default G's teacher: logit 0.006 apart on average, against 0.10 between int8 and
     float32)."""
@@ -205,6 +206,7 @@ def simulate_body(folded: SkeletonUNet, qparams: dict[str, tuple[float, int]],
         skips.append((h, q_h))
     for i, (layers, skip) in enumerate(zip(folded.up, reversed(skips[:-1]))):
         h, q_h = block(layers, f"net.up.{i}", cat([(F.interpolate(h, scale_factor=2.0, mode="nearest"), q_h), skip]))
+
     def heads(features: torch.Tensor) -> torch.Tensor:  # the float32 head, plus the "features" stage
         out = folded.head(features)
         stage = folded.refine
@@ -221,9 +223,9 @@ def simulate_body(folded: SkeletonUNet, qparams: dict[str, tuple[float, int]],
         wide = act(F.interpolate(encoded, scale_factor=2.0, mode="bilinear", align_corners=False), q_in)
         h, _ = block(folded.full, "net.full", cat([(F.interpolate(h, scale_factor=2.0, mode="nearest"), q_h), (wide, q_in)]))
         out = heads(h)
-    if isinstance(folded.refine, FeatureRefine) or folded.refine is None:
-        return out
-    return folded.refine(out, encoding)  # float32 in the runtime, fed the float input
+    if isinstance(folded.refine, OutputRefine):
+        return folded.refine(out, encoding)  # float32 in the runtime, fed the float input
+    return out
 
 
 def _weight_int8(weight: torch.Tensor) -> torch.Tensor:
