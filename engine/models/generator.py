@@ -28,15 +28,16 @@ alone on the frozen default G's outputs for 1,500 steps, a 16-channel stage took
 held-out full-crop MAE from 8.31 to 8.26 mm and foreground from 3.94 to 3.90 mm. Its cost: it
 runs in float32 at 128x128 (52 M multiply-adds at 16 channels, against the body's ~205 M in
 int8), and a 16-channel stage made the int8 runtime's G about 45 % slower per crop (quiet machine,
-one thread: 5.0-7.3 -> 7.8-10.7 ms p50), which is why no shipped G has it (docs/measurements.md).
+one thread: 5.0-7.3 -> 7.8-10.7 ms p50), which is why no shipped G has that form (docs/measurements.md).
 `refine_stage="features"` is the cheap form: a second head beside the 1x1 one, a 3x3 convolution
 over the last stage's features (at 64x64 in a "shuffle" G, so it sees the neighbouring 2x2
 blocks), a ReLU and a 1x1 convolution, added to the head's output before the pixel shuffle. Its
 first convolution reads features the int8 runtime already holds in int8 and is quantized like
 the body's; only the 1x1 convolution and the sum stay float32, as the head does (the maps'
-7-bit step would be millimetres). Its cost, measured on an untrained 16-channel one before
-training it (int8 runtime, one thread, one crop, 8 interleaved rounds of 64 beside a training
-run): +4 % (median of the rounds' ratios; W1q 4.5-7.7 ms p50), where the "full" form took +45 %.
+7-bit step would be millimetres). Its cost in the int8 runtime (one thread, one crop,
+interleaved rounds of 64, median of the rounds' ratios): +4 % for an untrained 16-channel one
+beside a training run, +8 % for the shipped one on the quiet machine (16 rounds; 4.9-8.0 ->
+5.7-8.0 ms p50), where the "full" form took +45 %. The shipped G has this form.
 
 Output. Two maps: a silhouette logit m and a foreground depth d = tanh(.), composed as
 x_hat = sigmoid(m) * d + (1 - sigmoid(m)) * (+1), the background being +1 by the crop convention.

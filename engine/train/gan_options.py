@@ -59,8 +59,8 @@ class GanOptions:
     g_shape_input: bool = option(False, "whether G is told each hand's thickness (shape.thickness, which the "
                                  "simulator's radii follow and the joints do not show): true or false; "
                                  "engine.models.generator", parse=yes_no)
-    g_refine: int = option(0, "hidden channels of G's residual stage at 128x128 after its head (0: none); "
-                           "engine.models.generator")
+    g_refine: int = option(0, "hidden channels of G's output stage, a correction to its head's output "
+                           "(0: none; where it reads: --g-refine-stage); engine.models.generator")
     g_refine_stage: str = option("full", "where the --g-refine stage reads: full (the output maps and the "
                                  "encoding at 128x128, float32 in the int8 runtime) or features (a second head "
                                  "over the last stage's features, cheap); engine.models.generator",
