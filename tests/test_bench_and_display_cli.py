@@ -55,7 +55,7 @@ def test_engine_bench_works_for_small_counts_without_qt(count):
     assert math.isfinite(cpu) and cpu > 0
     # G alone was timed over the same whole batches and returned a crop for each (its rate is bench's)
     assert out["generator_throughput_images"] == out["throughput_images"] and "generator_throughput_img_s" in out
-    assert 0.40 < out["gflop_per_img"] < 0.42  # the shipped G's convolutions: 0.409 GFLOP
+    assert 0.42 < out["gflop_per_img"] < 0.44  # the shipped G's convolutions: 0.4315 GFLOP
     assert all(v > 0 for v in out["peak_gflop_s"].values())
     assert out["backend"] == "int8"  # the default ("auto") on a CPU; every backend that runs is timed beside it
     assert set(out["generator_by_backend"]) == {"torch", "int8"}
