@@ -20,8 +20,8 @@ convolution with 8 output channels at 128x128 ran at a fifth of the core's peak.
 form (`refine_stage="full"`), two 3x3 convolutions at 128x128 over the two output maps and the
 encoding (bilinear to 128x128), whose result is added to the maps; the cheap form is below.
 Why: a "shuffle" G has no layer at the output resolution, each 2x2 block of output pixels comes
-from one 64x64 feature vector by a 1x1 head, and the pixels it puts on the wrong side of the outline are almost all one pixel off it (92-93 %, R1 on the development seed).
-The stage sees its neighbours across block borders and where the bones fall at the finer
+from one 64x64 feature vector by a 1x1 head, and the pixels it puts on the wrong side of the
+outline are almost all one pixel off it (92-93 %, R1 on the development seed). The stage sees its neighbours across block borders and where the bones fall at the finer
 spacing. Its last convolution starts at zero, so a G given the stage by `train gan --init` starts
 as exactly the file's G. Measured before building it (a planning probe, not shipped): trained
 alone on the frozen default G's outputs for 1,500 steps, a 16-channel stage took the
