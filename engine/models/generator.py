@@ -21,9 +21,10 @@ form (`refine_stage="full"`), two 3x3 convolutions at 128x128 over the two outpu
 encoding (bilinear to 128x128), whose result is added to the maps; the cheap form is below.
 Why: a "shuffle" G has no layer at the output resolution, each 2x2 block of output pixels comes
 from one 64x64 feature vector by a 1x1 head, and the pixels it puts on the wrong side of the
-outline are almost all one pixel off it (92-93 %, R1 on the development seed). The stage sees its neighbours across block borders and where the bones fall at the finer
-spacing. Its last convolution starts at zero, so a G given the stage by `train gan --init` starts
-as exactly the file's G. Measured before building it (a planning probe, not shipped): trained
+outline are almost all one pixel off it (92-93 %, R1 on the development seed). The stage sees
+its neighbours across block borders and where the bones fall at the finer spacing. Its last
+convolution starts at zero, so a G given the stage by `train gan --init` starts as exactly the
+file's G. Measured before building it (a planning probe, not shipped): trained
 alone on the frozen default G's outputs for 1,500 steps, a 16-channel stage took the
 held-out full-crop MAE from 8.31 to 8.26 mm and foreground from 3.94 to 3.90 mm. Its cost: it
 runs in float32 at 128x128 (52 M multiply-adds at 16 channels, against the body's ~205 M in
